@@ -1,0 +1,3 @@
+"""Omnikanal: the omnichannel customer hub."""
+
+__version__ = "0.1.0"

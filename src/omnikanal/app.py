@@ -1,0 +1,83 @@
+"""The FastAPI application over a Hub."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from pydantic import BaseModel
+
+from omnikanal import __version__
+from omnikanal.hub import Hub
+from omnikanal.ingest import api as ingest_api
+from omnikanal.profiles import api as profiles_api
+from omnikanal.sources import api as sources_api
+from omnikanal.web import install_error_handlers
+
+DESCRIPTION = """Omnikanal, the omnichannel customer hub: every channel's events in one profile per customer.
+
+* `/v1/*` speaks the Segment HTTP tracking API; authenticate with a source's write key as the HTTP
+  Basic user name (empty password) or as `writeKey` in the body.
+* `/api/*` is for staff tools and systems; authenticate with `Authorization: Bearer <token>`.
+"""
+
+
+def create_app(hub: Hub, *, manage_lifecycle: bool = True) -> FastAPI:
+    """The API for a hub. With ``manage_lifecycle`` the app starts and stops the hub's workers."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if manage_lifecycle:
+            hub.start()
+        try:
+            yield
+        finally:
+            if manage_lifecycle:
+                hub.stop()
+
+    app = FastAPI(title="Omnikanal", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app.state.hub = hub
+    install_error_handlers(app)
+    app.include_router(ingest_api.router)
+    app.include_router(profiles_api.router)
+    app.include_router(sources_api.router)
+
+    @app.get("/health", tags=["operations"], summary="Liveness and the database engine in use")
+    def health() -> dict[str, Any]:
+        return {"status": "ok", "version": __version__, "database": hub.engine.dialect.name}
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        components = schema.setdefault("components", {})
+        schemas = components.setdefault("schemas", {})
+        for model in ingest_api.SCHEMA_MODELS:
+            _add_model(schemas, model)
+        components.setdefault("securitySchemes", {}).update(
+            {
+                "writeKey": {
+                    "type": "http",
+                    "scheme": "basic",
+                    "description": "write key as user, empty password",
+                },
+                "bearer": {"type": "http", "scheme": "bearer"},
+            }
+        )
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app
+
+
+def _add_model(schemas: dict[str, Any], model: type[BaseModel]) -> None:
+    generated = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    for name, definition in generated.pop("$defs", {}).items():
+        schemas.setdefault(name, definition)
+    schemas[model.__name__] = generated

@@ -1,0 +1,59 @@
+"""Who looked at whom: every read of personal data through the API is recorded.
+
+Records are buffered and written by a background flush (every half second, and on shutdown) so
+that reads do not each take the database's write lock; a hard crash can lose the last half second.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from sqlalchemy import Engine, insert
+
+from omnikanal.clock import Clock
+from omnikanal.db.engine import write_tx
+from omnikanal.db.tables import access_log
+
+FLUSH_SECONDS = 0.5
+
+
+class AuditTrail:
+    def __init__(self, engine: Engine, clock: Clock) -> None:
+        self._engine = engine
+        self._clock = clock
+        self._buffer: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def record(self, actor: str, action: str, profile_id: str | None) -> None:
+        with self._lock:
+            self._buffer.append(
+                {"actor": actor, "action": action, "profile_id": profile_id, "at": self._clock.now()}
+            )
+
+    def flush(self) -> int:
+        with self._lock:
+            rows, self._buffer = self._buffer, []
+        if rows:
+            with write_tx(self._engine) as conn:
+                conn.execute(insert(access_log), rows)
+        return len(rows)
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name="audit-flush", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._stop.set()
+            self._thread.join(timeout=10)
+            self._thread = None
+        self.flush()
+
+    def _run(self) -> None:
+        while not self._stop.wait(FLUSH_SECONDS):
+            self.flush()

@@ -1,0 +1,49 @@
+"""Staff and system principals, their roles and what each role may do."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+ROLES: tuple[str, ...] = ("admin", "marketing", "service", "store", "privacy")
+
+
+class Permission(StrEnum):
+    PROFILES_READ = "profiles:read"
+    PROFILES_UNMERGE = "profiles:unmerge"
+    QUARANTINE_READ = "quarantine:read"
+    SOURCES_READ = "sources:read"
+    SOURCES_WRITE = "sources:write"
+
+
+ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
+    "admin": frozenset(Permission),
+    "marketing": frozenset({Permission.PROFILES_READ, Permission.SOURCES_READ}),
+    "service": frozenset({Permission.PROFILES_READ, Permission.PROFILES_UNMERGE}),
+    "store": frozenset({Permission.PROFILES_READ}),
+    "privacy": frozenset({Permission.PROFILES_READ, Permission.PROFILES_UNMERGE}),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    id: str
+    name: str
+    role: str
+
+    def may(self, permission: Permission) -> bool:
+        return permission in ROLE_PERMISSIONS.get(self.role, frozenset())
+
+    @property
+    def actor(self) -> str:
+        return f"token:{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class ApiToken:
+    id: str
+    name: str
+    role: str
+    created_at: datetime
+    revoked_at: datetime | None

@@ -1,0 +1,74 @@
+"""API tokens: create, list, revoke, authenticate a bearer token."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from sqlalchemy import Engine
+
+from omnikanal.auth import store
+from omnikanal.auth.model import ROLES, ApiToken, Permission, Principal
+from omnikanal.clock import Clock
+from omnikanal.db.engine import read_tx, write_tx
+from omnikanal.errors import Forbidden, InvalidInput, NotFound, Unauthorized
+from omnikanal.ids import hash_secret, new_id, new_secret
+
+AUTH_CACHE_SECONDS = 2.0
+
+
+class TokenService:
+    def __init__(self, engine: Engine, clock: Clock) -> None:
+        self._engine = engine
+        self._clock = clock
+        self._cache: dict[str, tuple[float, ApiToken | None]] = {}
+        self._lock = threading.Lock()
+
+    def create(self, name: str, role: str) -> tuple[ApiToken, str]:
+        """Create a token; the secret is returned only this once."""
+        name = name.strip()
+        if not name or len(name) > 200:
+            raise InvalidInput("invalid_name", "name must be 1 to 200 characters", "name")
+        if role not in ROLES:
+            raise InvalidInput("invalid_role", f"role must be one of: {', '.join(ROLES)}", "role")
+        secret = new_secret("ok")
+        token = ApiToken(new_id("tok"), name, role, self._clock.now(), None)
+        with write_tx(self._engine) as conn:
+            store.insert_token(conn, token, hash_secret(secret))
+        return token, secret
+
+    def list(self) -> list[ApiToken]:
+        with read_tx(self._engine) as conn:
+            return store.all_tokens(conn)
+
+    def revoke(self, ref: str) -> None:
+        """Revoke a token by id or name."""
+        with write_tx(self._engine) as conn:
+            if store.revoke(conn, ref, self._clock.now()) == 0:
+                raise NotFound("token_not_found", f"no active token {ref!r}")
+        with self._lock:
+            self._cache.clear()
+
+    def authenticate(self, secret: str | None) -> Principal:
+        if not secret:
+            raise Unauthorized("missing_token", "send an API token as 'Authorization: Bearer <token>'")
+        key = hash_secret(secret)
+        now = time.monotonic()
+        cached = self._cache.get(key)
+        if cached is not None and now - cached[0] < AUTH_CACHE_SECONDS:
+            token = cached[1]
+        else:
+            with read_tx(self._engine) as conn:
+                token = store.by_hash(conn, key)
+            with self._lock:
+                self._cache[key] = (now, token)
+        if token is None or token.revoked_at is not None:
+            raise Unauthorized("invalid_token", "the API token is unknown or revoked")
+        return Principal(token.id, token.name, token.role)
+
+    @staticmethod
+    def require(principal: Principal, permission: Permission) -> None:
+        if not principal.may(permission):
+            raise Forbidden(
+                "forbidden", f"the role {principal.role!r} may not do this (needs {permission.value})"
+            )

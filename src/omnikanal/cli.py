@@ -1,0 +1,179 @@
+"""The ``omnikanal`` command."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from omnikanal.auth.model import ROLES
+from omnikanal.clock import isoformat
+from omnikanal.errors import OmnikanalError
+from omnikanal.hub import Hub, build_hub
+from omnikanal.settings import load_settings
+from omnikanal.sources.model import CHANNELS
+
+app = typer.Typer(
+    help="Omnikanal, the omnichannel customer hub.", no_args_is_help=True, pretty_exceptions_enable=False
+)
+source_app = typer.Typer(
+    help="Channel systems that send events (each has a write key).", no_args_is_help=True
+)
+token_app = typer.Typer(help="API tokens for staff tools and systems.", no_args_is_help=True)
+app.add_typer(source_app, name="source")
+app.add_typer(token_app, name="token")
+console = Console()
+
+
+def _hub() -> Hub:
+    return build_hub(load_settings())
+
+
+def _fail(exc: OmnikanalError) -> typer.Exit:
+    console.print(f"[red]error[/red] ({exc.code}): {exc.message}")
+    return typer.Exit(code=2)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="address to listen on")] = None,
+    port: Annotated[int | None, typer.Option(help="port to listen on")] = None,
+) -> None:
+    """Run the API and the background workers in one process."""
+    import uvicorn
+
+    from omnikanal.app import create_app
+
+    settings = load_settings()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    hub = build_hub(settings)
+    bind_host, bind_port = host or settings.host, port or settings.port
+    console.print(f"Omnikanal on http://{bind_host}:{bind_port} ({hub.engine.dialect.name})")
+    uvicorn.run(create_app(hub), host=bind_host, port=bind_port, log_level="warning", access_log=False)
+    hub.engine.dispose()
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema to the newest version."""
+    from omnikanal.db.migrate import current_revision
+
+    hub = build_hub(load_settings(), migrate=True)
+    console.print(f"database at revision {current_revision(hub.engine)} ({hub.engine.dialect.name})")
+    hub.engine.dispose()
+
+
+@source_app.command("create")
+def source_create(
+    name: Annotated[str, typer.Option(help="a name for the channel system, e.g. 'webshop'")],
+    channel: Annotated[str, typer.Option(help=f"business channel: {', '.join(CHANNELS)}")],
+) -> None:
+    """Create a source; its write key is printed alone on the last line."""
+    hub = _hub()
+    try:
+        source, key = hub.sources.create(name, channel)
+    except OmnikanalError as exc:
+        raise _fail(exc) from None
+    finally:
+        hub.engine.dispose()
+    console.print(f"source {source.name} ({source.channel}) created as {source.id}; its write key:")
+    print(key)
+
+
+@source_app.command("list")
+def source_list() -> None:
+    """List the sources."""
+    hub = _hub()
+    table = Table("id", "name", "channel", "enabled", "created")
+    for s in hub.sources.list():
+        table.add_row(s.id, s.name, s.channel, "yes" if s.enabled else "no", isoformat(s.created_at) or "")
+    hub.engine.dispose()
+    console.print(table)
+
+
+@source_app.command("disable")
+def source_disable(ref: Annotated[str, typer.Argument(help="source id or name")]) -> None:
+    """Stop accepting events from a source."""
+    hub = _hub()
+    try:
+        source = hub.sources.set_enabled(ref, False)
+    except OmnikanalError as exc:
+        raise _fail(exc) from None
+    finally:
+        hub.engine.dispose()
+    console.print(f"source {source.name} disabled")
+
+
+@source_app.command("enable")
+def source_enable(ref: Annotated[str, typer.Argument(help="source id or name")]) -> None:
+    """Accept events from a source again."""
+    hub = _hub()
+    try:
+        source = hub.sources.set_enabled(ref, True)
+    except OmnikanalError as exc:
+        raise _fail(exc) from None
+    finally:
+        hub.engine.dispose()
+    console.print(f"source {source.name} enabled")
+
+
+@source_app.command("rotate-key")
+def source_rotate_key(ref: Annotated[str, typer.Argument(help="source id or name")]) -> None:
+    """Give a source a new write key (printed alone on the last line); the old one stops working."""
+    hub = _hub()
+    try:
+        source, key = hub.sources.rotate_key(ref)
+    except OmnikanalError as exc:
+        raise _fail(exc) from None
+    finally:
+        hub.engine.dispose()
+    console.print(f"new write key for {source.name}:")
+    print(key)
+
+
+@token_app.command("create")
+def token_create(
+    name: Annotated[str, typer.Option(help="who or what uses the token")],
+    role: Annotated[str, typer.Option(help=f"one of: {', '.join(ROLES)}")],
+) -> None:
+    """Create an API token; it is printed alone on the last line."""
+    hub = _hub()
+    try:
+        token, secret = hub.tokens.create(name, role)
+    except OmnikanalError as exc:
+        raise _fail(exc) from None
+    finally:
+        hub.engine.dispose()
+    console.print(f"token {token.name} ({token.role}) created as {token.id}:")
+    print(secret)
+
+
+@token_app.command("list")
+def token_list() -> None:
+    """List API tokens (never their secrets)."""
+    hub = _hub()
+    table = Table("id", "name", "role", "created", "revoked")
+    for t in hub.tokens.list():
+        table.add_row(t.id, t.name, t.role, isoformat(t.created_at) or "", isoformat(t.revoked_at) or "")
+    hub.engine.dispose()
+    console.print(table)
+
+
+@token_app.command("revoke")
+def token_revoke(ref: Annotated[str, typer.Argument(help="token id or name")]) -> None:
+    """Revoke an API token."""
+    hub = _hub()
+    try:
+        hub.tokens.revoke(ref)
+    except OmnikanalError as exc:
+        raise _fail(exc) from None
+    finally:
+        hub.engine.dispose()
+    console.print(f"token {ref} revoked")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,147 @@
+"""The engine, and transactions with the concurrency rules decided here, in one place.
+
+SQLite: WAL, one writer at a time. A write transaction starts with ``BEGIN IMMEDIATE`` so it takes
+the write lock up front instead of failing half-way when it upgrades a read lock.
+PostgreSQL: READ COMMITTED; code that races relies on unique constraints and row locks and is
+re-run as a whole when the database reports a deadlock, serialization failure or a lost insert race.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import orjson
+from sqlalchemy import Connection, Engine, Table, create_engine, event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+
+from omnikanal.settings import Settings
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+RETRYABLE_PG_CODES = {"40001", "40P01", "23505"}  # serialization failure, deadlock, unique violation
+
+
+class RetryTransaction(Exception):
+    """Raised inside a unit of work that read state another transaction changed meanwhile."""
+
+
+def _json_dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def make_engine(settings: Settings, url: str | None = None) -> Engine:
+    """Build the engine for the configured database."""
+    url = url or settings.resolved_database_url()
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            from pathlib import Path
+
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url,
+            json_serializer=_json_dumps,
+            json_deserializer=orjson.loads,
+            pool_size=8,
+            max_overflow=8,
+            connect_args={"check_same_thread": False, "timeout": 30},
+        )
+        _configure_sqlite(engine, settings.sqlite_synchronous)
+        return engine
+    return create_engine(
+        url,
+        json_serializer=_json_dumps,
+        json_deserializer=orjson.loads,
+        pool_size=10,
+        max_overflow=10,
+        pool_pre_ping=True,
+        isolation_level="READ COMMITTED",
+    )
+
+
+def _configure_sqlite(engine: Engine, synchronous: str) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Hand transaction control to SQLAlchemy's begin event below (pysqlite's own is unreliable).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA temp_store=MEMORY")
+        cursor.execute("PRAGMA cache_size=-65536")
+        cursor.execute("PRAGMA mmap_size=268435456")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        if conn.get_execution_options().get("omnikanal_write", False):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.exec_driver_sql("BEGIN")
+
+
+@contextmanager
+def write_tx(engine: Engine) -> Iterator[Connection]:
+    """A write transaction; commits on success, rolls back on error."""
+    with engine.connect() as conn:
+        conn = conn.execution_options(omnikanal_write=True)
+        with conn.begin():
+            yield conn
+
+
+@contextmanager
+def read_tx(engine: Engine) -> Iterator[Connection]:
+    """A read-only unit (no write lock on SQLite)."""
+    with engine.connect() as conn, conn.begin():
+        yield conn
+
+
+def insert_ignoring_duplicates(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """INSERT ... ON CONFLICT DO NOTHING on either engine."""
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        conn.execute(pg_insert(table).on_conflict_do_nothing(), rows)
+    else:
+        conn.execute(sqlite_insert(table).on_conflict_do_nothing(), rows)
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """Whether a failed transaction may simply be run again."""
+    if isinstance(exc, RetryTransaction):
+        return True
+    if isinstance(exc, DBAPIError):
+        code = getattr(getattr(exc, "orig", None), "sqlstate", None)
+        if code in RETRYABLE_PG_CODES:
+            return True
+        if isinstance(exc, OperationalError) and "database is locked" in str(exc):
+            return True
+    return False
+
+
+def run_write(engine: Engine, work: Callable[[Connection], T], attempts: int = 8) -> T:
+    """Run ``work`` in a write transaction, re-running it on retryable conflicts with backoff.
+
+    ``work`` must be safe to re-run: everything it did in a failed attempt was rolled back.
+    """
+    delay = 0.005
+    for attempt in range(1, attempts + 1):
+        try:
+            with write_tx(engine) as conn:
+                return work(conn)
+        except (OperationalError, IntegrityError, DBAPIError, RetryTransaction) as exc:
+            if attempt == attempts or not is_retryable(exc):
+                raise
+            log.info("retrying transaction after %r (attempt %d)", exc, attempt)
+            time.sleep(delay)
+            delay = min(delay * 2, 0.2)
+    raise AssertionError("unreachable")

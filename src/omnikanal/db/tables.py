@@ -1,0 +1,189 @@
+"""All tables. Every per-customer table carries ``profile_id`` so the schema can be sharded by it."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from omnikanal.db.types import UTCDateTime, json_type
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+ID = String(40)
+# SQLite only gives AUTOINCREMENT semantics to INTEGER PRIMARY KEY, so BIGINT becomes INTEGER there.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+sources = Table(
+    "sources",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("channel", String(20), nullable=False),
+    Column("write_key_hash", String(64), nullable=False, unique=True),
+    Column("enabled", Boolean, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("key_rotated_at", UTCDateTime, nullable=True),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime, nullable=True),
+)
+
+profiles = Table(
+    "profiles",
+    metadata,
+    Column("id", ID, primary_key=True),
+    # live, or merged (then merged_into names the profile that absorbed it)
+    Column("state", String(10), nullable=False),
+    Column("merged_into", ID, nullable=True, index=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("first_seen", UTCDateTime, nullable=True),
+    Column("last_seen", UTCDateTime, nullable=True),
+    # {trait: {"value": ..., "source_id": ..., "source": name, "at": iso}}
+    Column("traits", json_type(), nullable=False),
+    # {"channels": {channel: count}, "types": {type: count}}
+    Column("stats", json_type(), nullable=False),
+    Column("event_count", Integer, nullable=False),
+)
+
+identities = Table(
+    "identities",
+    metadata,
+    Column("type", String(40), nullable=False),
+    Column("value", String(320), nullable=False),
+    Column("profile_id", ID, ForeignKey("profiles.id"), nullable=False, index=True),
+    # The profile the identifier was first attached to: unmerge gives it back to that branch.
+    Column("origin_profile_id", ID, nullable=False, index=True),
+    Column("source_id", ID, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("type", "value"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("seq", BigId, primary_key=True, autoincrement=True),
+    # Writing transaction's id on PostgreSQL (0 on SQLite, where commits are serial): the event log
+    # orders by (txid, seq) and reads only below the oldest running transaction, so nothing is skipped.
+    Column("txid", BigInteger, nullable=False),
+    Column("id", ID, nullable=False, unique=True),
+    Column("source_id", ID, ForeignKey("sources.id"), nullable=False),
+    Column("message_id", String(200), nullable=False),
+    Column("profile_id", ID, nullable=False),
+    Column("type", String(10), nullable=False),
+    Column("event", String(200), nullable=True),
+    Column("channel", String(20), nullable=False),
+    Column("lib_channel", String(40), nullable=True),
+    Column("user_id", String(320), nullable=True),
+    Column("anonymous_id", String(320), nullable=True),
+    Column("original_timestamp", UTCDateTime, nullable=True),
+    Column("sent_at", UTCDateTime, nullable=True),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("timestamp", UTCDateTime, nullable=False),
+    Column("payload", json_type(), nullable=False),
+    UniqueConstraint("source_id", "message_id"),
+    Index("ix_events_profile_time", "profile_id", "timestamp", "seq"),
+    Index("ix_events_log", "txid", "seq"),
+)
+
+quarantine = Table(
+    "quarantine",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("source_id", ID, nullable=True, index=True),
+    Column("received_at", UTCDateTime, nullable=False, index=True),
+    Column("code", String(40), nullable=False),
+    Column("field", String(200), nullable=True),
+    Column("reason", Text, nullable=False),
+    Column("payload", Text, nullable=False),
+)
+
+merges = Table(
+    "merges",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("profile_id", ID, nullable=False, index=True),  # the surviving profile
+    Column("merged_id", ID, nullable=False, index=True),  # the profile absorbed
+    Column("reason", String(20), nullable=False),  # stitch, alias
+    Column("identifier_type", String(40), nullable=True),
+    Column("identifier_value", String(320), nullable=True),
+    Column("source_id", ID, nullable=True),
+    Column("message_id", String(200), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("undone_at", UTCDateTime, nullable=True),
+    Column("undone_by", String(200), nullable=True),
+    # traits of the absorbed profile at merge time, kept for the record
+    Column("snapshot", json_type(), nullable=False),
+)
+
+identity_conflicts = Table(
+    "identity_conflicts",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("profile_id", ID, nullable=False, index=True),
+    Column("other_profile_id", ID, nullable=True),
+    Column("identifier_type", String(40), nullable=False),
+    Column("identifier_value", String(320), nullable=False),
+    Column("reason", String(40), nullable=False),
+    Column("source_id", ID, nullable=True),
+    Column("message_id", String(200), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    # one record per profile, identifier and reason, however many events repeat the evidence
+    UniqueConstraint("profile_id", "identifier_type", "identifier_value", "reason"),
+)
+
+# After an unmerge the two branches must not be stitched together again by the same evidence.
+merge_blocks = Table(
+    "merge_blocks",
+    metadata,
+    Column("profile_a", ID, nullable=False),
+    Column("profile_b", ID, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("profile_a", "profile_b"),
+)
+
+consumer_cursors = Table(
+    "consumer_cursors",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("txid", BigInteger, nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+access_log = Table(
+    "access_log",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("actor", String(200), nullable=False),
+    Column("action", String(60), nullable=False),
+    Column("profile_id", ID, nullable=True, index=True),
+    Column("at", UTCDateTime, nullable=False),
+)

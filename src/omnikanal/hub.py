@@ -1,0 +1,85 @@
+"""The composition root: settings, engine, clock and every service, wired in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+
+from omnikanal.audit.service import AuditTrail
+from omnikanal.auth.service import TokenService
+from omnikanal.clock import Clock, SystemClock
+from omnikanal.db.engine import make_engine
+from omnikanal.db.migrate import upgrade
+from omnikanal.eventlog.service import EventLog, Processor, ProcessorRunner
+from omnikanal.identity.model import IdentityRules
+from omnikanal.ingest.service import IngestService
+from omnikanal.ingest.writer import IngestWriter
+from omnikanal.profiles.model import TraitRules
+from omnikanal.profiles.service import ProfileService
+from omnikanal.settings import Settings
+from omnikanal.sources.service import SourceService
+
+
+@dataclass
+class Hub:
+    settings: Settings
+    engine: Engine
+    clock: Clock
+    sources: SourceService
+    tokens: TokenService
+    ingest: IngestService
+    writer: IngestWriter
+    profiles: ProfileService
+    audit: AuditTrail
+    eventlog: EventLog
+    runner: ProcessorRunner
+    processors: list[Processor] = field(default_factory=list)
+
+    def start(self) -> None:
+        """Start the background work of a serving process."""
+        self.writer.start()
+        self.audit.start()
+        self.runner.start()
+
+    def stop(self) -> None:
+        self.runner.stop()
+        self.writer.stop()
+        self.audit.stop()
+
+    def close(self) -> None:
+        self.stop()
+        self.engine.dispose()
+
+
+def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool | None = None) -> Hub:
+    clock = clock or SystemClock()
+    engine = make_engine(settings)
+    if settings.auto_migrate if migrate is None else migrate:
+        upgrade(engine)
+    identity_rules = IdentityRules(
+        junk_values=frozenset(v.lower() for v in settings.junk_identifier_values),
+        default_region=settings.default_phone_region,
+        identifier_traits=dict(settings.identifier_traits),
+        limits=dict(settings.identifier_limits),
+        default_limit=settings.default_identifier_limit,
+    )
+    trait_rules = TraitRules(source_priority={k: tuple(v) for k, v in settings.trait_source_priority.items()})
+    ingest = IngestService(engine, clock, identity_rules, trait_rules, settings.max_event_bytes)
+    writers = settings.ingest_writers or (1 if engine.dialect.name == "sqlite" else 2)
+    eventlog = EventLog(engine, clock)
+    processors: list[Processor] = []
+    return Hub(
+        settings=settings,
+        engine=engine,
+        clock=clock,
+        sources=SourceService(engine, clock),
+        tokens=TokenService(engine, clock),
+        ingest=ingest,
+        writer=IngestWriter(ingest, writers, settings.ingest_group_events),
+        profiles=ProfileService(engine, clock, identity_rules, trait_rules),
+        audit=AuditTrail(engine, clock),
+        eventlog=eventlog,
+        runner=ProcessorRunner(eventlog, processors, settings.worker_poll_seconds),
+        processors=processors,
+    )

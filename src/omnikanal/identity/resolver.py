@@ -1,0 +1,294 @@
+"""Deterministic stitching of one group of events, inside one write transaction.
+
+The group's identifiers are read in one go, every event is resolved in memory in arrival order, and
+the outcome (new profiles, merges, new identifiers, conflicts) is written in bulk by ``flush``.
+Rules:
+- identifiers shared by two profiles merge them, except when both have a (different) user id, when
+  the two were split apart by an unmerge, or when the merged profile would exceed a per-type limit:
+  each refusal is recorded as a conflict instead;
+- an event with a user id belongs to the profile of that user id, even if its device is shared;
+- ``alias`` merges explicitly, the user-id rule notwithstanding.
+On PostgreSQL the profile rows are locked; a profile merged away by a concurrent transaction makes the
+whole group run again (RetryTransaction), and so does a lost race to insert the same identifier.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+from omnikanal.db.engine import RetryTransaction
+from omnikanal.identity import store
+from omnikanal.identity.model import Identifier, IdentityRules
+from omnikanal.ids import new_id
+from omnikanal.profiles import store as profile_store
+from omnikanal.profiles.model import ProfileState, TraitRules
+
+
+@dataclass(slots=True)
+class Evidence:
+    """Where an identifier or merge came from."""
+
+    source_id: str
+    message_id: str
+
+
+@dataclass(slots=True)
+class _Pending:
+    new_identities: list[tuple[Identifier, str, Evidence]] = field(default_factory=list)  # (id, origin, ev)
+    merges: list[dict[str, Any]] = field(default_factory=list)
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
+
+
+class Resolver:
+    def __init__(
+        self,
+        conn: Connection,
+        rules: IdentityRules,
+        trait_rules: TraitRules,
+        now: datetime,
+    ) -> None:
+        self._conn = conn
+        self._rules = rules
+        self._trait_rules = trait_rules
+        self._now = now
+        self._lock = conn.dialect.name == "postgresql"
+        self.owner: dict[Identifier, str] = {}
+        self.states: dict[str, ProfileState] = {}
+        self.ids_of: dict[str, dict[str, set[str]]] = {}
+        self.redirect: dict[str, str] = {}
+        self._blocked: set[tuple[str, str]] | None = None
+        self._pending = _Pending()
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def prefetch(self, keys: set[Identifier]) -> None:
+        """Read who owns these identifiers, and those profiles, before resolving anything."""
+        self.owner.update(store.owners(self._conn, keys))
+        self._load(set(self.owner.values()))
+
+    def _load(self, profile_ids: set[str]) -> None:
+        missing = profile_ids - self.states.keys()
+        if not missing:
+            return
+        loaded = profile_store.load(self._conn, missing, lock=self._lock)
+        for pid in missing:
+            entry = loaded.get(pid)
+            if entry is None or entry[1] != "live":
+                # Merged or removed by a transaction that committed after we read its identifiers.
+                raise RetryTransaction(f"profile {pid} changed under us")
+            self.states[pid] = entry[0]
+        self.ids_of.update(store.identifiers_of(self._conn, missing))
+
+    def live(self, profile_id: str) -> str:
+        while profile_id in self.redirect:
+            profile_id = self.redirect[profile_id]
+        return profile_id
+
+    # -- resolving -----------------------------------------------------------------------------
+
+    def resolve(self, identifiers: list[Identifier], evidence: Evidence) -> ProfileState:
+        """The profile an event with these identifiers belongs to, stitching as the rules allow."""
+        user_id = next((v for t, v in identifiers if t == "user_id"), None)
+        owned: dict[str, Identifier] = {}
+        unowned: list[Identifier] = []
+        for ident in identifiers:
+            pid = self.owner.get(ident)
+            if pid is None:
+                unowned.append(ident)
+            else:
+                owned.setdefault(pid, ident)
+
+        target: str | None = self.owner.get(("user_id", user_id)) if user_id else None
+        if target is None:
+            compatible = [p for p in owned if not (user_id and self._user_ids(p))]
+            target = self._pick(compatible)
+        if target is None:
+            target = self._new_profile()
+        return self._join(target, owned, unowned, evidence, reason="stitch")
+
+    def alias(
+        self, previous_id: str, user_id: str, others: list[Identifier], evidence: Evidence
+    ) -> ProfileState:
+        """Segment's alias: previousId (an old user id or an anonymous id) is the same person as userId."""
+        prev_owner = self.owner.get(("user_id", previous_id)) or self.owner.get(("anonymous_id", previous_id))
+        uid_owner = self.owner.get(("user_id", user_id))
+        target = uid_owner or prev_owner or self._new_profile()
+        if prev_owner is not None and prev_owner != target:
+            self._merge(prev_owner, target, ("anonymous_id", previous_id), evidence, reason="alias")
+        if prev_owner is None:
+            self._attach(target, ("anonymous_id", previous_id), evidence, explicit=True)
+        if uid_owner is None:
+            self._attach(target, ("user_id", user_id), evidence, explicit=True)
+        owned: dict[str, Identifier] = {}
+        unowned: list[Identifier] = []
+        for ident in others:
+            pid = self.owner.get(ident)
+            if pid is None:
+                unowned.append(ident)
+            else:
+                owned.setdefault(pid, ident)
+        return self._join(target, owned, unowned, evidence, reason="stitch")
+
+    def _join(
+        self,
+        target: str,
+        owned: dict[str, Identifier],
+        unowned: list[Identifier],
+        evidence: Evidence,
+        reason: str,
+    ) -> ProfileState:
+        # A new user id joins first, so the merge checks below see it.
+        for ident in unowned:
+            if ident[0] == "user_id" and ident not in self.owner:
+                self._attach(target, ident, evidence)
+        for pid, via in owned.items():
+            pid = self.live(pid)
+            target = self.live(target)
+            if pid == target:
+                continue
+            refusal = self._refusal(target, pid)
+            if refusal:
+                self._conflict(target, pid, via, refusal, evidence)
+            else:
+                self._merge(pid, target, via, evidence, reason=reason)
+        target = self.live(target)
+        for ident in unowned:
+            if ident not in self.owner:
+                self._attach(target, ident, evidence)
+        return self.states[target]
+
+    def _user_ids(self, pid: str) -> set[str]:
+        return self.ids_of.get(pid, {}).get("user_id", set())
+
+    def _pick(self, candidates: list[str]) -> str | None:
+        """The surviving profile among several: one with a user id first, then the oldest."""
+        if not candidates:
+            return None
+        live = sorted({self.live(p) for p in candidates})
+        return min(live, key=lambda p: (not self._user_ids(p), self.states[p].created_at, p))
+
+    def _refusal(self, target: str, other: str) -> str | None:
+        mine, theirs = self._user_ids(target), self._user_ids(other)
+        if mine and theirs and mine != theirs:
+            return "user_id_conflict"
+        if self._is_blocked(target, other):
+            return "unmerged"
+        ids_t, ids_o = self.ids_of.get(target, {}), self.ids_of.get(other, {})
+        for identifier_type in set(ids_t) | set(ids_o):
+            combined = ids_t.get(identifier_type, set()) | ids_o.get(identifier_type, set())
+            if len(combined) > self._rules.limit(identifier_type) and identifier_type != "user_id":
+                return f"limit_{identifier_type}"
+        return None
+
+    def _is_blocked(self, a: str, b: str) -> bool:
+        if self._blocked is None:
+            self._blocked = store.blocked_pairs(self._conn, self.states.keys())
+        first, second = sorted((a, b))
+        # Profiles created after the blocks were read have none, so the cached set stays right.
+        return (first, second) in self._blocked
+
+    def _new_profile(self) -> str:
+        pid = new_id("prof")
+        self.states[pid] = ProfileState(id=pid, created_at=self._now, is_new=True, dirty=True)
+        self.ids_of[pid] = {}
+        return pid
+
+    def _attach(self, pid: str, ident: Identifier, evidence: Evidence, explicit: bool = False) -> None:
+        identifier_type, value = ident
+        have = self.ids_of.setdefault(pid, {}).setdefault(identifier_type, set())
+        if not explicit and len(have) >= self._rules.limit(identifier_type):
+            reason = "user_id_conflict" if identifier_type == "user_id" else f"limit_{identifier_type}"
+            self._conflict(pid, None, ident, reason, evidence)
+            return
+        have.add(value)
+        self.owner[ident] = pid
+        self._pending.new_identities.append((ident, pid, evidence))
+
+    def _merge(self, loser: str, winner: str, via: Identifier, evidence: Evidence, reason: str) -> None:
+        loser_state, winner_state = self.states[loser], self.states[winner]
+        snapshot = {
+            "traits": dict(loser_state.traits),
+            "stats": loser_state.stats,
+            "event_count": loser_state.event_count,
+            "identifiers": {t: sorted(v) for t, v in self.ids_of.get(loser, {}).items()},
+        }
+        winner_state.absorb(loser_state, self._trait_rules)
+        for identifier_type, values in self.ids_of.pop(loser, {}).items():
+            target = self.ids_of.setdefault(winner, {}).setdefault(identifier_type, set())
+            target.update(values)
+            for value in values:
+                self.owner[(identifier_type, value)] = winner
+        self.redirect[loser] = winner
+        self._pending.merges.append(
+            {
+                "id": new_id("mrg"),
+                "profile_id": winner,
+                "merged_id": loser,
+                "reason": reason,
+                "identifier_type": via[0],
+                "identifier_value": via[1],
+                "source_id": evidence.source_id,
+                "message_id": evidence.message_id,
+                "created_at": self._now,
+                "undone_at": None,
+                "undone_by": None,
+                "snapshot": snapshot,
+                "_loser_is_new": loser_state.is_new,
+            }
+        )
+
+    def _conflict(
+        self, pid: str, other: str | None, ident: Identifier, reason: str, evidence: Evidence
+    ) -> None:
+        self._pending.conflicts.append(
+            {
+                "profile_id": pid,
+                "other_profile_id": other,
+                "identifier_type": ident[0],
+                "identifier_value": ident[1],
+                "reason": reason,
+                "source_id": evidence.source_id,
+                "message_id": evidence.message_id,
+                "created_at": self._now,
+            }
+        )
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def flush(self) -> None:
+        """Write what the group changed: new profiles, merges, identifiers, conflicts, profile values."""
+        conn, now = self._conn, self._now
+        new_states = [s for s in self.states.values() if s.is_new]
+        merged_into = {loser: self.live(loser) for loser in self.redirect}
+        profile_store.insert_new(conn, new_states, merged_into, now)
+        for record in self._pending.merges:
+            if not record.pop("_loser_is_new"):
+                store.move_profile_rows(conn, record["merged_id"], record["profile_id"])
+                profile_store.mark_merged(conn, record["merged_id"], record["profile_id"], now)
+        store.insert_identities(
+            conn,
+            [
+                {
+                    "type": ident[0],
+                    "value": ident[1],
+                    "profile_id": self.live(origin),
+                    "origin_profile_id": origin,
+                    "source_id": ev.source_id,
+                    "created_at": now,
+                }
+                for ident, origin, ev in self._pending.new_identities
+            ],
+        )
+        store.insert_merges(conn, self._pending.merges)
+        conflicts = [
+            {**c, "profile_id": self.live(c["profile_id"]), "other_profile_id": c["other_profile_id"]}
+            for c in self._pending.conflicts
+        ]
+        store.insert_conflicts(conn, conflicts)
+        dirty = [s for s in self.states.values() if s.dirty and not s.is_new and s.id not in self.redirect]
+        profile_store.save(conn, dirty, now)
+        # Losers that existed before keep their last values for the record (the merge snapshot).

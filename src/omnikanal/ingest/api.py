@@ -1,0 +1,170 @@
+"""The Segment HTTP tracking API: /v1/identify, track, page, screen, group, alias and batch."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import zlib
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request
+
+from omnikanal.errors import InvalidInput, PayloadTooLarge
+from omnikanal.hub import Hub
+from omnikanal.ingest.schemas import BatchRequest, Envelope, ErrorResponse, IngestResponse
+from omnikanal.web import JSONResponse, hub_of
+
+router = APIRouter(prefix="/v1", tags=["tracking"])
+
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorResponse, "description": "Not JSON, over a limit, or (single events) invalid"},
+    401: {"model": ErrorResponse, "description": "Missing or unknown write key"},
+    403: {"model": ErrorResponse, "description": "The source is disabled"},
+}
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge("request_too_large", f"the request body is over {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge("request_too_large", f"the request body is over {limit} bytes")
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    if request.headers.get("content-encoding", "").lower() == "gzip":
+        # Decompress with a ceiling, so a small bomb cannot expand into gigabytes.
+        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            body = inflater.decompress(body, limit + 1)
+        except zlib.error:
+            raise InvalidInput("invalid_gzip", "the body is not valid gzip") from None
+        if len(body) > limit or inflater.unconsumed_tail:
+            raise PayloadTooLarge("request_too_large", f"the decompressed body is over {limit} bytes")
+    return body
+
+
+def _parse(body: bytes) -> Any:
+    if not body.strip():
+        raise InvalidInput("invalid_json", "the body is empty; send a JSON object")
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidInput("invalid_json", f"the body is not valid JSON: {exc}") from None
+
+
+def _write_key(request: Request, body: Any) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, credentials = header.partition(" ")
+    if scheme.lower() == "basic" and credentials:
+        try:
+            user = base64.b64decode(credentials.strip(), validate=True).decode().split(":", 1)[0]
+        except (binascii.Error, UnicodeDecodeError):
+            raise InvalidInput(
+                "invalid_authorization", "the Basic credentials are not valid base64"
+            ) from None
+        if user:
+            return user
+    if isinstance(body, dict) and isinstance(body.get("writeKey"), str):
+        return str(body["writeKey"])
+    return None
+
+
+async def _store(hub: Hub, submission: Any) -> JSONResponse:
+    result = await asyncio.wrap_future(hub.writer.submit(submission))
+    return JSONResponse(result.as_dict())
+
+
+async def _single(request: Request, event_type: str) -> JSONResponse:
+    hub = hub_of(request)
+    body = _parse(await _read_body(request, hub.settings.max_request_bytes))
+    if not isinstance(body, dict):
+        raise InvalidInput("invalid_event", "the body must be a JSON object")
+    source = hub.sources.authenticate(_write_key(request, body))
+    body.pop("writeKey", None)
+    submission = hub.ingest.prepare(source, [body], forced_type=event_type)
+    if submission.rejected:
+        _, rejection, _ = submission.rejected[0]
+        raise InvalidInput(rejection.code, rejection.message, rejection.field)
+    return await _store(hub, submission)
+
+
+async def _batch(request: Request) -> JSONResponse:
+    hub = hub_of(request)
+    settings = hub.settings
+    body = _parse(await _read_body(request, settings.max_request_bytes))
+    if not isinstance(body, dict):
+        raise InvalidInput("invalid_batch", "the body must be a JSON object with a batch array")
+    source = hub.sources.authenticate(_write_key(request, body))
+    items = body.get("batch")
+    if not isinstance(items, list):
+        raise InvalidInput("invalid_batch", "batch must be an array of events", "batch")
+    if len(items) > settings.max_batch_events:
+        raise PayloadTooLarge(
+            "batch_too_large",
+            f"the batch has {len(items)} events; at most {settings.max_batch_events} are allowed",
+            "batch",
+        )
+    sent_at = body.get("sentAt")
+    if sent_at is not None:
+        # The batch's sentAt applies to items that carry none (the Python clients set it only here).
+        for item in items:
+            if isinstance(item, dict) and "sentAt" not in item:
+                item["sentAt"] = sent_at
+    submission = hub.ingest.prepare(source, items, batch_context=body.get("context"))
+    return await _store(hub, submission)
+
+
+def _document(event_type: str, summary: str) -> None:
+    async def endpoint(request: Request) -> JSONResponse:
+        return await _single(request, event_type)
+
+    endpoint.__name__ = f"ingest_{event_type}"
+    router.add_api_route(
+        f"/{event_type}",
+        endpoint,
+        methods=["POST"],
+        summary=summary,
+        response_model=IngestResponse,
+        responses=_RESPONSES,
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Envelope"}}},
+            },
+            "security": [{"writeKey": []}],
+        },
+    )
+
+
+_document("identify", "Tie a user to their actions and record traits")
+_document("track", "Record an action the user performed")
+_document("page", "Record a page view (web)")
+_document("screen", "Record a screen view (app)")
+_document("group", "Associate a user with a group (a company, a household)")
+_document("alias", "Merge two identities of one user (previousId into userId)")
+
+
+@router.post(
+    "/batch",
+    summary="Send up to 2,500 events of any type; invalid ones are quarantined, the rest stored",
+    response_model=IngestResponse,
+    responses=_RESPONSES,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BatchRequest"}}},
+        },
+        "security": [{"writeKey": []}],
+    },
+)
+async def ingest_batch(request: Request) -> JSONResponse:
+    return await _batch(request)
+
+
+SCHEMA_MODELS = (Envelope, BatchRequest)

@@ -1,0 +1,243 @@
+"""Ingest: from raw Segment envelopes to durable events on the right profile.
+
+One call handles a group of events (a request, or several requests grouped by the writer) in one
+transaction: deduplicate, stitch identities, update profiles, store events, quarantine the invalid.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, Engine
+
+from omnikanal.clock import Clock
+from omnikanal.db.engine import run_write
+from omnikanal.identity.model import Identifier, IdentityRules, extract_identifiers, normalise
+from omnikanal.identity.resolver import Evidence, Resolver
+from omnikanal.ingest import store
+from omnikanal.ingest.model import EventRejected, Rejection, TrackedEvent, merge_batch_context, validate
+from omnikanal.profiles.model import TraitRules, event_traits
+from omnikanal.sources.model import Source
+
+MAX_QUARANTINE_PAYLOAD = 64 * 1024
+
+
+@dataclass(slots=True)
+class Quarantined:
+    index: int
+    code: str
+    message: str
+    field: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"index": self.index, "code": self.code, "message": self.message, "field": self.field}
+
+
+@dataclass(slots=True)
+class Submission:
+    """The events of one request from one source, already validated."""
+
+    source: Source
+    received_at: datetime
+    valid: list[tuple[TrackedEvent, list[Identifier]]] = field(default_factory=list)
+    rejected: list[tuple[int, Rejection, Any]] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class IngestResult:
+    accepted: int = 0
+    duplicates: int = 0
+    quarantined: list[Quarantined] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "success": True,
+            "accepted": self.accepted,
+            "duplicates": self.duplicates,
+            "quarantined": [q.as_dict() for q in self.quarantined],
+        }
+
+
+def _payload_text(raw: Any) -> str:
+    try:
+        text = orjson.dumps(raw).decode()
+    except TypeError:
+        text = repr(raw)
+    return text[:MAX_QUARANTINE_PAYLOAD]
+
+
+class IngestService:
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Clock,
+        identity_rules: IdentityRules,
+        trait_rules: TraitRules,
+        max_event_bytes: int,
+        new_message_id: Callable[[], Any] = uuid.uuid4,
+    ) -> None:
+        self._engine = engine
+        self._clock = clock
+        self._identity_rules = identity_rules
+        self._trait_rules = trait_rules
+        self._max_event_bytes = max_event_bytes
+        self._new_message_id = new_message_id
+
+    @property
+    def identity_rules(self) -> IdentityRules:
+        return self._identity_rules
+
+    def prepare(
+        self,
+        source: Source,
+        items: list[Any],
+        *,
+        forced_type: str | None = None,
+        batch_context: Any = None,
+        sizes: list[int] | None = None,
+    ) -> Submission:
+        """Validate a request's events; invalid ones are set aside with their reason."""
+        received_at = self._clock.now()
+        submission = Submission(source=source, received_at=received_at)
+        for index, item in enumerate(items):
+            size = (
+                sizes[index]
+                if sizes is not None
+                else len(orjson.dumps(item))
+                if isinstance(item, dict)
+                else 0
+            )
+            if size > self._max_event_bytes:
+                rejection = Rejection(
+                    "event_too_large",
+                    f"the event is {size} bytes; at most {self._max_event_bytes} are allowed",
+                )
+                submission.rejected.append((index, rejection, item))
+                continue
+            try:
+                item = merge_batch_context(item, batch_context)
+                event = validate(item, received_at, self._new_message_id, forced_type)
+            except EventRejected as exc:
+                submission.rejected.append((index, exc.rejection, item))
+                continue
+            identifiers = extract_identifiers(event.payload, self._identity_rules)
+            if not identifiers:
+                rejection = Rejection(
+                    "no_usable_identifier",
+                    "userId and anonymousId hold no usable value (empty, or a junk value such as 'null')",
+                    "userId" if event.user_id else "anonymousId",
+                )
+                submission.rejected.append((index, rejection, item))
+                continue
+            submission.valid.append((event, identifiers))
+        return submission
+
+    def commit(self, submissions: list[Submission]) -> list[IngestResult]:
+        """Store a group of submissions in one transaction; each gets its own result."""
+        return run_write(self._engine, lambda conn: self._commit(conn, submissions))
+
+    def ingest(self, source: Source, items: list[Any], **kwargs: Any) -> IngestResult:
+        """Validate and store in the caller's thread (CLI, demo, tests)."""
+        return self.commit([self.prepare(source, items, **kwargs)])[0]
+
+    def _commit(self, conn: Connection, submissions: list[Submission]) -> list[IngestResult]:
+        now = self._clock.now()
+        results = [IngestResult() for _ in submissions]
+        quarantine_rows: list[dict[str, Any]] = []
+        for result, sub in zip(results, submissions, strict=True):
+            for index, rejection, raw in sub.rejected:
+                result.quarantined.append(
+                    Quarantined(index, rejection.code, rejection.message, rejection.field)
+                )
+                quarantine_rows.append(
+                    {
+                        "source_id": sub.source.id,
+                        "received_at": sub.received_at,
+                        "code": rejection.code,
+                        "field": rejection.field,
+                        "reason": rejection.message,
+                        "payload": _payload_text(raw),
+                    }
+                )
+        store.insert_quarantine(conn, quarantine_rows)
+
+        # Deduplicate on (source, messageId): against what is stored and within the group.
+        keys = {(sub.source.id, ev.message_id) for sub in submissions for ev, _ in sub.valid}
+        seen = store.existing_message_ids(conn, keys)
+        work: list[tuple[int, Source, TrackedEvent, list[Identifier]]] = []
+        all_identifiers: set[Identifier] = set()
+        rules = self._identity_rules
+        for position, sub in enumerate(submissions):
+            for ev, identifiers in sub.valid:
+                key = (sub.source.id, ev.message_id)
+                if key in seen:
+                    results[position].duplicates += 1
+                    continue
+                seen.add(key)
+                all_identifiers.update(identifiers)
+                if ev.type == "alias":
+                    previous = normalise("anonymous_id", ev.payload.get("previousId"), rules)
+                    if previous:
+                        all_identifiers.add(("anonymous_id", previous))
+                        all_identifiers.add(("user_id", previous))
+                work.append((position, sub.source, ev, identifiers))
+
+        resolver = Resolver(conn, rules, self._trait_rules, now)
+        resolver.prefetch(all_identifiers)
+        assigned: list[tuple[TrackedEvent, Source, str, str]] = []
+        for position, source, ev, identifiers in work:
+            evidence = Evidence(source.id, ev.message_id)
+            previous = (
+                normalise("anonymous_id", ev.payload.get("previousId"), rules) if ev.type == "alias" else None
+            )
+            if previous and ev.user_id and normalise("user_id", ev.user_id, rules):
+                user_id = normalise("user_id", ev.user_id, rules) or ""
+                others = [i for i in identifiers if i != ("user_id", user_id)]
+                state = resolver.alias(previous, user_id, others, evidence)
+            else:
+                state = resolver.resolve(identifiers, evidence)
+            channel = ev.touchpoint_channel or source.channel
+            state.observe(
+                channel=channel,
+                event_type=ev.type,
+                at=ev.timestamp,
+                traits=event_traits(ev.type, ev.payload),
+                source_id=source.id,
+                source_name=source.name,
+                rules=self._trait_rules,
+            )
+            assigned.append((ev, source, state.id, channel))
+            results[position].accepted += 1
+
+        resolver.flush()
+        txid = store.transaction_id(conn)
+        store.insert_events(
+            conn,
+            [
+                {
+                    "txid": txid,
+                    "id": f"evt_{uuid.uuid4().hex}",
+                    "source_id": source.id,
+                    "message_id": ev.message_id,
+                    "profile_id": resolver.live(pid),
+                    "type": ev.type,
+                    "event": ev.event,
+                    "channel": channel,
+                    "lib_channel": ev.lib_channel,
+                    "user_id": ev.user_id,
+                    "anonymous_id": ev.anonymous_id,
+                    "original_timestamp": ev.original_timestamp,
+                    "sent_at": ev.sent_at,
+                    "received_at": ev.received_at,
+                    "timestamp": ev.timestamp,
+                    "payload": ev.payload,
+                }
+                for ev, source, pid, channel in assigned
+            ],
+        )
+        return results

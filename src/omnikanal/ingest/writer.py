@@ -1,0 +1,98 @@
+"""Group commit: requests wait while one thread writes many of them in a single transaction.
+
+A request is answered only after its transaction committed (a 2xx means durable). Grouping turns
+hundreds of small commits a second into a few large ones, which is what makes SQLite's single writer
+fast enough, and it bounds the number of concurrent writers on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from concurrent.futures import Future
+
+from omnikanal.ingest.service import IngestResult, IngestService, Submission
+
+log = logging.getLogger(__name__)
+
+_STOP = object()
+
+
+class IngestWriter:
+    def __init__(self, service: IngestService, threads: int, max_group_events: int) -> None:
+        self._service = service
+        self._max_group_events = max_group_events
+        self._queue: queue.Queue[object] = queue.Queue()
+        self._threads = [
+            threading.Thread(target=self._run, name=f"ingest-writer-{n}", daemon=True) for n in range(threads)
+        ]
+        self._started = False
+
+    def start(self) -> None:
+        if not self._started:
+            self._started = True
+            for thread in self._threads:
+                thread.start()
+
+    def stop(self) -> None:
+        if not self._started:
+            return
+        for _ in self._threads:
+            self._queue.put(_STOP)
+        for thread in self._threads:
+            thread.join(timeout=30)
+        self._started = False
+
+    def submit(self, submission: Submission) -> Future[IngestResult]:
+        future: Future[IngestResult] = Future()
+        if not self._started:
+            future.set_exception(RuntimeError("the ingest writer is not running"))
+            return future
+        self._queue.put((submission, future))
+        return future
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is _STOP:
+                return
+            group = [first]
+            size = len(first[0].valid) + len(first[0].rejected)  # type: ignore[index]
+            stop_after = False
+            while size < self._max_group_events:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is _STOP:
+                    stop_after = True
+                    break
+                group.append(item)
+                size += len(item[0].valid) + len(item[0].rejected)  # type: ignore[index]
+            self._write(group)  # type: ignore[arg-type]
+            if stop_after:
+                return
+
+    def _write(self, group: list[tuple[Submission, Future[IngestResult]]]) -> None:
+        try:
+            results = self._service.commit([sub for sub, _ in group])
+        except Exception:
+            if len(group) == 1:
+                log.exception("ingest transaction failed")
+                group[0][1].set_exception(_failure())
+                return
+            # One request's data broke the group: write each alone so the others still land.
+            for sub, future in group:
+                try:
+                    future.set_result(self._service.commit([sub])[0])
+                except Exception:
+                    log.exception("ingest transaction failed")
+                    future.set_exception(_failure())
+            return
+        for (_, future), result in zip(group, results, strict=True):
+            future.set_result(result)
+
+
+def _failure() -> Exception:
+    return RuntimeError("the events could not be stored")

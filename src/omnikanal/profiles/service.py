@@ -1,0 +1,302 @@
+"""Use cases for reading profiles and undoing merges."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, or_, select, update
+
+from omnikanal.clock import Clock, isoformat
+from omnikanal.db.engine import RetryTransaction, read_tx, run_write
+from omnikanal.db.tables import events, identities, merges, profiles, sources
+from omnikanal.errors import Conflict, InvalidInput, NotFound
+from omnikanal.identity import store as identity_store
+from omnikanal.identity.model import IdentityRules, normalise
+from omnikanal.profiles import store
+from omnikanal.profiles.model import ProfileState, TraitRules, event_traits
+from omnikanal.profiles.views import event_view, merge_view
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineQuery:
+    channels: tuple[str, ...] = ()
+    types: tuple[str, ...] = ()
+    event: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    cursor: str | None = None
+    limit: int = 50
+
+
+def encode_cursor(timestamp: datetime, seq: int) -> str:
+    raw = f"{timestamp.isoformat()}|{seq}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        stamp, seq = base64.urlsafe_b64decode(padded).decode().split("|")
+        return datetime.fromisoformat(stamp), int(seq)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidInput("invalid_cursor", "cursor is not one this API gave out", "cursor") from None
+
+
+class ProfileService:
+    def __init__(
+        self, engine: Engine, clock: Clock, identity_rules: IdentityRules, trait_rules: TraitRules
+    ) -> None:
+        self._engine = engine
+        self._clock = clock
+        self._identity_rules = identity_rules
+        self._trait_rules = trait_rules
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def lookup(self, identifier_type: str, value: str) -> dict[str, Any]:
+        """The live profile of an identifier, normalised as at ingest."""
+        normalised = normalise(identifier_type, value, self._identity_rules)
+        if normalised is None:
+            raise InvalidInput(
+                "invalid_identifier", f"{value!r} is not a usable {identifier_type} identifier", "value"
+            )
+        with read_tx(self._engine) as conn:
+            pid = conn.execute(
+                select(identities.c.profile_id).where(
+                    identities.c.type == identifier_type, identities.c.value == normalised
+                )
+            ).scalar()
+            if pid is None:
+                raise NotFound("profile_not_found", f"no profile has {identifier_type} {normalised!r}")
+            return self._view(conn, pid, requested=pid)
+
+    def get(self, profile_id: str) -> dict[str, Any]:
+        """A profile; a merged-away id answers with the live profile and says so."""
+        with read_tx(self._engine) as conn:
+            return self._view(conn, profile_id, requested=profile_id)
+
+    def live_id(self, profile_id: str) -> str:
+        with read_tx(self._engine) as conn:
+            return self._live(conn, profile_id)
+
+    def _live(self, conn: Connection, profile_id: str) -> str:
+        resolved = store.resolve_live(conn, profile_id)
+        if resolved is None:
+            raise NotFound("profile_not_found", f"no profile {profile_id!r}")
+        return resolved[0]
+
+    def _view(self, conn: Connection, profile_id: str, requested: str) -> dict[str, Any]:
+        live = self._live(conn, profile_id)
+        row = conn.execute(select(profiles).where(profiles.c.id == live)).one()
+        names = self._source_names(conn)
+        idents = [
+            {
+                "type": r.type,
+                "value": r.value,
+                "source": {"id": r.source_id, "name": names.get(r.source_id or "")},
+                "created_at": isoformat(r.created_at),
+            }
+            for r in identity_store.identity_rows(conn, live)
+        ]
+        traits = {
+            key: {
+                "value": obs.get("value"),
+                "source": {"id": obs.get("source_id"), "name": obs.get("source")},
+                "at": isoformat(datetime.fromisoformat(obs["at"])) if obs.get("at") else None,
+            }
+            for key, obs in sorted((row.traits or {}).items())
+        }
+        stats = row.stats or {}
+        channels = stats.get("channels", {})
+        return {
+            "id": live,
+            "requested_id": requested,
+            "redirected": live != requested,
+            "state": row.state,
+            "created_at": isoformat(row.created_at),
+            "updated_at": isoformat(row.updated_at),
+            "identifiers": idents,
+            "traits": traits,
+            "computed": {
+                "first_seen": isoformat(row.first_seen),
+                "last_seen": isoformat(row.last_seen),
+                "channels_used": sorted(channels),
+                "event_counts_per_channel": dict(sorted(channels.items())),
+                "event_counts_per_type": dict(sorted(stats.get("types", {}).items())),
+                "event_count": row.event_count,
+            },
+        }
+
+    @staticmethod
+    def _source_names(conn: Connection) -> dict[str, str]:
+        return {r.id: r.name for r in conn.execute(select(sources.c.id, sources.c.name))}
+
+    def timeline(self, profile_id: str, query: TimelineQuery) -> dict[str, Any]:
+        """Every event of the person across channels, newest first, one page at a time."""
+        with read_tx(self._engine) as conn:
+            live = self._live(conn, profile_id)
+            stmt = select(events).where(events.c.profile_id == live)
+            if query.channels:
+                stmt = stmt.where(events.c.channel.in_(query.channels))
+            if query.types:
+                stmt = stmt.where(events.c.type.in_(query.types))
+            if query.event:
+                stmt = stmt.where(events.c.event == query.event)
+            if query.since:
+                stmt = stmt.where(events.c.timestamp >= query.since)
+            if query.until:
+                stmt = stmt.where(events.c.timestamp < query.until)
+            if query.cursor:
+                stamp, seq = decode_cursor(query.cursor)
+                stmt = stmt.where(
+                    or_(events.c.timestamp < stamp, and_(events.c.timestamp == stamp, events.c.seq < seq))
+                )
+            stmt = stmt.order_by(events.c.timestamp.desc(), events.c.seq.desc()).limit(query.limit + 1)
+            rows = list(conn.execute(stmt))
+            names = self._source_names(conn)
+        more = len(rows) > query.limit
+        rows = rows[: query.limit]
+        return {
+            "profile_id": live,
+            "events": [event_view(r, names) for r in rows],
+            "next_cursor": encode_cursor(rows[-1].timestamp, rows[-1].seq) if more and rows else None,
+        }
+
+    def merges(self, profile_id: str) -> list[dict[str, Any]]:
+        """Merges into this profile and of it, newest first."""
+        with read_tx(self._engine) as conn:
+            live = self._live(conn, profile_id)
+            ids = {live, profile_id}
+            stmt = (
+                select(merges)
+                .where(or_(merges.c.profile_id.in_(ids), merges.c.merged_id.in_(ids)))
+                .order_by(merges.c.created_at.desc(), merges.c.id)
+            )
+            return [merge_view(r) for r in conn.execute(stmt)]
+
+    # -- unmerge -------------------------------------------------------------------------------
+
+    def unmerge(self, profile_id: str, merge_id: str, actor: str) -> dict[str, Any]:
+        """Undo one merge: the absorbed branch gets back its identifiers and the events they made."""
+        return run_write(self._engine, lambda conn: self._unmerge(conn, profile_id, merge_id, actor))
+
+    def _unmerge(self, conn: Connection, profile_id: str, merge_id: str, actor: str) -> dict[str, Any]:
+        now = self._clock.now()
+        record = conn.execute(select(merges).where(merges.c.id == merge_id)).first()
+        live = self._live(conn, profile_id)
+        if record is None:
+            raise NotFound("merge_not_found", f"no merge {merge_id!r}")
+        if record.undone_at is not None:
+            raise Conflict(
+                "merge_already_undone", f"merge {merge_id} was undone at {isoformat(record.undone_at)}"
+            )
+        current = self._live(conn, record.profile_id)
+        if current != live:
+            raise InvalidInput(
+                "merge_not_of_profile", f"merge {merge_id} is not part of profile {profile_id}", "merge_id"
+            )
+        loser = record.merged_id
+        locked = store.load(conn, [current, loser], lock=True)
+        if locked.get(loser, (None, "", None))[1] != "merged":
+            raise RetryTransaction("the merged profile changed meanwhile")
+
+        branch = self._branch(conn, loser)
+        # Identifiers that were first attached in the absorbed branch go back to it.
+        conn.execute(
+            update(identities)
+            .where(identities.c.profile_id == current, identities.c.origin_profile_id.in_(branch))
+            .values(profile_id=loser)
+        )
+        store.mark_live(conn, loser, now)
+        # Each event goes to whoever now owns its user id, or else its anonymous id.
+        rows = list(
+            conn.execute(
+                select(events.c.seq, events.c.user_id, events.c.anonymous_id).where(
+                    events.c.profile_id == current
+                )
+            )
+        )
+        keyed = [
+            (
+                row.seq,
+                normalise("user_id", row.user_id, self._identity_rules),
+                normalise("anonymous_id", row.anonymous_id, self._identity_rules),
+            )
+            for row in rows
+        ]
+        wanted = {("user_id", u) for _, u, _ in keyed if u} | {("anonymous_id", a) for _, _, a in keyed if a}
+        owners = identity_store.owners(conn, wanted)
+        moved: list[int] = []
+        for seq, uid, aid in keyed:
+            owner = owners.get(("user_id", uid)) if uid else None
+            if owner is None and aid:
+                owner = owners.get(("anonymous_id", aid))
+            if owner == loser:
+                moved.append(seq)
+        for start in range(0, len(moved), 500):
+            conn.execute(
+                update(events).where(events.c.seq.in_(moved[start : start + 500])).values(profile_id=loser)
+            )
+        self._rebuild(conn, current, now)
+        self._rebuild(conn, loser, now)
+        conn.execute(update(merges).where(merges.c.id == merge_id).values(undone_at=now, undone_by=actor))
+        identity_store.add_block(conn, current, loser, now)
+        return {
+            "merge_id": merge_id,
+            "profile_id": current,
+            "restored_profile_id": loser,
+            "events_moved": len(moved),
+        }
+
+    @staticmethod
+    def _branch(conn: Connection, root: str) -> list[str]:
+        """A profile and every profile merged into it, directly or through others."""
+        branch, frontier = [root], [root]
+        while frontier:
+            children = [
+                r.id
+                for r in conn.execute(
+                    select(profiles.c.id).where(
+                        profiles.c.merged_into.in_(frontier), profiles.c.state == "merged"
+                    )
+                )
+            ]
+            branch.extend(children)
+            frontier = children
+        return branch
+
+    def _rebuild(self, conn: Connection, profile_id: str, now: datetime) -> None:
+        """Recompute a profile's traits and computed values from its events."""
+        state = ProfileState(id=profile_id, created_at=now)
+        state.reset()
+        names = self._source_names(conn)
+        stmt = (
+            select(events.c.type, events.c.channel, events.c.timestamp, events.c.source_id, events.c.payload)
+            .where(events.c.profile_id == profile_id)
+            .order_by(events.c.timestamp, events.c.seq)
+        )
+        for row in conn.execute(stmt):
+            state.observe(
+                channel=row.channel,
+                event_type=row.type,
+                at=row.timestamp,
+                traits=event_traits(row.type, row.payload or {}),
+                source_id=row.source_id,
+                source_name=names.get(row.source_id, ""),
+                rules=self._trait_rules,
+            )
+        conn.execute(
+            update(profiles)
+            .where(profiles.c.id == profile_id)
+            .values(
+                first_seen=state.first_seen,
+                last_seen=state.last_seen,
+                traits=state.traits,
+                stats=state.stats,
+                event_count=state.event_count,
+                updated_at=now,
+            )
+        )

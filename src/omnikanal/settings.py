@@ -1,0 +1,102 @@
+"""One typed settings object, read once from ``OMNIKANAL_*`` environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_JUNK_VALUES: tuple[str, ...] = (
+    "",
+    "null",
+    "none",
+    "nil",
+    "undefined",
+    "nan",
+    "0",
+    "-1",
+    "0000",
+    "00000000",
+    "anonymous",
+    "unknown",
+    "guest",
+    "test",
+    "test@test.com",
+    "test@example.com",
+    "noemail@noemail.com",
+    "no@email.com",
+    "email@example.com",
+)
+
+DEFAULT_IDENTIFIER_LIMITS: dict[str, int] = {
+    "user_id": 1,
+    "email": 5,
+    "phone": 5,
+    "anonymous_id": 100,
+}
+
+
+class Settings(BaseSettings):
+    """Everything that can be configured. Frozen: a value once read does not change."""
+
+    model_config = SettingsConfigDict(env_prefix="OMNIKANAL_", frozen=True, extra="ignore")
+
+    data_dir: Path = Path("data")
+    database_url: str = ""
+    auto_migrate: bool = True
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str = "http://127.0.0.1:8000"
+
+    default_phone_region: str = "DE"
+    junk_identifier_values: tuple[str, ...] = DEFAULT_JUNK_VALUES
+    identifier_limits: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_IDENTIFIER_LIMITS))
+    default_identifier_limit: int = 10
+    # Trait keys whose values are identifiers too, mapped to the identifier type they become,
+    # e.g. {"loyaltyCard": "loyalty_card"}.
+    identifier_traits: dict[str, str] = Field(default_factory=lambda: {"loyaltyCard": "loyalty_card"})
+    # Per trait, the source names in order of trust; a listed source beats any later value from a
+    # source ranked lower or not listed. Traits not named here: latest event time wins.
+    trait_source_priority: dict[str, list[str]] = Field(default_factory=dict)
+
+    # Ingest limits (Segment's own published limits).
+    max_event_bytes: int = 32 * 1024
+    max_request_bytes: int = 500 * 1024
+    max_batch_events: int = 2500
+    # How many events one write transaction may group from several waiting requests.
+    ingest_group_events: int = 5000
+    # Writer threads per process; 0 = one on SQLite (a single writer anyway), two on PostgreSQL.
+    ingest_writers: int = 0
+
+    sqlite_synchronous: str = "FULL"
+    page_size_default: int = 50
+    page_size_max: int = 500
+    worker_poll_seconds: float = 1.0
+
+    @field_validator("sqlite_synchronous")
+    @classmethod
+    def _check_sync(cls, value: str) -> str:
+        value = value.upper()
+        if value not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
+            raise ValueError("must be one of OFF, NORMAL, FULL, EXTRA")
+        return value
+
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to a SQLite file in the data folder."""
+        if self.database_url:
+            url = self.database_url
+            # Plain postgresql:// means psycopg 3 here, not SQLAlchemy's psycopg2 default.
+            if url.startswith("postgresql://") or url.startswith("postgres://"):
+                url = "postgresql+psycopg://" + url.split("://", 1)[1]
+            return url
+        return f"sqlite:///{(self.data_dir / 'omnikanal.db').as_posix()}"
+
+    def identifier_limit(self, identifier_type: str) -> int:
+        return self.identifier_limits.get(identifier_type, self.default_identifier_limit)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings from the environment; explicit overrides win (used by tests and the CLI)."""
+    return Settings(**overrides)

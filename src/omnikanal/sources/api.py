@@ -1,0 +1,104 @@
+"""Sources as a resource, and the quarantine of events that could not be accepted."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from omnikanal.auth.model import Permission
+from omnikanal.clock import isoformat
+from omnikanal.db.engine import read_tx
+from omnikanal.ingest import store as ingest_store
+from omnikanal.sources.model import CHANNELS, Source
+from omnikanal.web import ERROR_RESPONSES, HubDep, PrincipalDep, require
+
+router = APIRouter(prefix="/api", tags=["sources"], responses=ERROR_RESPONSES)
+
+
+class SourceCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    channel: str = Field(description=f"one of: {', '.join(CHANNELS)}")
+
+
+def source_view(source: Source) -> dict[str, Any]:
+    return {
+        "id": source.id,
+        "name": source.name,
+        "channel": source.channel,
+        "enabled": source.enabled,
+        "created_at": isoformat(source.created_at),
+        "key_rotated_at": isoformat(source.key_rotated_at),
+    }
+
+
+@router.get("/sources", summary="All sources")
+def list_sources(hub: HubDep, principal: PrincipalDep) -> dict[str, Any]:
+    require(principal, Permission.SOURCES_READ)
+    return {"sources": [source_view(s) for s in hub.sources.list()]}
+
+
+@router.post(
+    "/sources", status_code=201, summary="Create a source; the write key is shown only in this answer"
+)
+def create_source(hub: HubDep, principal: PrincipalDep, body: SourceCreate) -> dict[str, Any]:
+    require(principal, Permission.SOURCES_WRITE)
+    source, key = hub.sources.create(body.name, body.channel)
+    return {**source_view(source), "write_key": key}
+
+
+@router.get("/sources/{ref}", summary="One source, by id or name")
+def get_source(hub: HubDep, principal: PrincipalDep, ref: str) -> dict[str, Any]:
+    require(principal, Permission.SOURCES_READ)
+    return source_view(hub.sources.get(ref))
+
+
+@router.post("/sources/{ref}/disable", summary="Stop accepting events from a source")
+def disable_source(hub: HubDep, principal: PrincipalDep, ref: str) -> dict[str, Any]:
+    require(principal, Permission.SOURCES_WRITE)
+    return source_view(hub.sources.set_enabled(ref, False))
+
+
+@router.post("/sources/{ref}/enable", summary="Accept events from a source again")
+def enable_source(hub: HubDep, principal: PrincipalDep, ref: str) -> dict[str, Any]:
+    require(principal, Permission.SOURCES_WRITE)
+    return source_view(hub.sources.set_enabled(ref, True))
+
+
+@router.post("/sources/{ref}/rotate-key", summary="Issue a new write key; the old one stops working")
+def rotate_key(hub: HubDep, principal: PrincipalDep, ref: str) -> dict[str, Any]:
+    require(principal, Permission.SOURCES_WRITE)
+    source, key = hub.sources.rotate_key(ref)
+    return {**source_view(source), "write_key": key}
+
+
+@router.get("/quarantine", summary="Events that were not accepted, with the reason, newest first")
+def list_quarantine(
+    hub: HubDep,
+    principal: PrincipalDep,
+    source: Annotated[str | None, Query(description="a source id or name")] = None,
+    before: Annotated[int | None, Query(description="next_before of the previous page")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> dict[str, Any]:
+    require(principal, Permission.QUARANTINE_READ)
+    source_id = hub.sources.get(source).id if source else None
+    with read_tx(hub.engine) as conn:
+        rows = ingest_store.list_quarantine(conn, source_id=source_id, before_id=before, limit=limit + 1)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return {
+        "items": [
+            {
+                "id": r.id,
+                "source_id": r.source_id,
+                "received_at": isoformat(r.received_at),
+                "code": r.code,
+                "field": r.field,
+                "reason": r.reason,
+                "payload": r.payload,
+            }
+            for r in rows
+        ],
+        "next_before": rows[-1].id if more and rows else None,
+    }

@@ -1,0 +1,97 @@
+"""Shared pieces of the HTTP edge: JSON errors, bearer-token principals, paging limits."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any
+
+import orjson
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from omnikanal.auth.model import Permission, Principal
+from omnikanal.errors import OmnikanalError
+from omnikanal.hub import Hub
+
+log = logging.getLogger(__name__)
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"description": "Bad input; the body names the code, the problem and the field"},
+    401: {"description": "Missing or unknown credentials"},
+    403: {"description": "Not allowed for this role, or the source is disabled"},
+    404: {"description": "Not found"},
+}
+
+
+class JSONResponse(Response):
+    """JSON rendered by orjson (fast, and it knows datetimes)."""
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+def error_body(code: str, message: str, field: str | None = None) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if field is not None:
+        error["field"] = field
+    return {"error": error}
+
+
+def hub_of(request: Request) -> Hub:
+    hub: Hub = request.app.state.hub
+    return hub
+
+
+HubDep = Annotated[Hub, Depends(hub_of)]
+
+
+def principal_of(request: Request) -> Principal:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    secret = token.strip() if scheme.lower() == "bearer" else None
+    return hub_of(request).tokens.authenticate(secret)
+
+
+PrincipalDep = Annotated[Principal, Depends(principal_of)]
+
+
+def require(principal: Principal, permission: Permission) -> None:
+    from omnikanal.auth.service import TokenService
+
+    TokenService.require(principal, permission)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(OmnikanalError)
+    async def _domain(_: Request, exc: OmnikanalError) -> JSONResponse:
+        return JSONResponse(error_body(exc.code, exc.message, exc.field), status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        location = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path", "header")]
+        field = ".".join(location) or None
+        message = (
+            f"{field}: {first.get('msg', 'invalid')}" if field else str(first.get("msg", "invalid request"))
+        )
+        return JSONResponse(error_body("invalid_request", message, field), status_code=400)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        codes = {404: "not_found", 405: "method_not_allowed"}
+        return JSONResponse(
+            error_body(codes.get(exc.status_code, "http_error"), str(exc.detail)),
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=exc)
+        return JSONResponse(
+            error_body("internal_error", "something went wrong on our side"), status_code=500
+        )
