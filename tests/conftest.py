@@ -57,7 +57,7 @@ def pg_url() -> Iterator[str]:
         if IN_CI:
             pytest.fail(f"CI needs PostgreSQL: {reason}")
         pytest.skip(reason)
-    name = f"omnikanal_test_{_worker()}"
+    name = f"omnikanal_test_{_worker()}_{os.getpid()}"
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')

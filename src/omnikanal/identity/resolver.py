@@ -154,7 +154,9 @@ class Resolver:
             if refusal:
                 self._conflict(target, pid, via, refusal, evidence)
             else:
-                self._merge(pid, target, via, evidence, reason=reason)
+                # The evidence is the identifier that ties this event to the surviving profile.
+                winner_via = next((i for p, i in owned.items() if self.live(p) == target), via)
+                self._merge(pid, target, winner_via, evidence, reason=reason, loser_via=via)
         target = self.live(target)
         for ident in unowned:
             if ident not in self.owner:
@@ -208,9 +210,18 @@ class Resolver:
         self.owner[ident] = pid
         self._pending.new_identities.append((ident, pid, evidence))
 
-    def _merge(self, loser: str, winner: str, via: Identifier, evidence: Evidence, reason: str) -> None:
+    def _merge(
+        self,
+        loser: str,
+        winner: str,
+        via: Identifier,
+        evidence: Evidence,
+        reason: str,
+        loser_via: Identifier | None = None,
+    ) -> None:
         loser_state, winner_state = self.states[loser], self.states[winner]
         snapshot = {
+            "merged_by": list(loser_via or via),
             "traits": dict(loser_state.traits),
             "stats": loser_state.stats,
             "event_count": loser_state.event_count,

@@ -139,13 +139,14 @@ class IngestService:
 
     def commit(self, submissions: list[Submission]) -> list[IngestResult]:
         """Store a group of submissions in one transaction; each gets its own result."""
-        return run_write(self._engine, lambda conn: self._commit(conn, submissions))
+        return run_write(self._engine, lambda conn: self.write(conn, submissions))
 
     def ingest(self, source: Source, items: list[Any], **kwargs: Any) -> IngestResult:
         """Validate and store in the caller's thread (CLI, demo, tests)."""
         return self.commit([self.prepare(source, items, **kwargs)])[0]
 
-    def _commit(self, conn: Connection, submissions: list[Submission]) -> list[IngestResult]:
+    def write(self, conn: Connection, submissions: list[Submission]) -> list[IngestResult]:
+        """Store submissions inside the caller's transaction (commit() runs it in its own)."""
         now = self._clock.now()
         results = [IngestResult() for _ in submissions]
         quarantine_rows: list[dict[str, Any]] = []

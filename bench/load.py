@@ -1,0 +1,293 @@
+"""The three load phases. Every loop is bounded in count and in time and talks only to 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import math
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import orjson
+
+REQUEST_TIMEOUT = 30.0
+GRACE = 30.0  # how long a phase may overrun its duration waiting for answers in flight
+
+
+def basic_auth(write_key: str) -> str:
+    return "Basic " + base64.b64encode(f"{write_key}:".encode()).decode()
+
+
+def percentile(ordered: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile of an ascending sequence (0 for an empty one)."""
+    if not ordered:
+        return 0.0
+    rank = max(1, math.ceil(q / 100 * len(ordered)))
+    return ordered[min(rank, len(ordered)) - 1]
+
+
+def latency_summary(seconds: list[float]) -> dict[str, float]:
+    """p50/p95/p99/max/mean in milliseconds."""
+    ordered = sorted(s * 1000 for s in seconds)
+    return {
+        "count": len(ordered),
+        "p50_ms": percentile(ordered, 50),
+        "p95_ms": percentile(ordered, 95),
+        "p99_ms": percentile(ordered, 99),
+        "max_ms": ordered[-1] if ordered else 0.0,
+        "mean_ms": sum(ordered) / len(ordered) if ordered else 0.0,
+    }
+
+
+@dataclass
+class Outcome:
+    """What came back: statuses, transport errors and the first error body, for the report."""
+
+    ok: int = 0
+    errors: Counter[str] = field(default_factory=Counter)
+    first_error: str | None = None
+
+    def failed(self, kind: str, detail: str) -> None:
+        self.errors[kind] += 1
+        if self.first_error is None:
+            self.first_error = f"{kind}: {detail[:300]}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "errors": dict(self.errors), "first_error": self.first_error}
+
+
+def _client(base_url: str, auth: str, connections: int) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        base_url=base_url,
+        headers={"Authorization": auth, "Content-Type": "application/json"},
+        limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
+        timeout=REQUEST_TIMEOUT,
+    )
+
+
+# -- phase 1: batch throughput -------------------------------------------------------------------
+
+
+@dataclass
+class BatchRun:
+    wall_seconds: float
+    requests: int
+    accepted: int
+    duplicates: int
+    quarantined: int
+    pool_exhausted: bool
+    latencies: list[float]
+    outcome: Outcome
+
+    @property
+    def events_per_second(self) -> float:
+        return self.accepted / self.wall_seconds if self.wall_seconds else 0.0
+
+
+async def batch_load(
+    base_url: str,
+    write_key: str,
+    bodies: list[bytes],
+    clients: int,
+    duration: float,
+    on_progress: Callable[[int], None] | None = None,
+) -> BatchRun:
+    """``clients`` closed loops POSTing the pre-serialised bodies until the time or the bodies run out."""
+    pool = iter(bodies)
+    outcome = Outcome()
+    latencies: list[float] = []
+    totals = Counter[str]()
+    exhausted = False
+
+    async with _client(base_url, basic_auth(write_key), clients) as client:
+
+        async def worker(deadline: float) -> None:
+            nonlocal exhausted
+            while time.perf_counter() < deadline:
+                body = next(pool, None)
+                if body is None:
+                    exhausted = True
+                    return
+                began = time.perf_counter()
+                try:
+                    response = await client.post("/v1/batch", content=body)
+                except httpx.HTTPError as exc:
+                    outcome.failed(type(exc).__name__, str(exc))
+                    continue
+                latencies.append(time.perf_counter() - began)
+                if response.status_code != 200:
+                    outcome.failed(f"HTTP {response.status_code}", response.text)
+                    continue
+                data = orjson.loads(response.content)
+                outcome.ok += 1
+                totals["accepted"] += data.get("accepted", 0)
+                totals["duplicates"] += data.get("duplicates", 0)
+                quarantined = data.get("quarantined") or []
+                totals["quarantined"] += len(quarantined)
+                if quarantined and outcome.first_error is None:
+                    outcome.first_error = f"quarantined: {quarantined[0]}"
+                if on_progress is not None:
+                    on_progress(data.get("accepted", 0))
+
+        started = time.perf_counter()
+        await asyncio.wait_for(
+            asyncio.gather(*(worker(started + duration) for _ in range(clients))),
+            timeout=duration + GRACE,
+        )
+        wall = time.perf_counter() - started
+    return BatchRun(
+        wall_seconds=wall,
+        requests=len(latencies),
+        accepted=totals["accepted"],
+        duplicates=totals["duplicates"],
+        quarantined=totals["quarantined"],
+        pool_exhausted=exhausted,
+        latencies=latencies,
+        outcome=outcome,
+    )
+
+
+# -- phase 2: open-loop single events --------------------------------------------------------------
+
+
+@dataclass
+class OpenLoopRun:
+    rate: float
+    planned: int
+    sent: int
+    wall_seconds: float
+    latencies: list[float]  # from the moment the request was actually started
+    from_schedule: list[float]  # from the moment it was due (includes the client's own lag)
+    max_start_lag: float
+    outcome: Outcome
+
+    @property
+    def achieved_rate(self) -> float:
+        return self.outcome.ok / self.wall_seconds if self.wall_seconds else 0.0
+
+
+async def open_loop(
+    base_url: str,
+    write_key: str,
+    path: str,
+    bodies: list[bytes],
+    rate: float,
+    on_progress: Callable[[int], None] | None = None,
+) -> OpenLoopRun:
+    """POST one body every 1/rate seconds, not waiting for earlier answers; one body per request."""
+    outcome = Outcome()
+    latencies: list[float] = []
+    from_schedule: list[float] = []
+    max_lag = 0.0
+
+    async with _client(base_url, basic_auth(write_key), 256) as client:
+
+        async def one(body: bytes, due: float) -> None:
+            nonlocal max_lag
+            began = time.perf_counter()
+            max_lag = max(max_lag, began - due)
+            try:
+                response = await client.post(path, content=body)
+            except httpx.HTTPError as exc:
+                outcome.failed(type(exc).__name__, str(exc))
+                return
+            done = time.perf_counter()
+            latencies.append(done - began)
+            from_schedule.append(done - due)
+            if response.status_code != 200:
+                outcome.failed(f"HTTP {response.status_code}", response.text)
+                return
+            data = orjson.loads(response.content)
+            if data.get("accepted") != 1:
+                outcome.failed("not accepted", response.text)
+                return
+            outcome.ok += 1
+
+        interval = 1.0 / rate
+        started = time.perf_counter() + 0.05
+        tasks: list[asyncio.Task[None]] = []
+        for n, body in enumerate(bodies):
+            due = started + n * interval
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(body, due)))
+            if on_progress is not None and n % 50 == 0:
+                on_progress(50)
+        _, pending = await asyncio.wait(tasks, timeout=GRACE)
+        for task in pending:
+            task.cancel()
+        if pending:
+            outcome.failed("unanswered", f"{len(pending)} requests still open {GRACE:.0f} s after the last send")
+        wall = max((started + len(bodies) * interval), time.perf_counter()) - started
+    return OpenLoopRun(
+        rate=rate,
+        planned=len(bodies),
+        sent=len(tasks),
+        wall_seconds=wall,
+        latencies=latencies,
+        from_schedule=from_schedule,
+        max_start_lag=max_lag,
+        outcome=outcome,
+    )
+
+
+# -- phase 3: profile lookups ----------------------------------------------------------------------
+
+
+@dataclass
+class LookupRun:
+    wall_seconds: float
+    latencies: list[float]
+    outcome: Outcome
+
+    @property
+    def requests_per_second(self) -> float:
+        return len(self.latencies) / self.wall_seconds if self.wall_seconds else 0.0
+
+
+async def lookup_load(
+    base_url: str,
+    token: str,
+    paths: list[str],
+    clients: int,
+    duration: float,
+    on_progress: Callable[[int], None] | None = None,
+) -> LookupRun:
+    """``clients`` closed loops GETting the given lookup paths until the time or the paths run out."""
+    pool = iter(paths)
+    outcome = Outcome()
+    latencies: list[float] = []
+
+    async with _client(base_url, f"Bearer {token}", clients) as client:
+
+        async def worker(deadline: float) -> None:
+            while time.perf_counter() < deadline:
+                path = next(pool, None)
+                if path is None:
+                    return
+                began = time.perf_counter()
+                try:
+                    response = await client.get(path)
+                except httpx.HTTPError as exc:
+                    outcome.failed(type(exc).__name__, str(exc))
+                    continue
+                latencies.append(time.perf_counter() - began)
+                if response.status_code != 200:
+                    outcome.failed(f"HTTP {response.status_code}", response.text)
+                    continue
+                outcome.ok += 1
+                if on_progress is not None:
+                    on_progress(1)
+
+        started = time.perf_counter()
+        await asyncio.wait_for(
+            asyncio.gather(*(worker(started + duration) for _ in range(clients))),
+            timeout=duration + GRACE,
+        )
+        wall = time.perf_counter() - started
+    return LookupRun(wall_seconds=wall, latencies=latencies, outcome=outcome)

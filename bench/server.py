@@ -1,0 +1,280 @@
+"""The server under test: a fresh database, the ``omnikanal`` command, and the RSS of the process."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import psutil
+import psycopg
+from psycopg import sql
+from sqlalchemy.engine import make_url
+
+LOCAL_HOSTS = {None, "", "127.0.0.1", "localhost", "::1"}
+HOST = "127.0.0.1"
+
+
+class BenchError(Exception):
+    """Something the benchmark needs did not work; the message says what."""
+
+
+@dataclass
+class Target:
+    """One engine with a fresh, empty database, and the environment that points the server at it."""
+
+    engine: str  # sqlite or postgresql
+    url: str  # SQLAlchemy URL of the database
+    env: dict[str, str]
+    workdir: Path  # logs and the SQLite file
+    description: str
+
+
+def omnikanal_command() -> Path:
+    """The console script installed next to the running interpreter (the venv's)."""
+    path = Path(sys.executable).parent / "omnikanal"
+    if not path.exists():
+        raise BenchError(f"{path} not found: install the project into this environment (pip install -e .)")
+    return path
+
+
+def _base_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("OMNIKANAL_DATA_DIR", "OMNIKANAL_DATABASE_URL")}
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def settings_overrides() -> dict[str, str]:
+    """OMNIKANAL_* settings inherited from the caller's environment (they apply to the server)."""
+    return {
+        k: v
+        for k, v in sorted(os.environ.items())
+        if k.startswith("OMNIKANAL_") and k not in ("OMNIKANAL_DATA_DIR", "OMNIKANAL_DATABASE_URL")
+        and not k.startswith("OMNIKANAL_TEST_")
+    }
+
+
+@contextmanager
+def sqlite_target(parent: Path | None) -> Iterator[Target]:
+    workdir = Path(tempfile.mkdtemp(prefix="omnikanal-bench-", dir=parent))
+    try:
+        env = _base_env() | {"OMNIKANAL_DATA_DIR": str(workdir)}
+        url = f"sqlite:///{(workdir / 'omnikanal.db').as_posix()}"
+        yield Target("sqlite", url, env, workdir, f"SQLite file on {filesystem_of(workdir)}")
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def check_local_postgres(admin_url: str) -> None:
+    host = make_url(admin_url).host
+    if host not in LOCAL_HOSTS:
+        raise BenchError(f"refusing to create and drop databases on {host}: only a local server is used")
+
+
+def postgres_unreachable(admin_url: str) -> str | None:
+    """Why the PostgreSQL server cannot be used, or None when it answers."""
+    try:
+        check_local_postgres(admin_url)
+        with psycopg.connect(admin_url, connect_timeout=3) as conn:
+            conn.execute("SELECT 1")
+    except (psycopg.Error, BenchError) as exc:
+        return f"PostgreSQL not usable at {admin_url}: {str(exc).strip()}"
+    return None
+
+
+@contextmanager
+def postgres_target(admin_url: str) -> Iterator[Target]:
+    check_local_postgres(admin_url)
+    name = f"omnikanal_bench_{uuid.uuid4().hex[:12]}"
+    workdir = Path(tempfile.mkdtemp(prefix="omnikanal-bench-"))
+    with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        version = conn.execute("SHOW server_version").fetchone()
+    try:
+        url = make_url(admin_url).set(drivername="postgresql+psycopg", database=name)
+        rendered = url.render_as_string(hide_password=False)
+        env = _base_env() | {"OMNIKANAL_DATABASE_URL": rendered}
+        described = f"PostgreSQL {version[0] if version else '?'}, database {name} (dropped afterwards)"
+        yield Target("postgresql", rendered, env, workdir, described)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+        with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def filesystem_of(path: Path) -> str:
+    """e.g. 'ext4 (/)', so a tmpfs data folder (no real fsync) is visible in the report."""
+    resolved = str(path.resolve())
+    best: tuple[str, str] = ("?", "/")
+    for part in psutil.disk_partitions(all=True):
+        mount = part.mountpoint
+        if (resolved == mount or resolved.startswith(mount.rstrip("/") + "/")) and len(mount) >= len(best[1]):
+            best = (part.fstype, mount)
+    return f"{best[0]} ({best[1]})"
+
+
+def run_cli(target: Target, *args: str) -> str:
+    """Run ``omnikanal <args>`` against the target; its stdout."""
+    done = subprocess.run(
+        [str(omnikanal_command()), *args],
+        env=target.env | {"COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise BenchError(f"omnikanal {' '.join(args)} failed ({done.returncode}): {done.stderr[-2000:]}")
+    return done.stdout
+
+
+def last_line(output: str) -> str:
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    if not lines:
+        raise BenchError("the command printed nothing")
+    return lines[-1]
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+class Server:
+    """``omnikanal serve`` as a subprocess on a free local port."""
+
+    def __init__(self, target: Target, log_name: str) -> None:
+        self._target = target
+        self.log_path = target.workdir / log_name
+        self._proc: subprocess.Popen[bytes] | None = None
+        self.port = 0
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        assert self._proc is not None
+        return self._proc.pid
+
+    def start(self, timeout: float = 90.0) -> None:
+        self.port = _free_port()
+        with self.log_path.open("ab") as log:
+            self._proc = subprocess.Popen(
+                [str(omnikanal_command()), "serve", "--host", HOST, "--port", str(self.port)],
+                env=self._target.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # Ctrl-C reaches the benchmark, which then stops the server
+            )
+        deadline = time.monotonic() + timeout
+        with httpx.Client(timeout=2.0) as client:
+            while time.monotonic() < deadline:
+                if self._proc.poll() is not None:
+                    raise BenchError(f"the server exited with {self._proc.returncode}:\n{self.log_tail()}")
+                try:
+                    if client.get(f"{self.base_url}/health").status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass
+                time.sleep(0.1)
+        raise BenchError(f"the server did not answer /health within {timeout:.0f} s:\n{self.log_tail()}")
+
+    def stop(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    def error_lines(self) -> list[str]:
+        """Lines of the server log that report errors or tracebacks."""
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return []
+        return [line for line in text.splitlines() if "ERROR" in line or "Traceback" in line]
+
+
+@dataclass
+class RssSampler:
+    """Samples the RSS of a process and its children every ``interval`` seconds, per phase."""
+
+    pid: int
+    interval: float = 0.1
+    peak_bytes: int = 0
+    phase_peaks: dict[str, int] = field(default_factory=dict)
+    samples: int = 0
+    _phase: str = "startup"
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
+        self._thread.start()
+
+    def phase(self, name: str) -> None:
+        self._phase = name
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        try:
+            proc = psutil.Process(self.pid)
+        except psutil.Error:
+            return
+        while not self._stop.is_set():
+            try:
+                rss = proc.memory_info().rss
+                for child in proc.children(recursive=True):
+                    try:
+                        rss += child.memory_info().rss
+                    except psutil.Error:
+                        pass
+            except psutil.Error:
+                return
+            self.samples += 1
+            self.peak_bytes = max(self.peak_bytes, rss)
+            self.phase_peaks[self._phase] = max(self.phase_peaks.get(self._phase, 0), rss)
+            self._stop.wait(self.interval)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process and its children so far."""
+    try:
+        proc = psutil.Process(pid)
+        total = sum(proc.cpu_times()[:2])
+        for child in proc.children(recursive=True):
+            try:
+                total += sum(child.cpu_times()[:2])
+            except psutil.Error:
+                pass
+        return float(total)
+    except psutil.Error:
+        return 0.0
