@@ -1,0 +1,92 @@
+"""The omnikanal command, run as a user would run it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from omnikanal.hub import Hub
+
+
+def run(args: list[str], env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "omnikanal", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=check,
+        timeout=60,
+    )
+
+
+@pytest.fixture
+def cli_env(database_url: str, tmp_path: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "OMNIKANAL_DATABASE_URL": database_url,
+        "OMNIKANAL_DATA_DIR": str(tmp_path),
+        "COLUMNS": "200",
+    }
+
+
+def test_source_create_prints_the_write_key_alone_on_the_last_line(
+    cli_env: dict[str, str], hub: Hub, http: httpx.Client
+) -> None:
+    out = run(["source", "create", "--name", "tills", "--channel", "pos"], cli_env).stdout
+    key = out.strip().splitlines()[-1]
+    assert key.startswith("wk_") and " " not in key
+    r = http.post("/v1/track", json={"userId": "u", "event": "Purchase"}, auth=(key, ""))
+    assert r.status_code == 200, r.text
+    assert hub.profiles.lookup("user_id", "u")["computed"]["channels_used"] == ["pos"]
+    assert "tills" in run(["source", "list"], cli_env).stdout
+
+    rotated = run(["source", "rotate-key", "tills"], cli_env).stdout.strip().splitlines()[-1]
+    assert rotated != key and rotated.startswith("wk_")
+    run(["source", "disable", "tills"], cli_env)
+    assert hub.sources.get("tills").enabled is False
+
+
+def test_token_create_list_revoke(cli_env: dict[str, str], hub: Hub) -> None:
+    token = (
+        run(["token", "create", "--name", "hotline-tool", "--role", "service"], cli_env)
+        .stdout.strip()
+        .splitlines()[-1]
+    )
+    principal = hub.tokens.authenticate(token)
+    assert (principal.name, principal.role) == ("hotline-tool", "service")
+    assert "hotline-tool" in run(["token", "list"], cli_env).stdout
+    run(["token", "revoke", "hotline-tool"], cli_env)
+    assert any(t.revoked_at is not None for t in hub.tokens.list())
+
+
+def test_bad_arguments_get_a_clear_message_and_a_non_zero_exit(cli_env: dict[str, str], hub: Hub) -> None:
+    result = run(["source", "create", "--name", "x", "--channel", "fax"], cli_env, check=False)
+    assert result.returncode == 2
+    assert "channel must be one of" in result.stdout
+    result = run(["token", "create", "--name", "x", "--role", "king"], cli_env, check=False)
+    assert result.returncode == 2
+    assert "role must be one of" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        [],
+        ["serve"],
+        ["migrate"],
+        ["source"],
+        ["source", "create"],
+        ["source", "rotate-key"],
+        ["token", "create"],
+        ["token", "revoke"],
+    ],
+)
+def test_every_command_has_help(args: list[str]) -> None:
+    env = {**os.environ, "COLUMNS": "200"}
+    result = run([*args, "--help"], env)
+    assert "Usage:" in result.stdout
