@@ -132,7 +132,7 @@ def make_channel(hub: Hub) -> Iterator[object]:
         source, key = hub.sources.create(name, channel)
         return Channel(source, key)
 
-    yield make
+    return make
 
 
 @pytest.fixture

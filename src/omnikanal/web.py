@@ -67,8 +67,12 @@ def require(principal: Principal, permission: Permission) -> None:
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(OmnikanalError)
-    async def _domain(_: Request, exc: OmnikanalError) -> JSONResponse:
-        return JSONResponse(error_body(exc.code, exc.message, exc.field), status_code=exc.status)
+    async def _domain(request: Request, exc: OmnikanalError) -> JSONResponse:
+        body = error_body(exc.code, exc.message, exc.field)
+        if request.url.path.startswith("/v1/"):
+            # The Segment and RudderStack clients read code and message at the top level of an error.
+            body.update(code=exc.code, message=exc.message)
+        return JSONResponse(body, status_code=exc.status)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -92,6 +96,4 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", exc_info=exc)
-        return JSONResponse(
-            error_body("internal_error", "something went wrong on our side"), status_code=500
-        )
+        return JSONResponse(error_body("internal_error", "something went wrong on our side"), status_code=500)

@@ -332,5 +332,6 @@ def test_a_refused_upload_reaches_the_clients_error_callback(
     error, batch = errors.errors[0]
     # an APIError with the status tells the client not to retry (a 4xx other than 429)
     assert getattr(error, "status", None) == 401, repr(error)
+    assert getattr(error, "code", None) == "invalid_write_key", str(error)
     assert "write key" in str(error), str(error)
     assert [item["event"] for item in batch] == ["Product Viewed"]

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from omnikanal.db.engine import RetryTransaction
+from omnikanal.db.fast import Raw
 from omnikanal.identity import store
 from omnikanal.identity.model import Identifier, IdentityRules
 from omnikanal.ids import new_id
@@ -280,17 +281,11 @@ class Resolver:
             if not record.pop("_loser_is_new"):
                 store.move_profile_rows(conn, record["merged_id"], record["profile_id"])
                 profile_store.mark_merged(conn, record["merged_id"], record["profile_id"], now)
+        stamp = Raw(conn).time(now)
         store.insert_identities(
             conn,
             [
-                {
-                    "type": ident[0],
-                    "value": ident[1],
-                    "profile_id": self.live(origin),
-                    "origin_profile_id": origin,
-                    "source_id": ev.source_id,
-                    "created_at": now,
-                }
+                (ident[0], ident[1], self.live(origin), origin, ev.source_id, stamp)
                 for ident, origin, ev in self._pending.new_identities
             ],
         )

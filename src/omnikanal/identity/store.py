@@ -6,9 +6,10 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, or_, select, tuple_, update
+from sqlalchemy import Connection, insert, or_, select, update
 
 from omnikanal.db.engine import insert_ignoring_duplicates
+from omnikanal.db.fast import Raw
 from omnikanal.db.tables import events, identities, identity_conflicts, merge_blocks, merges
 from omnikanal.identity.model import Identifier
 
@@ -17,28 +18,31 @@ CHUNK = 400
 
 def owners(conn: Connection, keys: Iterable[Identifier]) -> dict[Identifier, str]:
     """The profile each known identifier belongs to."""
+    raw = Raw(conn)
     wanted = list(set(keys))
     found: dict[Identifier, str] = {}
     for start in range(0, len(wanted), CHUNK):
         chunk = wanted[start : start + CHUNK]
-        stmt = select(identities.c.type, identities.c.value, identities.c.profile_id).where(
-            tuple_(identities.c.type, identities.c.value).in_(chunk)
+        sql = (
+            "SELECT type, value, profile_id FROM identities "  # noqa: S608
+            f"WHERE (type, value) IN (VALUES {raw.pairs_in(len(chunk))})"
         )
-        for row in conn.execute(stmt):
-            found[(row.type, row.value)] = row.profile_id
+        for identifier_type, value, profile_id in raw.fetch(sql, [x for pair in chunk for x in pair]):
+            found[(identifier_type, value)] = profile_id
     return found
 
 
 def identifiers_of(conn: Connection, profile_ids: Iterable[str]) -> dict[str, dict[str, set[str]]]:
+    raw = Raw(conn)
     wanted = list(set(profile_ids))
     found: dict[str, dict[str, set[str]]] = {pid: {} for pid in wanted}
     for start in range(0, len(wanted), CHUNK):
         chunk = wanted[start : start + CHUNK]
-        stmt = select(identities.c.profile_id, identities.c.type, identities.c.value).where(
-            identities.c.profile_id.in_(chunk)
+        sql = (
+            f"SELECT profile_id, type, value FROM identities WHERE profile_id IN ({raw.in_list(len(chunk))})"  # noqa: S608
         )
-        for row in conn.execute(stmt):
-            found[row.profile_id].setdefault(row.type, set()).add(row.value)
+        for profile_id, identifier_type, value in raw.fetch(sql, chunk):
+            found[profile_id].setdefault(identifier_type, set()).add(value)
     return found
 
 
@@ -51,9 +55,12 @@ def identity_rows(conn: Connection, profile_id: str) -> list[Any]:
     return list(conn.execute(stmt))
 
 
-def insert_identities(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        conn.execute(insert(identities), rows)
+IDENTITY_COLUMNS = ("type", "value", "profile_id", "origin_profile_id", "source_id", "created_at")
+
+
+def insert_identities(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+    """Rows in IDENTITY_COLUMNS order, created_at already converted with Raw."""
+    Raw(conn).insert_many("identities", IDENTITY_COLUMNS, rows)
 
 
 def move_profile_rows(conn: Connection, from_id: str, to_id: str) -> None:

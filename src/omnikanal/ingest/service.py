@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Engine
 
 from omnikanal.clock import Clock
 from omnikanal.db.engine import run_write
+from omnikanal.db.fast import Raw
 from omnikanal.identity.model import Identifier, IdentityRules, extract_identifiers, normalise
 from omnikanal.identity.resolver import Evidence, Resolver
 from omnikanal.ingest import store
@@ -217,27 +218,29 @@ class IngestService:
 
         resolver.flush()
         txid = store.transaction_id(conn)
+        raw = Raw(conn)
+        t = raw.time
         store.insert_events(
             conn,
             [
-                {
-                    "txid": txid,
-                    "id": f"evt_{uuid.uuid4().hex}",
-                    "source_id": source.id,
-                    "message_id": ev.message_id,
-                    "profile_id": resolver.live(pid),
-                    "type": ev.type,
-                    "event": ev.event,
-                    "channel": channel,
-                    "lib_channel": ev.lib_channel,
-                    "user_id": ev.user_id,
-                    "anonymous_id": ev.anonymous_id,
-                    "original_timestamp": ev.original_timestamp,
-                    "sent_at": ev.sent_at,
-                    "received_at": ev.received_at,
-                    "timestamp": ev.timestamp,
-                    "payload": ev.payload,
-                }
+                (
+                    txid,
+                    f"evt_{uuid.uuid4().hex}",
+                    source.id,
+                    ev.message_id,
+                    resolver.live(pid),
+                    ev.type,
+                    ev.event,
+                    channel,
+                    ev.lib_channel,
+                    ev.user_id,
+                    ev.anonymous_id,
+                    t(ev.original_timestamp),
+                    t(ev.sent_at),
+                    t(ev.received_at),
+                    t(ev.timestamp),
+                    raw.json(ev.payload),
+                )
                 for ev, source, pid, channel in assigned
             ],
         )

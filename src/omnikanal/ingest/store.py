@@ -4,23 +4,29 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, text, tuple_
+from sqlalchemy import Connection, insert, select, text
 
-from omnikanal.db.tables import events, quarantine
+from omnikanal.db.fast import Raw
+from omnikanal.db.tables import quarantine
 
 CHUNK = 400
 
 
 def existing_message_ids(conn: Connection, keys: set[tuple[str, str]]) -> set[tuple[str, str]]:
     """Which (source id, message id) pairs are stored already."""
-    wanted = list(keys)
+    raw = Raw(conn)
+    by_source: dict[str, list[str]] = {}
+    for source_id, message_id in keys:
+        by_source.setdefault(source_id, []).append(message_id)
     found: set[tuple[str, str]] = set()
-    for start in range(0, len(wanted), CHUNK):
-        chunk = wanted[start : start + CHUNK]
-        stmt = select(events.c.source_id, events.c.message_id).where(
-            tuple_(events.c.source_id, events.c.message_id).in_(chunk)
-        )
-        found.update((r.source_id, r.message_id) for r in conn.execute(stmt))
+    for source_id, ids in by_source.items():
+        for start in range(0, len(ids), CHUNK):
+            chunk = ids[start : start + CHUNK]
+            sql = (
+                f"SELECT message_id FROM events WHERE source_id = {raw.p} "  # noqa: S608
+                f"AND message_id IN ({raw.in_list(len(chunk))})"
+            )
+            found.update((source_id, row[0]) for row in raw.fetch(sql, [source_id, *chunk]))
     return found
 
 
@@ -31,9 +37,29 @@ def transaction_id(conn: Connection) -> int:
     return 0
 
 
-def insert_events(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        conn.execute(insert(events), rows)
+EVENT_COLUMNS = (
+    "txid",
+    "id",
+    "source_id",
+    "message_id",
+    "profile_id",
+    "type",
+    "event",
+    "channel",
+    "lib_channel",
+    "user_id",
+    "anonymous_id",
+    "original_timestamp",
+    "sent_at",
+    "received_at",
+    "timestamp",
+    "payload",
+)
+
+
+def insert_events(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+    """Rows in EVENT_COLUMNS order, values already converted with Raw (times, JSON text)."""
+    Raw(conn).insert_many("events", EVENT_COLUMNS, rows, json_columns=("payload",))
 
 
 def insert_quarantine(conn: Connection, rows: list[dict[str, Any]]) -> None:

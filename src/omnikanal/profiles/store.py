@@ -3,27 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, select, update
 
+from omnikanal.db.fast import Raw
 from omnikanal.db.tables import profiles
 from omnikanal.profiles.model import ProfileState
 
 CHUNK = 500
 
 
-def _state(row: Any) -> ProfileState:
-    return ProfileState(
-        id=row.id,
-        created_at=row.created_at,
-        first_seen=row.first_seen,
-        last_seen=row.last_seen,
-        traits=dict(row.traits or {}),
-        stats=dict(row.stats or {"channels": {}, "types": {}}),
-        event_count=row.event_count,
-    )
+_COLUMNS = "id, state, merged_into, created_at, first_seen, last_seen, traits, stats, event_count"
 
 
 def load(
@@ -33,78 +24,91 @@ def load(
 
     ``lock`` takes the rows FOR UPDATE in id order (PostgreSQL; SQLite's writer lock covers it).
     """
+    raw = Raw(conn)
     wanted = sorted(set(ids))
     found: dict[str, tuple[ProfileState, str, str | None]] = {}
     for start in range(0, len(wanted), CHUNK):
         chunk = wanted[start : start + CHUNK]
-        stmt = select(profiles).where(profiles.c.id.in_(chunk)).order_by(profiles.c.id)
-        if lock:
-            stmt = stmt.with_for_update()
-        for row in conn.execute(stmt):
-            found[row.id] = (_state(row), row.state, row.merged_into)
+        sql = f"SELECT {_COLUMNS} FROM profiles WHERE id IN ({raw.in_list(len(chunk))}) ORDER BY id"  # noqa: S608
+        if lock and raw.pg:
+            sql += " FOR UPDATE"
+        for pid, state, merged_into, created, first, last, traits, stats, count in raw.fetch(sql, chunk):
+            profile = ProfileState(
+                id=pid,
+                created_at=raw.read_time(created) or datetime.now(UTC),
+                first_seen=raw.read_time(first),
+                last_seen=raw.read_time(last),
+                traits=dict(raw.read_json(traits) or {}),
+                stats=dict(raw.read_json(stats) or {"channels": {}, "types": {}}),
+                event_count=count,
+            )
+            found[pid] = (profile, state, merged_into)
     return found
+
+
+_INSERT_COLUMNS = (
+    "id",
+    "state",
+    "merged_into",
+    "created_at",
+    "updated_at",
+    "first_seen",
+    "last_seen",
+    "traits",
+    "stats",
+    "event_count",
+)
 
 
 def insert_new(
     conn: Connection, states: list[ProfileState], merged_into: dict[str, str], now: datetime
 ) -> None:
-    if not states:
-        return
-    conn.execute(
-        insert(profiles),
-        [
-            {
-                "id": s.id,
-                "state": "merged" if s.id in merged_into else "live",
-                "merged_into": merged_into.get(s.id),
-                "created_at": s.created_at,
-                "updated_at": now,
-                "first_seen": s.first_seen,
-                "last_seen": s.last_seen,
-                "traits": s.traits,
-                "stats": s.stats,
-                "event_count": s.event_count,
-            }
-            for s in states
-        ],
-    )
-
-
-_UPDATE = (
-    update(profiles)
-    .where(profiles.c.id == bindparam("b_id"))
-    .values(
-        updated_at=bindparam("b_updated_at"),
-        first_seen=bindparam("b_first_seen"),
-        last_seen=bindparam("b_last_seen"),
-        traits=bindparam("b_traits"),
-        stats=bindparam("b_stats"),
-        event_count=bindparam("b_event_count"),
-        created_at=bindparam("b_created_at"),
-    )
-)
+    raw = Raw(conn)
+    t = raw.time
+    stamp = t(now)
+    rows = [
+        (
+            s.id,
+            "merged" if s.id in merged_into else "live",
+            merged_into.get(s.id),
+            t(s.created_at),
+            stamp,
+            t(s.first_seen),
+            t(s.last_seen),
+            raw.json(s.traits),
+            raw.json(s.stats),
+            s.event_count,
+        )
+        for s in states
+    ]
+    raw.insert_many("profiles", _INSERT_COLUMNS, rows, json_columns=("traits", "stats"))
 
 
 def save(conn: Connection, states: list[ProfileState], now: datetime) -> None:
     """Write the derived values of existing profiles back."""
     if not states:
         return
-    conn.execute(
-        _UPDATE,
-        [
-            {
-                "b_id": s.id,
-                "b_updated_at": now,
-                "b_first_seen": s.first_seen,
-                "b_last_seen": s.last_seen,
-                "b_traits": s.traits,
-                "b_stats": s.stats,
-                "b_event_count": s.event_count,
-                "b_created_at": s.created_at,
-            }
-            for s in states
-        ],
+    raw = Raw(conn)
+    t, p, pj = raw.time, raw.p, raw.pj
+    sql = (
+        f"UPDATE profiles SET updated_at = {p}, first_seen = {p}, last_seen = {p}, traits = {pj}, "  # noqa: S608
+        f"stats = {pj}, event_count = {p}, created_at = {p} WHERE id = {p}"
     )
+    stamp = t(now)
+    rows = [
+        (
+            stamp,
+            t(s.first_seen),
+            t(s.last_seen),
+            raw.json(s.traits),
+            raw.json(s.stats),
+            s.event_count,
+            t(s.created_at),
+            s.id,
+        )
+        for s in states
+    ]
+    conn.exec_driver_sql(sql, rows)
 
 
 def mark_merged(conn: Connection, profile_id: str, into: str, now: datetime) -> None:
