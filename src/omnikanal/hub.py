@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 from omnikanal.audit.service import AuditTrail
 from omnikanal.auth.service import TokenService
 from omnikanal.clock import Clock, SystemClock
+from omnikanal.db.checkpoint import Checkpointer
 from omnikanal.db.engine import make_engine
 from omnikanal.db.migrate import upgrade
 from omnikanal.eventlog.service import EventLog, Processor, ProcessorRunner
@@ -34,6 +35,7 @@ class Hub:
     audit: AuditTrail
     eventlog: EventLog
     runner: ProcessorRunner
+    checkpointer: Checkpointer
     processors: list[Processor] = field(default_factory=list)
 
     def start(self) -> None:
@@ -41,11 +43,13 @@ class Hub:
         self.writer.start()
         self.audit.start()
         self.runner.start()
+        self.checkpointer.start()
 
     def stop(self) -> None:
         self.runner.stop()
         self.writer.stop()
         self.audit.stop()
+        self.checkpointer.stop()
 
     def close(self) -> None:
         self.stop()
@@ -81,5 +85,6 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
         audit=AuditTrail(engine, clock),
         eventlog=eventlog,
         runner=ProcessorRunner(eventlog, processors, settings.worker_poll_seconds),
+        checkpointer=Checkpointer(engine),
         processors=processors,
     )

@@ -68,10 +68,5 @@ class Raw:
     def fetch(self, sql: str, params: Sequence[Any]) -> list[Any]:
         return list(self.conn.exec_driver_sql(sql, tuple(params)).fetchall())
 
-    def pairs_in(self, count: int) -> str:
-        """``(?, ?), (?, ?), ...`` for a row-value IN list."""
-        pair = f"({self.p}, {self.p})"
-        return ", ".join([pair] * count)
-
     def in_list(self, count: int) -> str:
         return ", ".join([self.p] * count)

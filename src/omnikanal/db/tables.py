@@ -93,7 +93,6 @@ events = Table(
     # Writing transaction's id on PostgreSQL (0 on SQLite, where commits are serial): the event log
     # orders by (txid, seq) and reads only below the oldest running transaction, so nothing is skipped.
     Column("txid", BigInteger, nullable=False),
-    Column("id", ID, nullable=False, unique=True),
     Column("source_id", ID, ForeignKey("sources.id"), nullable=False),
     Column("message_id", String(200), nullable=False),
     Column("profile_id", ID, nullable=False),

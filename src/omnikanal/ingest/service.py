@@ -225,7 +225,6 @@ class IngestService:
             [
                 (
                     txid,
-                    f"evt_{uuid.uuid4().hex}",
                     source.id,
                     ev.message_id,
                     resolver.live(pid),

@@ -39,7 +39,6 @@ def transaction_id(conn: Connection) -> int:
 
 EVENT_COLUMNS = (
     "txid",
-    "id",
     "source_id",
     "message_id",
     "profile_id",

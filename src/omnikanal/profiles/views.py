@@ -10,7 +10,7 @@ from omnikanal.clock import isoformat
 def event_view(row: Any, source_names: dict[str, str]) -> dict[str, Any]:
     payload = row.payload or {}
     return {
-        "id": row.id,
+        "id": f"evt_{row.seq}",
         "seq": row.seq,
         "type": row.type,
         "event": row.event,

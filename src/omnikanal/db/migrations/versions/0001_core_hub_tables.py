@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 22:56:04.875502
+Create Date: 2026-11-22 23:09:24.035366
 """
 
 from __future__ import annotations
@@ -171,7 +171,6 @@ def upgrade() -> None:
             "seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
         ),
         sa.Column("txid", sa.BigInteger(), nullable=False),
-        sa.Column("id", sa.String(length=40), nullable=False),
         sa.Column("source_id", sa.String(length=40), nullable=False),
         sa.Column("message_id", sa.String(length=200), nullable=False),
         sa.Column("profile_id", sa.String(length=40), nullable=False),
@@ -192,7 +191,6 @@ def upgrade() -> None:
         ),
         sa.ForeignKeyConstraint(["source_id"], ["sources.id"], name=op.f("fk_events_source_id_sources")),
         sa.PrimaryKeyConstraint("seq", name=op.f("pk_events")),
-        sa.UniqueConstraint("id", name=op.f("uq_events_id")),
         sa.UniqueConstraint("source_id", "message_id", name=op.f("uq_events_source_id_message_id")),
     )
     with op.batch_alter_table("events", schema=None) as batch_op:
