@@ -8,12 +8,29 @@ as SQLAlchemy's SQLite text format; JSON as text), so Core reads them back uncha
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 from sqlalchemy import Connection
+
+
+def _sqlite_time(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _pg_time(value: datetime | None) -> datetime | None:
+    return value
+
+
+def db_time_converter(dialect: str) -> Callable[[datetime | None], Any]:
+    """How a UTC datetime is handed to the driver: text on SQLite (as the typed column stores it)."""
+    return _pg_time if dialect == "postgresql" else _sqlite_time
 
 
 class Raw:
@@ -26,11 +43,7 @@ class Raw:
         self.pj = "%s::jsonb" if self.pg else "?"
 
     def time(self, value: datetime | None) -> Any:
-        if value is None or self.pg:
-            return value
-        if value.tzinfo is not UTC:
-            value = value.astimezone(UTC)
-        return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+        return value if self.pg else _sqlite_time(value)
 
     def read_time(self, value: Any) -> datetime | None:
         if value is None:

@@ -49,6 +49,8 @@ class TrackedEvent:
     timestamp: datetime  # corrected event time
     touchpoint_channel: str | None
     lib_channel: str | None
+    # original_timestamp, sent_at, received_at, timestamp and the payload as the database stores them
+    stored: tuple[Any, ...] = ()
 
 
 def _reject(code: str, message: str, field: str | None = None) -> EventRejected:

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine
 
 from omnikanal.clock import Clock
 from omnikanal.db.engine import run_write
-from omnikanal.db.fast import Raw
+from omnikanal.db.fast import db_time_converter
 from omnikanal.identity.model import Identifier, IdentityRules, extract_identifiers, normalise
 from omnikanal.identity.resolver import Evidence, Resolver
 from omnikanal.ingest import store
@@ -88,6 +88,7 @@ class IngestService:
         self._trait_rules = trait_rules
         self._max_event_bytes = max_event_bytes
         self._new_message_id = new_message_id
+        self._to_db_time = db_time_converter(engine.dialect.name)
 
     @property
     def identity_rules(self) -> IdentityRules:
@@ -100,32 +101,39 @@ class IngestService:
         *,
         forced_type: str | None = None,
         batch_context: Any = None,
-        sizes: list[int] | None = None,
     ) -> Submission:
-        """Validate a request's events; invalid ones are set aside with their reason."""
+        """Validate a request's events; invalid ones are set aside with their reason.
+
+        Everything that does not need the database (validation, identifiers, the stored JSON and
+        times) happens here, outside the write transaction.
+        """
         received_at = self._clock.now()
         submission = Submission(source=source, received_at=received_at)
+        to_db = self._to_db_time
+        received_db = to_db(received_at)
         for index, item in enumerate(items):
-            size = (
-                sizes[index]
-                if sizes is not None
-                else len(orjson.dumps(item))
-                if isinstance(item, dict)
-                else 0
-            )
-            if size > self._max_event_bytes:
-                rejection = Rejection(
-                    "event_too_large",
-                    f"the event is {size} bytes; at most {self._max_event_bytes} are allowed",
-                )
-                submission.rejected.append((index, rejection, item))
-                continue
             try:
                 item = merge_batch_context(item, batch_context)
                 event = validate(item, received_at, self._new_message_id, forced_type)
             except EventRejected as exc:
                 submission.rejected.append((index, exc.rejection, item))
                 continue
+            # The limit applies to the event as stored (with a batch's shared context merged in).
+            stored = orjson.dumps(event.payload).decode()
+            if len(stored) > self._max_event_bytes:
+                rejection = Rejection(
+                    "event_too_large",
+                    f"the event is {len(stored)} bytes; at most {self._max_event_bytes} are allowed",
+                )
+                submission.rejected.append((index, rejection, item))
+                continue
+            event.stored = (
+                to_db(event.original_timestamp),
+                to_db(event.sent_at),
+                received_db,
+                to_db(event.timestamp),
+                stored,
+            )
             identifiers = extract_identifiers(event.payload, self._identity_rules)
             if not identifiers:
                 rejection = Rejection(
@@ -218,8 +226,6 @@ class IngestService:
 
         resolver.flush()
         txid = store.transaction_id(conn)
-        raw = Raw(conn)
-        t = raw.time
         store.insert_events(
             conn,
             [
@@ -234,11 +240,7 @@ class IngestService:
                     ev.lib_channel,
                     ev.user_id,
                     ev.anonymous_id,
-                    t(ev.original_timestamp),
-                    t(ev.sent_at),
-                    t(ev.received_at),
-                    t(ev.timestamp),
-                    raw.json(ev.payload),
+                    *ev.stored,
                 )
                 for ev, source, pid, channel in assigned
             ],
