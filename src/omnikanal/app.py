@@ -76,6 +76,14 @@ def create_app(hub: Hub, *, manage_lifecycle: bool = True) -> FastAPI:
     return app
 
 
+def app_from_environment() -> FastAPI:
+    """Factory for ``uvicorn --factory`` worker processes: each builds its own hub from the settings."""
+    from omnikanal.hub import build_hub
+    from omnikanal.settings import load_settings
+
+    return create_app(build_hub(load_settings(), migrate=False))
+
+
 def _add_model(schemas: dict[str, Any], model: type[BaseModel]) -> None:
     generated = model.model_json_schema(ref_template="#/components/schemas/{model}")
     for name, definition in generated.pop("$defs", {}).items():

@@ -41,8 +41,12 @@ def _fail(exc: OmnikanalError) -> typer.Exit:
 def serve(
     host: Annotated[str | None, typer.Option(help="address to listen on")] = None,
     port: Annotated[int | None, typer.Option(help="port to listen on")] = None,
+    workers: Annotated[
+        int,
+        typer.Option(min=1, max=64, help="processes serving the API (each with its own background workers)"),
+    ] = 1,
 ) -> None:
-    """Run the API and the background workers in one process."""
+    """Run the API and the background workers (one process, or --workers processes on one port)."""
     import uvicorn
 
     from omnikanal.app import create_app
@@ -51,9 +55,23 @@ def serve(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     hub = build_hub(settings)
     bind_host, bind_port = host or settings.host, port or settings.port
-    console.print(f"Omnikanal on http://{bind_host}:{bind_port} ({hub.engine.dialect.name})")
-    uvicorn.run(create_app(hub), host=bind_host, port=bind_port, log_level="warning", access_log=False)
-    hub.engine.dispose()
+    console.print(
+        f"Omnikanal on http://{bind_host}:{bind_port} ({hub.engine.dialect.name}, {workers} process(es))"
+    )
+    if workers == 1:
+        uvicorn.run(create_app(hub), host=bind_host, port=bind_port, log_level="warning", access_log=False)
+        hub.engine.dispose()
+        return
+    hub.engine.dispose()  # migrated; each worker process opens its own
+    uvicorn.run(
+        "omnikanal.app:app_from_environment",
+        factory=True,
+        workers=workers,
+        host=bind_host,
+        port=bind_port,
+        log_level="warning",
+        access_log=False,
+    )
 
 
 @app.command()
