@@ -15,6 +15,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 from omnikanal.db.types import UTCDateTime, json_type
@@ -109,7 +110,9 @@ events = Table(
     Column("payload", json_type(), nullable=False),
     UniqueConstraint("source_id", "message_id"),
     Index("ix_events_profile_time", "profile_id", "timestamp", "seq"),
-    Index("ix_events_log", "txid", "seq"),
+    # Only PostgreSQL orders the log by txid; on SQLite (txid always 0) the index stays empty and free,
+    # and readers go by seq, the primary key.
+    Index("ix_events_log", "txid", "seq", sqlite_where=text("txid <> 0")),
 )
 
 quarantine = Table(

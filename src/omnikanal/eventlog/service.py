@@ -69,14 +69,16 @@ class EventLog:
     @staticmethod
     def read_after(conn: Connection, after: Position, limit: int) -> list[Any]:
         """Committed events after a position, in log order, that no late commit can precede."""
-        stmt = select(events).where(
-            or_(events.c.txid > after.txid, and_(events.c.txid == after.txid, events.c.seq > after.seq))
-        )
         horizon = _horizon(conn)
-        if horizon is not None:
-            stmt = stmt.where(events.c.txid < horizon)
-        stmt = stmt.order_by(events.c.txid, events.c.seq).limit(limit)
-        return list(conn.execute(stmt))
+        if horizon is None:
+            # SQLite: serial commits, txid always 0, so seq alone is the order.
+            stmt = select(events).where(events.c.seq > after.seq).order_by(events.c.seq)
+            return list(conn.execute(stmt.limit(limit)))
+        stmt = select(events).where(
+            or_(events.c.txid > after.txid, and_(events.c.txid == after.txid, events.c.seq > after.seq)),
+            events.c.txid < horizon,
+        )
+        return list(conn.execute(stmt.order_by(events.c.txid, events.c.seq).limit(limit)))
 
     def consume(self, processor: Processor, limit: int = 500) -> int:
         """Hand the next events to a processor and advance its cursor in the same transaction."""

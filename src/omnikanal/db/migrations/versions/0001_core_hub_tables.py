@@ -194,7 +194,9 @@ def upgrade() -> None:
         sa.UniqueConstraint("source_id", "message_id", name=op.f("uq_events_source_id_message_id")),
     )
     with op.batch_alter_table("events", schema=None) as batch_op:
-        batch_op.create_index("ix_events_log", ["txid", "seq"], unique=False)
+        batch_op.create_index(
+            "ix_events_log", ["txid", "seq"], unique=False, sqlite_where=sa.text("txid <> 0")
+        )
         batch_op.create_index("ix_events_profile_time", ["profile_id", "timestamp", "seq"], unique=False)
 
     op.create_table(
