@@ -59,7 +59,6 @@ class Resolver:
         self._lock = conn.dialect.name == "postgresql"
         self.owner: dict[Identifier, str] = {}
         self.states: dict[str, ProfileState] = {}
-        self.ids_of: dict[str, dict[str, set[str]]] = {}
         self.redirect: dict[str, str] = {}
         self._blocked: set[tuple[str, str]] | None = None
         self._pending = _Pending()
@@ -82,7 +81,6 @@ class Resolver:
                 # Merged or removed by a transaction that committed after we read its identifiers.
                 raise RetryTransaction(f"profile {pid} changed under us")
             self.states[pid] = entry[0]
-        self.ids_of.update(store.identifiers_of(self._conn, missing))
 
     def live(self, profile_id: str) -> str:
         while profile_id in self.redirect:
@@ -101,9 +99,9 @@ class Resolver:
             if pid is None:
                 unowned.append(ident)
             else:
-                owned.setdefault(pid, ident)
+                owned.setdefault(self.live(pid), ident)
 
-        target: str | None = self.owner.get(("user_id", user_id)) if user_id else None
+        target: str | None = self._owner_of(("user_id", user_id)) if user_id else None
         if target is None:
             compatible = [p for p in owned if not (user_id and self._user_ids(p))]
             target = self._pick(compatible)
@@ -115,8 +113,8 @@ class Resolver:
         self, previous_id: str, user_id: str, others: list[Identifier], evidence: Evidence
     ) -> ProfileState:
         """Segment's alias: previousId (an old user id or an anonymous id) is the same person as userId."""
-        prev_owner = self.owner.get(("user_id", previous_id)) or self.owner.get(("anonymous_id", previous_id))
-        uid_owner = self.owner.get(("user_id", user_id))
+        prev_owner = self._owner_of(("user_id", previous_id)) or self._owner_of(("anonymous_id", previous_id))
+        uid_owner = self._owner_of(("user_id", user_id))
         target = uid_owner or prev_owner or self._new_profile()
         if prev_owner is not None and prev_owner != target:
             self._merge(prev_owner, target, ("anonymous_id", previous_id), evidence, reason="alias")
@@ -127,7 +125,7 @@ class Resolver:
         owned: dict[str, Identifier] = {}
         unowned: list[Identifier] = []
         for ident in others:
-            pid = self.owner.get(ident)
+            pid = self._owner_of(ident)
             if pid is None:
                 unowned.append(ident)
             else:
@@ -164,8 +162,13 @@ class Resolver:
                 self._attach(target, ident, evidence)
         return self.states[target]
 
+    def _owner_of(self, ident: Identifier) -> str | None:
+        """The live profile an identifier belongs to (owner entries are not rewritten on merges)."""
+        pid = self.owner.get(ident)
+        return self.live(pid) if pid is not None else None
+
     def _user_ids(self, pid: str) -> set[str]:
-        return self.ids_of.get(pid, {}).get("user_id", set())
+        return self.states[pid].user_ids
 
     def _pick(self, candidates: list[str]) -> str | None:
         """The surviving profile among several: one with a user id first, then the oldest."""
@@ -180,10 +183,11 @@ class Resolver:
             return "user_id_conflict"
         if self._is_blocked(target, other):
             return "unmerged"
-        ids_t, ids_o = self.ids_of.get(target, {}), self.ids_of.get(other, {})
-        for identifier_type in set(ids_t) | set(ids_o):
-            combined = ids_t.get(identifier_type, set()) | ids_o.get(identifier_type, set())
-            if len(combined) > self._rules.limit(identifier_type) and identifier_type != "user_id":
+        # An identifier belongs to one profile only, so the merged count is the sum.
+        counts_t, counts_o = self.states[target].identifier_counts, self.states[other].identifier_counts
+        for identifier_type in set(counts_t) | set(counts_o):
+            combined = counts_t.get(identifier_type, 0) + counts_o.get(identifier_type, 0)
+            if identifier_type != "user_id" and combined > self._rules.limit(identifier_type):
                 return f"limit_{identifier_type}"
         return None
 
@@ -197,17 +201,20 @@ class Resolver:
     def _new_profile(self) -> str:
         pid = new_id("prof")
         self.states[pid] = ProfileState(id=pid, created_at=self._now, is_new=True, dirty=True)
-        self.ids_of[pid] = {}
         return pid
 
     def _attach(self, pid: str, ident: Identifier, evidence: Evidence, explicit: bool = False) -> None:
         identifier_type, value = ident
-        have = self.ids_of.setdefault(pid, {}).setdefault(identifier_type, set())
-        if not explicit and len(have) >= self._rules.limit(identifier_type):
+        state = self.states[pid]
+        have = state.identifier_counts.get(identifier_type, 0)
+        if not explicit and have >= self._rules.limit(identifier_type):
             reason = "user_id_conflict" if identifier_type == "user_id" else f"limit_{identifier_type}"
             self._conflict(pid, None, ident, reason, evidence)
             return
-        have.add(value)
+        state.identifier_counts[identifier_type] = have + 1
+        if identifier_type == "user_id":
+            state.user_ids.add(value)
+        state.dirty = True
         self.owner[ident] = pid
         self._pending.new_identities.append((ident, pid, evidence))
 
@@ -226,14 +233,10 @@ class Resolver:
             "traits": dict(loser_state.traits),
             "stats": loser_state.stats,
             "event_count": loser_state.event_count,
-            "identifiers": {t: sorted(v) for t, v in self.ids_of.get(loser, {}).items()},
+            "identifier_counts": dict(loser_state.identifier_counts),
+            "user_ids": sorted(loser_state.user_ids),
         }
         winner_state.absorb(loser_state, self._trait_rules)
-        for identifier_type, values in self.ids_of.pop(loser, {}).items():
-            target = self.ids_of.setdefault(winner, {}).setdefault(identifier_type, set())
-            target.update(values)
-            for value in values:
-                self.owner[(identifier_type, value)] = winner
         self.redirect[loser] = winner
         self._pending.merges.append(
             {

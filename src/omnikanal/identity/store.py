@@ -39,20 +39,6 @@ def owners(conn: Connection, keys: Iterable[Identifier]) -> dict[Identifier, str
     return found
 
 
-def identifiers_of(conn: Connection, profile_ids: Iterable[str]) -> dict[str, dict[str, set[str]]]:
-    raw = Raw(conn)
-    wanted = list(set(profile_ids))
-    found: dict[str, dict[str, set[str]]] = {pid: {} for pid in wanted}
-    for start in range(0, len(wanted), CHUNK):
-        chunk = wanted[start : start + CHUNK]
-        sql = (
-            f"SELECT profile_id, type, value FROM identities WHERE profile_id IN ({raw.in_list(len(chunk))})"  # noqa: S608
-        )
-        for profile_id, identifier_type, value in raw.fetch(sql, chunk):
-            found[profile_id].setdefault(identifier_type, set()).add(value)
-    return found
-
-
 def identity_rows(conn: Connection, profile_id: str) -> list[Any]:
     stmt = (
         select(identities)

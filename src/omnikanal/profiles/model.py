@@ -45,6 +45,9 @@ class ProfileState:
     traits: dict[str, dict[str, Any]] = field(default_factory=dict)
     stats: dict[str, dict[str, int]] = field(default_factory=lambda: {"channels": {}, "types": {}})
     event_count: int = 0
+    # Summary of the profile's identifiers (kept with the profile so stitching needs no extra read):
+    identifier_counts: dict[str, int] = field(default_factory=dict)
+    user_ids: set[str] = field(default_factory=set)
     is_new: bool = False
     dirty: bool = False
 
@@ -93,6 +96,13 @@ class ProfileState:
             if rules.wins(key, observation, self.traits.get(key)):
                 self.traits[key] = observation
         self.created_at = min(self.created_at, other.created_at)
+        for identifier_type, count in other.identifier_counts.items():
+            self.identifier_counts[identifier_type] = self.identifier_counts.get(identifier_type, 0) + count
+        self.user_ids |= other.user_ids
+
+    def stored_stats(self) -> dict[str, Any]:
+        """The stats column: event counts and the identifier summary."""
+        return {**self.stats, "identifiers": self.identifier_counts, "user_ids": sorted(self.user_ids)}
 
     def reset(self) -> None:
         """Forget everything derived from events (before a rebuild from them)."""

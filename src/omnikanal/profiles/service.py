@@ -269,9 +269,14 @@ class ProfileService:
         return branch
 
     def _rebuild(self, conn: Connection, profile_id: str, now: datetime) -> None:
-        """Recompute a profile's traits and computed values from its events."""
+        """Recompute a profile's traits, computed values and identifier summary from its rows."""
         state = ProfileState(id=profile_id, created_at=now)
         state.reset()
+        owned = select(identities.c.type, identities.c.value).where(identities.c.profile_id == profile_id)
+        for identifier_type, value in conn.execute(owned).tuples():
+            state.identifier_counts[identifier_type] = state.identifier_counts.get(identifier_type, 0) + 1
+            if identifier_type == "user_id":
+                state.user_ids.add(value)
         names = self._source_names(conn)
         stmt = (
             select(events.c.type, events.c.channel, events.c.timestamp, events.c.source_id, events.c.payload)
@@ -295,7 +300,7 @@ class ProfileService:
                 first_seen=state.first_seen,
                 last_seen=state.last_seen,
                 traits=state.traits,
-                stats=state.stats,
+                stats=state.stored_stats(),
                 event_count=state.event_count,
                 updated_at=now,
             )

@@ -39,9 +39,12 @@ def load(
                 first_seen=raw.read_time(first),
                 last_seen=raw.read_time(last),
                 traits=dict(raw.read_json(traits) or {}),
-                stats=dict(raw.read_json(stats) or {"channels": {}, "types": {}}),
                 event_count=count,
             )
+            stored = dict(raw.read_json(stats) or {})
+            profile.identifier_counts = dict(stored.pop("identifiers", {}))
+            profile.user_ids = set(stored.pop("user_ids", ()))
+            profile.stats = {"channels": {}, "types": {}, **stored}
             found[pid] = (profile, state, merged_into)
     return found
 
@@ -76,7 +79,7 @@ def insert_new(
             t(s.first_seen),
             t(s.last_seen),
             raw.json(s.traits),
-            raw.json(s.stats),
+            raw.json(s.stored_stats()),
             s.event_count,
         )
         for s in states
@@ -101,7 +104,7 @@ def save(conn: Connection, states: list[ProfileState], now: datetime) -> None:
             t(s.first_seen),
             t(s.last_seen),
             raw.json(s.traits),
-            raw.json(s.stats),
+            raw.json(s.stored_stats()),
             s.event_count,
             t(s.created_at),
             s.id,
