@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 import gzip
+import time
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import orjson
+
+
+def settle_after_server_error(response: httpx.Response) -> None:
+    """After a 5xx, give the server thread time to finish logging its traceback.
+
+    Python 3.11 formats tracebacks with ``ast.parse``, which is not safe to run in two threads at once:
+    the server logging its error while pytest reports the failed test can abort the whole run with
+    "SystemError: AST constructor recursion depth mismatch" instead of reporting the failure.
+    """
+    if response.status_code >= 500:
+        time.sleep(1.0)
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -12,9 +12,23 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.helpers import bearer, iso, lookup, parse_time, profile, timeline, timeline_page
+from tests.helpers import (
+    bearer,
+    iso,
+    lookup,
+    parse_time,
+    profile,
+    settle_after_server_error,
+    timeline,
+    timeline_page,
+)
 
 Auth = tuple[str, str]
+
+
+@pytest.fixture(autouse=True)
+def _settle_server_errors(http: httpx.Client) -> None:
+    http.event_hooks["response"].append(settle_after_server_error)
 
 
 def _post(http: httpx.Client, auth: Auth, path: str, body: dict[str, Any], accepted: int = 1) -> None:
@@ -189,7 +203,11 @@ def test_phone_first_pc_later(make_channel, http: httpx.Client, admin_token: str
     assert merge["message_id"] == "p-4"
     assert merge["undone_at"] is None
     assert merge["reason"] == "stitch"
-    assert merge["identifier"] == {"type": "anonymous_id", "value": "phone-xyz"}
+    # the identifier on record is one the linking event carried
+    assert merge["identifier"] in (
+        {"type": "anonymous_id", "value": "phone-xyz"},
+        {"type": "user_id", "value": "cust-1001"},
+    )
     assert merge["source_id"] == app_source.id
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -19,7 +20,16 @@ from sqlalchemy import func, select
 
 from omnikanal.db.tables import profiles
 from omnikanal.hub import Hub
-from tests.helpers import assert_error, bearer, gzipped, lookup, lookup_status, profile, timeline
+from tests.helpers import (
+    assert_error,
+    bearer,
+    gzipped,
+    lookup,
+    lookup_status,
+    profile,
+    settle_after_server_error,
+    timeline,
+)
 
 Auth = tuple[str, str]
 
@@ -32,6 +42,11 @@ def shop(make_channel) -> Any:
 @pytest.fixture
 def auth(shop) -> Auth:
     return (shop.write_key, "")
+
+
+@pytest.fixture(autouse=True)
+def _settle_server_errors(http: httpx.Client) -> None:
+    http.event_hooks["response"].append(settle_after_server_error)
 
 
 def _ok(response: httpx.Response, accepted: int, duplicates: int = 0) -> dict[str, Any]:
@@ -243,6 +258,76 @@ def test_a_type_not_allowed_in_a_batch_is_quarantined(
     for allowed in ("identify", "track", "page", "screen", "group", "alias"):
         assert allowed in item["message"]
     _assert_no_profile(http, admin_token, "u-1")
+
+
+@pytest.mark.parametrize(
+    ("times", "fields"),
+    [
+        ({"timestamp": "0001-01-01T00:00:00+05:00"}, ("timestamp",)),
+        ({"timestamp": "9999-12-31T23:59:59-05:00"}, ("timestamp",)),
+        ({"originalTimestamp": "0001-01-01T03:00:00+04:00"}, ("originalTimestamp",)),
+        # each time is valid alone; the clock-skew correction between them is not representable
+        ({"timestamp": "0001-01-01T00:00:00Z", "sentAt": "9999-12-31T00:00:00Z"}, ("timestamp", "sentAt")),
+    ],
+    ids=["year-1-east", "year-9999-west", "original-year-1", "skew-overflow"],
+)
+def test_a_time_out_of_range_is_invalid_timestamp_and_its_neighbours_are_kept(
+    http: httpx.Client, auth: Auth, admin_token: str, times: dict[str, str], fields: tuple[str, ...]
+) -> None:
+    event = {"type": "track", "userId": "u-time", "event": "A", **times}
+    single = http.post("/v1/track", json=event, auth=auth)
+    assert single.status_code == 400, single.text
+    assert single.json()["error"]["code"] == "invalid_timestamp"
+    assert single.json()["error"]["field"] in fields
+    batch = [{"type": "track", "userId": "u-fine", "event": "Fine", "messageId": "fine-1"}, event]
+    body = _ok(http.post("/v1/batch", json={"batch": batch}, auth=auth), accepted=1)
+    [item] = body["quarantined"]
+    assert (item["index"], item["code"]) == (1, "invalid_timestamp")
+    assert item["field"] in fields
+    assert [e["message_id"] for e in _stored_user(http, admin_token, "u-fine")] == ["fine-1"]
+    _assert_no_profile(http, admin_token, "u-time")
+
+
+@pytest.mark.parametrize(
+    ("event", "where"),
+    [
+        ({"userId": "u-nul", "event": "Product\u0000Viewed"}, "event"),
+        ({"userId": "u-\u0000nul", "event": "A"}, "userId"),
+        ({"userId": "u-nul", "event": "A", "properties": {"note": "a\u0000b"}}, "properties"),
+        ({"userId": "u-nul", "event": "A", "properties": {"a\u0000": 1}}, "properties"),
+    ],
+    ids=["event-name", "user-id", "property-value", "property-key"],
+)
+def test_a_nul_character_never_breaks_the_request(
+    http: httpx.Client, auth: Auth, admin_token: str, event: dict[str, Any], where: str
+) -> None:
+    # PostgreSQL text and jsonb cannot hold U+0000: such an event must be stored another way or be
+    # quarantined naming the field, and must never fail the events sent with it.
+    batch = [
+        {"type": "track", "userId": "u-fine", "event": "Fine", "messageId": "fine-1"},
+        {"type": "track", **event},
+    ]
+    response = http.post("/v1/batch", json={"batch": batch}, auth=auth)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["accepted"] + len(body["quarantined"]) == 2, body
+    for item in body["quarantined"]:
+        assert item["index"] == 1
+        assert item["field"] is not None
+        assert item["field"].startswith(where), item
+    assert [e["message_id"] for e in _stored_user(http, admin_token, "u-fine")] == ["fine-1"]
+    single = http.post("/v1/track", json=event, auth=auth)
+    assert single.status_code in (200, 400), single.text
+    if single.status_code == 400:
+        assert single.json()["error"]["field"].startswith(where)
+
+
+@pytest.mark.parametrize("field", ["userId", "anonymousId", "messageId", "event"])
+def test_a_value_over_200_characters_is_too_long(http: httpx.Client, auth: Auth, field: str) -> None:
+    event = {"userId": "u-long", "event": "A", field: "x" * 201}
+    assert_error(http.post("/v1/track", json=event, auth=auth), 400, "too_long", field)
+    event[field] = "x" * 200
+    _ok(http.post("/v1/track", json=event, auth=auth), accepted=1)
 
 
 # -- size limits ---------------------------------------------------------------------------------
@@ -473,6 +558,26 @@ def test_the_same_message_id_from_another_source_is_not_a_duplicate(
     _ok(http.post("/v1/track", json=event, auth=(app.write_key, "")), accepted=1)
     channels = sorted(e["channel"] for e in _stored_user(http, admin_token, "u-dup"))
     assert channels == ["app", "web"]
+
+
+def test_the_same_message_id_sent_concurrently_is_stored_once(
+    http: httpx.Client, live_server, auth: Auth, admin_token: str
+) -> None:
+    # A client retrying after a timeout may send the same event again while the first is being written.
+    event = {"userId": "u-race", "event": "Order Completed", "messageId": "race-1"}
+
+    def send(_: int) -> dict[str, Any]:
+        with httpx.Client(base_url=live_server.url, timeout=30) as client:
+            response = client.post("/v1/track", json=event, auth=auth)
+        assert response.status_code == 200, response.text
+        result: dict[str, Any] = response.json()
+        return result
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(send, range(16)))
+    assert sum(r["accepted"] for r in results) == 1
+    assert sum(r["duplicates"] for r in results) == 15
+    assert [e["message_id"] for e in _stored_user(http, admin_token, "u-race")] == ["race-1"]
 
 
 # -- junk identifiers ----------------------------------------------------------------------------

@@ -61,7 +61,7 @@ def normalise(identifier_type: str, raw: Any, rules: IdentityRules) -> str | Non
         value = normalise_phone(raw, rules.default_region)
     else:
         value = raw.strip()
-    if not value or len(value) > MAX_IDENTIFIER_LENGTH:
+    if not value or len(value) > MAX_IDENTIFIER_LENGTH or "\x00" in value:
         return None
     if value.lower() in rules.junk_values:
         return None

@@ -13,6 +13,8 @@ from typing import Any
 
 from omnikanal.sources.model import CHANNELS
 
+MIN_TIME = datetime(1900, 1, 1, tzinfo=UTC)
+MAX_TIME = datetime(2999, 12, 31, tzinfo=UTC)
 EVENT_TYPES = ("identify", "track", "page", "screen", "group", "alias")
 MAX_NAME_LENGTH = 200
 MAX_ID_LENGTH = 200
@@ -65,13 +67,14 @@ def parse_time(value: Any, field: str) -> datetime | None:
         raise _reject("invalid_timestamp", f"{field} must be an ISO 8601 string", field)
     try:
         parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
+        parsed = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except (ValueError, OverflowError):
         raise _reject(
             "invalid_timestamp", f"{field} is not an ISO 8601 time: {value[:40]!r}", field
         ) from None
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    if not MIN_TIME <= parsed <= MAX_TIME:
+        raise _reject("invalid_timestamp", f"{field} is outside the years 1900 to 2999", field)
+    return parsed
 
 
 def _optional_id(event: dict[str, Any], field: str) -> str | None:
@@ -84,6 +87,8 @@ def _optional_id(event: dict[str, Any], field: str) -> str | None:
         value = str(value)  # Segment accepts numeric ids and treats them as strings
     if not isinstance(value, str):
         raise _reject("invalid_type", f"{field} must be a string", field)
+    if "\x00" in value:
+        raise _reject("invalid_character", f"{field} contains a NUL character", field)
     value = value.strip()
     if len(value) > MAX_ID_LENGTH:
         raise _reject("too_long", f"{field} is longer than {MAX_ID_LENGTH} characters", field)
@@ -134,13 +139,15 @@ def validate(
         if not isinstance(name, str) or not name.strip():
             raise _reject("missing_field", "a track event needs an event name", "event")
         name = name.strip()
+        if "\x00" in name:
+            raise _reject("invalid_character", "event contains a NUL character", "event")
         if len(name) > MAX_NAME_LENGTH:
             raise _reject("too_long", f"event is longer than {MAX_NAME_LENGTH} characters", "event")
     elif event_type in ("page", "screen"):
         value = raw.get("name")
         if value is not None and not isinstance(value, str):
             raise _reject("invalid_type", "name must be a string", "name")
-        name = value[:MAX_NAME_LENGTH] if value else None
+        name = value[:MAX_NAME_LENGTH].replace("\x00", REPLACEMENT) if value else None
     elif event_type == "group":
         if _optional_id(raw, "groupId") is None:
             raise _reject("missing_field", "a group event needs a groupId", "groupId")
@@ -157,7 +164,16 @@ def validate(
     # The device's clock may be off; the skew it shows between event time and sending time is taken
     # out against our own receiving clock (Segment's rule). Without sentAt the given time stands.
     if device_time is not None and sent_at is not None:
-        timestamp = received_at - (sent_at - device_time)
+        try:
+            timestamp = received_at - (sent_at - device_time)
+        except OverflowError:
+            timestamp = MIN_TIME - (MAX_TIME - MIN_TIME)  # caught just below
+        if not MIN_TIME <= timestamp <= MAX_TIME:
+            raise _reject(
+                "invalid_timestamp",
+                "sentAt and the event time are too far apart to correct the clock",
+                "sentAt",
+            )
     elif device_time is not None:
         timestamp = device_time
     else:
@@ -180,6 +196,9 @@ def validate(
     if lib_channel is not None and not isinstance(lib_channel, str):
         raise _reject("invalid_type", "channel must be a string", "channel")
 
+    if lib_channel:
+        lib_channel = lib_channel.replace("\x00", REPLACEMENT)
+
     return TrackedEvent(
         type=event_type,
         message_id=message_id,
@@ -194,6 +213,24 @@ def validate(
         touchpoint_channel=touchpoint_channel,
         lib_channel=lib_channel[:40] if lib_channel else None,
     )
+
+
+REPLACEMENT = "\ufffd"
+
+
+def without_nul(value: Any) -> Any:
+    """The value with every NUL character (in keys and strings) replaced by U+FFFD.
+
+    PostgreSQL's jsonb and text refuse NUL; replacing it on both engines keeps them alike and keeps
+    the rest of the event.
+    """
+    if isinstance(value, str):
+        return value.replace("\x00", REPLACEMENT)
+    if isinstance(value, dict):
+        return {without_nul(k): without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [without_nul(v) for v in value]
+    return value
 
 
 def merge_batch_context(item: Any, batch_context: Any) -> Any:

@@ -21,7 +21,14 @@ from omnikanal.db.fast import db_time_converter
 from omnikanal.identity.model import Identifier, IdentityRules, extract_identifiers, normalise
 from omnikanal.identity.resolver import Evidence, Resolver
 from omnikanal.ingest import store
-from omnikanal.ingest.model import EventRejected, Rejection, TrackedEvent, merge_batch_context, validate
+from omnikanal.ingest.model import (
+    EventRejected,
+    Rejection,
+    TrackedEvent,
+    merge_batch_context,
+    validate,
+    without_nul,
+)
 from omnikanal.profiles.model import TraitRules, event_traits
 from omnikanal.sources.model import Source
 
@@ -120,6 +127,9 @@ class IngestService:
                 continue
             # The limit applies to the event as stored (with a batch's shared context merged in).
             stored = orjson.dumps(event.payload).decode()
+            if "\\u0000" in stored:  # rare: clean the object, not the text, so escapes stay right
+                event.payload = without_nul(event.payload)
+                stored = orjson.dumps(event.payload).decode()
             if len(stored) > self._max_event_bytes:
                 rejection = Rejection(
                     "event_too_large",

@@ -40,9 +40,12 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         stamp, seq = base64.urlsafe_b64decode(padded).decode().split("|")
-        return datetime.fromisoformat(stamp), int(seq)
+        moment, position = datetime.fromisoformat(stamp), int(seq)
     except (ValueError, UnicodeDecodeError):
         raise InvalidInput("invalid_cursor", "cursor is not one this API gave out", "cursor") from None
+    if moment.tzinfo is None or not 0 <= position < 2**63:
+        raise InvalidInput("invalid_cursor", "cursor is not one this API gave out", "cursor")
+    return moment, position
 
 
 class ProfileService:
