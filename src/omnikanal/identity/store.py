@@ -39,15 +39,6 @@ def owners(conn: Connection, keys: Iterable[Identifier]) -> dict[Identifier, str
     return found
 
 
-def identity_rows(conn: Connection, profile_id: str) -> list[Any]:
-    stmt = (
-        select(identities)
-        .where(identities.c.profile_id == profile_id)
-        .order_by(identities.c.type, identities.c.created_at, identities.c.value)
-    )
-    return list(conn.execute(stmt))
-
-
 IDENTITY_COLUMNS = ("type", "value", "profile_id", "origin_profile_id", "source_id", "created_at")
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Engine, and_, or_, select, update
 
 from omnikanal.clock import Clock, isoformat
 from omnikanal.db.engine import RetryTransaction, read_tx, run_write
+from omnikanal.db.fast import Raw
 from omnikanal.db.tables import events, identities, merges, profiles, sources
 from omnikanal.errors import Conflict, InvalidInput, NotFound
 from omnikanal.identity import store as identity_store
@@ -18,6 +19,12 @@ from omnikanal.identity.model import IdentityRules, normalise
 from omnikanal.profiles import store
 from omnikanal.profiles.model import ProfileState, TraitRules, event_traits
 from omnikanal.profiles.views import event_view, merge_view
+
+_IDENTIFIERS_SQL = (
+    "SELECT i.type, i.value, i.source_id, s.name, i.created_at FROM identities i "
+    "LEFT JOIN sources s ON s.id = i.source_id WHERE i.profile_id = {p} "
+    "ORDER BY i.type, i.created_at, i.value"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +66,12 @@ class ProfileService:
 
     # -- reading -------------------------------------------------------------------------------
 
+    # The profile view is read on every call of the hotline or a till, so it uses two plain queries.
+    _PROFILE_COLUMNS = (
+        "p.id, p.state, p.merged_into, p.created_at, p.updated_at, p.first_seen, p.last_seen, "
+        "p.traits, p.stats, p.event_count"
+    )
+
     def lookup(self, identifier_type: str, value: str) -> dict[str, Any]:
         """The live profile of an identifier, normalised as at ingest."""
         normalised = normalise(identifier_type, value, self._identity_rules)
@@ -67,19 +80,34 @@ class ProfileService:
                 "invalid_identifier", f"{value!r} is not a usable {identifier_type} identifier", "value"
             )
         with read_tx(self._engine) as conn:
-            pid = conn.execute(
-                select(identities.c.profile_id).where(
-                    identities.c.type == identifier_type, identities.c.value == normalised
-                )
-            ).scalar()
-            if pid is None:
+            raw = Raw(conn)
+            # Identifiers always belong to live profiles (merges move them), so no chain to follow.
+            rows = raw.fetch(
+                f"SELECT {self._PROFILE_COLUMNS} FROM identities i JOIN profiles p ON p.id = i.profile_id "  # noqa: S608
+                f"WHERE i.type = {raw.p} AND i.value = {raw.p}",
+                [identifier_type, normalised],
+            )
+            if not rows:
                 raise NotFound("profile_not_found", f"no profile has {identifier_type} {normalised!r}")
-            return self._view(conn, pid, requested=pid)
+            return self._view(raw, rows[0], requested=rows[0][0])
 
     def get(self, profile_id: str) -> dict[str, Any]:
         """A profile; a merged-away id answers with the live profile and says so."""
         with read_tx(self._engine) as conn:
-            return self._view(conn, profile_id, requested=profile_id)
+            raw = Raw(conn)
+            current = profile_id
+            for _ in range(64):  # merge chains are short; the bound guards against a corrupt cycle
+                rows = raw.fetch(
+                    f"SELECT {self._PROFILE_COLUMNS} FROM profiles p WHERE p.id = {raw.p}",  # noqa: S608
+                    [current],
+                )
+                if not rows:
+                    break
+                row = rows[0]
+                if row[1] == "live" or row[2] is None:
+                    return self._view(raw, row, requested=profile_id)
+                current = row[2]
+        raise NotFound("profile_not_found", f"no profile {profile_id!r}")
 
     def live_id(self, profile_id: str) -> str:
         with read_tx(self._engine) as conn:
@@ -91,18 +119,18 @@ class ProfileService:
             raise NotFound("profile_not_found", f"no profile {profile_id!r}")
         return resolved[0]
 
-    def _view(self, conn: Connection, profile_id: str, requested: str) -> dict[str, Any]:
-        live = self._live(conn, profile_id)
-        row = conn.execute(select(profiles).where(profiles.c.id == live)).one()
-        names = self._source_names(conn)
+    def _view(self, raw: Raw, row: Any, requested: str) -> dict[str, Any]:
+        live, state, _, created, updated, first, last, traits_json, stats_json, event_count = row
         idents = [
             {
-                "type": r.type,
-                "value": r.value,
-                "source": {"id": r.source_id, "name": names.get(r.source_id or "")},
-                "created_at": isoformat(r.created_at),
+                "type": identifier_type,
+                "value": value,
+                "source": {"id": source_id, "name": source_name},
+                "created_at": isoformat(raw.read_time(at)),
             }
-            for r in identity_store.identity_rows(conn, live)
+            for identifier_type, value, source_id, source_name, at in raw.fetch(
+                _IDENTIFIERS_SQL.format(p=raw.p), [live]
+            )
         ]
         traits = {
             key: {
@@ -110,26 +138,27 @@ class ProfileService:
                 "source": {"id": obs.get("source_id"), "name": obs.get("source")},
                 "at": isoformat(datetime.fromisoformat(obs["at"])) if obs.get("at") else None,
             }
-            for key, obs in sorted((row.traits or {}).items())
+            for key, obs in sorted((raw.read_json(traits_json) or {}).items())
         }
-        stats = row.stats or {}
+        stats = raw.read_json(stats_json) or {}
         channels = stats.get("channels", {})
         return {
             "id": live,
             "requested_id": requested,
             "redirected": live != requested,
-            "state": row.state,
-            "created_at": isoformat(row.created_at),
-            "updated_at": isoformat(row.updated_at),
+            "state": state,
+            "created_at": isoformat(raw.read_time(created)),
+            "updated_at": isoformat(raw.read_time(updated)),
             "identifiers": idents,
             "traits": traits,
             "computed": {
-                "first_seen": isoformat(row.first_seen),
-                "last_seen": isoformat(row.last_seen),
+                "first_seen": isoformat(raw.read_time(first)),
+                "last_seen": isoformat(raw.read_time(last)),
                 "channels_used": sorted(channels),
                 "event_counts_per_channel": dict(sorted(channels.items())),
                 "event_counts_per_type": dict(sorted(stats.get("types", {}).items())),
-                "event_count": row.event_count,
+                "identifier_counts": dict(sorted(stats.get("identifiers", {}).items())),
+                "event_count": event_count,
             },
         }
 
@@ -276,10 +305,10 @@ class ProfileService:
         state = ProfileState(id=profile_id, created_at=now)
         state.reset()
         owned = select(identities.c.type, identities.c.value).where(identities.c.profile_id == profile_id)
-        for identifier_type, value in conn.execute(owned).tuples():
-            state.identifier_counts[identifier_type] = state.identifier_counts.get(identifier_type, 0) + 1
-            if identifier_type == "user_id":
-                state.user_ids.add(value)
+        for ident in conn.execute(owned):
+            state.identifier_counts[ident.type] = state.identifier_counts.get(ident.type, 0) + 1
+            if ident.type == "user_id":
+                state.user_ids.add(ident.value)
         names = self._source_names(conn)
         stmt = (
             select(events.c.type, events.c.channel, events.c.timestamp, events.c.source_id, events.c.payload)
