@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
-import uuid
 
 
 def new_id(prefix: str) -> str:
-    """A random id with a short prefix naming its kind, e.g. ``prof_3f2a...``."""
-    return f"{prefix}_{uuid.uuid4().hex}"
+    """A random id (128 bits) with a short prefix naming its kind, e.g. ``prof_3f2a...``.
+
+    Straight from os.urandom: building a uuid.UUID costs more than the insert it names.
+    """
+    return f"{prefix}_{os.urandom(16).hex()}"
 
 
 def new_secret(prefix: str) -> str:
