@@ -35,6 +35,12 @@ class Conflict(OmnikanalError):
     status = 409
 
 
+class Unavailable(OmnikanalError):
+    """The hub cannot do it right now; the same request may be sent again."""
+
+    status = 503
+
+
 class PayloadTooLarge(OmnikanalError):
     # Segment answers 400 for oversized bodies; we keep that so clients behave the same.
     status = 400

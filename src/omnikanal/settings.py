@@ -19,6 +19,7 @@ DEFAULT_JUNK_VALUES: tuple[str, ...] = (
     "-1",
     "0000",
     "00000000",
+    "00000000-0000-0000-0000-000000000000",
     "anonymous",
     "unknown",
     "guest",
@@ -67,6 +68,8 @@ class Settings(BaseSettings):
     max_batch_events: int = 2500
     # How many events one write transaction may group from several waiting requests.
     ingest_group_events: int = 5000
+    # How long a tracking request waits for its commit before answering 503 (the client retries).
+    ingest_timeout_seconds: float = 30.0
     # Writer threads per process; 0 = one on SQLite (a single writer anyway), two on PostgreSQL.
     ingest_writers: int = 0
 

@@ -9,6 +9,7 @@ import orjson
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from omnikanal.auth.model import Permission, Principal
@@ -66,6 +67,15 @@ def require(principal: Principal, permission: Permission) -> None:
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    @app.middleware("http")
+    async def _refuse_nul(request: Request, call_next: Any) -> Any:
+        # PostgreSQL refuses NUL in text; no identifier, name or id of ours may contain one.
+        if "%00" in request.url.path or "\x00" in request.url.path or "%00" in request.url.query:
+            return JSONResponse(
+                error_body("invalid_character", "the path or query contains a NUL character"), status_code=400
+            )
+        return await call_next(request)
+
     @app.exception_handler(OmnikanalError)
     async def _domain(request: Request, exc: OmnikanalError) -> JSONResponse:
         body = error_body(exc.code, exc.message, exc.field)
@@ -91,6 +101,15 @@ def install_error_handlers(app: FastAPI) -> None:
             error_body(codes.get(exc.status_code, "http_error"), str(exc.detail)),
             status_code=exc.status_code,
             headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(DataError)
+    async def _data(_: Request, exc: DataError) -> JSONResponse:
+        # The database refused a value (out of range, a character it cannot store): the input's fault.
+        log.info("database refused a value: %s", exc.orig)
+        return JSONResponse(
+            error_body("invalid_value", "a value in the request cannot be stored or searched for"),
+            status_code=400,
         )
 
     @app.exception_handler(Exception)

@@ -6,6 +6,7 @@ that reads do not each take the database's write lock; a hard crash can lose the
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Any
 
@@ -14,6 +15,8 @@ from sqlalchemy import Engine, insert
 from omnikanal.clock import Clock
 from omnikanal.db.engine import write_tx
 from omnikanal.db.tables import access_log
+
+log = logging.getLogger(__name__)
 
 FLUSH_SECONDS = 0.5
 
@@ -37,8 +40,13 @@ class AuditTrail:
         with self._lock:
             rows, self._buffer = self._buffer, []
         if rows:
-            with write_tx(self._engine) as conn:
-                conn.execute(insert(access_log), rows)
+            try:
+                with write_tx(self._engine) as conn:
+                    conn.execute(insert(access_log), rows)
+            except Exception:
+                with self._lock:  # keep them for the next flush, oldest first
+                    self._buffer[:0] = rows
+                raise
         return len(rows)
 
     def start(self) -> None:
@@ -56,4 +64,7 @@ class AuditTrail:
 
     def _run(self) -> None:
         while not self._stop.wait(FLUSH_SECONDS):
-            self.flush()
+            try:
+                self.flush()
+            except Exception:  # the database is away for a moment; the rows wait for the next try
+                log.exception("writing the access log failed; retrying")

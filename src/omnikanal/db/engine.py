@@ -63,6 +63,7 @@ def make_engine(settings: Settings, url: str | None = None) -> Engine:
         max_overflow=10,
         pool_pre_ping=True,
         isolation_level="READ COMMITTED",
+        connect_args={"options": "-c timezone=UTC"},
     )
 
 

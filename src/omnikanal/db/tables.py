@@ -113,6 +113,9 @@ events = Table(
     # Only PostgreSQL orders the log by txid; on SQLite (txid always 0) the index stays empty and free,
     # and readers go by seq, the primary key.
     Index("ix_events_log", "txid", "seq", sqlite_where=text("txid <> 0")),
+    # Without AUTOINCREMENT SQLite reuses the seq of deleted newest rows (erasure), and a consumer
+    # whose cursor passed them would skip the new events for ever.
+    sqlite_autoincrement=True,
 )
 
 quarantine = Table(

@@ -42,6 +42,7 @@ class _Pending:
     new_identities: list[tuple[Identifier, str, Evidence]] = field(default_factory=list)  # (id, origin, ev)
     merges: list[dict[str, Any]] = field(default_factory=list)
     conflicts: list[dict[str, Any]] = field(default_factory=list)
+    blocks: list[tuple[str, str]] = field(default_factory=list)
 
 
 class Resolver:
@@ -69,6 +70,9 @@ class Resolver:
         """Read who owns these identifiers, and those profiles, before resolving anything."""
         self.owner.update(store.owners(self._conn, keys))
         self._load(set(self.owner.values()))
+        if self._lock and self.owner and store.owners(self._conn, keys) != self.owner:
+            # PostgreSQL: an unmerge (or merge) moved identifiers between our read and our locks.
+            raise RetryTransaction("identifiers moved under us")
 
     def _load(self, profile_ids: set[str]) -> None:
         missing = profile_ids - self.states.keys()
@@ -113,11 +117,15 @@ class Resolver:
         self, previous_id: str, user_id: str, others: list[Identifier], evidence: Evidence
     ) -> ProfileState:
         """Segment's alias: previousId (an old user id or an anonymous id) is the same person as userId."""
-        prev_owner = self._owner_of(("user_id", previous_id)) or self._owner_of(("anonymous_id", previous_id))
+        previous: Identifier = ("user_id", previous_id)
+        prev_owner = self._owner_of(previous)
+        if prev_owner is None:
+            previous = ("anonymous_id", previous_id)
+            prev_owner = self._owner_of(previous)
         uid_owner = self._owner_of(("user_id", user_id))
         target = uid_owner or prev_owner or self._new_profile()
         if prev_owner is not None and prev_owner != target:
-            self._merge(prev_owner, target, ("anonymous_id", previous_id), evidence, reason="alias")
+            self._merge(prev_owner, target, previous, evidence, reason="alias")
         if prev_owner is None:
             self._attach(target, ("anonymous_id", previous_id), evidence, explicit=True)
         if uid_owner is None:
@@ -191,12 +199,16 @@ class Resolver:
                 return f"limit_{identifier_type}"
         return None
 
-    def _is_blocked(self, a: str, b: str) -> bool:
+    def _blocks(self) -> set[tuple[str, str]]:
+        # Read once per group, when the first merge is considered (merges are rare); profiles created
+        # in this group have no blocks of their own.
         if self._blocked is None:
             self._blocked = store.blocked_pairs(self._conn, self.states.keys())
+        return self._blocked
+
+    def _is_blocked(self, a: str, b: str) -> bool:
         first, second = sorted((a, b))
-        # Profiles created after the blocks were read have none, so the cached set stays right.
-        return (first, second) in self._blocked
+        return (first, second) in self._blocks()
 
     def _new_profile(self) -> str:
         pid = new_id("prof")
@@ -238,6 +250,13 @@ class Resolver:
         }
         winner_state.absorb(loser_state, self._trait_rules)
         self.redirect[loser] = winner
+        # What was split apart from the absorbed profile stays apart from the one that absorbed it.
+        blocks = self._blocks()
+        for pair in [p for p in blocks if loser in p]:
+            other = pair[0] if pair[1] == loser else pair[1]
+            if other != winner:
+                blocks.add(tuple(sorted((other, winner))))  # type: ignore[arg-type]
+                self._pending.blocks.append((other, winner))
         self._pending.merges.append(
             {
                 "id": new_id("mrg"),
@@ -278,7 +297,9 @@ class Resolver:
         """Write what the group changed: new profiles, merges, identifiers, conflicts, profile values."""
         conn, now = self._conn, self._now
         new_states = [s for s in self.states.values() if s.is_new]
-        merged_into = {loser: self.live(loser) for loser in self.redirect}
+        # Each absorbed profile points at its direct winner, as its merge record says, so the branch
+        # walk of an unmerge finds it; readers follow the chain to the live profile.
+        merged_into = dict(self.redirect)
         profile_store.insert_new(conn, new_states, merged_into, now)
         for record in self._pending.merges:
             if not record.pop("_loser_is_new"):
@@ -298,6 +319,8 @@ class Resolver:
             for c in self._pending.conflicts
         ]
         store.insert_conflicts(conn, conflicts)
+        for a, b in self._pending.blocks:
+            store.add_block(conn, a, b, now)
         dirty = [s for s in self.states.values() if s.dirty and not s.is_new and s.id not in self.redirect]
         profile_store.save(conn, dirty, now)
         # Losers that existed before keep their last values for the record (the merge snapshot).

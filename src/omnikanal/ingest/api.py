@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import binascii
 import zlib
 from typing import Any
 
 import orjson
 from fastapi import APIRouter, Request
 
-from omnikanal.errors import InvalidInput, PayloadTooLarge
+from omnikanal.errors import InvalidInput, PayloadTooLarge, Unavailable
 from omnikanal.hub import Hub
 from omnikanal.ingest.schemas import BatchRequest, Envelope, ErrorResponse, IngestResponse
 from omnikanal.web import JSONResponse, hub_of
@@ -64,7 +63,7 @@ def _write_key(request: Request, body: Any) -> str | None:
     if scheme.lower() == "basic" and credentials:
         try:
             user = base64.b64decode(credentials.strip(), validate=True).decode().split(":", 1)[0]
-        except (binascii.Error, UnicodeDecodeError):
+        except ValueError:  # includes binascii.Error, UnicodeDecodeError and non-ASCII input
             raise InvalidInput(
                 "invalid_authorization", "the Basic credentials are not valid base64"
             ) from None
@@ -76,7 +75,16 @@ def _write_key(request: Request, body: Any) -> str | None:
 
 
 async def _store(hub: Hub, submission: Any) -> JSONResponse:
-    result = await asyncio.wrap_future(hub.writer.submit(submission))
+    """Wait for the commit; a 2xx only once the events are durable."""
+    try:
+        result = await asyncio.wait_for(
+            asyncio.wrap_future(hub.writer.submit(submission)), hub.settings.ingest_timeout_seconds
+        )
+    except (TimeoutError, RuntimeError):
+        # Not known to be stored: the client retries, and the retry is deduplicated by messageId.
+        raise Unavailable(
+            "storage_unavailable", "the events could not be stored just now; send them again"
+        ) from None
     return JSONResponse(result.as_dict())
 
 

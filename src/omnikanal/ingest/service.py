@@ -126,14 +126,14 @@ class IngestService:
                 submission.rejected.append((index, exc.rejection, item))
                 continue
             # The limit applies to the event as stored (with a batch's shared context merged in).
-            stored = orjson.dumps(event.payload).decode()
-            if "\\u0000" in stored:  # rare: clean the object, not the text, so escapes stay right
+            encoded = orjson.dumps(event.payload)
+            if b"\\u0000" in encoded:  # rare: clean the object, not the text, so escapes stay right
                 event.payload = without_nul(event.payload)
-                stored = orjson.dumps(event.payload).decode()
-            if len(stored) > self._max_event_bytes:
+                encoded = orjson.dumps(event.payload)
+            if len(encoded) > self._max_event_bytes:
                 rejection = Rejection(
                     "event_too_large",
-                    f"the event is {len(stored)} bytes; at most {self._max_event_bytes} are allowed",
+                    f"the event is {len(encoded)} bytes; at most {self._max_event_bytes} are allowed",
                 )
                 submission.rejected.append((index, rejection, item))
                 continue
@@ -142,7 +142,7 @@ class IngestService:
                 to_db(event.sent_at),
                 received_db,
                 to_db(event.timestamp),
-                stored,
+                encoded.decode(),
             )
             identifiers = extract_identifiers(event.payload, self._identity_rules)
             if not identifiers:

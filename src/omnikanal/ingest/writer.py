@@ -70,28 +70,46 @@ class IngestWriter:
                     break
                 group.append(item)
                 size += len(item[0].valid) + len(item[0].rejected)  # type: ignore[index]
-            self._write(group)  # type: ignore[arg-type]
+            try:
+                self._write(group)  # type: ignore[arg-type]
+            except Exception:  # never let the only writer die; each waiter has its answer already
+                log.exception("ingest writer failed")
             if stop_after:
                 return
 
     def _write(self, group: list[tuple[Submission, Future[IngestResult]]]) -> None:
+        # A waiter that gave up (its task was cancelled) still gets its events stored: they were
+        # accepted into the queue, and a retry by the client is deduplicated. Only its answer is
+        # dropped (a cancelled future takes none).
+        waiting = {id(future): future.set_running_or_notify_cancel() for _, future in group}
+
+        def answer(
+            future: Future[IngestResult], result: IngestResult | None, error: Exception | None
+        ) -> None:
+            if not waiting[id(future)]:
+                return
+            if error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(result)  # type: ignore[arg-type]
+
         try:
             results = self._service.commit([sub for sub, _ in group])
         except Exception:
             if len(group) == 1:
                 log.exception("ingest transaction failed")
-                group[0][1].set_exception(_failure())
+                answer(group[0][1], None, _failure())
                 return
             # One request's data broke the group: write each alone so the others still land.
             for sub, future in group:
                 try:
-                    future.set_result(self._service.commit([sub])[0])
+                    answer(future, self._service.commit([sub])[0], None)
                 except Exception:
                     log.exception("ingest transaction failed")
-                    future.set_exception(_failure())
+                    answer(future, None, _failure())
             return
         for (_, future), result in zip(group, results, strict=True):
-            future.set_result(result)
+            answer(future, result, None)
 
 
 def _failure() -> Exception:

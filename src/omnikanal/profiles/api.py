@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from omnikanal.auth.model import Permission
-from omnikanal.ingest.model import EVENT_TYPES
+from omnikanal.errors import InvalidInput, NotFound
+from omnikanal.ingest.model import EVENT_TYPES, MAX_TIME, MIN_TIME
 from omnikanal.profiles.service import TimelineQuery
 from omnikanal.sources.model import CHANNELS
 from omnikanal.web import ERROR_RESPONSES, HubDep, PrincipalDep, require
@@ -18,15 +19,25 @@ router = APIRouter(prefix="/api/profiles", tags=["profiles"], responses=ERROR_RE
 
 
 class UnmergeRequest(BaseModel):
-    merge_id: str = Field(description="the merge to undo (from GET /api/profiles/{id}/merges)")
+    merge_id: str = Field(
+        min_length=1,
+        max_length=40,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="the merge to undo (from GET /api/profiles/{id}/merges)",
+    )
 
 
 def _aware(value: datetime | None, field: str) -> datetime | None:
-    from datetime import UTC
-
+    """An aware UTC time within the years the hub stores, or a 400 naming the field."""
     if value is None:
         return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+    try:
+        moment = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError:
+        moment = None
+    if moment is None or not MIN_TIME <= moment <= MAX_TIME:
+        raise InvalidInput("invalid_time", f"{field} must be a time between the years 1900 and 2999", field)
+    return moment
 
 
 @router.get("/lookup", summary="Find the live profile by any identifier")
@@ -37,7 +48,12 @@ def lookup(
     value: Annotated[str, Query(min_length=1, max_length=320)],
 ) -> dict[str, Any]:
     require(principal, Permission.PROFILES_READ)
-    profile = hub.profiles.lookup(type, value)
+    try:
+        profile = hub.profiles.lookup(type, value)
+    except NotFound:
+        # Asking whether somebody is a customer is itself a use of personal data.
+        hub.audit.record(principal.actor, "profile.lookup.miss", None)
+        raise
     hub.audit.record(principal.actor, "profile.lookup", profile["id"])
     return profile
 
@@ -64,8 +80,6 @@ def timeline(
     limit: Annotated[int, Query(ge=1, le=500, description="page length, at most 500")] = 50,
 ) -> dict[str, Any]:
     require(principal, Permission.PROFILES_READ)
-    from omnikanal.errors import InvalidInput
-
     for value in channel or ():
         if value not in CHANNELS:
             raise InvalidInput("invalid_channel", f"channel must be one of: {', '.join(CHANNELS)}", "channel")
@@ -89,7 +103,9 @@ def timeline(
 @router.get("/{profile_id}/merges", summary="Merges of and into this profile")
 def list_merges(hub: HubDep, principal: PrincipalDep, profile_id: str) -> dict[str, Any]:
     require(principal, Permission.PROFILES_READ)
-    return {"merges": hub.profiles.merges(profile_id)}
+    found = hub.profiles.merges(profile_id)
+    hub.audit.record(principal.actor, "profile.merges", hub.profiles.live_id(profile_id))
+    return {"merges": found}
 
 
 @router.post("/{profile_id}/unmerge", summary="Undo a merge: both profiles come back with their data")

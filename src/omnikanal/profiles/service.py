@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, or_, select, update
@@ -16,6 +16,7 @@ from omnikanal.db.tables import events, identities, merges, profiles, sources
 from omnikanal.errors import Conflict, InvalidInput, NotFound
 from omnikanal.identity import store as identity_store
 from omnikanal.identity.model import IdentityRules, normalise
+from omnikanal.ingest.model import MAX_TIME, MIN_TIME
 from omnikanal.profiles import store
 from omnikanal.profiles.model import ProfileState, TraitRules, event_traits
 from omnikanal.profiles.views import event_view, merge_view
@@ -48,9 +49,11 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
         padded = cursor + "=" * (-len(cursor) % 4)
         stamp, seq = base64.urlsafe_b64decode(padded).decode().split("|")
         moment, position = datetime.fromisoformat(stamp), int(seq)
-    except (ValueError, UnicodeDecodeError):
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(UTC)
+    except (ValueError, UnicodeDecodeError, OverflowError):
         raise InvalidInput("invalid_cursor", "cursor is not one this API gave out", "cursor") from None
-    if moment.tzinfo is None or not 0 <= position < 2**63:
+    if moment.tzinfo is None or not MIN_TIME <= moment <= MAX_TIME or not 0 <= position < 2**63:
         raise InvalidInput("invalid_cursor", "cursor is not one this API gave out", "cursor")
     return moment, position
 
@@ -232,8 +235,13 @@ class ProfileService:
             )
         loser = record.merged_id
         locked = store.load(conn, [current, loser], lock=True)
-        if locked.get(loser, (None, "", None))[1] != "merged":
-            raise RetryTransaction("the merged profile changed meanwhile")
+        # Under the locks, both must still be as read above; a merge or unmerge that committed in
+        # between (PostgreSQL) makes this run again with fresh reads.
+        if (
+            locked.get(loser, (None, "", None))[1] != "merged"
+            or locked.get(current, (None, "", None))[1] != "live"
+        ):
+            raise RetryTransaction("the profiles changed meanwhile")
 
         branch = self._branch(conn, loser)
         # Identifiers that were first attached in the absorbed branch go back to it.
@@ -276,6 +284,8 @@ class ProfileService:
         self._rebuild(conn, loser, now)
         conn.execute(update(merges).where(merges.c.id == merge_id).values(undone_at=now, undone_by=actor))
         identity_store.add_block(conn, current, loser, now)
+        if record.profile_id != current:
+            identity_store.add_block(conn, record.profile_id, loser, now)
         return {
             "merge_id": merge_id,
             "profile_id": current,

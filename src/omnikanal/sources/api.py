@@ -18,7 +18,7 @@ router = APIRouter(prefix="/api", tags=["sources"], responses=ERROR_RESPONSES)
 
 
 class SourceCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=200, pattern=r"^[^\x00]+$")
     channel: str = Field(description=f"one of: {', '.join(CHANNELS)}")
 
 
@@ -78,11 +78,14 @@ def list_quarantine(
     hub: HubDep,
     principal: PrincipalDep,
     source: Annotated[str | None, Query(description="a source id or name")] = None,
-    before: Annotated[int | None, Query(description="next_before of the previous page")] = None,
+    before: Annotated[
+        int | None, Query(ge=1, le=2**63 - 1, description="next_before of the previous page")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> dict[str, Any]:
     require(principal, Permission.QUARANTINE_READ)
     source_id = hub.sources.get(source).id if source else None
+    hub.audit.record(principal.actor, "quarantine.read", None)  # payloads hold personal data
     with read_tx(hub.engine) as conn:
         rows = ingest_store.list_quarantine(conn, source_id=source_id, before_id=before, limit=limit + 1)
     more = len(rows) > limit

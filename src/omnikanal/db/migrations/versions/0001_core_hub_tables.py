@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 23:09:24.035366
+Create Date: 2026-11-22 23:41:42.915353
 """
 
 from __future__ import annotations
@@ -192,6 +192,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["source_id"], ["sources.id"], name=op.f("fk_events_source_id_sources")),
         sa.PrimaryKeyConstraint("seq", name=op.f("pk_events")),
         sa.UniqueConstraint("source_id", "message_id", name=op.f("uq_events_source_id_message_id")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("events", schema=None) as batch_op:
         batch_op.create_index(
@@ -228,7 +229,7 @@ def downgrade() -> None:
     op.drop_table("identities")
     with op.batch_alter_table("events", schema=None) as batch_op:
         batch_op.drop_index("ix_events_profile_time")
-        batch_op.drop_index("ix_events_log")
+        batch_op.drop_index("ix_events_log", sqlite_where=sa.text("txid <> 0"))
 
     op.drop_table("events")
     op.drop_table("sources")
