@@ -13,7 +13,7 @@ from fastapi import APIRouter, Request
 from omnikanal.errors import InvalidInput, PayloadTooLarge, Unavailable
 from omnikanal.hub import Hub
 from omnikanal.ingest.schemas import BatchRequest, Envelope, ErrorResponse, IngestResponse
-from omnikanal.web import JSONResponse, hub_of
+from omnikanal.web import JSONResponse
 
 router = APIRouter(prefix="/v1", tags=["tracking"])
 
@@ -89,7 +89,7 @@ async def _store(hub: Hub, submission: Any) -> JSONResponse:
 
 
 async def _single(request: Request, event_type: str) -> JSONResponse:
-    hub = hub_of(request)
+    hub: Hub = request.app.state.hub
     body = _parse(await _read_body(request, hub.settings.max_request_bytes))
     if not isinstance(body, dict):
         raise InvalidInput("invalid_event", "the body must be a JSON object")
@@ -103,7 +103,7 @@ async def _single(request: Request, event_type: str) -> JSONResponse:
 
 
 async def _batch(request: Request) -> JSONResponse:
-    hub = hub_of(request)
+    hub: Hub = request.app.state.hub
     settings = hub.settings
     body = _parse(await _read_body(request, settings.max_request_bytes))
     if not isinstance(body, dict):
