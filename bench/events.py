@@ -19,13 +19,24 @@ FIRST_NAMES = ("Anna", "Jonas", "Lea", "Lukas", "Mia", "Paul", "Emma", "Finn", "
 LAST_NAMES = ("Müller", "Schmidt", "Schneider", "Fischer", "Weber", "Meyer", "Wagner", "Becker", "Hoffmann")
 CITIES = ("Berlin", "Hamburg", "München", "Köln", "Frankfurt am Main", "Stuttgart", "Leipzig", "Dresden")
 CATEGORIES = ("Werkzeug", "Garten", "Küche", "Bad", "Farben", "Elektro", "Holz", "Beleuchtung")
-PRODUCTS = ("Akkuschrauber", "Bohrhammer", "Rasenmäher", "Wasserkocher", "Duschkopf", "Wandfarbe", "LED-Lampe")
+PRODUCTS = (
+    "Akkuschrauber",
+    "Bohrhammer",
+    "Rasenmäher",
+    "Wasserkocher",
+    "Duschkopf",
+    "Wandfarbe",
+    "LED-Lampe",
+)
 USER_AGENTS = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/126.0 Safari/537.36",
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
     "Version/17.5 Mobile/15E148 Safari/604.1",
-    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15",
-    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Mobile Safari/537.36",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Version/17.5 Safari/605.1.15",
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/126.0 Mobile Safari/537.36",
 )
 LIBRARY = {"name": "analytics.js", "version": "2.11.1"}
 SHOP = "https://shop.example.de"

@@ -15,8 +15,21 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+# Frames every stack of a thread passes through; left out of the "total" list, which they would top.
+PLUMBING = (
+    "(threading.py)",
+    "(typer/",
+    "(click/",
+    "(asyncio/runners.py)",
+    "(uvicorn/main.py)",
+    "(uvicorn/server.py)",
+    "(omnikanal/cli.py)",
+    "<module>",
+    "(anyio/_backends/_asyncio.py)",
+)
 _LINE = re.compile(r"^(.*) (\d+)$")
-_FRAME = re.compile(r"^(?P<func>.*?) \((?P<file>[^()]*?)(?::\d+)?\)$")
+_FRAME = re.compile(r"^(?P<func>.*?) \((?P<file>[^()]*?)(?P<line>:\d+)?\)$")
+PROJECT = "omnikanal/"
 
 
 def py_spy_command() -> Path | None:
@@ -30,7 +43,7 @@ def py_spy_command() -> Path | None:
 class Recording:
     """A running ``py-spy record`` of one process; ``finish`` waits for it and returns the file."""
 
-    def __init__(self, pid: int, out: Path, duration: float, rate: int = 100, native: bool = False) -> None:
+    def __init__(self, pid: int, out: Path, duration: float, mode: str = "cpu", rate: int = 100) -> None:
         command = py_spy_command()
         if command is None:
             raise RuntimeError("py-spy is not installed (pip install py-spy)")
@@ -47,12 +60,15 @@ class Recording:
             "--format",
             "raw",
             "--threads",
-            "--nonblocking",
             "--output",
             str(out),
         ]
-        if native:
-            args.append("--native")
+        if mode != "native":
+            args.append("--nonblocking")  # do not pause the server to sample (native stacks need it)
+        if mode == "gil":
+            args.append("--gil")  # only the thread holding the GIL: what the Python code costs
+        elif mode == "native":
+            args.append("--native")  # C frames too (SQLite, psycopg's libpq calls)
         self._proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
     def finish(self, timeout: float = 60.0) -> Path | None:
@@ -68,11 +84,11 @@ class Recording:
         return self.out
 
 
-def _short(frame: str) -> str:
+def _short(frame: str, keep_line: bool = False) -> str:
     match = _FRAME.match(frame.strip())
     if not match:
         return frame.strip()
-    file = match.group("file")
+    file = match.group("file") + (match.group("line") or "" if keep_line else "")
     for marker in ("site-packages/", "/src/", "lib/python"):
         if marker in file:
             file = file.split(marker, 1)[1]
@@ -86,6 +102,10 @@ class Hotspots:
     threads: list[tuple[str, float]]  # thread, share of samples
     self_time: list[tuple[str, float]]  # function, share of samples
     total_time: list[tuple[str, float]]
+    # each sample charged to the innermost line of the project's own code on its stack
+    own_code: list[tuple[str, float]]
+    # the same, skipping the project's database helpers (omnikanal/db/): which use case ran the SQL
+    call_sites: list[tuple[str, float]]
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -93,6 +113,8 @@ class Hotspots:
             "threads": self.threads,
             "self": self.self_time,
             "total": self.total_time,
+            "own_code": self.own_code,
+            "call_sites": self.call_sites,
         }
 
 
@@ -101,6 +123,8 @@ def analyse(raw: Path, top: int = 25) -> Hotspots:
     own: Counter[str] = Counter()
     total: Counter[str] = Counter()
     threads: Counter[str] = Counter()
+    project: Counter[str] = Counter()
+    sites: Counter[str] = Counter()
     samples = 0
     for line in raw.read_text(errors="replace").splitlines():
         match = _LINE.match(line)
@@ -114,18 +138,25 @@ def analyse(raw: Path, top: int = 25) -> Hotspots:
         if frames and frames[0].startswith("thread "):
             thread, frames = frames[0], frames[1:]
         samples += count
-        threads[re.sub(r"\s*\(0x[0-9a-fA-F]+\)", "", thread)] += count
+        threads[re.sub(r"^thread \((?:0x)?[0-9a-fA-F]+\):?\s*", "", thread) or thread] += count
         if not frames:
             continue
         names = [_short(f) for f in frames]
         own[names[-1]] += count
+        mine = [f for f in frames if PROJECT in f and "omnikanal/cli.py" not in f]
+        outside = "(outside omnikanal: server, event loop)"
+        project[_short(mine[-1], keep_line=True) if mine else outside] += count
+        domain = [f for f in mine if "omnikanal/db/" not in f]
+        site = domain[-1] if domain else (mine[-1] if mine else None)
+        sites[_short(site, keep_line=True) if site else outside] += count
         for name in set(names):
-            total[name] += count
+            if not any(marker in name for marker in PLUMBING):
+                total[name] += count
 
     def shares(counter: Counter[str]) -> list[tuple[str, float]]:
         return [(name, 100.0 * n / samples) for name, n in counter.most_common(top)] if samples else []
 
-    return Hotspots(samples, shares(threads), shares(own), shares(total))
+    return Hotspots(samples, shares(threads), shares(own), shares(total), shares(project), shares(sites))
 
 
 def print_hotspots(title: str, spots: Hotspots, top: int = 15) -> None:
@@ -136,4 +167,10 @@ def print_hotspots(title: str, spots: Hotspots, top: int = 15) -> None:
         print(f"    {share:5.1f}%  {name}")
     print("  total time (the function was on the stack):")
     for name, share in spots.total_time[:top]:
+        print(f"    {share:5.1f}%  {name}")
+    print("  by line of omnikanal code (each sample charged to the innermost project frame):")
+    for name, share in spots.own_code[:top]:
+        print(f"    {share:5.1f}%  {name}")
+    print("  by call site outside omnikanal/db/ (which use case ran the SQL above):")
+    for name, share in spots.call_sites[:top]:
         print(f"    {share:5.1f}%  {name}")

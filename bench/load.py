@@ -7,15 +7,15 @@ import base64
 import math
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
 import orjson
 
-REQUEST_TIMEOUT = 30.0
-GRACE = 30.0  # how long a phase may overrun its duration waiting for answers in flight
+from bench.http import Client, HttpError, make_client
+
+GRACE = 65.0  # how long a phase may overrun its duration waiting for answers in flight (2 timeouts)
 
 
 def basic_auth(write_key: str) -> str:
@@ -60,13 +60,23 @@ class Outcome:
         return {"ok": self.ok, "errors": dict(self.errors), "first_error": self.first_error}
 
 
-def _client(base_url: str, auth: str, connections: int) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        base_url=base_url,
-        headers={"Authorization": auth, "Content-Type": "application/json"},
-        limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
-        timeout=REQUEST_TIMEOUT,
-    )
+def _client(kind: str, base_url: str, auth: str, connections: int) -> Client:
+    headers = {"Authorization": auth, "Content-Type": "application/json"}
+    return make_client(kind, base_url, headers, connections)
+
+
+async def _bounded(loops: list[Coroutine[Any, Any, None]], seconds: float, outcome: Outcome) -> None:
+    """Run the loops together; whatever still runs after ``seconds`` is cancelled and reported."""
+    tasks = [asyncio.ensure_future(loop) for loop in loops]
+    _, pending = await asyncio.wait(tasks, timeout=seconds)
+    for task in pending:
+        task.cancel()
+    if pending:
+        await asyncio.wait(pending)
+        outcome.failed("overran", f"{len(pending)} client loops still busy {seconds:.0f} s after the start")
+    for task in tasks:
+        if not task.cancelled() and task.exception() is not None:
+            outcome.failed("client crashed", repr(task.exception()))
 
 
 # -- phase 1: batch throughput -------------------------------------------------------------------
@@ -89,6 +99,7 @@ class BatchRun:
 
 
 async def batch_load(
+    kind: str,
     base_url: str,
     write_key: str,
     bodies: list[bytes],
@@ -103,7 +114,7 @@ async def batch_load(
     totals = Counter[str]()
     exhausted = False
 
-    async with _client(base_url, basic_auth(write_key), clients) as client:
+    async with _client(kind, base_url, basic_auth(write_key), clients) as client:
 
         async def worker(deadline: float) -> None:
             nonlocal exhausted
@@ -114,15 +125,15 @@ async def batch_load(
                     return
                 began = time.perf_counter()
                 try:
-                    response = await client.post("/v1/batch", content=body)
-                except httpx.HTTPError as exc:
-                    outcome.failed(type(exc).__name__, str(exc))
+                    status, answer = await client.request("POST", "/v1/batch", body)
+                except HttpError as exc:
+                    outcome.failed("no answer", str(exc))
                     continue
                 latencies.append(time.perf_counter() - began)
-                if response.status_code != 200:
-                    outcome.failed(f"HTTP {response.status_code}", response.text)
+                if status != 200:
+                    outcome.failed(f"HTTP {status}", answer.decode(errors="replace"))
                     continue
-                data = orjson.loads(response.content)
+                data = orjson.loads(answer)
                 outcome.ok += 1
                 totals["accepted"] += data.get("accepted", 0)
                 totals["duplicates"] += data.get("duplicates", 0)
@@ -134,10 +145,7 @@ async def batch_load(
                     on_progress(data.get("accepted", 0))
 
         started = time.perf_counter()
-        await asyncio.wait_for(
-            asyncio.gather(*(worker(started + duration) for _ in range(clients))),
-            timeout=duration + GRACE,
-        )
+        await _bounded([worker(started + duration) for _ in range(clients)], duration + GRACE, outcome)
         wall = time.perf_counter() - started
     return BatchRun(
         wall_seconds=wall,
@@ -171,6 +179,7 @@ class OpenLoopRun:
 
 
 async def open_loop(
+    kind: str,
     base_url: str,
     write_key: str,
     path: str,
@@ -184,26 +193,26 @@ async def open_loop(
     from_schedule: list[float] = []
     max_lag = 0.0
 
-    async with _client(base_url, basic_auth(write_key), 256) as client:
+    async with _client(kind, base_url, basic_auth(write_key), 256) as client:
 
         async def one(body: bytes, due: float) -> None:
             nonlocal max_lag
             began = time.perf_counter()
             max_lag = max(max_lag, began - due)
             try:
-                response = await client.post(path, content=body)
-            except httpx.HTTPError as exc:
-                outcome.failed(type(exc).__name__, str(exc))
+                status, answer = await client.request("POST", path, body)
+            except HttpError as exc:
+                outcome.failed("no answer", str(exc))
                 return
             done = time.perf_counter()
             latencies.append(done - began)
             from_schedule.append(done - due)
-            if response.status_code != 200:
-                outcome.failed(f"HTTP {response.status_code}", response.text)
+            if status != 200:
+                outcome.failed(f"HTTP {status}", answer.decode(errors="replace"))
                 return
-            data = orjson.loads(response.content)
+            data = orjson.loads(answer)
             if data.get("accepted") != 1:
-                outcome.failed("not accepted", response.text)
+                outcome.failed("not accepted", answer.decode(errors="replace"))
                 return
             outcome.ok += 1
 
@@ -222,7 +231,9 @@ async def open_loop(
         for task in pending:
             task.cancel()
         if pending:
-            outcome.failed("unanswered", f"{len(pending)} requests still open {GRACE:.0f} s after the last send")
+            outcome.failed(
+                "unanswered", f"{len(pending)} requests still open {GRACE:.0f} s after the last send"
+            )
         wall = max((started + len(bodies) * interval), time.perf_counter()) - started
     return OpenLoopRun(
         rate=rate,
@@ -251,6 +262,7 @@ class LookupRun:
 
 
 async def lookup_load(
+    kind: str,
     base_url: str,
     token: str,
     paths: list[str],
@@ -263,7 +275,7 @@ async def lookup_load(
     outcome = Outcome()
     latencies: list[float] = []
 
-    async with _client(base_url, f"Bearer {token}", clients) as client:
+    async with _client(kind, base_url, f"Bearer {token}", clients) as client:
 
         async def worker(deadline: float) -> None:
             while time.perf_counter() < deadline:
@@ -272,22 +284,19 @@ async def lookup_load(
                     return
                 began = time.perf_counter()
                 try:
-                    response = await client.get(path)
-                except httpx.HTTPError as exc:
-                    outcome.failed(type(exc).__name__, str(exc))
+                    status, answer = await client.request("GET", path)
+                except HttpError as exc:
+                    outcome.failed("no answer", str(exc))
                     continue
                 latencies.append(time.perf_counter() - began)
-                if response.status_code != 200:
-                    outcome.failed(f"HTTP {response.status_code}", response.text)
+                if status != 200:
+                    outcome.failed(f"HTTP {status}", answer.decode(errors="replace"))
                     continue
                 outcome.ok += 1
                 if on_progress is not None:
                     on_progress(1)
 
         started = time.perf_counter()
-        await asyncio.wait_for(
-            asyncio.gather(*(worker(started + duration) for _ in range(clients))),
-            timeout=duration + GRACE,
-        )
+        await _bounded([worker(started + duration) for _ in range(clients)], duration + GRACE, outcome)
         wall = time.perf_counter() - started
     return LookupRun(wall_seconds=wall, latencies=latencies, outcome=outcome)

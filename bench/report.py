@@ -91,6 +91,15 @@ def _ms(value: float) -> str:
     return f"{value:.1f}" if value >= 10 else f"{value:.2f}"
 
 
+def _cores(phase: dict[str, Any]) -> str:
+    db = f"{phase['database_cores']:.2f}" if phase.get("database_cores") else "-"
+    other = phase["other_cores"]
+    shown = f"[red]{other:.2f}[/red]" if other > 0.25 else f"{other:.2f}"
+    runs = phase.get("runs", 1)
+    note = f" (best of {runs} runs)" if runs > 1 else ""
+    return f"{phase['server_cores']:.2f} / {phase['client_cores']:.2f} / {db} / {shown}{note}"
+
+
 def print_summary(console: Console, result: dict[str, Any]) -> None:
     engine = result["engine"]
     table = Table(title=f"Omnikanal on {engine}: {result['database']}", title_justify="left")
@@ -114,19 +123,31 @@ def print_summary(console: Console, result: dict[str, Any]) -> None:
             batch["events_per_second"],
         )
         lat = batch["latency"]
-        row("", "request p50 / p95 / p99 ms", f"{_ms(lat['p50_ms'])} / {_ms(lat['p95_ms'])} / {_ms(lat['p99_ms'])}")
-        row("", "accepted events, requests, wall s", f"{batch['accepted']:,}, {batch['requests']:,}, {batch['wall_seconds']:.1f}")
-        row("", "server / client CPU cores busy", f"{batch['server_cores']:.2f} / {batch['client_cores']:.2f}")
+        row(
+            "",
+            "request p50 / p95 / p99 ms",
+            f"{_ms(lat['p50_ms'])} / {_ms(lat['p95_ms'])} / {_ms(lat['p99_ms'])}",
+        )
+        row(
+            "",
+            "accepted events, requests, wall s",
+            f"{batch['accepted']:,}, {batch['requests']:,}, {batch['wall_seconds']:.1f}",
+        )
+        row("", "CPU cores busy: server / bench / db / other", _cores(batch))
     track = result.get("track")
     if track:
         lat = track["latency"]
-        row("2 track", f"open loop at {track['rate']:.0f} req/s: achieved req/s", f"{track['achieved_rate']:.1f}")
+        row(
+            "2 track",
+            f"open loop at {track['rate']:.0f} req/s: achieved req/s",
+            f"{track['achieved_rate']:.1f}",
+        )
         row("", "p50 / p95 ms", f"{_ms(lat['p50_ms'])} / {_ms(lat['p95_ms'])}")
         row("", "p99 ms", _ms(lat["p99_ms"]), "track_p99_ms", lat["p99_ms"])
         row("", "max ms", _ms(lat["max_ms"]))
         sched = track["latency_from_schedule"]
         row("", "p99 / max ms counted from the due time", f"{_ms(sched['p99_ms'])} / {_ms(sched['max_ms'])}")
-        row("", "server / client CPU cores busy", f"{track['server_cores']:.2f} / {track['client_cores']:.2f}")
+        row("", "CPU cores busy: server / bench / db / other", _cores(track))
     seed = result.get("seed")
     if seed:
         row(
@@ -137,18 +158,39 @@ def print_summary(console: Console, result: dict[str, Any]) -> None:
     lookup = result.get("lookup")
     if lookup:
         lat = lookup["latency"]
-        row("3 lookup", f"{lookup['clients']} clients, closed loop: req/s", f"{lookup['requests_per_second']:,.0f}")
+        row(
+            "3 lookup",
+            f"{lookup['clients']} clients, closed loop: req/s",
+            f"{lookup['requests_per_second']:,.0f}",
+        )
         row("", "p50 ms", _ms(lat["p50_ms"]))
         row("", "p99 ms", _ms(lat["p99_ms"]), "lookup_p99_ms", lat["p99_ms"])
         row("", "p95 / max ms", f"{_ms(lat['p95_ms'])} / {_ms(lat['max_ms'])}")
-        row("", "server / client CPU cores busy", f"{lookup['server_cores']:.2f} / {lookup['client_cores']:.2f}")
+        row("", "CPU cores busy: server / bench / db / other", _cores(lookup))
     memory = result.get("memory")
     if memory:
         row("all", "server peak RSS MB", f"{memory['peak_mb']:.0f}", "peak_rss_mb", memory["peak_mb"])
+        row("", "peak anonymous memory (heap, no file maps) MB", f"{memory.get('peak_anon_mb', 0):.0f}")
         per_phase = ", ".join(f"{k} {v:.0f}" for k, v in memory["phase_peaks_mb"].items())
         row("", "peak RSS MB per phase", per_phase)
     errors = result.get("errors") or []
     console.print(table)
+    retries = result.get("transaction_retries") or {}
+    if retries.get("count"):
+        console.print(f"[yellow]server log: {retries['count']} transaction retries[/yellow]")
+        for line in retries["distinct"]:
+            console.print(f"  - {line}")
+    warnings = result.get("server_warnings") or {}
+    if warnings.get("count"):
+        console.print(f"[yellow]server log: {warnings['count']} warnings[/yellow]")
+        for line in warnings["distinct"]:
+            console.print(f"  - {line}")
+    busy = max((result.get(p) or {}).get("other_cores", 0.0) for p in ("batch", "track", "lookup"))
+    if busy > 0.25:
+        console.print(
+            f"[yellow]note:[/yellow] other processes kept up to {busy:.2f} cores busy during a phase; "
+            "those figures understate the server (see 'other' above)"
+        )
     if errors:
         console.print("[red]errors:[/red]")
         for error in errors:

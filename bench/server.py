@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -12,7 +13,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,6 +40,7 @@ class Target:
     env: dict[str, str]
     workdir: Path  # logs and the SQLite file
     description: str
+    database_name: str | None = None  # PostgreSQL: the database, to find its backends
 
 
 def omnikanal_command() -> Path:
@@ -60,7 +62,8 @@ def settings_overrides() -> dict[str, str]:
     return {
         k: v
         for k, v in sorted(os.environ.items())
-        if k.startswith("OMNIKANAL_") and k not in ("OMNIKANAL_DATA_DIR", "OMNIKANAL_DATABASE_URL")
+        if k.startswith("OMNIKANAL_")
+        and k not in ("OMNIKANAL_DATA_DIR", "OMNIKANAL_DATABASE_URL")
         and not k.startswith("OMNIKANAL_TEST_")
     }
 
@@ -106,7 +109,7 @@ def postgres_target(admin_url: str) -> Iterator[Target]:
         rendered = url.render_as_string(hide_password=False)
         env = _base_env() | {"OMNIKANAL_DATABASE_URL": rendered}
         described = f"PostgreSQL {version[0] if version else '?'}, database {name} (dropped afterwards)"
-        yield Target("postgresql", rendered, env, workdir, described)
+        yield Target("postgresql", rendered, env, workdir, described, name)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
         with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as conn:
@@ -155,8 +158,9 @@ def _free_port() -> int:
 class Server:
     """``omnikanal serve`` as a subprocess on a free local port."""
 
-    def __init__(self, target: Target, log_name: str) -> None:
+    def __init__(self, target: Target, log_name: str, workers: int | None = None) -> None:
         self._target = target
+        self._workers = workers
         self.log_path = target.workdir / log_name
         self._proc: subprocess.Popen[bytes] | None = None
         self.port = 0
@@ -173,8 +177,11 @@ class Server:
     def start(self, timeout: float = 90.0) -> None:
         self.port = _free_port()
         with self.log_path.open("ab") as log:
+            command = [str(omnikanal_command()), "serve", "--host", HOST, "--port", str(self.port)]
+            if self._workers:
+                command += ["--workers", str(self._workers)]
             self._proc = subprocess.Popen(
-                [str(omnikanal_command()), "serve", "--host", HOST, "--port", str(self.port)],
+                command,
                 env=self._target.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -201,7 +208,9 @@ class Server:
         try:
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            proc.kill()
+            # The server leads its own process group (start_new_session): that takes its workers too.
+            with suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
 
     def log_tail(self, lines: int = 30) -> str:
@@ -210,13 +219,25 @@ class Server:
         except OSError:
             return "(no log)"
 
-    def error_lines(self) -> list[str]:
-        """Lines of the server log that report errors or tracebacks."""
+    def log_problems(self) -> dict[str, list[str]]:
+        """Lines of the server log at WARNING and above, by level ('Traceback' counts as ERROR),
+        and transaction retries (as 'RETRY')."""
+        found: dict[str, list[str]] = {}
         try:
             text = self.log_path.read_text(errors="replace")
         except OSError:
-            return []
-        return [line for line in text.splitlines() if "ERROR" in line or "Traceback" in line]
+            return found
+        for line in text.splitlines():
+            # the serve command logs "<date> <time> LEVEL logger: message"
+            parts = line.split(" ", 3)
+            level = parts[2] if len(parts) > 3 else ""
+            if line.startswith("Traceback"):
+                level = "ERROR"
+            elif "retrying transaction" in line:
+                level = "RETRY"  # logged at INFO by the engine module; it costs throughput
+            if level in ("WARNING", "ERROR", "CRITICAL", "RETRY"):
+                found.setdefault(level, []).append(line)
+        return found
 
 
 @dataclass
@@ -226,6 +247,9 @@ class RssSampler:
     pid: int
     interval: float = 0.1
     peak_bytes: int = 0
+    # Anonymous memory only (heap, stacks): RSS also counts pages of files mapped into the process,
+    # such as the SQLite database with mmap_size set, which are page cache the kernel can drop.
+    peak_anon_bytes: int = 0
     phase_peaks: dict[str, int] = field(default_factory=dict)
     samples: int = 0
     _phase: str = "startup"
@@ -249,32 +273,36 @@ class RssSampler:
             proc = psutil.Process(self.pid)
         except psutil.Error:
             return
+        children: list[psutil.Process] = []
+        listed = 0.0
         while not self._stop.is_set():
+            if time.monotonic() - listed > 2.0:  # listing children scans /proc: not at every sample
+                with suppress(psutil.Error):
+                    children = proc.children(recursive=True)
+                listed = time.monotonic()
             try:
                 rss = proc.memory_info().rss
-                for child in proc.children(recursive=True):
-                    try:
-                        rss += child.memory_info().rss
-                    except psutil.Error:
-                        pass
             except psutil.Error:
                 return
+            anon = _anon_bytes(self.pid)
+            for child in children:
+                with suppress(psutil.Error):
+                    rss += child.memory_info().rss
+                    anon += _anon_bytes(child.pid)
             self.samples += 1
             self.peak_bytes = max(self.peak_bytes, rss)
+            self.peak_anon_bytes = max(self.peak_anon_bytes, anon)
             self.phase_peaks[self._phase] = max(self.phase_peaks.get(self._phase, 0), rss)
             self._stop.wait(self.interval)
 
 
-def cpu_seconds(pid: int) -> float:
-    """User plus system CPU time of a process and its children so far."""
+def _anon_bytes(pid: int) -> int:
+    """RssAnon of /proc/<pid>/status (Linux; 0 elsewhere)."""
     try:
-        proc = psutil.Process(pid)
-        total = sum(proc.cpu_times()[:2])
-        for child in proc.children(recursive=True):
-            try:
-                total += sum(child.cpu_times()[:2])
-            except psutil.Error:
-                pass
-        return float(total)
-    except psutil.Error:
-        return 0.0
+        with open(f"/proc/{pid}/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"RssAnon:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
