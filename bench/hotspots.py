@@ -96,6 +96,21 @@ def _short(frame: str, keep_line: bool = False) -> str:
     return f"{match.group('func')} ({file})"
 
 
+def _charged(frames: list[str], index: int | None, innermost: int | None) -> str:
+    """The project frame a sample is charged to, and the library that ran below the innermost
+    project frame, if any (else a middleware high up the stack would seem to cost what the framework
+    below it does)."""
+    if index is None or innermost is None:
+        return "(outside omnikanal: server, event loop)"
+    name = _short(frames[index], keep_line=True)
+    if innermost == len(frames) - 1:
+        return name
+    below = _short(frames[innermost + 1])
+    file = below[below.rfind("(") + 1 : -1]
+    library = file.split("/", 1)[0] if "/" in file else file.removesuffix(".py")
+    return f"{name} -> {library}"
+
+
 @dataclass
 class Hotspots:
     samples: int
@@ -143,12 +158,11 @@ def analyse(raw: Path, top: int = 25) -> Hotspots:
             continue
         names = [_short(f) for f in frames]
         own[names[-1]] += count
-        mine = [f for f in frames if PROJECT in f and "omnikanal/cli.py" not in f]
-        outside = "(outside omnikanal: server, event loop)"
-        project[_short(mine[-1], keep_line=True) if mine else outside] += count
-        domain = [f for f in mine if "omnikanal/db/" not in f]
-        site = domain[-1] if domain else (mine[-1] if mine else None)
-        sites[_short(site, keep_line=True) if site else outside] += count
+        mine = [n for n, f in enumerate(frames) if PROJECT in f and "omnikanal/cli.py" not in f]
+        domain = [n for n in mine if "omnikanal/db/" not in frames[n]]
+        innermost = mine[-1] if mine else None
+        project[_charged(frames, innermost, innermost)] += count
+        sites[_charged(frames, domain[-1] if domain else innermost, innermost)] += count
         for name in set(names):
             if not any(marker in name for marker in PLUMBING):
                 total[name] += count
@@ -168,9 +182,10 @@ def print_hotspots(title: str, spots: Hotspots, top: int = 15) -> None:
     print("  total time (the function was on the stack):")
     for name, share in spots.total_time[:top]:
         print(f"    {share:5.1f}%  {name}")
-    print("  by line of omnikanal code (each sample charged to the innermost project frame):")
+    print("  by line of omnikanal code (each sample charged to the innermost project frame; -> the library")
+    print("  running below it, none when the line itself ran):")
     for name, share in spots.own_code[:top]:
         print(f"    {share:5.1f}%  {name}")
-    print("  by call site outside omnikanal/db/ (which use case ran the SQL above):")
+    print("  by call site outside omnikanal/db/ (which use case ran the SQL above; -> as above):")
     for name, share in spots.call_sites[:top]:
         print(f"    {share:5.1f}%  {name}")

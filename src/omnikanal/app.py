@@ -78,10 +78,13 @@ def create_app(hub: Hub, *, manage_lifecycle: bool = True) -> FastAPI:
 
 def app_from_environment() -> FastAPI:
     """Factory for ``uvicorn --factory`` worker processes: each builds its own hub from the settings."""
+    from omnikanal.cli import tune_gc
     from omnikanal.hub import build_hub
     from omnikanal.settings import load_settings
 
-    return create_app(build_hub(load_settings(), migrate=False))
+    app = create_app(build_hub(load_settings(), migrate=False))
+    tune_gc()
+    return app
 
 
 def _add_model(schemas: dict[str, Any], model: type[BaseModel]) -> None:

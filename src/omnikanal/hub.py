@@ -85,6 +85,6 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
         audit=AuditTrail(engine, clock),
         eventlog=eventlog,
         runner=ProcessorRunner(eventlog, processors, settings.worker_poll_seconds),
-        checkpointer=Checkpointer(engine),
+        checkpointer=Checkpointer(engine, settings.sqlite_checkpoint_seconds),
         processors=processors,
     )

@@ -74,6 +74,8 @@ class Settings(BaseSettings):
     ingest_writers: int = 0
 
     sqlite_synchronous: str = "FULL"
+    # Seconds between background WAL checkpoints (db/checkpoint.py); 0 leaves them to SQLite's commits.
+    sqlite_checkpoint_seconds: float = 1.0
     page_size_default: int = 50
     page_size_max: int = 500
     worker_poll_seconds: float = 1.0

@@ -15,17 +15,16 @@ from sqlalchemy import Engine
 
 log = logging.getLogger(__name__)
 
-INTERVAL_SECONDS = 1.0
-
 
 class Checkpointer:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, interval_seconds: float) -> None:
         self._engine = engine
+        self._interval = interval_seconds
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        if self._engine.dialect.name != "sqlite" or self._thread is not None:
+        if self._engine.dialect.name != "sqlite" or self._thread is not None or self._interval <= 0:
             return
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="wal-checkpoint", daemon=True)
@@ -42,7 +41,7 @@ class Checkpointer:
             conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
 
     def _run(self) -> None:
-        while not self._stop.wait(INTERVAL_SECONDS):
+        while not self._stop.wait(self._interval):
             try:
                 self.checkpoint()
             except Exception:  # a failed checkpoint is retried next second; the WAL just grows meanwhile

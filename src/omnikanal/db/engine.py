@@ -53,7 +53,7 @@ def make_engine(settings: Settings, url: str | None = None) -> Engine:
             max_overflow=8,
             connect_args={"check_same_thread": False, "timeout": 30},
         )
-        _configure_sqlite(engine, settings.sqlite_synchronous)
+        _configure_sqlite(engine, settings.sqlite_synchronous, settings.sqlite_checkpoint_seconds > 0)
         return engine
     return create_engine(
         url,
@@ -67,7 +67,7 @@ def make_engine(settings: Settings, url: str | None = None) -> Engine:
     )
 
 
-def _configure_sqlite(engine: Engine, synchronous: str) -> None:
+def _configure_sqlite(engine: Engine, synchronous: str, checkpoint_in_background: bool) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Hand transaction control to SQLAlchemy's begin event below (pysqlite's own is unreliable).
@@ -81,7 +81,7 @@ def _configure_sqlite(engine: Engine, synchronous: str) -> None:
         cursor.execute("PRAGMA cache_size=-65536")
         cursor.execute("PRAGMA mmap_size=268435456")
         # Checkpoints run in the background (db/checkpoint.py); this threshold is only a safety net.
-        cursor.execute("PRAGMA wal_autocheckpoint=16384")
+        cursor.execute(f"PRAGMA wal_autocheckpoint={16384 if checkpoint_in_background else 1000}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
