@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gc
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
@@ -29,13 +31,17 @@ app.add_typer(token_app, name="token")
 console = Console()
 
 
-def _hub() -> Hub:
-    return build_hub(load_settings())
-
-
-def _fail(exc: OmnikanalError) -> typer.Exit:
-    console.print(f"[red]error[/red] ({exc.code}): {exc.message}")
-    return typer.Exit(code=2)
+@contextmanager
+def _hub() -> Iterator[Hub]:
+    """The hub for one command; a domain error ends the command with its message and exit code 2."""
+    hub = build_hub(load_settings())
+    try:
+        yield hub
+    except OmnikanalError as exc:
+        console.print(f"[red]error[/red] ({exc.code}): {exc.message}")
+        raise typer.Exit(code=2) from None
+    finally:
+        hub.engine.dispose()
 
 
 @app.command()
@@ -93,66 +99,47 @@ def source_create(
     channel: Annotated[str, typer.Option(help=f"business channel: {', '.join(CHANNELS)}")],
 ) -> None:
     """Create a source; its write key is printed alone on the last line."""
-    hub = _hub()
-    try:
+    with _hub() as hub:
         source, key = hub.sources.create(name, channel)
-    except OmnikanalError as exc:
-        raise _fail(exc) from None
-    finally:
-        hub.engine.dispose()
-    console.print(f"source {source.name} ({source.channel}) created as {source.id}; its write key:")
-    print(key)
+        console.print(f"source {source.name} ({source.channel}) created as {source.id}; its write key:")
+        print(key)
 
 
 @source_app.command("list")
 def source_list() -> None:
     """List the sources."""
-    hub = _hub()
     table = Table("id", "name", "channel", "enabled", "created")
-    for s in hub.sources.list():
-        table.add_row(s.id, s.name, s.channel, "yes" if s.enabled else "no", isoformat(s.created_at) or "")
-    hub.engine.dispose()
+    with _hub() as hub:
+        for s in hub.sources.list():
+            table.add_row(
+                s.id, s.name, s.channel, "yes" if s.enabled else "no", isoformat(s.created_at) or ""
+            )
     console.print(table)
 
 
 @source_app.command("disable")
 def source_disable(ref: Annotated[str, typer.Argument(help="source id or name")]) -> None:
     """Stop accepting events from a source."""
-    hub = _hub()
-    try:
+    with _hub() as hub:
         source = hub.sources.set_enabled(ref, False)
-    except OmnikanalError as exc:
-        raise _fail(exc) from None
-    finally:
-        hub.engine.dispose()
-    console.print(f"source {source.name} disabled")
+        console.print(f"source {source.name} disabled")
 
 
 @source_app.command("enable")
 def source_enable(ref: Annotated[str, typer.Argument(help="source id or name")]) -> None:
     """Accept events from a source again."""
-    hub = _hub()
-    try:
+    with _hub() as hub:
         source = hub.sources.set_enabled(ref, True)
-    except OmnikanalError as exc:
-        raise _fail(exc) from None
-    finally:
-        hub.engine.dispose()
-    console.print(f"source {source.name} enabled")
+        console.print(f"source {source.name} enabled")
 
 
 @source_app.command("rotate-key")
 def source_rotate_key(ref: Annotated[str, typer.Argument(help="source id or name")]) -> None:
     """Give a source a new write key (printed alone on the last line); the old one stops working."""
-    hub = _hub()
-    try:
+    with _hub() as hub:
         source, key = hub.sources.rotate_key(ref)
-    except OmnikanalError as exc:
-        raise _fail(exc) from None
-    finally:
-        hub.engine.dispose()
-    console.print(f"new write key for {source.name}:")
-    print(key)
+        console.print(f"new write key for {source.name}:")
+        print(key)
 
 
 @token_app.command("create")
@@ -161,39 +148,28 @@ def token_create(
     role: Annotated[str, typer.Option(help=f"one of: {', '.join(ROLES)}")],
 ) -> None:
     """Create an API token; it is printed alone on the last line."""
-    hub = _hub()
-    try:
+    with _hub() as hub:
         token, secret = hub.tokens.create(name, role)
-    except OmnikanalError as exc:
-        raise _fail(exc) from None
-    finally:
-        hub.engine.dispose()
-    console.print(f"token {token.name} ({token.role}) created as {token.id}:")
-    print(secret)
+        console.print(f"token {token.name} ({token.role}) created as {token.id}:")
+        print(secret)
 
 
 @token_app.command("list")
 def token_list() -> None:
     """List API tokens (never their secrets)."""
-    hub = _hub()
     table = Table("id", "name", "role", "created", "revoked")
-    for t in hub.tokens.list():
-        table.add_row(t.id, t.name, t.role, isoformat(t.created_at) or "", isoformat(t.revoked_at) or "")
-    hub.engine.dispose()
+    with _hub() as hub:
+        for t in hub.tokens.list():
+            table.add_row(t.id, t.name, t.role, isoformat(t.created_at) or "", isoformat(t.revoked_at) or "")
     console.print(table)
 
 
 @token_app.command("revoke")
 def token_revoke(ref: Annotated[str, typer.Argument(help="token id or name")]) -> None:
     """Revoke an API token."""
-    hub = _hub()
-    try:
+    with _hub() as hub:
         hub.tokens.revoke(ref)
-    except OmnikanalError as exc:
-        raise _fail(exc) from None
-    finally:
-        hub.engine.dispose()
-    console.print(f"token {ref} revoked")
+        console.print(f"token {ref} revoked")
 
 
 def tune_gc() -> None:

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Engine, insert
 
+from omnikanal.background import Periodic
 from omnikanal.clock import Clock
 from omnikanal.db.engine import write_tx
 from omnikanal.db.tables import access_log
@@ -27,8 +28,13 @@ class AuditTrail:
         self._clock = clock
         self._buffer: list[dict[str, Any]] = []
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loop = Periodic(
+            "audit-flush",
+            FLUSH_SECONDS,
+            self.flush_quietly,
+            # the database is away for a moment; the rows wait for the next try
+            lambda exc: log.exception("writing the access log failed; retrying", exc_info=exc),
+        )
 
     def record(self, actor: str, action: str, profile_id: str | None) -> None:
         with self._lock:
@@ -49,22 +55,13 @@ class AuditTrail:
                 raise
         return len(rows)
 
+    def flush_quietly(self) -> bool:
+        self.flush()
+        return False
+
     def start(self) -> None:
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name="audit-flush", daemon=True)
-            self._thread.start()
+        self._loop.start()
 
     def stop(self) -> None:
-        if self._thread is not None:
-            self._stop.set()
-            self._thread.join(timeout=10)
-            self._thread = None
+        self._loop.stop(timeout=10)
         self.flush()
-
-    def _run(self) -> None:
-        while not self._stop.wait(FLUSH_SECONDS):
-            try:
-                self.flush()
-            except Exception:  # the database is away for a moment; the rows wait for the next try
-                log.exception("writing the access log failed; retrying")

@@ -8,41 +8,24 @@ blocking writers; the automatic threshold stays as a safety net, raised so it ra
 
 from __future__ import annotations
 
-import logging
-import threading
-
 from sqlalchemy import Engine
 
-log = logging.getLogger(__name__)
+from omnikanal.background import Periodic
 
 
 class Checkpointer:
     def __init__(self, engine: Engine, interval_seconds: float) -> None:
         self._engine = engine
         self._interval = interval_seconds
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loop = Periodic("wal-checkpoint", interval_seconds, self.checkpoint)
 
     def start(self) -> None:
-        if self._engine.dialect.name != "sqlite" or self._thread is not None or self._interval <= 0:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="wal-checkpoint", daemon=True)
-        self._thread.start()
+        if self._engine.dialect.name == "sqlite" and self._interval > 0:
+            self._loop.start()
 
     def stop(self) -> None:
-        if self._thread is not None:
-            self._stop.set()
-            self._thread.join(timeout=30)
-            self._thread = None
+        self._loop.stop()
 
     def checkpoint(self) -> None:
         with self._engine.connect() as conn:
             conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._interval):
-            try:
-                self.checkpoint()
-            except Exception:  # a failed checkpoint is retried next second; the WAL just grows meanwhile
-                log.exception("WAL checkpoint failed")

@@ -11,13 +11,13 @@ On SQLite commits are serial and txid is 0, so the order is simply seq.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine, and_, or_, select, text, update
 
+from omnikanal.background import Periodic
 from omnikanal.clock import Clock
 from omnikanal.db.engine import insert_ignoring_duplicates, read_tx, run_write
 from omnikanal.db.tables import consumer_cursors, events
@@ -135,9 +135,7 @@ class ProcessorRunner:
     def __init__(self, log_: EventLog, processors: Sequence[Processor], poll_seconds: float) -> None:
         self._log = log_
         self._processors = list(processors)
-        self._poll = poll_seconds
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loop = Periodic("processors", poll_seconds, lambda: self.run_once() > 0)
         self.on_error: Callable[[Processor, Exception], None] = lambda p, e: log.exception(
             "processor %s failed", p.name, exc_info=e
         )
@@ -152,18 +150,8 @@ class ProcessorRunner:
         return handled
 
     def start(self) -> None:
-        if self._processors and self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name="processors", daemon=True)
-            self._thread.start()
+        if self._processors:
+            self._loop.start()
 
     def stop(self) -> None:
-        if self._thread is not None:
-            self._stop.set()
-            self._thread.join(timeout=30)
-            self._thread = None
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            if self.run_once() == 0:
-                self._stop.wait(self._poll)
+        self._loop.stop()
