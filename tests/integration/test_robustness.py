@@ -166,3 +166,14 @@ def test_sequence_numbers_are_never_reused_after_the_newest_events_are_deleted(h
     hub.ingest.ingest(source, [{"type": "track", "anonymousId": "b", "event": "E", "messageId": "m3"}])
     drain_until("m3")
     assert recorder.seen == ["m0", "m1", "m2", "m3"]
+
+
+def test_a_write_key_inside_an_event_is_never_stored(hub: Hub, http: httpx.Client) -> None:
+    key = hub.sources.create("web", "web")[1]
+    batch = {"batch": [{"type": "track", "anonymousId": "a", "event": "E", "writeKey": key}], "writeKey": key}
+    assert http.post("/v1/batch", json=batch).status_code == 200
+    assert http.post("/v1/track", json={"anonymousId": "a", "event": "F", "writeKey": key}).status_code == 200
+    with read_tx(hub.engine) as conn:
+        payloads = [str(p) for p in conn.execute(select(events.c.payload)).scalars()]
+    assert len(payloads) == 2
+    assert not [p for p in payloads if key in p]

@@ -119,6 +119,9 @@ class IngestService:
         to_db = self._to_db_time
         received_db = to_db(received_at)
         for index, item in enumerate(items):
+            if isinstance(item, dict):
+                # Some browser libraries repeat the write key on every event: a secret is never stored.
+                item.pop("writeKey", None)
             try:
                 item = merge_batch_context(item, batch_context)
                 event = validate(item, received_at, self._new_message_id, forced_type)
