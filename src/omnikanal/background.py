@@ -41,6 +41,10 @@ class Periodic:
         if self._thread is not None:
             self._stop.set()
             self._thread.join(timeout=timeout)
+            if self._thread.is_alive():
+                # Still in a tick: keep the reference, so start() cannot run a second thread beside it.
+                log.warning("%s did not stop within %s s", self._name, timeout)
+                return
             self._thread = None
 
     def _run(self) -> None:

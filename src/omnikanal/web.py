@@ -10,6 +10,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from sqlalchemy.exc import DataError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -44,7 +45,8 @@ def error_body(code: str, message: str, field: str | None = None) -> dict[str, A
 
 
 # Dependencies are async on purpose: FastAPI runs sync ones in its thread pool, a hop that costs
-# more than the (cached) work they do.
+# more than the (cached) work they do. Anything that reads the database goes to the pool, so the
+# event loop never waits for a connection or a query.
 async def hub_of(request: Request) -> Hub:
     hub: Hub = request.app.state.hub
     return hub
@@ -58,7 +60,10 @@ async def principal_of(request: Request) -> Principal:
     scheme, _, token = header.partition(" ")
     secret = token.strip() if scheme.lower() == "bearer" else None
     hub: Hub = request.app.state.hub
-    return hub.tokens.authenticate(secret)
+    principal = hub.tokens.cached(secret)
+    if principal is not None:
+        return principal
+    return await run_in_threadpool(hub.tokens.authenticate, secret)
 
 
 PrincipalDep = Annotated[Principal, Depends(principal_of)]

@@ -140,3 +140,48 @@ def test_an_event_racing_an_unmerge_lands_where_its_identifier_now_belongs(hub: 
     on_till = [e["message_id"] for e in hub.profiles.timeline(merge["merged_id"], TimelineQuery())["events"]]
     assert "late" not in on_max
     assert "late" in on_till
+
+
+def test_two_staff_undoing_both_links_of_a_chain_at_once_lose_nothing(
+    hub: Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if hub.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite runs one writer at a time, so the two cannot interleave")
+    from omnikanal.errors import InvalidInput
+    from omnikanal.profiles import store as profile_store
+
+    web = hub.sources.create("web", "web")[0]
+    send(hub, web, {"type": "identify", "userId": "u", "traits": {"phone": "+49 171 7654321"}})
+    send(hub, web, {"type": "identify", "anonymousId": "b", "traits": {"email": "b@example.de"}})
+    send(hub, web, {"type": "identify", "anonymousId": "a", "traits": {"loyaltyCard": "L-1"}})
+    send(hub, web, {"type": "track", "anonymousId": "a", "event": "A-event"})
+    send(hub, web, {"type": "identify", "anonymousId": "b", "traits": {"loyaltyCard": "L-1"}})  # A into B
+    a_id, b_id = origin_of(hub, "a"), origin_of(hub, "b")
+    send(hub, web, {"type": "identify", "anonymousId": "b", "userId": "u"})  # B into C
+    c_id = pid(hub, "user_id", "u")
+    m_a, m_b = merge_of(hub, a_id), merge_of(hub, b_id)
+
+    original = profile_store.load
+    fired: dict[str, Any] = {}
+
+    def load_after_the_other_unmerge(conn: Any, ids: Any, lock: bool = False) -> Any:
+        if lock and "done" not in fired:
+            fired["done"] = True
+            # Another staff member undoes B-into-C and commits just before we take our locks.
+            other = threading.Thread(
+                target=lambda: fired.update(r=hub.profiles.unmerge(c_id, m_b, "token:o"))
+            )
+            other.start()
+            other.join(20)
+        return original(conn, ids, lock=lock)
+
+    monkeypatch.setattr(profile_store, "load", load_after_the_other_unmerge)
+    with pytest.raises(InvalidInput) as refused:
+        hub.profiles.unmerge(c_id, m_a, "token:test")
+    monkeypatch.setattr(profile_store, "load", original)
+    # The chain changed: A-into-B now belongs to B, and nothing of A was lost on the way.
+    assert refused.value.code == "merge_not_of_profile"
+    assert pid(hub, "anonymous_id", "a") == b_id
+    hub.profiles.unmerge(b_id, m_a, "token:test")
+    assert pid(hub, "anonymous_id", "a") == a_id
+    assert hub.profiles.get(a_id)["computed"]["event_count"] == 2

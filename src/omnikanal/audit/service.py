@@ -64,4 +64,7 @@ class AuditTrail:
 
     def stop(self) -> None:
         self._loop.stop(timeout=10)
-        self.flush()
+        try:
+            self.flush()
+        except Exception:  # shutting down must go on; the rows are lost only with the process
+            log.exception("the last access-log rows could not be written")

@@ -49,6 +49,18 @@ class TokenService:
         with self._lock:
             self._cache.clear()
 
+    def cached(self, secret: str | None) -> Principal | None:
+        """The principal if the token was checked moments ago (no database read); else None."""
+        if not secret:
+            return None
+        cached = self._cache.get(hash_secret(secret))
+        if cached is None or time.monotonic() - cached[0] >= AUTH_CACHE_SECONDS:
+            return None
+        token = cached[1]
+        if token is None or token.revoked_at is not None:
+            return None
+        return Principal(token.id, token.name, token.role)
+
     def authenticate(self, secret: str | None) -> Principal:
         if not secret:
             raise Unauthorized("missing_token", "send an API token as 'Authorization: Bearer <token>'")

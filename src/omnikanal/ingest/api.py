@@ -9,10 +9,12 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
 
 from omnikanal.errors import InvalidInput, PayloadTooLarge, Unavailable
 from omnikanal.hub import Hub
 from omnikanal.ingest.schemas import BatchRequest, Envelope, ErrorResponse, IngestResponse
+from omnikanal.sources.model import Source
 from omnikanal.web import JSONResponse
 
 router = APIRouter(prefix="/v1", tags=["tracking"])
@@ -57,6 +59,14 @@ def _parse(body: bytes) -> Any:
         raise InvalidInput("invalid_json", f"the body is not valid JSON: {exc}") from None
 
 
+async def _source(hub: Hub, write_key: str | None) -> Source:
+    """The source of a write key; a cache miss reads the database in the thread pool, not on the loop."""
+    source = hub.sources.cached(write_key)
+    if source is None:
+        source = await run_in_threadpool(hub.sources.authenticate, write_key)
+    return source
+
+
 def _write_key(request: Request, body: Any) -> str | None:
     header = request.headers.get("authorization", "")
     scheme, _, credentials = header.partition(" ")
@@ -93,7 +103,7 @@ async def _single(request: Request, event_type: str) -> JSONResponse:
     body = _parse(await _read_body(request, hub.settings.max_request_bytes))
     if not isinstance(body, dict):
         raise InvalidInput("invalid_event", "the body must be a JSON object")
-    source = hub.sources.authenticate(_write_key(request, body))
+    source = await _source(hub, _write_key(request, body))
     body.pop("writeKey", None)
     submission = hub.ingest.prepare(source, [body], forced_type=event_type)
     if submission.rejected:
@@ -108,7 +118,7 @@ async def _batch(request: Request) -> JSONResponse:
     body = _parse(await _read_body(request, settings.max_request_bytes))
     if not isinstance(body, dict):
         raise InvalidInput("invalid_batch", "the body must be a JSON object with a batch array")
-    source = hub.sources.authenticate(_write_key(request, body))
+    source = await _source(hub, _write_key(request, body))
     items = body.get("batch")
     if not isinstance(items, list):
         raise InvalidInput("invalid_batch", "batch must be an array of events", "batch")

@@ -16,14 +16,13 @@ from omnikanal.ingest.service import IngestResult, IngestService, Submission
 
 log = logging.getLogger(__name__)
 
-_STOP = object()
-
 
 class IngestWriter:
     def __init__(self, service: IngestService, threads: int, max_group_events: int) -> None:
         self._service = service
         self._max_group_events = max_group_events
-        self._queue: queue.Queue[object] = queue.Queue()
+        # None tells a writer thread to stop.
+        self._queue: queue.Queue[tuple[Submission, Future[IngestResult]] | None] = queue.Queue()
         self._threads = [
             threading.Thread(target=self._run, name=f"ingest-writer-{n}", daemon=True) for n in range(threads)
         ]
@@ -39,7 +38,7 @@ class IngestWriter:
         if not self._started:
             return
         for _ in self._threads:
-            self._queue.put(_STOP)
+            self._queue.put(None)
         for thread in self._threads:
             thread.join(timeout=30)
         self._started = False
@@ -55,25 +54,29 @@ class IngestWriter:
     def _run(self) -> None:
         while True:
             first = self._queue.get()
-            if first is _STOP:
+            if first is None:
                 return
             group = [first]
-            size = len(first[0].valid) + len(first[0].rejected)  # type: ignore[index]
+            size = len(first[0].valid) + len(first[0].rejected)
             stop_after = False
             while size < self._max_group_events:
                 try:
                     item = self._queue.get_nowait()
                 except queue.Empty:
                     break
-                if item is _STOP:
+                if item is None:
                     stop_after = True
                     break
                 group.append(item)
-                size += len(item[0].valid) + len(item[0].rejected)  # type: ignore[index]
+                size += len(item[0].valid) + len(item[0].rejected)
             try:
-                self._write(group)  # type: ignore[arg-type]
-            except Exception:  # never let the only writer die; each waiter has its answer already
+                self._write(group)
+            except Exception:  # never let the only writer die
                 log.exception("ingest writer failed")
+            finally:
+                for _, future in group:
+                    if not future.done():
+                        future.set_exception(_failure())
             if stop_after:
                 return
 

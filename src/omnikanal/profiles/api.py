@@ -40,10 +40,8 @@ def _aware(value: datetime | None, field: str) -> datetime | None:
     return moment
 
 
-# Lookup and profile are single-row reads asked by tills and the hotline on every contact: they run
-# on the event loop (no thread-pool hop). Everything that can read many rows stays in the pool.
 @router.get("/lookup", summary="Find the live profile by any identifier")
-async def lookup(
+def lookup(
     hub: HubDep,
     principal: PrincipalDep,
     type: Annotated[str, Query(description="identifier type: user_id, anonymous_id, email, phone, ...")],
@@ -61,7 +59,7 @@ async def lookup(
 
 
 @router.get("/{profile_id}", summary="A profile: identifiers, traits with provenance, computed values")
-async def get_profile(hub: HubDep, principal: PrincipalDep, profile_id: str) -> dict[str, Any]:
+def get_profile(hub: HubDep, principal: PrincipalDep, profile_id: str) -> dict[str, Any]:
     require(principal, Permission.PROFILES_READ)
     profile = hub.profiles.get(profile_id)
     hub.audit.record(principal.actor, "profile.read", profile["id"])

@@ -237,11 +237,14 @@ class ProfileService:
         locked = store.load(conn, [current, loser], lock=True)
         # Under the locks, both must still be as read above; a merge or unmerge that committed in
         # between (PostgreSQL) makes this run again with fresh reads.
+        absorbed = locked.get(loser, (None, "", None))
         if (
-            locked.get(loser, (None, "", None))[1] != "merged"
+            absorbed[1] != "merged"
+            or absorbed[2] != record.profile_id
             or locked.get(current, (None, "", None))[1] != "live"
+            or self._live(conn, record.profile_id) != current
         ):
-            raise RetryTransaction("the profiles changed meanwhile")
+            raise RetryTransaction("the merge chain changed meanwhile")
 
         branch = self._branch(conn, loser)
         # Identifiers that were first attached in the absorbed branch go back to it.

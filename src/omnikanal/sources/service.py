@@ -76,6 +76,16 @@ class SourceService:
         self._forget()
         return self.get(source.id), key
 
+    def cached(self, write_key: str | None) -> Source | None:
+        """The enabled source of a write key checked moments ago (no database read); else None."""
+        if not write_key:
+            return None
+        cached = self._cache.get(hash_secret(write_key))
+        if cached is None or time.monotonic() - cached[0] >= AUTH_CACHE_SECONDS:
+            return None
+        source = cached[1]
+        return source if source is not None and source.enabled else None
+
     def authenticate(self, write_key: str | None) -> Source:
         """The enabled source a write key belongs to, or an error saying why not."""
         if not write_key:
