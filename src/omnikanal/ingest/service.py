@@ -192,7 +192,7 @@ class IngestService:
         # Deduplicate on (source, messageId): against what is stored and within the group.
         keys = {(sub.source.id, ev.message_id) for sub in submissions for ev, _ in sub.valid}
         seen = store.existing_message_ids(conn, keys)
-        work: list[tuple[int, Source, TrackedEvent, list[Identifier]]] = []
+        work: list[tuple[int, Source, TrackedEvent, list[Identifier], str | None]] = []
         all_identifiers: set[Identifier] = set()
         rules = self._identity_rules
         for position, sub in enumerate(submissions):
@@ -203,23 +203,21 @@ class IngestService:
                     continue
                 seen.add(key)
                 all_identifiers.update(identifiers)
+                previous = None
                 if ev.type == "alias":
                     previous = normalise("anonymous_id", ev.payload.get("previousId"), rules)
                     if previous:
                         all_identifiers.add(("anonymous_id", previous))
                         all_identifiers.add(("user_id", previous))
-                work.append((position, sub.source, ev, identifiers))
+                work.append((position, sub.source, ev, identifiers, previous))
 
         resolver = Resolver(conn, rules, self._trait_rules, now)
         resolver.prefetch(all_identifiers)
         assigned: list[tuple[TrackedEvent, Source, str, str]] = []
-        for position, source, ev, identifiers in work:
+        for position, source, ev, identifiers, previous in work:
             evidence = Evidence(source.id, ev.message_id)
-            previous = (
-                normalise("anonymous_id", ev.payload.get("previousId"), rules) if ev.type == "alias" else None
-            )
-            if previous and ev.user_id and normalise("user_id", ev.user_id, rules):
-                user_id = normalise("user_id", ev.user_id, rules) or ""
+            user_id = next((v for t, v in identifiers if t == "user_id"), None)
+            if previous and user_id:
                 others = [i for i in identifiers if i != ("user_id", user_id)]
                 state = resolver.alias(previous, user_id, others, evidence)
             else:

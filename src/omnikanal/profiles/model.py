@@ -104,15 +104,6 @@ class ProfileState:
         """The stats column: event counts and the identifier summary."""
         return {**self.stats, "identifiers": self.identifier_counts, "user_ids": sorted(self.user_ids)}
 
-    def reset(self) -> None:
-        """Forget everything derived from events (before a rebuild from them)."""
-        self.first_seen = None
-        self.last_seen = None
-        self.traits = {}
-        self.stats = {"channels": {}, "types": {}}
-        self.event_count = 0
-        self.dirty = True
-
 
 def event_traits(event_type: str, payload: Mapping[str, Any]) -> Mapping[str, Any] | None:
     """The traits an event states about its person."""

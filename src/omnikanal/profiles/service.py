@@ -120,7 +120,7 @@ class ProfileService:
         resolved = store.resolve_live(conn, profile_id)
         if resolved is None:
             raise NotFound("profile_not_found", f"no profile {profile_id!r}")
-        return resolved[0]
+        return resolved
 
     def _view(self, raw: Raw, row: Any, requested: str) -> dict[str, Any]:
         live, state, _, created, updated, first, last, traits_json, stats_json, event_count = row
@@ -316,7 +316,6 @@ class ProfileService:
     def _rebuild(self, conn: Connection, profile_id: str, now: datetime) -> None:
         """Recompute a profile's traits, computed values and identifier summary from its rows."""
         state = ProfileState(id=profile_id, created_at=now)
-        state.reset()
         owned = select(identities.c.type, identities.c.value).where(identities.c.profile_id == profile_id)
         for ident in conn.execute(owned):
             state.identifier_counts[ident.type] = state.identifier_counts.get(ident.type, 0) + 1

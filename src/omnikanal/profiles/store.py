@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Connection, select, update
 
@@ -49,42 +50,34 @@ def load(
     return found
 
 
-_INSERT_COLUMNS = (
-    "id",
-    "state",
-    "merged_into",
-    "created_at",
-    "updated_at",
-    "first_seen",
-    "last_seen",
-    "traits",
-    "stats",
-    "event_count",
-)
+# What ingest recomputes on a profile; inserts and updates write these in this order.
+_DERIVED = ("updated_at", "first_seen", "last_seen", "traits", "stats", "event_count", "created_at")
+_JSON_COLUMNS = ("traits", "stats")
+
+
+def _derived(raw: Raw, state: ProfileState, stamp: Any) -> tuple[Any, ...]:
+    t = raw.time
+    return (
+        stamp,
+        t(state.first_seen),
+        t(state.last_seen),
+        raw.json(state.traits),
+        raw.json(state.stored_stats()),
+        state.event_count,
+        t(state.created_at),
+    )
 
 
 def insert_new(
     conn: Connection, states: list[ProfileState], merged_into: dict[str, str], now: datetime
 ) -> None:
     raw = Raw(conn)
-    t = raw.time
-    stamp = t(now)
+    stamp = raw.time(now)
     rows = [
-        (
-            s.id,
-            "merged" if s.id in merged_into else "live",
-            merged_into.get(s.id),
-            t(s.created_at),
-            stamp,
-            t(s.first_seen),
-            t(s.last_seen),
-            raw.json(s.traits),
-            raw.json(s.stored_stats()),
-            s.event_count,
-        )
+        (s.id, "merged" if s.id in merged_into else "live", merged_into.get(s.id), *_derived(raw, s, stamp))
         for s in states
     ]
-    raw.insert_many("profiles", _INSERT_COLUMNS, rows, json_columns=("traits", "stats"))
+    raw.insert_many("profiles", ("id", "state", "merged_into", *_DERIVED), rows, json_columns=_JSON_COLUMNS)
 
 
 def save(conn: Connection, states: list[ProfileState], now: datetime) -> None:
@@ -92,26 +85,10 @@ def save(conn: Connection, states: list[ProfileState], now: datetime) -> None:
     if not states:
         return
     raw = Raw(conn)
-    t, p, pj = raw.time, raw.p, raw.pj
-    sql = (
-        f"UPDATE profiles SET updated_at = {p}, first_seen = {p}, last_seen = {p}, traits = {pj}, "  # noqa: S608
-        f"stats = {pj}, event_count = {p}, created_at = {p} WHERE id = {p}"
-    )
-    stamp = t(now)
-    rows = [
-        (
-            stamp,
-            t(s.first_seen),
-            t(s.last_seen),
-            raw.json(s.traits),
-            raw.json(s.stored_stats()),
-            s.event_count,
-            t(s.created_at),
-            s.id,
-        )
-        for s in states
-    ]
-    conn.exec_driver_sql(sql, rows)
+    assignments = ", ".join(f"{c} = {raw.pj if c in _JSON_COLUMNS else raw.p}" for c in _DERIVED)
+    sql = f"UPDATE profiles SET {assignments} WHERE id = {raw.p}"  # noqa: S608 (column names are ours)
+    stamp = raw.time(now)
+    conn.exec_driver_sql(sql, [(*_derived(raw, s, stamp), s.id) for s in states])
 
 
 def mark_merged(conn: Connection, profile_id: str, into: str, now: datetime) -> None:
@@ -130,8 +107,8 @@ def mark_live(conn: Connection, profile_id: str, now: datetime) -> None:
     )
 
 
-def resolve_live(conn: Connection, profile_id: str) -> tuple[str, bool] | None:
-    """Follow merged_into to the live profile; returns (live id, whether it was redirected)."""
+def resolve_live(conn: Connection, profile_id: str) -> str | None:
+    """Follow merged_into to the live profile."""
     current = profile_id
     for _ in range(64):  # merge chains are short; the bound guards against a corrupt cycle
         row = conn.execute(
@@ -140,6 +117,6 @@ def resolve_live(conn: Connection, profile_id: str) -> tuple[str, bool] | None:
         if row is None:
             return None
         if row.state == "live" or row.merged_into is None:
-            return current, current != profile_id
+            return current
         current = row.merged_into
     return None
