@@ -19,6 +19,7 @@ from omnikanal.ingest.writer import IngestWriter
 from omnikanal.profiles.model import TraitRules
 from omnikanal.profiles.service import ProfileService
 from omnikanal.settings import Settings
+from omnikanal.signing import Signer, load_secret
 from omnikanal.sources.service import SourceService
 
 
@@ -36,6 +37,7 @@ class Hub:
     eventlog: EventLog
     runner: ProcessorRunner
     checkpointer: Checkpointer
+    signer: Signer
     processors: list[Processor] = field(default_factory=list)
 
     def start(self) -> None:
@@ -86,5 +88,6 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
         eventlog=eventlog,
         runner=ProcessorRunner(eventlog, processors, settings.worker_poll_seconds),
         checkpointer=Checkpointer(engine, settings.sqlite_checkpoint_seconds),
+        signer=Signer(load_secret(settings.secret_key, settings.data_dir), clock),
         processors=processors,
     )

@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     public_url: str = "http://127.0.0.1:8000"
+    # Signs the links sent to customers. Unset: generated once into data_dir/secret.key, which is
+    # right for one machine; several nodes must share one value.
+    secret_key: str | None = None
 
     default_phone_region: str = "DE"
     junk_identifier_values: tuple[str, ...] = DEFAULT_JUNK_VALUES
