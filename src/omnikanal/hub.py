@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from sqlalchemy import Engine
 
 from omnikanal.audit.service import AuditTrail
 from omnikanal.auth.service import TokenService
 from omnikanal.clock import Clock, SystemClock
+from omnikanal.consent.service import ConsentConfig, ConsentService
+from omnikanal.consent.suppression import SuppressionList
 from omnikanal.db.checkpoint import Checkpointer
 from omnikanal.db.engine import make_engine
 from omnikanal.db.migrate import upgrade
@@ -38,6 +41,7 @@ class Hub:
     runner: ProcessorRunner
     checkpointer: Checkpointer
     signer: Signer
+    consent: ConsentService
     processors: list[Processor] = field(default_factory=list)
 
     def start(self) -> None:
@@ -75,6 +79,23 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
     writers = settings.ingest_writers or (1 if engine.dialect.name == "sqlite" else 2)
     eventlog = EventLog(engine, clock)
     processors: list[Processor] = []
+    signer = Signer(load_secret(settings.secret_key, settings.data_dir), clock)
+    suppression = SuppressionList(engine, identity_rules)
+    consent = ConsentService(
+        engine,
+        clock,
+        signer,
+        suppression,
+        ConsentConfig(
+            purposes=settings.consent_purposes,
+            public_url=settings.public_url,
+            confirm_valid=timedelta(days=settings.consent_confirm_days),
+            preferences_valid=timedelta(days=settings.preference_link_days),
+        ),
+    )
+    # Consent changes sent as events commit with the event; erased persons' events are dropped.
+    ingest.hooks.append(consent)
+    ingest.suppressor = suppression
     return Hub(
         settings=settings,
         engine=engine,
@@ -88,6 +109,7 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
         eventlog=eventlog,
         runner=ProcessorRunner(eventlog, processors, settings.worker_poll_seconds),
         checkpointer=Checkpointer(engine, settings.sqlite_checkpoint_seconds),
-        signer=Signer(load_secret(settings.secret_key, settings.data_dir), clock),
+        signer=signer,
+        consent=consent,
         processors=processors,
     )

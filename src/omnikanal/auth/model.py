@@ -15,14 +15,38 @@ class Permission(StrEnum):
     QUARANTINE_READ = "quarantine:read"
     SOURCES_READ = "sources:read"
     SOURCES_WRITE = "sources:write"
+    CONSENTS_READ = "consents:read"
+    CONSENTS_WRITE = "consents:write"
+    PRIVACY_REQUESTS = "privacy:requests"
+    PRIVACY_ERASE = "privacy:erase"
+    AUDIT_READ = "audit:read"
 
 
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
-    "admin": frozenset(Permission),
-    "marketing": frozenset({Permission.PROFILES_READ, Permission.SOURCES_READ}),
-    "service": frozenset({Permission.PROFILES_READ, Permission.PROFILES_UNMERGE}),
-    "store": frozenset({Permission.PROFILES_READ}),
-    "privacy": frozenset({Permission.PROFILES_READ, Permission.PROFILES_UNMERGE}),
+    # Erasure is the data-protection officer's alone: not even an administrator deletes a person.
+    "admin": frozenset(Permission) - {Permission.PRIVACY_ERASE},
+    "marketing": frozenset({Permission.PROFILES_READ, Permission.SOURCES_READ, Permission.CONSENTS_READ}),
+    "service": frozenset(
+        {
+            Permission.PROFILES_READ,
+            Permission.PROFILES_UNMERGE,
+            Permission.CONSENTS_READ,
+            Permission.CONSENTS_WRITE,
+            Permission.PRIVACY_REQUESTS,
+        }
+    ),
+    "store": frozenset({Permission.PROFILES_READ, Permission.CONSENTS_READ, Permission.CONSENTS_WRITE}),
+    "privacy": frozenset(
+        {
+            Permission.PROFILES_READ,
+            Permission.PROFILES_UNMERGE,
+            Permission.CONSENTS_READ,
+            Permission.CONSENTS_WRITE,
+            Permission.PRIVACY_REQUESTS,
+            Permission.PRIVACY_ERASE,
+            Permission.AUDIT_READ,
+        }
+    ),
 }
 
 
