@@ -19,6 +19,8 @@ from omnikanal.eventlog.service import EventLog, Processor, ProcessorRunner
 from omnikanal.identity.model import IdentityRules
 from omnikanal.ingest.service import IngestService
 from omnikanal.ingest.writer import IngestWriter
+from omnikanal.privacy.parts import ConsentData, CoreData, PrivacyData
+from omnikanal.privacy.service import PrivacyRegistry, PrivacyService
 from omnikanal.profiles.model import TraitRules
 from omnikanal.profiles.service import ProfileService
 from omnikanal.settings import Settings
@@ -42,6 +44,7 @@ class Hub:
     checkpointer: Checkpointer
     signer: Signer
     consent: ConsentService
+    privacy: PrivacyService
     processors: list[Processor] = field(default_factory=list)
 
     def start(self) -> None:
@@ -96,6 +99,11 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
     # Consent changes sent as events commit with the event; erased persons' events are dropped.
     ingest.hooks.append(consent)
     ingest.suppressor = suppression
+    profiles = ProfileService(engine, clock, identity_rules, trait_rules)
+    registry = PrivacyRegistry()
+    # Capabilities holding personal data register here; erasure runs them in reverse order.
+    for part in (CoreData(), ConsentData(), PrivacyData()):
+        registry.register(part)
     return Hub(
         settings=settings,
         engine=engine,
@@ -104,12 +112,13 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
         tokens=TokenService(engine, clock),
         ingest=ingest,
         writer=IngestWriter(ingest, writers, settings.ingest_group_events),
-        profiles=ProfileService(engine, clock, identity_rules, trait_rules),
+        profiles=profiles,
         audit=AuditTrail(engine, clock),
         eventlog=eventlog,
         runner=ProcessorRunner(eventlog, processors, settings.worker_poll_seconds),
         checkpointer=Checkpointer(engine, settings.sqlite_checkpoint_seconds),
         signer=signer,
         consent=consent,
+        privacy=PrivacyService(engine, clock, registry, suppression, profiles),
         processors=processors,
     )
