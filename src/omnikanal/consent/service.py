@@ -27,6 +27,7 @@ from omnikanal.errors import InvalidInput, NotFound
 from omnikanal.ids import new_id
 from omnikanal.ingest.model import Rejection, TrackedEvent
 from omnikanal.ingest.service import StoredEvent
+from omnikanal.profiles import store as profiles_store
 from omnikanal.signing import InvalidToken, Signer
 
 DOI_PURPOSE = "email_marketing"
@@ -370,6 +371,64 @@ class ConsentService:
         if live is None:
             raise InvalidToken("token_invalid", "the link is not valid")
         return live
+
+    def preferences(self, profile_id: str) -> dict[str, Any]:
+        """What the preference centre shows: status per purpose, preferred channel and language."""
+        with read_tx(self._engine) as conn:
+            row = store.profile_row(conn, profile_id)
+            current = store.states(conn, store.merge_set(conn, profile_id))
+        traits = (row.traits if row is not None else None) or {}
+        return {
+            "purposes": {p: (current[p][0] if p in current else None) for p in self.config.purposes},
+            "preferred_channel": (traits.get("preferredChannel") or {}).get("value"),
+            "preferred_language": (traits.get("preferredLanguage") or {}).get("value"),
+        }
+
+    def save_preferences(
+        self,
+        profile_id: str,
+        *,
+        wanted: set[str],
+        preferred_channel: str | None,
+        preferred_language: str | None,
+        proof: dict[str, Any],
+    ) -> list[dict[str, Any]]:
+        """The customer's own choices: ticked purposes are granted, unticked ones withdrawn."""
+        unknown = wanted - self._purposes
+        if unknown:
+            raise InvalidInput(
+                "unknown_purpose", f"consent {sorted(unknown)[0]!r} is not a purpose", "consent"
+            )
+        if preferred_channel and preferred_channel not in CHANNEL_PURPOSE:
+            raise InvalidInput(
+                "invalid_channel", f"preferred_channel {preferred_channel!r} is unknown", "preferred_channel"
+            )
+
+        def work(conn: Connection) -> list[dict[str, Any]]:
+            now = self._clock.now()
+            current = store.states(conn, store.merge_set(conn, profile_id))
+            changes = []
+            for purpose in self.config.purposes:
+                status = current[purpose][0] if purpose in current else None
+                active = status in (ConsentStatus.GRANTED, ConsentStatus.PENDING)
+                if purpose in wanted and not active:
+                    changes.append(ConsentChange(purpose, ConsentStatus.GRANTED, "web", proof=proof))
+                elif purpose not in wanted and active:
+                    changes.append(ConsentChange(purpose, ConsentStatus.WITHDRAWN, "web", proof=proof))
+            records = self.record_in(
+                conn, profile_id, changes, source="preference_centre", actor=None, now=now
+            )
+            profiles_store.set_traits(
+                conn,
+                profile_id,
+                {"preferredChannel": preferred_channel or None, "preferredLanguage": preferred_language},
+                "preference_centre",
+                None,
+                now,
+            )
+            return records
+
+        return run_write(self._engine, work)
 
     # -- consent changes from tracked events (an ingest hook) -----------------------------------
 
