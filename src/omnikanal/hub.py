@@ -19,6 +19,7 @@ from omnikanal.eventlog.service import EventLog, Processor, ProcessorRunner
 from omnikanal.identity.model import IdentityRules
 from omnikanal.ingest.service import IngestService
 from omnikanal.ingest.writer import IngestWriter
+from omnikanal.privacy.jobs import RetentionJob, parse_rules
 from omnikanal.privacy.parts import ConsentData, CoreData, PrivacyData
 from omnikanal.privacy.service import PrivacyRegistry, PrivacyService
 from omnikanal.profiles.model import TraitRules
@@ -45,6 +46,7 @@ class Hub:
     signer: Signer
     consent: ConsentService
     privacy: PrivacyService
+    retention: RetentionJob
     processors: list[Processor] = field(default_factory=list)
 
     def start(self) -> None:
@@ -53,8 +55,11 @@ class Hub:
         self.audit.start()
         self.runner.start()
         self.checkpointer.start()
+        if self.settings.retention_interval_seconds > 0:
+            self.retention.start()
 
     def stop(self) -> None:
+        self.retention.stop()
         self.runner.stop()
         self.writer.stop()
         self.audit.stop()
@@ -120,5 +125,14 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
         signer=signer,
         consent=consent,
         privacy=PrivacyService(engine, clock, registry, suppression, profiles),
+        retention=RetentionJob(
+            engine,
+            clock,
+            registry,
+            parse_rules(settings.retention_days),
+            settings.retention_anonymous_profile_days,
+            settings.retention_batch_size,
+            settings.retention_interval_seconds,
+        ),
         processors=processors,
     )
