@@ -81,7 +81,7 @@ class ConsentService:
         """
         if purpose is not None:
             self._check_purpose(purpose)
-        with read_tx(self._engine) as conn:
+        with self._engine.connect() as conn:
             return self.decide(conn, profile_id, purpose, channel)
 
     def decide(
@@ -90,28 +90,26 @@ class ConsentService:
         def answer(allowed: bool, reason: Reason, pid: str = profile_id) -> ContactDecision:
             return ContactDecision(allowed, reason, pid, purpose, channel)
 
-        live = self._live(conn, profile_id)
+        facts = store.contact_facts(conn, profile_id, CHANNEL_IDENTIFIER.get(channel or ""))
+        live = facts.live_id
         if live is None:
             erased = self.suppression.present(conn, [self.suppression.hash("profile_id", profile_id)])
             return answer(False, Reason.ERASED if erased else Reason.UNKNOWN_PROFILE)
-        members = store.merge_set(conn, live)
-        if purpose is not None and is_restricted_purpose(purpose) and store.is_restricted(conn, members):
+        if purpose is not None and facts.restricted and is_restricted_purpose(purpose):
             return answer(False, Reason.RESTRICTED, live)
-        if channel in CHANNEL_IDENTIFIER:
-            addresses = store.identifiers_of(conn, live, [CHANNEL_IDENTIFIER[channel]])
-            if addresses:
-                hashes = {self.suppression.hash(t, v) for t, v in addresses}
-                if hashes <= self.suppression.present(conn, hashes):
-                    return answer(False, Reason.SUPPRESSED, live)
+        if facts.addresses:
+            kind = CHANNEL_IDENTIFIER[channel or ""]
+            hashes = {self.suppression.hash(kind, v) for v in facts.addresses}
+            if hashes <= self.suppression.present(conn, hashes):
+                return answer(False, Reason.SUPPRESSED, live)
         if purpose is None:
             return answer(True, Reason.TRANSACTIONAL, live)
         needed = [purpose]
         channel_purpose = CHANNEL_PURPOSE.get(channel or "")
         if purpose.endswith("_marketing") and channel_purpose and channel_purpose != purpose:
             needed.append(channel_purpose)
-        current = store.states(conn, members)
         for wanted in needed:
-            state = current.get(wanted)
+            state = facts.states.get(wanted)
             if state is None:
                 return answer(False, Reason.NO_CONSENT, live)
             status = ConsentStatus(state[0])
