@@ -127,6 +127,16 @@ def test_email_grant_waits_for_the_confirmation_link_which_works_once(
     ]
 
 
+def _sms_consent(http: httpx.Client, channel: Any, status: str, at: str) -> None:
+    body = {
+        "userId": "c-3",
+        "event": "Consent Updated",
+        "timestamp": at,
+        "properties": {"purpose": "sms_marketing", "status": status},
+    }
+    assert http.post("/v1/track", json=body, auth=(channel.write_key, "")).status_code == 200
+
+
 def test_a_till_withdraws_by_event_and_every_channel_hears_it(
     hub: Hub, http: httpx.Client, make_channel: Any, admin_token: str
 ) -> None:
@@ -159,28 +169,10 @@ def test_a_till_withdraws_by_event_and_every_channel_hears_it(
     assert record["proof"]["ip"] == "10.1.2.3"
     assert record["proof"]["user_agent"] == "Kasse/4.2"
 
-    http.post(
-        "/v1/track",
-        json={
-            "userId": "c-3",
-            "event": "Consent Updated",
-            "timestamp": "2026-11-02T10:00:00Z",
-            "properties": {"purpose": "sms_marketing", "status": "withdrawn"},
-        },
-        auth=(shop.write_key, ""),
-    )
+    _sms_consent(http, shop, "withdrawn", "2026-11-02T10:00:00Z")
     assert _contact(http, admin_token, pid, purpose="sms_marketing", channel="sms")["reason"] == "withdrawn"
     # an older change that arrives late does not undo the newer withdrawal
-    http.post(
-        "/v1/track",
-        json={
-            "userId": "c-3",
-            "event": "Consent Updated",
-            "timestamp": "2026-10-01T10:00:00Z",
-            "properties": {"purpose": "sms_marketing", "status": "granted"},
-        },
-        auth=(till.write_key, ""),
-    )
+    _sms_consent(http, till, "granted", "2026-10-01T10:00:00Z")
     assert _contact(http, admin_token, pid, purpose="sms_marketing", channel="sms")["reason"] == "withdrawn"
     assert _contact(http, admin_token, pid, purpose="phone_marketing", channel="phone")["allowed"] is True
     # the consent events are on the timeline like any other touchpoint

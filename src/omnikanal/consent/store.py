@@ -44,28 +44,18 @@ def insert_record(conn: Connection, row: dict[str, Any]) -> None:
 def upsert_state(conn: Connection, row: dict[str, Any]) -> None:
     """The state follows the newest change by the time it happened; a late-arriving older one does not
     overwrite a newer decision."""
-    if conn.dialect.name == "postgresql":
-        stmt = pg_insert(consent_state).values(**row)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["profile_id", "purpose"],
-            set_={
-                "status": stmt.excluded.status,
-                "record_id": stmt.excluded.record_id,
-                "occurred_at": stmt.excluded.occurred_at,
-            },
-            where=consent_state.c.occurred_at <= stmt.excluded.occurred_at,
-        )
-    else:
-        stmt_s = sqlite_insert(consent_state).values(**row)
-        stmt = stmt_s.on_conflict_do_update(  # type: ignore[assignment]
-            index_elements=["profile_id", "purpose"],
-            set_={
-                "status": stmt_s.excluded.status,
-                "record_id": stmt_s.excluded.record_id,
-                "occurred_at": stmt_s.excluded.occurred_at,
-            },
-            where=consent_state.c.occurred_at <= stmt_s.excluded.occurred_at,
-        )
+    # Both dialects spell the upsert alike; only the insert construct differs.
+    insert_for = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    stmt = insert_for(consent_state).values(**row)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["profile_id", "purpose"],
+        set_={
+            "status": stmt.excluded.status,
+            "record_id": stmt.excluded.record_id,
+            "occurred_at": stmt.excluded.occurred_at,
+        },
+        where=consent_state.c.occurred_at <= stmt.excluded.occurred_at,
+    )
     conn.execute(stmt)
 
 
