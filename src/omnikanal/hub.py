@@ -13,7 +13,7 @@ from omnikanal.clock import Clock, SystemClock
 from omnikanal.consent.service import ConsentConfig, ConsentService
 from omnikanal.consent.suppression import SuppressionList
 from omnikanal.db.checkpoint import Checkpointer
-from omnikanal.db.engine import make_engine
+from omnikanal.db.engine import make_engine, make_hot_read_engine
 from omnikanal.db.migrate import upgrade
 from omnikanal.eventlog.service import EventLog, Processor, ProcessorRunner
 from omnikanal.identity.model import IdentityRules
@@ -33,6 +33,8 @@ from omnikanal.sources.service import SourceService
 class Hub:
     settings: Settings
     engine: Engine
+    # single-statement reads on hot paths (the contact question); the main engine on SQLite
+    hot_engine: Engine
     clock: Clock
     sources: SourceService
     tokens: TokenService
@@ -67,6 +69,8 @@ class Hub:
 
     def close(self) -> None:
         self.stop()
+        if self.hot_engine is not self.engine:
+            self.hot_engine.dispose()
         self.engine.dispose()
 
 
@@ -89,6 +93,7 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
     processors: list[Processor] = []
     signer = Signer(load_secret(settings.secret_key, settings.data_dir), clock)
     suppression = SuppressionList(engine, identity_rules)
+    hot_engine = make_hot_read_engine(engine)
     consent = ConsentService(
         engine,
         clock,
@@ -100,6 +105,7 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
             confirm_valid=timedelta(days=settings.consent_confirm_days),
             preferences_valid=timedelta(days=settings.preference_link_days),
         ),
+        hot_engine,
     )
     # Consent changes sent as events commit with the event; erased persons' events are dropped.
     ingest.hooks.append(consent)
@@ -112,6 +118,7 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
     return Hub(
         settings=settings,
         engine=engine,
+        hot_engine=hot_engine,
         clock=clock,
         sources=SourceService(engine, clock),
         tokens=TokenService(engine, clock),

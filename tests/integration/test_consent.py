@@ -376,3 +376,19 @@ def test_links_expire(hub: Hub, settings: Any, make_channel: Any) -> None:
         assert timed.consent.may_contact(pid, "email_marketing", "email").reason == "pending"
     finally:
         timed.close()
+
+
+def test_the_contact_question_survives_a_dropped_database_connection(hub: Hub, make_channel: Any) -> None:
+    if hub.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no server connection to lose")
+    shop = make_channel("shop", "web").source
+    hub.ingest.ingest(shop, [{"type": "identify", "userId": "c-7"}])
+    pid = hub.profiles.lookup("user_id", "c-7")["id"]
+    assert hub.consent.may_contact(pid, None, "email").reason == "transactional"
+    # the server ends every hot-read connection (a restart, a failover, an idle timeout)
+    with hub.engine.connect() as conn:
+        conn.exec_driver_sql(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid() AND state = 'idle'"
+        )
+    assert hub.consent.may_contact(pid, None, "email").reason == "transactional"

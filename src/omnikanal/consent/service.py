@@ -22,7 +22,7 @@ from omnikanal.consent.model import (
     is_restricted_purpose,
 )
 from omnikanal.consent.suppression import SuppressionList
-from omnikanal.db.engine import read_tx, run_write
+from omnikanal.db.engine import hot_read, read_tx, run_write
 from omnikanal.errors import InvalidInput, NotFound
 from omnikanal.ids import new_id
 from omnikanal.ingest.model import Rejection, TrackedEvent
@@ -60,8 +60,10 @@ class ConsentService:
         signer: Signer,
         suppression: SuppressionList,
         config: ConsentConfig,
+        hot_engine: Engine | None = None,
     ) -> None:
         self._engine = engine
+        self._hot = hot_engine or engine
         self._clock = clock
         self._signer = signer
         self.suppression = suppression
@@ -81,8 +83,7 @@ class ConsentService:
         """
         if purpose is not None:
             self._check_purpose(purpose)
-        with self._engine.connect() as conn:
-            return self.decide(conn, profile_id, purpose, channel)
+        return hot_read(self._hot, lambda conn: self.decide(conn, profile_id, purpose, channel))
 
     def decide(
         self, conn: Connection, profile_id: str, purpose: str | None, channel: str | None
