@@ -53,6 +53,7 @@ class Hub:
 
     def start(self) -> None:
         """Start the background work of a serving process."""
+        self.consent.suppression.warm()
         self.writer.start()
         self.audit.start()
         self.runner.start()
