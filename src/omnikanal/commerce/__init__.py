@@ -1,0 +1,1 @@
+"""Commerce across channels: catalogue, locations, stock, reservations, orders, returns, carts, scan."""
