@@ -11,6 +11,7 @@ from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
 
 from omnikanal import __version__
+from omnikanal.commerce import api as commerce_api
 from omnikanal.hub import Hub
 from omnikanal.ingest import api as ingest_api
 from omnikanal.profiles import api as profiles_api
@@ -44,6 +45,8 @@ def create_app(hub: Hub, *, manage_lifecycle: bool = True) -> FastAPI:
     app.include_router(ingest_api.router)
     app.include_router(profiles_api.router)
     app.include_router(sources_api.router)
+    app.include_router(commerce_api.router)
+    app.include_router(commerce_api.scan_router)
 
     @app.get("/health", tags=["operations"], summary="Liveness and the database engine in use")
     def health() -> dict[str, Any]:

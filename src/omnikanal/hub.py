@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 from omnikanal.audit.service import AuditTrail
 from omnikanal.auth.service import TokenService
 from omnikanal.clock import Clock, SystemClock
+from omnikanal.commerce.service import Commerce, build_commerce
 from omnikanal.db.checkpoint import Checkpointer
 from omnikanal.db.engine import make_engine
 from omnikanal.db.migrate import upgrade
@@ -36,6 +37,7 @@ class Hub:
     eventlog: EventLog
     runner: ProcessorRunner
     checkpointer: Checkpointer
+    commerce: Commerce
     processors: list[Processor] = field(default_factory=list)
 
     def start(self) -> None:
@@ -44,8 +46,10 @@ class Hub:
         self.audit.start()
         self.runner.start()
         self.checkpointer.start()
+        self.commerce.start()
 
     def stop(self) -> None:
+        self.commerce.stop()
         self.runner.stop()
         self.writer.stop()
         self.audit.stop()
@@ -73,11 +77,14 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
     writers = settings.ingest_writers or (1 if engine.dialect.name == "sqlite" else 2)
     eventlog = EventLog(engine, clock)
     processors: list[Processor] = []
+    sources = SourceService(engine, clock)
+    commerce = build_commerce(settings, engine, clock, ingest, sources)
+    processors.append(commerce.processor)
     return Hub(
         settings=settings,
         engine=engine,
         clock=clock,
-        sources=SourceService(engine, clock),
+        sources=sources,
         tokens=TokenService(engine, clock),
         ingest=ingest,
         writer=IngestWriter(ingest, writers, settings.ingest_group_events),
@@ -86,5 +93,6 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
         eventlog=eventlog,
         runner=ProcessorRunner(eventlog, processors, settings.worker_poll_seconds),
         checkpointer=Checkpointer(engine, settings.sqlite_checkpoint_seconds),
+        commerce=commerce,
         processors=processors,
     )

@@ -15,13 +15,40 @@ class Permission(StrEnum):
     QUARANTINE_READ = "quarantine:read"
     SOURCES_READ = "sources:read"
     SOURCES_WRITE = "sources:write"
+    CATALOGUE_READ = "catalogue:read"
+    CATALOGUE_WRITE = "catalogue:write"
+    STOCK_READ = "stock:read"
+    STOCK_WRITE = "stock:write"
+    COMMERCE_READ = "commerce:read"
+    COMMERCE_WRITE = "commerce:write"
+    COMMERCE_SCAN = "commerce:scan"
 
 
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     "admin": frozenset(Permission),
-    "marketing": frozenset({Permission.PROFILES_READ, Permission.SOURCES_READ}),
-    "service": frozenset({Permission.PROFILES_READ, Permission.PROFILES_UNMERGE}),
-    "store": frozenset({Permission.PROFILES_READ}),
+    "marketing": frozenset({Permission.PROFILES_READ, Permission.SOURCES_READ, Permission.CATALOGUE_READ}),
+    # The hotline sees orders, products and stock to answer questions; it does not change them.
+    "service": frozenset(
+        {
+            Permission.PROFILES_READ,
+            Permission.PROFILES_UNMERGE,
+            Permission.CATALOGUE_READ,
+            Permission.STOCK_READ,
+            Permission.COMMERCE_READ,
+        }
+    ),
+    # Store staff scan, reserve, sell and hand over at the till, and book the store's stock.
+    "store": frozenset(
+        {
+            Permission.PROFILES_READ,
+            Permission.CATALOGUE_READ,
+            Permission.STOCK_READ,
+            Permission.STOCK_WRITE,
+            Permission.COMMERCE_READ,
+            Permission.COMMERCE_WRITE,
+            Permission.COMMERCE_SCAN,
+        }
+    ),
     "privacy": frozenset({Permission.PROFILES_READ, Permission.PROFILES_UNMERGE}),
 }
 

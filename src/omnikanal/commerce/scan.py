@@ -1,0 +1,203 @@
+"""Scan in store (scenario 5): one call from a barcode to product, price, stock here and nearby,
+online availability and suggestions, recording a ``Product Scanned`` touchpoint for the customer."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from sqlalchemy import Connection, Engine, func, insert, select
+
+from omnikanal.clock import Clock, isoformat
+from omnikanal.db.engine import read_tx, run_write
+from omnikanal.db.tables import (
+    commerce_locations,
+    commerce_order_lines,
+    commerce_products,
+    commerce_scans,
+    commerce_variants,
+)
+from omnikanal.ids import new_id
+
+from . import catalogue_store, stock_store
+from .catalogue import CatalogueService, product_view, require_location, variant_view
+from .touchpoints import Touchpoints, live_profile
+
+EARTH_RADIUS_KM = 6371.0088
+
+
+def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in kilometres."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
+
+
+def bought_together(conn: Connection, product_id: str, limit: int) -> list[dict[str, Any]]:
+    """Other products found in the same past orders, most often first (the "for now" suggestion)."""
+    mine = commerce_order_lines.alias("mine")
+    other = commerce_order_lines.alias("other")
+    v_mine = commerce_variants.alias("v_mine")
+    v_other = commerce_variants.alias("v_other")
+    times = func.count(func.distinct(other.c.order_id)).label("times")
+    stmt = (
+        select(v_other.c.product_id, times)
+        .select_from(mine)
+        .join(v_mine, v_mine.c.id == mine.c.variant_id)
+        .join(other, other.c.order_id == mine.c.order_id)
+        .join(v_other, v_other.c.id == other.c.variant_id)
+        .where(
+            v_mine.c.product_id == product_id, v_other.c.product_id != product_id, v_other.c.active.is_(True)
+        )
+        .group_by(v_other.c.product_id)
+        .order_by(times.desc(), v_other.c.product_id)
+        .limit(limit)
+    )
+    found = list(conn.execute(stmt))
+    if not found:
+        return []
+    names = dict(
+        conn.execute(
+            select(commerce_products.c.id, commerce_products.c.names).where(
+                commerce_products.c.id.in_([r.product_id for r in found])
+            )
+        ).all()
+    )
+    return [
+        {"product_id": r.product_id, "names": names.get(r.product_id), "bought_together": r.times}
+        for r in found
+    ]
+
+
+class ScanService:
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Clock,
+        catalogue: CatalogueService,
+        touchpoints: Touchpoints,
+        nearby: int,
+        suggestions: int,
+    ) -> None:
+        self._engine = engine
+        self._clock = clock
+        self._catalogue = catalogue
+        self._touchpoints = touchpoints
+        self._nearby = nearby
+        self._suggestions = suggestions
+
+    def scan(
+        self, gtin: str, store_id: str, profile_id: str | None, channel: str = "store"
+    ) -> dict[str, Any]:
+        """Everything the app shows for a scanned barcode; with a customer, the touchpoint is recorded."""
+        with read_tx(self._engine) as conn:
+            variant = self._catalogue.variant_for_gtin(conn, gtin)
+            here = require_location(conn, store_id, "store")
+            live = live_profile(conn, profile_id, "profile") if profile_id else None
+            product_row = catalogue_store.product(conn, variant.product_id)
+            assert product_row is not None
+            prices = catalogue_store.prices_of(conn, [variant.id])[variant.id]
+            levels = {r.location_id: r for r in stock_store.of_variant(conn, variant.id)}
+            locations = list(
+                conn.execute(select(commerce_locations).where(commerce_locations.c.active.is_(True)))
+            )
+            suggestions = bought_together(conn, variant.product_id, self._suggestions)
+            siblings = catalogue_store.variants_of(conn, [variant.product_id])
+
+        def available(location_id: str) -> int:
+            row = levels.get(location_id)
+            return max(row.on_hand - row.reserved - row.allocated, 0) if row is not None else 0
+
+        nearby: list[dict[str, Any]] = []
+        if here.latitude is not None and here.longitude is not None:
+            for loc in locations:
+                if loc.kind != "store" or loc.id == here.id or loc.latitude is None or loc.longitude is None:
+                    continue
+                count = available(loc.id)
+                if count <= 0:
+                    continue
+                nearby.append(
+                    {
+                        "store_id": loc.id,
+                        "name": loc.name,
+                        "distance_km": round(
+                            haversine_km(here.latitude, here.longitude, loc.latitude, loc.longitude), 2
+                        ),
+                        "available": count,
+                        "services": loc.services,
+                    }
+                )
+            nearby.sort(key=lambda x: (x["distance_km"], x["store_id"]))
+        warehouses = [loc.id for loc in locations if loc.kind == "warehouse"]
+        price_here = next((p for p in prices if p.channel == channel), None) or next(
+            (p for p in prices if p.channel == "web"), None
+        )
+        product = product_view(product_row, [variant_view(variant, prices)])
+        answer: dict[str, Any] = {
+            "gtin": variant.gtin,
+            "sku": variant.sku,
+            "product": product,
+            "price": {
+                "amount_cents": price_here.amount_cents,
+                "currency": price_here.currency,
+                "channel": price_here.channel,
+            }
+            if price_here is not None
+            else None,
+            "stock": {
+                "store_id": here.id,
+                "here": available(here.id),
+                "nearby": nearby[: self._nearby],
+                "online": sum(available(w) for w in warehouses),
+            },
+            "other_variants": [
+                {
+                    "sku": s.sku,
+                    "colour": s.colour,
+                    "size": s.size,
+                    "here": available(here.id) if s.id == variant.id else None,
+                }
+                for s in siblings
+                if s.id != variant.id
+            ],
+            "suggestions": suggestions,
+            "profile_id": live,
+            "recorded": False,
+        }
+        if live is not None:
+            answer["recorded"] = self._record(live, here.id, variant, product_row, price_here)
+        return answer
+
+    def _record(self, live: str, store_id: str, variant: Any, product_row: Any, price: Any) -> bool:
+        self._touchpoints.source()
+        now = self._clock.now()
+        names = product_row.names or {}
+
+        def work(conn: Connection) -> bool:
+            conn.execute(
+                insert(commerce_scans).values(
+                    profile_id=live, location_id=store_id, variant_id=variant.id, at=now
+                )
+            )
+            return self._touchpoints.emit(
+                conn,
+                live,
+                "Product Scanned",
+                {
+                    "product_id": variant.product_id,
+                    "sku": variant.sku,
+                    "gtin": variant.gtin,
+                    "name": names.get("de") or names.get("en"),
+                    "variant": " / ".join(p for p in (variant.colour, variant.size) if p) or None,
+                    "price": price.amount_cents / 100 if price is not None else None,
+                    "currency": price.currency if price is not None else None,
+                    "store_id": store_id,
+                    "scanned_at": isoformat(now),
+                },
+                channel="store",
+                message_id=new_id("scan"),
+                at=now,
+            )
+
+        return run_write(self._engine, work)
