@@ -164,7 +164,7 @@ class Reservations:
         if row.status != "active":
             raise Conflict(
                 "reservation_not_active",
-                f"reservation {reservation_id} is {row.status}, not active",
+                f"status: reservation {reservation_id} is {row.status}, not active",
                 "status",
             )
         sku = self._stock.skus(conn, [row.variant_id])[row.variant_id]
