@@ -30,7 +30,8 @@ from .orders import order_view
 
 
 def _plain(row: Any) -> dict[str, Any]:
-    return {k: (isoformat(v) if hasattr(v, "astimezone") else v) for k, v in row._mapping.items()}
+    # Column names come as quoted_name, a str subclass JSON encoders may refuse as a key.
+    return {str(k): (isoformat(v) if hasattr(v, "astimezone") else v) for k, v in row._mapping.items()}
 
 
 class CommercePersonalData:
