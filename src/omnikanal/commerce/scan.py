@@ -21,6 +21,7 @@ from omnikanal.ids import new_id
 
 from . import catalogue_store, stock_store
 from .catalogue import CatalogueService, product_view, require_location, variant_view
+from .hours import is_open
 from .touchpoints import Touchpoints, live_profile
 
 EARTH_RADIUS_KM = 6371.0088
@@ -109,6 +110,7 @@ class ScanService:
             row = levels.get(location_id)
             return max(row.on_hand - row.reserved - row.allocated, 0) if row is not None else 0
 
+        now = self._clock.now()
         nearby: list[dict[str, Any]] = []
         if here.latitude is not None and here.longitude is not None:
             for loc in locations:
@@ -126,6 +128,7 @@ class ScanService:
                         ),
                         "available": count,
                         "services": loc.services,
+                        "open_now": is_open(loc.opening_hours, loc.timezone, now),
                     }
                 )
             nearby.sort(key=lambda x: (x["distance_km"], x["store_id"]))
@@ -147,6 +150,7 @@ class ScanService:
             else None,
             "stock": {
                 "store_id": here.id,
+                "open_now": is_open(here.opening_hours, here.timezone, now),
                 "here": available(here.id),
                 "nearby": nearby[: self._nearby],
                 "online": sum(available(w) for w in warehouses),
