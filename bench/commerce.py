@@ -288,9 +288,11 @@ def bench_engine(
             profile = http.get(
                 "/api/profiles/lookup", params={"type": "user_id", "value": "bench-customer"}, headers=auth
             ).json()["id"]
+            # SKUs beyond the popular ones have no seeded stock: exactly what is received here.
+            contended, scarce = f"SKU-{args.popular:06d}", f"SKU-{args.popular + 1:06d}"
             for sku, location, quantity in (
-                ("SKU-000000", "store-00", 10_000_000),
-                ("SKU-000001", "store-01", 10),
+                (contended, "store-00", 1_000_000),
+                (scarce, "store-01", 10),
             ):
                 r = http.post(
                     "/api/commerce/stock/movements",
@@ -328,7 +330,7 @@ def bench_engine(
             {
                 "profile_id": profile,
                 "location_id": "store-00",
-                "sku": "SKU-000000",
+                "sku": contended,
                 "quantity": 1,
                 "hold_hours": 1,
             }
@@ -348,7 +350,7 @@ def bench_engine(
             )
         )
         last_units = orjson.dumps(
-            {"profile_id": profile, "location_id": "store-01", "sku": "SKU-000001", "quantity": 1}
+            {"profile_id": profile, "location_id": "store-01", "sku": scarce, "quantity": 1}
         )
 
         async def race() -> dict[str, Any]:

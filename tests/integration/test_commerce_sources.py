@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from typing import Any
 
 import httpx
 import orjson
+from sqlalchemy import and_, func, or_, select
 
 from omnikanal.db.engine import read_tx, write_tx
+from omnikanal.db.tables import events
 from omnikanal.hub import Hub
 from tests.commerce_helpers import customer, get, level, post, put, receive, setup_shop
 from tests.helpers import bearer, lookup, timeline
@@ -24,9 +27,25 @@ def _track(http: httpx.Client, key: str, body: dict[str, Any]) -> None:
 
 
 def _process(hub: Hub) -> None:
-    """Run the event-log processors until the log is drained (the background runner may race us)."""
-    while hub.runner.run_once():
-        pass
+    """Run the event-log processors until the commerce processor has passed every stored event.
+
+    On PostgreSQL the log hands out only events below the oldest running transaction, so one pass
+    may stop short while another transaction (the background runner's, say) is still open.
+    """
+    deadline = time.monotonic() + 30
+    while True:
+        hub.runner.run_once()
+        at = hub.eventlog.position("commerce.shop-events")
+        with read_tx(hub.engine) as conn:
+            behind = conn.execute(
+                select(func.count())
+                .select_from(events)
+                .where(or_(events.c.txid > at.txid, and_(events.c.txid == at.txid, events.c.seq > at.seq)))
+            ).scalar_one()
+        if not behind:
+            return
+        assert time.monotonic() < deadline, f"{behind} events still unprocessed"
+        time.sleep(0.05)
 
 
 def test_shop_order_events_record_orders_once_and_never_beside_the_commerce_api(

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, delete, insert, select, update
 
 from omnikanal.db.tables import (
     commerce_categories,
@@ -47,8 +47,29 @@ def parent_chain(conn: Connection, category_id: str) -> list[str]:
     return chain
 
 
+# Statements of the hot read paths (scan, orders), built once: building a WHERE clause costs about as
+# much as an indexed SQLite read.
+_PRODUCT = select(commerce_products).where(commerce_products.c.id == bindparam("id"))
+_VARIANT_BY_GTIN = select(commerce_variants).where(commerce_variants.c.gtin == bindparam("gtin"))
+_VARIANT_BY_SKU = select(commerce_variants).where(commerce_variants.c.sku == bindparam("sku"))
+_LOCATION = select(commerce_locations).where(commerce_locations.c.id == bindparam("id"))
+_PRICES = (
+    select(commerce_prices)
+    .where(commerce_prices.c.variant_id.in_(bindparam("ids", expanding=True)))
+    .order_by(commerce_prices.c.channel)
+)
+_ACTIVE_VARIANTS = (
+    select(commerce_variants)
+    .where(
+        commerce_variants.c.product_id.in_(bindparam("ids", expanding=True)),
+        commerce_variants.c.active.is_(True),
+    )
+    .order_by(commerce_variants.c.product_id, commerce_variants.c.sku)
+)
+
+
 def product(conn: Connection, product_id: str) -> Row[Any] | None:
-    return conn.execute(select(commerce_products).where(commerce_products.c.id == product_id)).first()
+    return conn.execute(_PRODUCT, {"id": product_id}).first()
 
 
 def products_page(
@@ -71,14 +92,14 @@ def update_product(conn: Connection, product_id: str, values: dict[str, Any]) ->
 
 
 def variants_of(conn: Connection, product_ids: Sequence[str], active_only: bool = True) -> list[Row[Any]]:
-    stmt = select(commerce_variants).where(commerce_variants.c.product_id.in_(product_ids))
     if active_only:
-        stmt = stmt.where(commerce_variants.c.active.is_(True))
+        return list(conn.execute(_ACTIVE_VARIANTS, {"ids": list(product_ids)}))
+    stmt = select(commerce_variants).where(commerce_variants.c.product_id.in_(product_ids))
     return list(conn.execute(stmt.order_by(commerce_variants.c.product_id, commerce_variants.c.sku)))
 
 
 def variant_by_sku(conn: Connection, sku: str) -> Row[Any] | None:
-    return conn.execute(select(commerce_variants).where(commerce_variants.c.sku == sku)).first()
+    return conn.execute(_VARIANT_BY_SKU, {"sku": sku}).first()
 
 
 def variants_by_skus(conn: Connection, skus: Sequence[str]) -> dict[str, Row[Any]]:
@@ -87,7 +108,7 @@ def variants_by_skus(conn: Connection, skus: Sequence[str]) -> dict[str, Row[Any
 
 
 def variant_by_gtin(conn: Connection, gtin14: str) -> Row[Any] | None:
-    return conn.execute(select(commerce_variants).where(commerce_variants.c.gtin == gtin14)).first()
+    return conn.execute(_VARIANT_BY_GTIN, {"gtin": gtin14}).first()
 
 
 def insert_variant(conn: Connection, values: dict[str, Any]) -> None:
@@ -114,11 +135,7 @@ def replace_prices(conn: Connection, variant_id: str, prices: list[dict[str, Any
 
 def prices_of(conn: Connection, variant_ids: Sequence[str]) -> dict[str, list[Row[Any]]]:
     found: dict[str, list[Row[Any]]] = {v: [] for v in variant_ids}
-    rows = conn.execute(
-        select(commerce_prices)
-        .where(commerce_prices.c.variant_id.in_(list(variant_ids)))
-        .order_by(commerce_prices.c.channel)
-    )
+    rows = conn.execute(_PRICES, {"ids": list(variant_ids)})
     for r in rows:
         found[r.variant_id].append(r)
     return found
@@ -136,7 +153,7 @@ def price(conn: Connection, variant_id: str, channel: str) -> Row[Any] | None:
 
 
 def location(conn: Connection, location_id: str) -> Row[Any] | None:
-    return conn.execute(select(commerce_locations).where(commerce_locations.c.id == location_id)).first()
+    return conn.execute(_LOCATION, {"id": location_id}).first()
 
 
 def all_locations(conn: Connection, kind: str | None = None) -> list[Row[Any]]:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, bindparam, func, insert, select
 
 from omnikanal.clock import Clock, isoformat
 from omnikanal.db.tables import commerce_notifications, identities, profiles
@@ -50,6 +50,17 @@ def branch(conn: Connection, live_id: str) -> list[str]:
     return found
 
 
+# Built once (hot path of the scan): a user id first, else the newest anonymous id.
+_IDENTITY = (
+    select(identities.c.type, identities.c.value)
+    .where(
+        identities.c.profile_id == bindparam("profile_id"), identities.c.type.in_(("user_id", "anonymous_id"))
+    )
+    .order_by(identities.c.type.desc(), identities.c.created_at.desc())
+    .limit(1)
+)
+
+
 class Touchpoints:
     def __init__(self, ingest: IngestService, sources: SourceService, clock: Clock, source_name: str) -> None:
         self._ingest = ingest
@@ -84,12 +95,7 @@ class Touchpoints:
         Every profile was created by an event with one of the two, and identifiers always sit on
         live profiles, so the event lands exactly here.
         """
-        rows = conn.execute(
-            select(identities.c.type, identities.c.value)
-            .where(identities.c.profile_id == live_id, identities.c.type.in_(("user_id", "anonymous_id")))
-            .order_by(identities.c.type.desc(), identities.c.created_at.desc())
-            .limit(1)
-        ).first()
+        rows = conn.execute(_IDENTITY, {"profile_id": live_id}).first()
         if rows is None:
             return None
         return ("userId" if rows.type == "user_id" else "anonymousId", rows.value)
