@@ -12,13 +12,14 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, select, update
 
 from omnikanal.clock import Clock, isoformat
-from omnikanal.db.engine import insert_ignoring_duplicates, read_tx, run_write
+from omnikanal.db.engine import insert_ignoring_duplicates, read_tx
 from omnikanal.db.tables import commerce_cart_items
 
 from . import catalogue_store
 from .catalogue import CatalogueService
 from .model import CartItemIn
 from .touchpoints import branch, live_profile
+from .tx import write
 
 c = commerce_cart_items.c
 
@@ -42,7 +43,7 @@ class Carts:
             self.put(conn, live, body.sku, body.quantity, absolute=True)
             return self._view(conn, live)
 
-        return run_write(self._engine, work)
+        return write(self._engine, work)
 
     def put(self, conn: Connection, live: str, sku: str, quantity: int, *, absolute: bool) -> None:
         """Set (or with ``absolute=False`` change by) a quantity on the live profile's cart."""

@@ -8,13 +8,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import Connection, Engine, Row
 
 from omnikanal.clock import Clock, isoformat
-from omnikanal.db.engine import read_tx, run_write
+from omnikanal.db.engine import read_tx
 from omnikanal.errors import Conflict, InvalidInput, NotFound
 from omnikanal.ids import new_id
 
 from . import catalogue_store as store
 from . import gtin as gtins
 from .model import CategoryIn, LocationIn, ProductIn
+from .tx import write
 
 
 def variant_view(row: Row[Any], prices: list[Row[Any]]) -> dict[str, Any]:
@@ -91,7 +92,7 @@ class CatalogueService:
                 },
             )
 
-        run_write(self._engine, work)
+        write(self._engine, work)
         return {"id": body.id, "parent_id": body.parent_id, "names": body.names}
 
     def category_tree(self) -> list[dict[str, Any]]:
@@ -112,7 +113,7 @@ class CatalogueService:
         they stay (an import row names one variant of a product).
         """
         checked = self.check_product(body)
-        created = run_write(self._engine, lambda conn: self.write_product(conn, checked, replace_variants))
+        created = write(self._engine, lambda conn: self.write_product(conn, checked, replace_variants))
         return self.product(body.id), created
 
     @staticmethod
@@ -241,7 +242,7 @@ class CatalogueService:
             store.update_product(conn, product_id, {"active": False, "updated_at": now})
             store.deactivate_variants(conn, product_id, [], now)
 
-        run_write(self._engine, work)
+        write(self._engine, work)
         return self.product(product_id)
 
     def variant(self, conn: Connection, sku: str, field: str = "sku") -> Row[Any]:
@@ -276,7 +277,7 @@ class CatalogueService:
             "created_at": now,
             "updated_at": now,
         }
-        created = run_write(self._engine, lambda conn: store.save_location(conn, values))
+        created = write(self._engine, lambda conn: store.save_location(conn, values))
         return self.location(body.id), created
 
     def location(self, location_id: str) -> dict[str, Any]:

@@ -21,11 +21,11 @@ import orjson
 from pydantic import ValidationError
 from sqlalchemy import Connection, Engine
 
-from omnikanal.db.engine import run_write
 from omnikanal.errors import InvalidInput, OmnikanalError
 
 from .catalogue import CatalogueService
 from .model import COMMERCE_CHANNELS, LOCALES, ProductIn
+from .tx import write
 
 CSV_COLUMNS: tuple[str, ...] = (
     "product_id",
@@ -218,7 +218,7 @@ class CatalogueImporter:
             return imported, created, failed
 
         # The whole chunk is re-run on a retryable conflict, so its counts are taken from the last run.
-        imported, created, failed = run_write(self._engine, work)
+        imported, created, failed = write(self._engine, work)
         report.imported += imported
         report.created_products += created
         for number, exc in failed:

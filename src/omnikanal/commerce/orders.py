@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Row, select
 
 from omnikanal.clock import Clock, isoformat
-from omnikanal.db.engine import read_tx, run_write
+from omnikanal.db.engine import read_tx
 from omnikanal.db.tables import commerce_locations, commerce_reservations, commerce_stock
 from omnikanal.errors import Conflict, InvalidInput, NotFound
 from omnikanal.ids import new_id
@@ -32,6 +32,7 @@ from .model import (
 from .reservations import Reservations
 from .stock import Stock
 from .touchpoints import Touchpoints, branch, live_profile, notify
+from .tx import write
 
 
 def cents(amount: int) -> float:
@@ -119,7 +120,7 @@ class Orders:
                 "reservation_ids: only a purchase in store fulfils reservations",
                 "reservation_ids",
             )
-        return run_write(self._engine, lambda conn: self._place(conn, body, actor))
+        return write(self._engine, lambda conn: self._place(conn, body, actor))
 
     def _place(self, conn: Connection, body: OrderIn, actor: str) -> tuple[dict[str, Any], bool]:
         if body.id is not None:
@@ -422,7 +423,7 @@ class Orders:
 
     def change_status(self, order_id: str, body: StatusChange, actor: str) -> dict[str, Any]:
         self._touchpoints.source()
-        return run_write(self._engine, lambda conn: self._change(conn, order_id, body, actor))
+        return write(self._engine, lambda conn: self._change(conn, order_id, body, actor))
 
     def _change(self, conn: Connection, order_id: str, body: StatusChange, actor: str) -> dict[str, Any]:
         row = store.order(conn, order_id, lock=True)
@@ -561,7 +562,7 @@ class Orders:
         resellable goods go back on hand where they were returned (or where they were shipped
         from, for a parcel sent back); damaged goods are recorded in the ledger, not restocked."""
         self._touchpoints.source()
-        return run_write(self._engine, lambda conn: self._return(conn, order_id, body, actor))
+        return write(self._engine, lambda conn: self._return(conn, order_id, body, actor))
 
     def _return(self, conn: Connection, order_id: str, body: ReturnIn, actor: str) -> dict[str, Any]:
         row = store.order(conn, order_id, lock=True)

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Row, insert, select, update
 
 from omnikanal.clock import Clock, isoformat
-from omnikanal.db.engine import read_tx, run_write
+from omnikanal.db.engine import read_tx
 from omnikanal.db.tables import commerce_reservations
 from omnikanal.errors import Conflict, InvalidInput, NotFound
 from omnikanal.ids import new_id
@@ -20,6 +20,7 @@ from .catalogue import CatalogueService, require_location
 from .model import ReservationIn
 from .stock import Stock
 from .touchpoints import Touchpoints, live_profile, notify
+from .tx import write
 
 r = commerce_reservations.c
 
@@ -122,7 +123,7 @@ class Reservations:
             row = conn.execute(select(commerce_reservations).where(r.id == reservation_id)).one()
             return reservation_view(row, body.sku)
 
-        return run_write(self._engine, work)
+        return write(self._engine, work)
 
     def get(self, reservation_id: str) -> dict[str, Any]:
         with read_tx(self._engine) as conn:
@@ -143,9 +144,7 @@ class Reservations:
 
     def cancel(self, reservation_id: str, actor: str, channel: str = "store") -> dict[str, Any]:
         self._touchpoints.source()
-        return run_write(
-            self._engine, lambda conn: self._end(conn, reservation_id, "cancelled", actor, channel)
-        )
+        return write(self._engine, lambda conn: self._end(conn, reservation_id, "cancelled", actor, channel))
 
     def _locked(self, conn: Connection, reservation_id: str, field: str | None = None) -> Row[Any]:
         row = conn.execute(
@@ -255,7 +254,7 @@ class Reservations:
         expired = 0
         for reservation_id in due:
             try:
-                run_write(self._engine, partial(self._expire, reservation_id=reservation_id, now=now))
+                write(self._engine, partial(self._expire, reservation_id=reservation_id, now=now))
                 expired += 1
             except Conflict:  # fulfilled or cancelled since it was read: nothing to do
                 continue
@@ -313,4 +312,4 @@ class Reservations:
                 conn.execute(update(commerce_reservations).where(r.id == row.id).values(reminded_at=now))
             return len(rows)
 
-        return run_write(self._engine, work)
+        return write(self._engine, work)

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Select, bindparam, func, insert, select
 
 from omnikanal.clock import Clock, isoformat
-from omnikanal.db.engine import read_tx, run_write
+from omnikanal.db.engine import read_tx
 from omnikanal.db.tables import (
     commerce_locations,
     commerce_order_lines,
@@ -24,6 +24,7 @@ from . import catalogue_store
 from .catalogue import CatalogueService, product_view, require_location, variant_view
 from .hours import is_open
 from .touchpoints import Touchpoints, live_profile
+from .tx import write
 
 EARTH_RADIUS_KM = 6371.0088
 
@@ -235,4 +236,4 @@ class ScanService:
                 at=now,
             )
 
-        return run_write(self._engine, work)
+        return write(self._engine, work)

@@ -13,13 +13,14 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Row
 
 from omnikanal.clock import Clock, isoformat
-from omnikanal.db.engine import read_tx, run_write
+from omnikanal.db.engine import read_tx
 from omnikanal.errors import Conflict, InvalidInput, NotFound
 
 from . import catalogue_store
 from . import stock_store as store
 from .catalogue import CatalogueService, require_location
 from .model import StockMovementIn
+from .tx import write
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,7 +239,7 @@ class Stock:
                 if (r := store.row(conn, variant.id, loc)) is not None
             ]
 
-        return run_write(self._engine, work)
+        return write(self._engine, work)
 
     # -- reading -------------------------------------------------------------------------------
 
