@@ -301,9 +301,7 @@ def test_chosen_in_store_delivered_home_and_returned_in_another_store(
     scan = get(http, admin_token, "/api/scan", gtin=make_gtin(1), store="store-mitte", profile=dora)
     assert scan["sku"] == "DRILL-18V-BLUE"
     # The green one is not on the shelf here.
-    assert scan["other_variants"] == [
-        {"sku": "DRILL-18V-GREEN", "colour": "green", "size": None, "here": 0}
-    ]
+    assert scan["other_variants"] == [{"sku": "DRILL-18V-GREEN", "colour": "green", "size": None, "here": 0}]
 
     # On her phone, in the store, she orders the green one for home delivery.
     clock.advance(timedelta(minutes=5))

@@ -369,9 +369,14 @@ def test_personal_data_export_and_erasure(
     assert len(exported["scans"]) == 1
     assert {n["kind"] for n in exported["notifications"]} == {"reservation_ready"}
 
+    assert level(http, admin_token, "store-mitte", "DRILL-18V-BLUE")["reserved"] == 2
     with write_tx(hub.engine) as conn:
         erased = personal.erase(conn, [pid])
     assert erased >= 7
+    # Her active reservation let go of its unit; the other customer's still holds one.
+    assert level(http, admin_token, "store-mitte", "DRILL-18V-BLUE")["reserved"] == 1
+    ledger = get(http, admin_token, "/api/commerce/stock/movements", sku="DRILL-18V-BLUE")["movements"]
+    assert (ledger[0]["kind"], ledger[0]["note"]) == ("release", "erasure of the customer")
     with read_tx(hub.engine) as conn:
         after = personal.export(conn, [pid])
         assert all(not rows for rows in after.values())
@@ -379,3 +384,70 @@ def test_personal_data_export_and_erasure(
     # The order stays for the books, without the person.
     kept = get(http, admin_token, f"/api/commerce/orders/{order['id']}")
     assert (kept["profile_id"], kept["shipping_address"], kept["status"]) == (None, None, "returned")
+
+
+def test_store_staff_list_the_reservations_to_set_aside(
+    hub: Hub, http: httpx.Client, admin_token: str, make_channel: Any
+) -> None:
+    setup_shop(http, admin_token)
+    receive(http, admin_token, "store-mitte", "DRILL-18V-BLUE", 5)
+    receive(http, admin_token, "store-kreuzberg", "DRILL-18V-BLUE", 5)
+    key = make_channel("webshop", "web").write_key
+    anna, ben = (customer(http, admin_token, key, u) for u in ("u-a", "u-b"))
+    made = [
+        post(
+            http,
+            admin_token,
+            "/api/commerce/reservations",
+            {"profile_id": who, "location_id": where, "sku": "DRILL-18V-BLUE", "hold_hours": hours},
+        )
+        for who, where, hours in (
+            (anna, "store-mitte", 48),
+            (ben, "store-mitte", 2),
+            (ben, "store-kreuzberg", 5),
+        )
+    ]
+    post(http, admin_token, f"/api/commerce/reservations/{made[0]['id']}/cancel", {}, 200)
+    mitte = get(http, admin_token, "/api/commerce/reservations", location_id="store-mitte", status="active")
+    assert [r["id"] for r in mitte["reservations"]] == [made[1]["id"]]
+    bens = get(http, admin_token, "/api/commerce/reservations", profile_id=ben)["reservations"]
+    assert [r["id"] for r in bens] == [made[1]["id"], made[2]["id"]]  # soonest end first
+    response = http.get("/api/commerce/reservations", params={"status": "gone"}, headers=bearer(admin_token))
+    assert response.status_code == 400
+
+
+def test_the_openapi_document_describes_commerce(http: httpx.Client) -> None:
+    doc = http.get("/openapi.json").json()
+    for path in (
+        "/api/scan",
+        "/api/commerce/products/{product_id}",
+        "/api/commerce/catalogue/import",
+        "/api/commerce/locations/{location_id}",
+        "/api/commerce/stock",
+        "/api/commerce/stock/movements",
+        "/api/commerce/reservations",
+        "/api/commerce/orders",
+        "/api/commerce/orders/{order_id}/status",
+        "/api/commerce/orders/{order_id}/returns",
+        "/api/commerce/carts/{profile_id}",
+        "/api/commerce/notifications",
+        "/api/commerce/export/orders.jsonl",
+        "/api/commerce/export/stock.csv",
+    ):
+        assert path in doc["paths"], path
+    schemas = doc["components"]["schemas"]
+    for model in (
+        "ProductIn",
+        "VariantIn",
+        "LocationIn",
+        "OrderIn",
+        "ReservationIn",
+        "ReturnIn",
+        "StatusChange",
+    ):
+        assert model in schemas, model
+    body = doc["paths"]["/api/commerce/orders"]["post"]["requestBody"]["content"]["application/json"][
+        "schema"
+    ]
+    assert body["$ref"] == "#/components/schemas/OrderIn"
+    assert "text/csv" in doc["paths"]["/api/commerce/catalogue/import"]["post"]["requestBody"]["content"]

@@ -18,6 +18,7 @@ from .importer import CSV_COLUMNS, text_lines
 from .model import (
     LOCATION_KINDS,
     ORDER_STATUSES,
+    RESERVATION_STATUSES,
     CartItemIn,
     CategoryIn,
     LocationIn,
@@ -221,6 +222,25 @@ def create_reservation(hub: HubDep, principal: PrincipalDep, body: ReservationIn
     return hub.commerce.reservations.create(body, principal.actor)
 
 
+@router.get("/reservations", summary="Reservations of a store or a customer, soonest end first")
+def list_reservations(
+    hub: HubDep,
+    principal: PrincipalDep,
+    location_id: Annotated[str | None, Query(max_length=100)] = None,
+    profile_id: Annotated[str | None, Query(max_length=40)] = None,
+    status: Annotated[str | None, Query(description=f"one of: {', '.join(RESERVATION_STATUSES)}")] = None,
+    limit: Limit = 100,
+) -> dict[str, Any]:
+    require(principal, Permission.COMMERCE_READ)
+    if status is not None and status not in RESERVATION_STATUSES:
+        raise InvalidInput(
+            "invalid_status", f"status must be one of: {', '.join(RESERVATION_STATUSES)}", "status"
+        )
+    found = hub.commerce.reservations.find(location_id, profile_id, status, limit)
+    hub.audit.record(principal.actor, "commerce.reservations.read", profile_id)
+    return {"reservations": found}
+
+
 @router.get("/reservations/{reservation_id}", summary="A reservation")
 def get_reservation(hub: HubDep, principal: PrincipalDep, reservation_id: str) -> dict[str, Any]:
     require(principal, Permission.COMMERCE_READ)
@@ -262,7 +282,7 @@ def list_orders(
     require(principal, Permission.COMMERCE_READ)
     if status is not None and status not in ORDER_STATUSES:
         raise InvalidInput("invalid_status", f"status must be one of: {', '.join(ORDER_STATUSES)}", "status")
-    page = hub.commerce.orders.list(profile_id, status, after, limit)
+    page = hub.commerce.orders.find(profile_id, status, after, limit)
     if profile_id:
         hub.audit.record(principal.actor, "commerce.orders.read", profile_id)
     return page

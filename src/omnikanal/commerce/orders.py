@@ -705,7 +705,7 @@ class Orders:
         with read_tx(self._engine) as conn:
             return self._view(conn, order_id)
 
-    def list(
+    def find(
         self, profile_id: str | None, status: str | None, after: str | None, limit: int
     ) -> dict[str, Any]:
         with read_tx(self._engine) as conn:

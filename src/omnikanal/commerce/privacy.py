@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, select, update
 
-from omnikanal.clock import isoformat
+from omnikanal.clock import Clock, SystemClock, isoformat
 from omnikanal.db.tables import (
     commerce_cart_items,
     commerce_notifications,
@@ -25,7 +25,7 @@ from omnikanal.db.tables import (
     commerce_scans,
 )
 
-from . import orders_store
+from . import orders_store, stock_store
 from .orders import order_view
 
 
@@ -36,6 +36,9 @@ def _plain(row: Any) -> dict[str, Any]:
 
 class CommercePersonalData:
     name = "commerce"
+
+    def __init__(self, clock: Clock | None = None) -> None:
+        self._clock: Clock = clock or SystemClock()
 
     def export(self, conn: Connection, profile_ids: Sequence[str]) -> dict[str, Any]:
         """Everything commerce holds about these profiles, JSON-able."""
@@ -79,9 +82,39 @@ class CommercePersonalData:
         }
 
     def erase(self, conn: Connection, profile_ids: Sequence[str]) -> int:
-        """Delete or anonymise the person's rows; returns how many rows were touched."""
+        """Delete or anonymise the person's rows; returns how many rows were touched.
+
+        An active reservation holds stock: it is released (with its ledger entry) before the row goes.
+        """
         ids = list(profile_ids)
         count = 0
+        r = commerce_reservations.c
+        active = conn.execute(
+            select(commerce_reservations)
+            .where(r.profile_id.in_(ids), r.status == "active")
+            .order_by(r.variant_id, r.location_id)
+            .with_for_update()
+        ).all()
+        now = self._clock.now()
+        for row in active:
+            if stock_store.change(conn, row.variant_id, row.location_id, now, reserved=-row.quantity):
+                stock_store.record(
+                    conn,
+                    [
+                        {
+                            "variant_id": row.variant_id,
+                            "location_id": row.location_id,
+                            "kind": "release",
+                            "on_hand_delta": 0,
+                            "reserved_delta": -row.quantity,
+                            "allocated_delta": 0,
+                            "reference": row.id,
+                            "note": "erasure of the customer",
+                            "actor": "privacy",
+                            "at": now,
+                        }
+                    ],
+                )
         for table in (commerce_cart_items, commerce_scans, commerce_notifications, commerce_reservations):
             count += conn.execute(delete(table).where(table.c.profile_id.in_(ids))).rowcount
         count += conn.execute(

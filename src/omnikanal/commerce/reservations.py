@@ -19,7 +19,7 @@ from . import stock as deltas
 from .catalogue import CatalogueService, require_location
 from .model import ReservationIn
 from .stock import Stock
-from .touchpoints import Touchpoints, live_profile, notify
+from .touchpoints import Touchpoints, branch, live_profile, notify
 from .tx import write
 
 r = commerce_reservations.c
@@ -132,6 +132,22 @@ class Reservations:
                 raise NotFound("reservation_not_found", f"no reservation {reservation_id!r}")
             sku = self._stock.skus(conn, [row.variant_id]).get(row.variant_id)
         return reservation_view(row, sku)
+
+    def find(
+        self, location_id: str | None, profile_id: str | None, status: str | None, limit: int
+    ) -> list[dict[str, Any]]:
+        """Reservations to set aside or hand over: of a store, of a customer, by status; soonest end first."""
+        with read_tx(self._engine) as conn:
+            stmt = select(commerce_reservations)
+            if location_id is not None:
+                stmt = stmt.where(r.location_id == location_id)
+            if profile_id is not None:
+                stmt = stmt.where(r.profile_id.in_(branch(conn, live_profile(conn, profile_id))))
+            if status is not None:
+                stmt = stmt.where(r.status == status)
+            rows = list(conn.execute(stmt.order_by(r.expires_at, r.id).limit(limit)))
+            names = self._stock.skus(conn, [x.variant_id for x in rows])
+        return [reservation_view(x, names.get(x.variant_id)) for x in rows]
 
     def of_profiles(self, conn: Connection, profile_ids: list[str]) -> list[dict[str, Any]]:
         rows = list(

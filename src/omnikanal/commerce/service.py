@@ -73,5 +73,5 @@ def build_commerce(
         touchpoints=touchpoints,
         processor=ShopEventsProcessor(clock, carts),
         jobs=ReservationJobs(reservations, settings.commerce_job_seconds),
-        personal_data=CommercePersonalData(),
+        personal_data=CommercePersonalData(clock),
     )
