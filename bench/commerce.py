@@ -220,7 +220,8 @@ def seed(url: str, products: int, stores: int, popular: int, orders: int, rng: r
                 with write_tx(engine) as conn:
                     conn.execute(insert(table), chunk)
         if engine.dialect.name == "postgresql":
-            with engine.connect() as conn:
+            # Statistics, as autovacuum would gather them in a while (committed: ANALYZE is transactional).
+            with engine.begin() as conn:
                 conn.exec_driver_sql("ANALYZE")
     finally:
         engine.dispose()
