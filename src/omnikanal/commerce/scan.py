@@ -48,21 +48,20 @@ ORDERS_WITH = (
     .distinct()
     .limit(bindparam("orders"))
 )
+_times = func.count(func.distinct(_ol.order_id))
 OTHERS_IN = (
-    select(_var.product_id, func.count(func.distinct(_ol.order_id)).label("times"))
+    select(_var.product_id, _times.label("times"), commerce_products.c.names)
     .select_from(commerce_order_lines)
     .join(commerce_variants, _var.id == _ol.variant_id)
+    .join(commerce_products, commerce_products.c.id == _var.product_id)
     .where(
         _ol.order_id.in_(bindparam("order_ids", expanding=True)),
         _var.product_id != bindparam("product_id"),
         _var.active.is_(True),
     )
-    .group_by(_var.product_id)
-    .order_by(func.count(func.distinct(_ol.order_id)).desc(), _var.product_id)
+    .group_by(_var.product_id, commerce_products.c.names)
+    .order_by(_times.desc(), _var.product_id)
     .limit(bindparam("limit"))
-)
-NAMES = select(commerce_products.c.id, commerce_products.c.names).where(
-    commerce_products.c.id.in_(bindparam("ids", expanding=True))
 )
 MAX_ORDERS_LOOKED_AT = 1000
 
@@ -85,8 +84,20 @@ STOCK_EVERYWHERE = (
     .join(commerce_locations, _loc.id == _st.location_id)
     .where(_st.variant_id == bindparam("variant_id"), _loc.active.is_(True))
 )
-STOCK_HERE = select(_st.variant_id, (_st.on_hand - _st.reserved - _st.allocated).label("available")).where(
-    _st.variant_id.in_(bindparam("variant_ids", expanding=True)), _st.location_id == bindparam("location_id")
+# The product's other variants with what is available of each in the store scanned in.
+SIBLINGS_HERE = (
+    select(
+        _var.id,
+        _var.sku,
+        _var.colour,
+        _var.size,
+        (_st.on_hand - _st.reserved - _st.allocated).label("available"),
+    )
+    .outerjoin(commerce_stock, (_st.variant_id == _var.id) & (_st.location_id == bindparam("location_id")))
+    .where(
+        _var.product_id == bindparam("product_id"), _var.active.is_(True), _var.id != bindparam("variant_id")
+    )
+    .order_by(_var.sku)
 )
 
 
@@ -101,14 +112,8 @@ def bought_together(
     )
     if not orders:
         return []
-    found = list(conn.execute(OTHERS_IN, {"order_ids": orders, "product_id": product_id, "limit": limit}))
-    if not found:
-        return []
-    names = dict(conn.execute(NAMES, {"ids": [r.product_id for r in found]}).all())
-    return [
-        {"product_id": r.product_id, "names": names.get(r.product_id), "bought_together": r.times}
-        for r in found
-    ]
+    found = conn.execute(OTHERS_IN, {"order_ids": orders, "product_id": product_id, "limit": limit})
+    return [{"product_id": r.product_id, "names": r.names, "bought_together": r.times} for r in found]
 
 
 class ScanService:
@@ -140,20 +145,14 @@ class ScanService:
             assert product_row is not None
             prices = catalogue_store.prices_of(conn, [variant.id])[variant.id]
             levels = list(conn.execute(STOCK_EVERYWHERE, {"variant_id": variant.id}))
-            siblings = [
-                v for v in catalogue_store.variants_of(conn, [variant.product_id]) if v.id != variant.id
-            ]
+            siblings = list(
+                conn.execute(
+                    SIBLINGS_HERE,
+                    {"product_id": variant.product_id, "variant_id": variant.id, "location_id": here.id},
+                )
+            )
             suggestions = bought_together(
                 conn, variant.product_id, [variant.id, *(v.id for v in siblings)], self._suggestions
-            )
-            sibling_stock = (
-                dict(
-                    conn.execute(
-                        STOCK_HERE, {"variant_ids": [v.id for v in siblings], "location_id": here.id}
-                    ).all()
-                )
-                if siblings
-                else {}
             )
 
         now = self._clock.now()
@@ -213,7 +212,7 @@ class ScanService:
                     "sku": s.sku,
                     "colour": s.colour,
                     "size": s.size,
-                    "here": max(sibling_stock.get(s.id, 0), 0),
+                    "here": max(s.available or 0, 0),
                 }
                 for s in siblings
             ],
