@@ -69,15 +69,10 @@ class Reservations:
             location = require_location(conn, body.location_id, "location_id", "reservations")
             now = self._clock.now()
             reservation_id = new_id("res")
-            self._stock.move(
-                conn,
-                variant.id,
-                location.id,
-                deltas.reservation(body.quantity),
-                sku=body.sku,
-                reference=reservation_id,
-                actor=actor,
-            )
+            # A cheap look first, so a request for stock that is gone does no work; the guarded
+            # update at the end decides. Taking the contended stock row last keeps its lock (held to
+            # the commit on PostgreSQL) short.
+            self._stock.check_available(conn, variant.id, location.id, body.quantity, sku=body.sku)
             expires = now + hold
             conn.execute(
                 insert(commerce_reservations).values(
@@ -119,6 +114,15 @@ class Reservations:
                 kind="reservation_ready",
                 payload=facts,
                 reservation_id=reservation_id,
+            )
+            self._stock.move(
+                conn,
+                variant.id,
+                location.id,
+                deltas.reservation(body.quantity),
+                sku=body.sku,
+                reference=reservation_id,
+                actor=actor,
             )
             row = conn.execute(select(commerce_reservations).where(r.id == reservation_id)).one()
             return reservation_view(row, body.sku)

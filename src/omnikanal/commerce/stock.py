@@ -134,6 +134,27 @@ class Stock:
             ],
         )
 
+    def check_available(
+        self,
+        conn: Connection,
+        variant_id: str,
+        location_id: str,
+        quantity: int,
+        *,
+        sku: str,
+        field: str = "quantity",
+    ) -> None:
+        """Conflict when fewer than ``quantity`` are available now (a look without a lock: ``move``
+        decides)."""
+        current = store.row(conn, variant_id, location_id)
+        available = current.on_hand - current.reserved - current.allocated if current else 0
+        if available < quantity:
+            raise Conflict(
+                "insufficient_stock",
+                f"{field}: {quantity} of SKU {sku} needed at {location_id}, {max(available, 0)} available",
+                field,
+            )
+
     def record_only(
         self, conn: Connection, variant_id: str, location_id: str, kind: str, reference: str | None, note: str
     ) -> None:
