@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from omnikanal.audit.service import AuditTrail
 from omnikanal.auth.service import TokenService
 from omnikanal.clock import Clock, SystemClock
+from omnikanal.commerce.service import Commerce, build_commerce
 from omnikanal.consent.service import ConsentConfig, ConsentService
 from omnikanal.consent.suppression import SuppressionList
 from omnikanal.db.checkpoint import Checkpointer
@@ -49,6 +50,7 @@ class Hub:
     consent: ConsentService
     privacy: PrivacyService
     retention: RetentionJob
+    commerce: Commerce
     processors: list[Processor] = field(default_factory=list)
 
     def start(self) -> None:
@@ -60,8 +62,10 @@ class Hub:
         self.checkpointer.start()
         if self.settings.retention_interval_seconds > 0:
             self.retention.start()
+        self.commerce.start()
 
     def stop(self) -> None:
+        self.commerce.stop()
         self.retention.stop()
         self.runner.stop()
         self.writer.stop()
@@ -112,16 +116,20 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
     ingest.hooks.append(consent)
     ingest.suppressor = suppression
     profiles = ProfileService(engine, clock, identity_rules, trait_rules)
+    sources = SourceService(engine, clock)
+    commerce = build_commerce(settings, engine, clock, ingest, sources)
+    processors.append(commerce.processor)
     registry = PrivacyRegistry()
-    # Capabilities holding personal data register here; erasure runs them in reverse order.
-    for part in (CoreData(), ConsentData(), PrivacyData()):
+    # Capabilities holding personal data register here; erasure runs them in reverse order, so the
+    # core part (the profile itself) goes last.
+    for part in (CoreData(), ConsentData(), PrivacyData(), commerce.personal_data):
         registry.register(part)
     return Hub(
         settings=settings,
         engine=engine,
         hot_engine=hot_engine,
         clock=clock,
-        sources=SourceService(engine, clock),
+        sources=sources,
         tokens=TokenService(engine, clock),
         ingest=ingest,
         writer=IngestWriter(ingest, writers, settings.ingest_group_events),
@@ -142,5 +150,6 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
             settings.retention_batch_size,
             settings.retention_interval_seconds,
         ),
+        commerce=commerce,
         processors=processors,
     )

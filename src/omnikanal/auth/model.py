@@ -20,12 +20,27 @@ class Permission(StrEnum):
     PRIVACY_REQUESTS = "privacy:requests"
     PRIVACY_ERASE = "privacy:erase"
     AUDIT_READ = "audit:read"
+    CATALOGUE_READ = "catalogue:read"
+    CATALOGUE_WRITE = "catalogue:write"
+    STOCK_READ = "stock:read"
+    STOCK_WRITE = "stock:write"
+    COMMERCE_READ = "commerce:read"
+    COMMERCE_WRITE = "commerce:write"
+    COMMERCE_SCAN = "commerce:scan"
 
 
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     # Erasure is the data-protection officer's alone: not even an administrator deletes a person.
     "admin": frozenset(Permission) - {Permission.PRIVACY_ERASE},
-    "marketing": frozenset({Permission.PROFILES_READ, Permission.SOURCES_READ, Permission.CONSENTS_READ}),
+    "marketing": frozenset(
+        {
+            Permission.PROFILES_READ,
+            Permission.SOURCES_READ,
+            Permission.CONSENTS_READ,
+            Permission.CATALOGUE_READ,
+        }
+    ),
+    # The hotline sees orders, products and stock to answer questions; it does not change them.
     "service": frozenset(
         {
             Permission.PROFILES_READ,
@@ -33,9 +48,26 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             Permission.CONSENTS_READ,
             Permission.CONSENTS_WRITE,
             Permission.PRIVACY_REQUESTS,
+            Permission.CATALOGUE_READ,
+            Permission.STOCK_READ,
+            Permission.COMMERCE_READ,
         }
     ),
-    "store": frozenset({Permission.PROFILES_READ, Permission.CONSENTS_READ, Permission.CONSENTS_WRITE}),
+    # Store staff scan, reserve, sell and hand over at the till, book the store's stock, and take
+    # consents at the counter.
+    "store": frozenset(
+        {
+            Permission.PROFILES_READ,
+            Permission.CONSENTS_READ,
+            Permission.CONSENTS_WRITE,
+            Permission.CATALOGUE_READ,
+            Permission.STOCK_READ,
+            Permission.STOCK_WRITE,
+            Permission.COMMERCE_READ,
+            Permission.COMMERCE_WRITE,
+            Permission.COMMERCE_SCAN,
+        }
+    ),
     "privacy": frozenset(
         {
             Permission.PROFILES_READ,
