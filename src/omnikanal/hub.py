@@ -24,6 +24,9 @@ from omnikanal.privacy.parts import ConsentData, CoreData, PrivacyData
 from omnikanal.privacy.service import PrivacyRegistry, PrivacyService
 from omnikanal.profiles.model import TraitRules
 from omnikanal.profiles.service import ProfileService
+from omnikanal.segments.jobs import RecheckJob, SegmentProcessor
+from omnikanal.segments.model import Limits
+from omnikanal.segments.service import SegmentData, SegmentService
 from omnikanal.settings import Settings
 from omnikanal.signing import Signer, load_secret
 from omnikanal.sources.service import SourceService
@@ -49,6 +52,8 @@ class Hub:
     consent: ConsentService
     privacy: PrivacyService
     retention: RetentionJob
+    segments: SegmentService
+    segment_recheck: RecheckJob
     processors: list[Processor] = field(default_factory=list)
 
     def start(self) -> None:
@@ -59,8 +64,11 @@ class Hub:
         self.checkpointer.start()
         if self.settings.retention_interval_seconds > 0:
             self.retention.start()
+        if self.settings.segment_recheck_seconds > 0:
+            self.segment_recheck.start()
 
     def stop(self) -> None:
+        self.segment_recheck.stop()
         self.retention.stop()
         self.runner.stop()
         self.writer.stop()
@@ -113,8 +121,15 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
     profiles = ProfileService(engine, clock, identity_rules, trait_rules)
     registry = PrivacyRegistry()
     # Capabilities holding personal data register here; erasure runs them in reverse order.
-    for part in (CoreData(), ConsentData(), PrivacyData()):
+    for part in (CoreData(), ConsentData(), PrivacyData(), SegmentData()):
         registry.register(part)
+    segments = SegmentService(
+        engine,
+        clock,
+        Limits(settings.segment_max_depth, settings.segment_max_leaves, settings.segment_max_window_days),
+        settings.segment_recheck_batch,
+    )
+    processors.append(SegmentProcessor(segments, clock))
     return Hub(
         settings=settings,
         engine=engine,
@@ -140,6 +155,10 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
             settings.retention_anonymous_profile_days,
             settings.retention_batch_size,
             settings.retention_interval_seconds,
+        ),
+        segments=segments,
+        segment_recheck=RecheckJob(
+            segments, clock, settings.segment_recheck_seconds, settings.segment_batch_recheck_seconds
         ),
         processors=processors,
     )

@@ -20,12 +20,22 @@ class Permission(StrEnum):
     PRIVACY_REQUESTS = "privacy:requests"
     PRIVACY_ERASE = "privacy:erase"
     AUDIT_READ = "audit:read"
+    SEGMENTS_READ = "segments:read"
+    SEGMENTS_WRITE = "segments:write"
 
 
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     # Erasure is the data-protection officer's alone: not even an administrator deletes a person.
     "admin": frozenset(Permission) - {Permission.PRIVACY_ERASE},
-    "marketing": frozenset({Permission.PROFILES_READ, Permission.SOURCES_READ, Permission.CONSENTS_READ}),
+    "marketing": frozenset(
+        {
+            Permission.PROFILES_READ,
+            Permission.SOURCES_READ,
+            Permission.CONSENTS_READ,
+            Permission.SEGMENTS_READ,
+            Permission.SEGMENTS_WRITE,
+        }
+    ),
     "service": frozenset(
         {
             Permission.PROFILES_READ,
@@ -33,6 +43,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             Permission.CONSENTS_READ,
             Permission.CONSENTS_WRITE,
             Permission.PRIVACY_REQUESTS,
+            Permission.SEGMENTS_READ,
         }
     ),
     "store": frozenset({Permission.PROFILES_READ, Permission.CONSENTS_READ, Permission.CONSENTS_WRITE}),
