@@ -69,11 +69,8 @@ class World:
             self.hub.runner.run_once()
             at = self.hub.eventlog.position(PROCESSOR)
             with read_tx(self.hub.engine) as conn:
-                behind = conn.execute(
-                    select(func.count())
-                    .select_from(events)
-                    .where(or_(events.c.txid > at.txid, and_(events.c.txid == at.txid, events.c.seq > at.seq)))
-                ).scalar_one()
+                after = or_(events.c.txid > at.txid, and_(events.c.txid == at.txid, events.c.seq > at.seq))
+                behind = conn.execute(select(func.count()).select_from(events).where(after)).scalar_one()
             if behind == 0:
                 return
             assert time.monotonic() < deadline, f"the segments processor is {behind} events behind"

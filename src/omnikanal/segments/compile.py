@@ -195,12 +195,14 @@ class _Sql:
             return self.compare(_Json(f"{alias}.value", ("v",)), node.compare, params)
         if isinstance(node, Consent):
             self.uses_family = True
+            collate = ' COLLATE "C"' if self.pg else ""
             params.extend([node.purpose, node.status])
             return (
                 "EXISTS (SELECT 1 FROM fam f JOIN consent_state cs ON cs.profile_id = f.id "
                 f"WHERE f.live = p.id AND cs.purpose = {self.p} AND cs.status = {self.p} AND NOT EXISTS ("
                 "SELECT 1 FROM fam f2 JOIN consent_state cs2 ON cs2.profile_id = f2.id "
-                "WHERE f2.live = p.id AND cs2.purpose = cs.purpose AND cs2.occurred_at > cs.occurred_at))"
+                "WHERE f2.live = p.id AND cs2.purpose = cs.purpose AND (cs2.occurred_at > cs.occurred_at "
+                f"OR (cs2.occurred_at = cs.occurred_at AND cs2.record_id{collate} > cs.record_id))))"
             )
         if isinstance(node, IdentifierLeaf):
             params.append(node.type)
@@ -245,8 +247,10 @@ class _Sql:
             return test if cmp.value else f"(NOT {test})"
         values = cmp.value if cmp.op == "in" else (cmp.value,)
         op = "eq" if cmp.op == "in" else cmp.op
-        if op == "contains" or any(isinstance(v, bool | str) for v in values):
-            return "(1 = 0)"  # days are numbers: a string or boolean never matches
+        # days are numbers: a string or boolean never matches
+        values = tuple(v for v in values if not isinstance(v, bool | str))
+        if op == "contains" or not values:
+            return "(1 = 0)"
         kind = self.is_kind(ref, "number", params)
         tests = []
         for v in values:

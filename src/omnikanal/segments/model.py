@@ -29,6 +29,7 @@ from typing import Any
 
 from omnikanal.errors import InvalidInput
 
+LEAVES = ("trait", "computed", "consent", "identifier", "event", "channels")
 OPS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "contains", "exists")
 ORDER_OPS = ("gt", "gte", "lt", "lte")
 CONSENT_STATUSES = ("granted", "denied", "withdrawn", "pending")
@@ -296,6 +297,13 @@ class _Parser:
             return All(items) if kind == "all" else AnyOf(items)
         if kind == "not":
             return Not(self.node(inner, here, depth + 1))
+        if kind not in LEAVES:
+            raise _fail(
+                here,
+                "unknown condition; expected all, any, not, trait, computed, consent, identifier, event "
+                "or channels",
+                "unknown_condition",
+            )
         self.leaves += 1
         if self.leaves > self.limits.max_leaves:
             raise _fail(

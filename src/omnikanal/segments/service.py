@@ -387,6 +387,20 @@ class SegmentService:
             return None
         return now - timedelta(seconds=max(w for w in spans if w is not None))
 
+    @staticmethod
+    def facts(conn: Connection, live: str, since: datetime | None) -> tuple[Facts, list[str]]:
+        """What evaluation needs about a live profile (computed values not yet filled in), and the
+        profiles merged into it."""
+        consents, restricted, family = store.consents_and_restriction(conn, live)
+        facts = Facts(
+            traits=store.profile_traits(conn, live),
+            consents=consents,
+            identifier_types=store.identifier_types(conn, live),
+            events=store.profile_events(conn, live, since),
+            restricted=restricted,
+        )
+        return facts, family
+
     def _refresh_one(
         self,
         conn: Connection,
@@ -397,20 +411,13 @@ class SegmentService:
         now: datetime,
         quiet: set[str],
     ) -> list[Change]:
-        consents, restricted, family = store.consents_and_restriction(conn, live)
+        facts, family = self.facts(conn, live, since)
         changes = []
         others = [pid for pid in family if pid != live]
         quiet.update(others)
         names = {s.id: s.name for s in segments}
         for segment_id, pid in store.remove_all_memberships(conn, others):
             changes.append(Change(segment_id, names.get(segment_id, ""), pid, "exited", now))
-        facts = Facts(
-            traits=store.profile_traits(conn, live),
-            consents=consents,
-            identifier_types=store.identifier_types(conn, live),
-            events=store.profile_events(conn, live, since),
-            restricted=restricted,
-        )
         due: datetime | None = None
 
         def sooner(moment: datetime | None) -> None:

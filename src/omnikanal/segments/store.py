@@ -17,6 +17,7 @@ from omnikanal.db.engine import insert_ignoring_duplicates
 from omnikanal.db.tables import (
     computed_trait_defs,
     computed_traits,
+    consent_state,
     consumer_cursors,
     events,
     identities,
@@ -169,8 +170,19 @@ def identifier_types(conn: Connection, profile_id: str) -> set[str]:
 def consents_and_restriction(conn: Connection, profile_id: str) -> tuple[dict[str, str], bool, list[str]]:
     """Consent status per purpose and restriction over the live profile and those merged into it."""
     family = consent_store.merge_set(conn, profile_id)
-    states = consent_store.states(conn, family)
-    consents = {purpose: status for purpose, (status, _, _) in states.items()}
+    # the newest per purpose; a tie goes to the higher record id (as compile.py decides it in SQL)
+    newest: dict[str, tuple[datetime, str, str]] = {}
+    for purpose, status, at, record_id in conn.execute(
+        select(
+            consent_state.c.purpose,
+            consent_state.c.status,
+            consent_state.c.occurred_at,
+            consent_state.c.record_id,
+        ).where(consent_state.c.profile_id.in_(family))
+    ):
+        if purpose not in newest or newest[purpose][:2] < (at, record_id):
+            newest[purpose] = (at, record_id, status)
+    consents = {purpose: status for purpose, (_, _, status) in newest.items()}
     return consents, consent_store.is_restricted(conn, family), family
 
 
