@@ -384,3 +384,31 @@ def test_segment_permissions_and_missing_things(world: World) -> None:
         "/api/computed-traits", json={"name": "x", "function": "median"}, headers=bearer(world.token)
     )
     assert_error(response, 400, "unknown_function", "function")
+
+
+def test_a_merge_is_evaluated_on_the_live_profile(world: World) -> None:
+    world.post("/api/segments", {"name": "browsers", "condition": SCENARIO_8}, 201)
+    phone = dict(world.view("unused", days_ago=2))
+    phone.pop("userId")
+    phone["anonymousId"] = "phone-1"
+    second = dict(phone, timestamp=iso(world.clock.now() - timedelta(days=1)))
+    world.send(world.app, phone, second)  # anonymous, on the phone
+    world.send(world.web, world.view("erik"))  # logged in, on the PC: a profile of its own
+    anonymous = str(lookup(world.http, world.token, "anonymous_id", "phone-1")["id"])
+    assert anonymous != world.pid("erik")
+    assert world.segments_of("erik") == []
+
+    login = {
+        "type": "identify",
+        "anonymousId": "phone-1",
+        "userId": "erik",
+        "timestamp": iso(world.clock.now()),
+    }
+    world.send(world.app, login)  # the login joins both: three views on two channels
+    live = world.pid("erik")
+    assert world.get(f"/api/profiles/{live}/segments")["segments"][0]["name"] == "browsers"
+    # asked by the absorbed profile's id, the answer is the live profile's
+    absorbed = world.get(f"/api/profiles/{anonymous}/segments")
+    assert absorbed["profile_id"] == live
+    members = world.get(f"/api/segments/{world.get('/api/segments')['segments'][0]['id']}/members")["members"]
+    assert [m["profile_id"] for m in members] == [live]

@@ -56,6 +56,8 @@ class _Sql:
     joins: list[str] = field(default_factory=list)
     join_params: list[Any] = field(default_factory=list)
     uses_family: bool = False
+    memo: dict[int, str] = field(default_factory=dict)
+    anchor: tuple[str, list[Any]] | None = None
 
     @property
     def p(self) -> str:
@@ -150,8 +152,26 @@ class _Sql:
             for f in where
         )
 
+    def event_count(self, node: EventCount) -> str:
+        """The count of an event leaf per profile (one grouped subquery per leaf, made once)."""
+        made = self.memo.get(id(node))
+        if made is not None:
+            return made
+        params: list[Any] = [node.name]
+        conditions = f" AND e.type = 'track' AND e.event = {self.p}"
+        conditions += self.window(node.window_seconds, params)
+        conditions += self.filters(node.where, params)
+        count = self.aggregate("COUNT(*)", conditions, params)
+        self.memo[id(node)] = count
+        return count
+
     def aggregate(self, select: str, conditions: str, params: list[Any]) -> str:
         name = f"a{len(self.ctes)}"
+        if self.anchor is not None:
+            # only profiles that pass the anchor leaf can be members: count nobody else's events
+            anchor_sql, anchor_params = self.anchor
+            conditions += f" AND e.profile_id IN (SELECT profile_id FROM a0 WHERE {anchor_sql})"
+            params = [*params, *anchor_params]
         self.ctes.append(
             f"{name} AS (SELECT e.profile_id AS profile_id, {select} AS n FROM events e "
             f"WHERE e.source_id <> {self.p}{conditions} GROUP BY e.profile_id)"
@@ -209,14 +229,9 @@ class _Sql:
             test = f"EXISTS (SELECT 1 FROM identities i WHERE i.profile_id = p.id AND i.type = {self.p})"
             return test if node.exists else f"(NOT {test})"
         if isinstance(node, EventCount):
-            agg_params: list[Any] = [node.name]
-            conditions = f" AND e.type = 'track' AND e.event = {self.p}"
-            conditions += self.window(node.window_seconds, agg_params)
-            conditions += self.filters(node.where, agg_params)
-            count = self.aggregate("COUNT(*)", conditions, agg_params)
-            return self.bounds(count, node.min, node.max, params)
+            return self.bounds(self.event_count(node), node.min, node.max, params)
         if isinstance(node, Channels):
-            agg_params = []
+            agg_params: list[Any] = []
             conditions = self.window(node.window_seconds, agg_params)
             count = self.aggregate("COUNT(DISTINCT e.channel)", conditions, agg_params)
             return self.bounds(count, node.min, node.max, params)
@@ -289,6 +304,17 @@ def compile_condition(
 ) -> Compiled:
     """``SELECT <select> FROM profiles p ... WHERE <live, not restricted, condition><tail>``."""
     sql = _Sql(dialect == "postgresql", time, now, system_source, computed_functions)
+    if isinstance(condition, All):
+        # A required event leaf (at least one such event) narrows every other aggregate to the few
+        # profiles that have them, instead of counting the events of everybody.
+        anchor = next(
+            (n for n in condition.items if isinstance(n, EventCount) and n.min is not None and n.min >= 1),
+            None,
+        )
+        if anchor is not None:
+            sql.event_count(anchor)  # becomes a0
+            anchor_params: list[Any] = []
+            sql.anchor = (sql.bounds("n", anchor.min, anchor.max, anchor_params), anchor_params)
     where_params: list[Any] = []
     where = sql.node(condition, where_params)
     ctes = [RESTRICTED, *([FAMILY] if sql.uses_family else []), *sql.ctes]
