@@ -150,6 +150,9 @@ def _seed_events(hub: Hub, per_profile: int, progress: Progress) -> int:
                     with cur.copy(f"COPY events ({', '.join(EVENT_COLUMNS)}) FROM STDIN") as copy:
                         for row in rows:
                             copy.write_row(row)
+                    # a commit per chunk: one long transaction would hold back the event log's horizon
+                    # (the oldest running transaction of the whole server) for every other user
+                    driver.commit()
                     written += len(rows)
                     progress.advance(task, len(rows))
         else:

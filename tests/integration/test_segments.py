@@ -412,3 +412,32 @@ def test_a_merge_is_evaluated_on_the_live_profile(world: World) -> None:
     assert absorbed["profile_id"] == live
     members = world.get(f"/api/segments/{world.get('/api/segments')['segments'][0]['id']}/members")["members"]
     assert [m["profile_id"] for m in members] == [live]
+
+
+def test_a_subscriber_hears_of_entries_and_exits_in_the_deciding_transaction(world: World) -> None:
+    heard: list[tuple[str, str, str]] = []
+
+    def listener(conn: Any, changes: list[Any]) -> None:
+        # inside the transaction: the membership it reports is already written
+        for change in changes:
+            count = conn.execute(
+                select(func.count())
+                .select_from(segment_changes)
+                .where(segment_changes.c.profile_id == change.profile_id)
+            ).scalar_one()
+            assert count >= 1
+            heard.append((change.segment_name, change.profile_id, change.change))
+
+    world.hub.segments.listeners.append(listener)
+    world.post("/api/segments", {"name": "buyers", "condition": {"event": {"name": "Order Completed"}}}, 201)
+    world.send(world.web, world.order("fiona", 10))
+    pid = world.pid("fiona")
+    assert heard == [("buyers", pid, "entered")]
+    world.clock.advance(timedelta(days=1))
+    response = world.http.patch(
+        f"/api/segments/{world.get('/api/segments')['segments'][0]['id']}",
+        json={"condition": {"event": {"name": "Order Completed", "within_hours": 12}}},
+        headers=bearer(world.token),
+    )
+    assert response.status_code == 200, response.text
+    assert heard == [("buyers", pid, "entered"), ("buyers", pid, "exited")]
