@@ -62,12 +62,8 @@ SCENARIO_8 = {
 }
 OTHER_SEGMENTS = [
     {"event": {"name": "Order Completed", "within_days": 90, "min": 2}},
-    {
-        "any": [
-            {"trait": {"key": "firstName", "op": "eq", "value": "Person"}},
-            {"identifier": {"type": "phone"}},
-        ]
-    },
+    # selective, as real audiences are: a segment of every profile writes a million entries at creation
+    {"all": [{"trait": {"key": "lastName", "op": "eq", "value": "7"}}, {"identifier": {"type": "email"}}]},
     {"event": {"name": "Cart Viewed", "within_hours": 48}},
     {"computed": {"name": "lifetime_value", "op": "gte", "value": 100}},
 ]
@@ -203,7 +199,7 @@ def _batch(hub: Hub) -> dict[str, Any]:
     recompute_s = time.perf_counter() - started
     return {
         "members": preview["count"],
-        "sql_count_seconds": round(preview_s, 3),
+        "preview_seconds": round(preview_s, 3),  # two statements: count and sample
         "create_seconds": round(create_s, 3),
         "recompute_unchanged_seconds": round(recompute_s, 3),
         "recompute_result": again,
@@ -354,7 +350,7 @@ def main(argv: list[str] | None = None) -> int:
         b, r = result["batch"], result["realtime"]
         console.print(
             f"[bold]{engine}[/bold] batch, {result['profiles']:,} profiles / {result['events']:,} events: "
-            f"SQL {b['sql_count_seconds']} s, create with {b['members']:,} members {b['create_seconds']} s "
+            f"preview {b['preview_seconds']} s, create with {b['members']:,} members {b['create_seconds']} s "
             f"(target < 10 s: {'met' if b['create_seconds'] < 10 else 'MISSED'})"
         )
         console.print(
