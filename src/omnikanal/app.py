@@ -18,6 +18,7 @@ from omnikanal.hub import Hub
 from omnikanal.ingest import api as ingest_api
 from omnikanal.privacy import api as privacy_api
 from omnikanal.profiles import api as profiles_api
+from omnikanal.segments import api as segments_api
 from omnikanal.sources import api as sources_api
 from omnikanal.web import install_error_handlers
 
@@ -53,6 +54,7 @@ def create_app(hub: Hub, *, manage_lifecycle: bool = True) -> FastAPI:
     app.include_router(privacy_api.router)
     app.include_router(commerce_api.router)
     app.include_router(commerce_api.scan_router)
+    app.include_router(segments_api.router)
 
     @app.get("/health", tags=["operations"], summary="Liveness and the database engine in use")
     def health() -> dict[str, Any]:

@@ -25,6 +25,9 @@ from omnikanal.privacy.parts import ConsentData, CoreData, PrivacyData
 from omnikanal.privacy.service import PrivacyRegistry, PrivacyService
 from omnikanal.profiles.model import TraitRules
 from omnikanal.profiles.service import ProfileService
+from omnikanal.segments.jobs import RecheckJob, SegmentProcessor
+from omnikanal.segments.model import Limits
+from omnikanal.segments.service import SegmentData, SegmentService
 from omnikanal.settings import Settings
 from omnikanal.signing import Signer, load_secret
 from omnikanal.sources.service import SourceService
@@ -51,6 +54,8 @@ class Hub:
     privacy: PrivacyService
     retention: RetentionJob
     commerce: Commerce
+    segments: SegmentService
+    segment_recheck: RecheckJob
     processors: list[Processor] = field(default_factory=list)
 
     def start(self) -> None:
@@ -63,8 +68,11 @@ class Hub:
         if self.settings.retention_interval_seconds > 0:
             self.retention.start()
         self.commerce.start()
+        if self.settings.segment_recheck_seconds > 0:
+            self.segment_recheck.start()
 
     def stop(self) -> None:
+        self.segment_recheck.stop()
         self.commerce.stop()
         self.retention.stop()
         self.runner.stop()
@@ -122,8 +130,15 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
     registry = PrivacyRegistry()
     # Capabilities holding personal data register here; erasure runs them in reverse order, so the
     # core part (the profile itself) goes last.
-    for part in (CoreData(), ConsentData(), PrivacyData(), commerce.personal_data):
+    for part in (CoreData(), ConsentData(), PrivacyData(), commerce.personal_data, SegmentData()):
         registry.register(part)
+    segments = SegmentService(
+        engine,
+        clock,
+        Limits(settings.segment_max_depth, settings.segment_max_leaves, settings.segment_max_window_days),
+        settings.segment_recheck_batch,
+    )
+    processors.append(SegmentProcessor(segments, clock))
     return Hub(
         settings=settings,
         engine=engine,
@@ -151,5 +166,9 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
             settings.retention_interval_seconds,
         ),
         commerce=commerce,
+        segments=segments,
+        segment_recheck=RecheckJob(
+            segments, clock, settings.segment_recheck_seconds, settings.segment_batch_recheck_seconds
+        ),
         processors=processors,
     )

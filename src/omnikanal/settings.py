@@ -110,6 +110,16 @@ class Settings(BaseSettings):
     # Largest catalogue file the API takes in one request (the CLI has no limit).
     catalogue_import_max_bytes: int = 50 * 1024 * 1024
 
+    # Segments and computed traits.
+    segment_max_depth: int = 8  # nesting of all/any/not
+    segment_max_leaves: int = 50
+    segment_max_window_days: int = 730
+    # how often profiles whose answers change with time are re-checked, and how many per transaction
+    segment_recheck_seconds: float = 60.0
+    segment_recheck_batch: int = 500
+    # how often segments with time windows are recomputed in batch (0: never)
+    segment_batch_recheck_seconds: float = 3600.0
+
     @field_validator("sqlite_synchronous")
     @classmethod
     def _check_sync(cls, value: str) -> str:

@@ -27,6 +27,8 @@ class Permission(StrEnum):
     COMMERCE_READ = "commerce:read"
     COMMERCE_WRITE = "commerce:write"
     COMMERCE_SCAN = "commerce:scan"
+    SEGMENTS_READ = "segments:read"
+    SEGMENTS_WRITE = "segments:write"
 
 
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
@@ -38,6 +40,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             Permission.SOURCES_READ,
             Permission.CONSENTS_READ,
             Permission.CATALOGUE_READ,
+            Permission.SEGMENTS_READ,
+            Permission.SEGMENTS_WRITE,
         }
     ),
     # The hotline sees orders, products and stock to answer questions; it does not change them.
@@ -51,6 +55,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             Permission.CATALOGUE_READ,
             Permission.STOCK_READ,
             Permission.COMMERCE_READ,
+            Permission.SEGMENTS_READ,
         }
     ),
     # Store staff scan, reserve, sell and hand over at the till, book the store's stock, and take

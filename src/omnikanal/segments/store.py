@@ -1,0 +1,372 @@
+"""SQL for segments, computed traits, memberships, their changes and the re-check schedule."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, delete, func, insert, literal, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from omnikanal.consent import store as consent_store
+from omnikanal.db.engine import insert_ignoring_duplicates
+from omnikanal.db.tables import (
+    computed_trait_defs,
+    computed_traits,
+    consent_state,
+    consumer_cursors,
+    events,
+    identities,
+    profiles,
+    restrictions,
+    segment_changes,
+    segment_due,
+    segment_members,
+    segments,
+    sources,
+)
+from omnikanal.db.types import UTCDateTime
+from omnikanal.segments.evaluate import EventFact
+
+# The source of the hub's own timeline events (Segment Entered / Exited): never enabled, no usable key.
+SYSTEM_SOURCE_ID = "src_system_segments"
+SYSTEM_SOURCE_NAME = "omnikanal segments (system)"
+CHUNK = 500
+
+
+def ensure_system_source(conn: Connection, now: datetime) -> None:
+    insert_ignoring_duplicates(
+        conn,
+        sources,
+        [
+            {
+                "id": SYSTEM_SOURCE_ID,
+                "name": SYSTEM_SOURCE_NAME,
+                "channel": "other",
+                "write_key_hash": hashlib.sha256(secrets.token_bytes(32)).hexdigest(),
+                "enabled": False,
+                "created_at": now,
+                "key_rotated_at": None,
+            }
+        ],
+    )
+
+
+def lock_processing(conn: Connection, consumer: str, now: datetime) -> None:
+    """Take the segments processor's cursor row: batch recomputation and the processor take turns."""
+    insert_ignoring_duplicates(
+        conn, consumer_cursors, [{"name": consumer, "txid": -1, "seq": 0, "updated_at": now}]
+    )
+    conn.execute(
+        select(consumer_cursors.c.name).where(consumer_cursors.c.name == consumer).with_for_update()
+    ).first()
+
+
+# --- definitions
+
+
+def all_segments(conn: Connection) -> list[Any]:
+    return list(conn.execute(select(segments).order_by(segments.c.name)))
+
+
+def segment(conn: Connection, segment_id: str, *, lock: bool = False) -> Any:
+    stmt = select(segments).where(segments.c.id == segment_id)
+    return conn.execute(stmt.with_for_update() if lock else stmt).first()
+
+
+def segment_by_name(conn: Connection, name: str) -> Any:
+    return conn.execute(select(segments).where(segments.c.name == name)).first()
+
+
+def insert_segment(conn: Connection, row: dict[str, Any]) -> None:
+    conn.execute(insert(segments), [row])
+
+
+def update_segment(conn: Connection, segment_id: str, values: dict[str, Any]) -> None:
+    conn.execute(update(segments).where(segments.c.id == segment_id).values(**values))
+
+
+def delete_segment(conn: Connection, segment_id: str) -> None:
+    conn.execute(delete(segment_members).where(segment_members.c.segment_id == segment_id))
+    conn.execute(delete(segments).where(segments.c.id == segment_id))
+
+
+def computed_definitions(conn: Connection) -> list[Any]:
+    return list(conn.execute(select(computed_trait_defs).order_by(computed_trait_defs.c.name)))
+
+
+def upsert_definition(conn: Connection, name: str, definition: dict[str, Any], now: datetime) -> None:
+    insert_for = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    stmt = insert_for(computed_trait_defs).values(
+        name=name, definition=definition, created_at=now, updated_at=now
+    )
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["name"], set_={"definition": stmt.excluded.definition, "updated_at": now}
+        )
+    )
+
+
+def delete_definition(conn: Connection, name: str) -> int:
+    conn.execute(delete(computed_traits).where(computed_traits.c.name == name))
+    return conn.execute(delete(computed_trait_defs).where(computed_trait_defs.c.name == name)).rowcount
+
+
+# --- one profile's facts
+
+
+def live_ids(conn: Connection, profile_ids: Iterable[str]) -> dict[str, str]:
+    """profile id -> its live profile (following merges), for the ids that exist."""
+    wanted = list(set(profile_ids))
+    found: dict[str, str] = {}
+    pending = wanted
+    parent: dict[str, str | None] = {}
+    for _ in range(20):  # merge chains are short; a bound keeps a broken chain from looping
+        todo = [p for p in pending if p not in parent]
+        for start in range(0, len(todo), CHUNK):
+            chunk = todo[start : start + CHUNK]
+            for pid, state, into in conn.execute(
+                select(profiles.c.id, profiles.c.state, profiles.c.merged_into).where(
+                    profiles.c.id.in_(chunk)
+                )
+            ):
+                parent[pid] = into if state != "live" else None
+        pending = [v for v in parent.values() if v is not None and v not in parent]
+        if not pending:
+            break
+    for pid in wanted:
+        current: str | None = pid
+        for _ in range(20):
+            if current is None or current not in parent:
+                current = None
+                break
+            nxt = parent[current]
+            if nxt is None:
+                break
+            current = nxt
+        if current is not None:
+            found[pid] = current
+    return found
+
+
+def profile_traits(conn: Connection, profile_id: str) -> dict[str, Any]:
+    row = conn.execute(select(profiles.c.traits).where(profiles.c.id == profile_id)).first()
+    traits = (row.traits if row else None) or {}
+    return {k: v.get("value") if isinstance(v, dict) else None for k, v in traits.items()}
+
+
+def identifier_types(conn: Connection, profile_id: str) -> set[str]:
+    return set(
+        conn.execute(
+            select(identities.c.type).where(identities.c.profile_id == profile_id).distinct()
+        ).scalars()
+    )
+
+
+def consents_and_restriction(conn: Connection, profile_id: str) -> tuple[dict[str, str], bool, list[str]]:
+    """Consent status per purpose and restriction over the live profile and those merged into it."""
+    family = consent_store.merge_set(conn, profile_id)
+    # the newest per purpose; a tie goes to the higher record id (as compile.py decides it in SQL)
+    newest: dict[str, tuple[datetime, str, str]] = {}
+    for purpose, status, at, record_id in conn.execute(
+        select(
+            consent_state.c.purpose,
+            consent_state.c.status,
+            consent_state.c.occurred_at,
+            consent_state.c.record_id,
+        ).where(consent_state.c.profile_id.in_(family))
+    ):
+        if purpose not in newest or newest[purpose][:2] < (at, record_id):
+            newest[purpose] = (at, record_id, status)
+    consents = {purpose: status for purpose, (_, _, status) in newest.items()}
+    return consents, consent_store.is_restricted(conn, family), family
+
+
+def profile_events(conn: Connection, profile_id: str, since: datetime | None) -> list[EventFact]:
+    stmt = select(
+        events.c.seq, events.c.type, events.c.event, events.c.channel, events.c.timestamp, events.c.payload
+    ).where(events.c.profile_id == profile_id, events.c.source_id != SYSTEM_SOURCE_ID)
+    if since is not None:
+        stmt = stmt.where(events.c.timestamp >= since)
+    found = []
+    for seq, type_, name, channel, at, payload in conn.execute(
+        stmt.order_by(events.c.timestamp, events.c.seq)
+    ):
+        props = (payload or {}).get("properties") if isinstance(payload, dict) else None
+        found.append(EventFact(seq, type_, name, channel, at, props if isinstance(props, dict) else {}))
+    return found
+
+
+def stored_computed(conn: Connection, profile_id: str) -> dict[str, Any]:
+    return {
+        name: (value or {}).get("v")
+        for name, value in conn.execute(
+            select(computed_traits.c.name, computed_traits.c.value).where(
+                computed_traits.c.profile_id == profile_id
+            )
+        )
+    }
+
+
+def put_computed(conn: Connection, profile_id: str, name: str, value: Any, now: datetime) -> None:
+    insert_for = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    # wrapped in an object: SQLite's JSON column has numeric affinity and would turn a bare number's text
+    # into a number the JSON reader refuses
+    stmt = insert_for(computed_traits).values(
+        profile_id=profile_id, name=name, value={"v": value}, updated_at=now
+    )
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["profile_id", "name"], set_={"value": stmt.excluded.value, "updated_at": now}
+        )
+    )
+
+
+def drop_computed(conn: Connection, profile_id: str, names: Sequence[str]) -> None:
+    if names:
+        conn.execute(
+            delete(computed_traits).where(
+                computed_traits.c.profile_id == profile_id, computed_traits.c.name.in_(names)
+            )
+        )
+
+
+# --- membership
+
+
+def memberships(conn: Connection, profile_ids: Sequence[str]) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for segment_id, profile_id in conn.execute(
+        select(segment_members.c.segment_id, segment_members.c.profile_id).where(
+            segment_members.c.profile_id.in_(profile_ids)
+        )
+    ):
+        found.setdefault(profile_id, set()).add(segment_id)
+    return found
+
+
+def member_ids(conn: Connection, segment_id: str) -> set[str]:
+    return set(
+        conn.execute(
+            select(segment_members.c.profile_id).where(segment_members.c.segment_id == segment_id)
+        ).scalars()
+    )
+
+
+def add_members(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    for start in range(0, len(rows), CHUNK * 10):
+        conn.execute(insert(segment_members), rows[start : start + CHUNK * 10])
+
+
+def remove_members(conn: Connection, segment_id: str, profile_ids: Sequence[str]) -> None:
+    for start in range(0, len(profile_ids), CHUNK):
+        conn.execute(
+            delete(segment_members).where(
+                segment_members.c.segment_id == segment_id,
+                segment_members.c.profile_id.in_(profile_ids[start : start + CHUNK]),
+            )
+        )
+
+
+def remove_all_memberships(conn: Connection, profile_ids: Sequence[str]) -> list[tuple[str, str]]:
+    """Drop the memberships of profiles that are no longer live (merged away); answers what was dropped."""
+    if not profile_ids:
+        return []
+    dropped = [
+        (r.segment_id, r.profile_id)
+        for r in conn.execute(
+            select(segment_members.c.segment_id, segment_members.c.profile_id).where(
+                segment_members.c.profile_id.in_(profile_ids)
+            )
+        )
+    ]
+    if dropped:
+        conn.execute(delete(segment_members).where(segment_members.c.profile_id.in_(profile_ids)))
+    return dropped
+
+
+def insert_changes(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    for start in range(0, len(rows), CHUNK * 10):
+        conn.execute(insert(segment_changes), rows[start : start + CHUNK * 10])
+
+
+def members_page(conn: Connection, segment_id: str, after: str | None, limit: int) -> list[Any]:
+    stmt = (
+        select(segment_members.c.profile_id, segment_members.c.entered_at)
+        .join(profiles, profiles.c.id == segment_members.c.profile_id)
+        .where(
+            segment_members.c.segment_id == segment_id,
+            profiles.c.state == "live",
+            ~select(restrictions.c.profile_id)
+            .where(restrictions.c.profile_id == segment_members.c.profile_id)
+            .exists(),
+        )
+        .order_by(segment_members.c.profile_id)
+        .limit(limit)
+    )
+    if after is not None:
+        stmt = stmt.where(segment_members.c.profile_id > after)
+    return list(conn.execute(stmt))
+
+
+def member_count(conn: Connection, segment_id: str) -> int:
+    return int(
+        conn.execute(
+            select(func.count())
+            .select_from(segment_members)
+            .where(segment_members.c.segment_id == segment_id)
+        ).scalar_one()
+    )
+
+
+def segments_of(conn: Connection, profile_id: str) -> list[Any]:
+    return list(
+        conn.execute(
+            select(segments.c.id, segments.c.name, segment_members.c.entered_at)
+            .join(segment_members, segment_members.c.segment_id == segments.c.id)
+            .where(segment_members.c.profile_id == profile_id)
+            .order_by(segments.c.name)
+        )
+    )
+
+
+# --- the re-check schedule
+
+
+def set_due(conn: Connection, profile_id: str, due_at: datetime | None) -> None:
+    conn.execute(delete(segment_due).where(segment_due.c.profile_id == profile_id))
+    if due_at is not None:
+        conn.execute(insert(segment_due), [{"profile_id": profile_id, "due_at": due_at}])
+
+
+def due_profiles(conn: Connection, now: datetime, limit: int) -> list[str]:
+    return list(
+        conn.execute(
+            select(segment_due.c.profile_id)
+            .where(segment_due.c.due_at <= now)
+            .order_by(segment_due.c.due_at)
+            .limit(limit)
+        ).scalars()
+    )
+
+
+def mark_all_due(conn: Connection, now: datetime) -> None:
+    """Every live profile is to be re-evaluated (a computed trait was defined or changed)."""
+    conn.execute(delete(segment_due))
+    conn.execute(
+        insert(segment_due).from_select(
+            ["profile_id", "due_at"],
+            select(profiles.c.id, literal(now, UTCDateTime())).where(profiles.c.state == "live"),
+        )
+    )
+
+
+def erase(conn: Connection, profile_ids: Sequence[str]) -> int:
+    removed = 0
+    for table in (segment_members, computed_traits, segment_due, segment_changes):
+        removed += conn.execute(delete(table).where(table.c.profile_id.in_(profile_ids))).rowcount
+    return removed
