@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from omnikanal import __version__
 from omnikanal.hub import Hub
 from omnikanal.ingest import api as ingest_api
+from omnikanal.messaging import api as messaging_api
 from omnikanal.profiles import api as profiles_api
 from omnikanal.sources import api as sources_api
 from omnikanal.web import install_error_handlers
@@ -44,6 +45,8 @@ def create_app(hub: Hub, *, manage_lifecycle: bool = True) -> FastAPI:
     app.include_router(ingest_api.router)
     app.include_router(profiles_api.router)
     app.include_router(sources_api.router)
+    app.include_router(messaging_api.router)
+    app.include_router(messaging_api.public)
 
     @app.get("/health", tags=["operations"], summary="Liveness and the database engine in use")
     def health() -> dict[str, Any]:

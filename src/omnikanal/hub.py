@@ -16,6 +16,9 @@ from omnikanal.eventlog.service import EventLog, Processor, ProcessorRunner
 from omnikanal.identity.model import IdentityRules
 from omnikanal.ingest.service import IngestService
 from omnikanal.ingest.writer import IngestWriter
+from omnikanal.messaging.dispatcher import Dispatcher
+from omnikanal.messaging.service import MessagingService
+from omnikanal.messaging.wiring import build_messaging
 from omnikanal.profiles.model import TraitRules
 from omnikanal.profiles.service import ProfileService
 from omnikanal.settings import Settings
@@ -38,6 +41,8 @@ class Hub:
     runner: ProcessorRunner
     checkpointer: Checkpointer
     signer: Signer
+    messaging: MessagingService
+    dispatcher: Dispatcher
     processors: list[Processor] = field(default_factory=list)
 
     def start(self) -> None:
@@ -46,8 +51,10 @@ class Hub:
         self.audit.start()
         self.runner.start()
         self.checkpointer.start()
+        self.dispatcher.start()
 
     def stop(self) -> None:
+        self.dispatcher.stop()
         self.runner.stop()
         self.writer.stop()
         self.audit.stop()
@@ -75,11 +82,16 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
     writers = settings.ingest_writers or (1 if engine.dialect.name == "sqlite" else 2)
     eventlog = EventLog(engine, clock)
     processors: list[Processor] = []
+    sources = SourceService(engine, clock)
+    signer = Signer(load_secret(settings.secret_key, settings.data_dir), clock)
+    # Until the consent capability is wired here, messaging uses a placeholder that never allows
+    # marketing (messaging/placeholder_consent.py); at merge: build_messaging(..., consent=hub.consent).
+    messaging, dispatcher = build_messaging(settings, engine, clock, signer, ingest, sources, consent=None)
     return Hub(
         settings=settings,
         engine=engine,
         clock=clock,
-        sources=SourceService(engine, clock),
+        sources=sources,
         tokens=TokenService(engine, clock),
         ingest=ingest,
         writer=IngestWriter(ingest, writers, settings.ingest_group_events),
@@ -88,6 +100,8 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
         eventlog=eventlog,
         runner=ProcessorRunner(eventlog, processors, settings.worker_poll_seconds),
         checkpointer=Checkpointer(engine, settings.sqlite_checkpoint_seconds),
-        signer=Signer(load_secret(settings.secret_key, settings.data_dir), clock),
+        signer=signer,
+        messaging=messaging,
+        dispatcher=dispatcher,
         processors=processors,
     )

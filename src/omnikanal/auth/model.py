@@ -15,13 +15,38 @@ class Permission(StrEnum):
     QUARANTINE_READ = "quarantine:read"
     SOURCES_READ = "sources:read"
     SOURCES_WRITE = "sources:write"
+    MESSAGES_SEND = "messages:send"
+    MESSAGES_READ = "messages:read"
+    TEMPLATES_WRITE = "templates:write"
+    TASKS_READ = "tasks:read"
+    TASKS_WRITE = "tasks:write"
 
 
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     "admin": frozenset(Permission),
-    "marketing": frozenset({Permission.PROFILES_READ, Permission.SOURCES_READ}),
-    "service": frozenset({Permission.PROFILES_READ, Permission.PROFILES_UNMERGE}),
-    "store": frozenset({Permission.PROFILES_READ}),
+    # Marketing writes templates and sends marketing messages; service sends transactional ones and
+    # works the hotline's tasks; a store works its own queue (messaging/api.py checks which send and
+    # which queue a role may use).
+    "marketing": frozenset(
+        {
+            Permission.PROFILES_READ,
+            Permission.SOURCES_READ,
+            Permission.MESSAGES_SEND,
+            Permission.MESSAGES_READ,
+            Permission.TEMPLATES_WRITE,
+        }
+    ),
+    "service": frozenset(
+        {
+            Permission.PROFILES_READ,
+            Permission.PROFILES_UNMERGE,
+            Permission.MESSAGES_SEND,
+            Permission.MESSAGES_READ,
+            Permission.TASKS_READ,
+            Permission.TASKS_WRITE,
+        }
+    ),
+    "store": frozenset({Permission.PROFILES_READ, Permission.TASKS_READ, Permission.TASKS_WRITE}),
     "privacy": frozenset({Permission.PROFILES_READ, Permission.PROFILES_UNMERGE}),
 }
 
