@@ -132,6 +132,7 @@ class Dispatcher:
         )
         if not claimed:
             return 0
+        self._service.messaging_source()
         ready = run_write(self._engine, lambda conn: self._gate(conn, claimed))
         by_channel: dict[str, list[tuple[Any, Outgoing]]] = defaultdict(list)
         for row, outgoing in ready:

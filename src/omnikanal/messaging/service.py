@@ -505,6 +505,7 @@ class MessagingService:
         """A later status of a sent message; repeated reports are recorded once, and the status
         only moves forward (a late "delivered" does not undo "clicked")."""
         now = self._clock.now()
+        self.messaging_source()
 
         def work(conn: Connection) -> None:
             row = store.message(conn, message_id)
@@ -532,7 +533,9 @@ class MessagingService:
 
     # -- the timeline --------------------------------------------------------------------------
 
-    def _messaging_source(self) -> Source:
+    def messaging_source(self) -> Source:
+        """The source our own touchpoints come from; call it outside a write transaction (it may
+        create the source, and SQLite has one writer)."""
         with self._source_lock:
             if self._source is None:
                 try:
@@ -550,7 +553,7 @@ class MessagingService:
         """Each status becomes an event on the customer's timeline, on the message's channel."""
         if not changes:
             return
-        source = self._messaging_source()
+        source = self.messaging_source()
         wanted = {row.profile_id for row, *_ in changes}
         keys: dict[str, tuple[str, str]] = {}
         order = {"user_id": 0, "anonymous_id": 1, "email": 2, "phone": 3}
