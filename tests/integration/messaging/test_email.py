@@ -10,7 +10,7 @@ import httpx
 
 from omnikanal.clock import FixedClock
 from omnikanal.hub import Hub
-from tests.helpers import assert_error, timeline
+from tests.helpers import timeline
 from tests.integration.messaging.consent_double import grant
 from tests.integration.messaging.support import SmtpSink, bearer, customer
 
