@@ -11,9 +11,12 @@ from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
 
 from omnikanal import __version__
+from omnikanal.consent import api as consent_api
+from omnikanal.consent import pages as consent_pages
 from omnikanal.hub import Hub
 from omnikanal.ingest import api as ingest_api
 from omnikanal.messaging import api as messaging_api
+from omnikanal.privacy import api as privacy_api
 from omnikanal.profiles import api as profiles_api
 from omnikanal.sources import api as sources_api
 from omnikanal.web import install_error_handlers
@@ -47,6 +50,9 @@ def create_app(hub: Hub, *, manage_lifecycle: bool = True) -> FastAPI:
     app.include_router(sources_api.router)
     app.include_router(messaging_api.router)
     app.include_router(messaging_api.public)
+    app.include_router(consent_api.router)
+    app.include_router(consent_pages.router)
+    app.include_router(privacy_api.router)
 
     @app.get("/health", tags=["operations"], summary="Liveness and the database engine in use")
     def health() -> dict[str, Any]:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from sqlalchemy import Engine
 
 from omnikanal.audit.service import AuditTrail
 from omnikanal.auth.service import TokenService
 from omnikanal.clock import Clock, SystemClock
+from omnikanal.consent.service import ConsentConfig, ConsentService
+from omnikanal.consent.suppression import SuppressionList
 from omnikanal.db.checkpoint import Checkpointer
 from omnikanal.db.engine import make_engine
 from omnikanal.db.migrate import upgrade
@@ -17,8 +20,11 @@ from omnikanal.identity.model import IdentityRules
 from omnikanal.ingest.service import IngestService
 from omnikanal.ingest.writer import IngestWriter
 from omnikanal.messaging.dispatcher import Dispatcher
+from omnikanal.messaging.privacy import MessagingPersonalData
 from omnikanal.messaging.service import MessagingService
 from omnikanal.messaging.wiring import build_messaging
+from omnikanal.privacy.parts import ConsentData, CoreData, PrivacyData
+from omnikanal.privacy.service import PrivacyRegistry, PrivacyService
 from omnikanal.profiles.model import TraitRules
 from omnikanal.profiles.service import ProfileService
 from omnikanal.settings import Settings
@@ -41,6 +47,8 @@ class Hub:
     runner: ProcessorRunner
     checkpointer: Checkpointer
     signer: Signer
+    consent: ConsentService
+    privacy: PrivacyService
     messaging: MessagingService
     dispatcher: Dispatcher
     processors: list[Processor] = field(default_factory=list)
@@ -82,11 +90,30 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
     writers = settings.ingest_writers or (1 if engine.dialect.name == "sqlite" else 2)
     eventlog = EventLog(engine, clock)
     processors: list[Processor] = []
-    sources = SourceService(engine, clock)
     signer = Signer(load_secret(settings.secret_key, settings.data_dir), clock)
-    # Until the consent capability is wired here, messaging uses a placeholder that never allows
-    # marketing (messaging/placeholder_consent.py); at merge: build_messaging(..., consent=hub.consent).
-    messaging, dispatcher = build_messaging(settings, engine, clock, signer, ingest, sources, consent=None)
+    suppression = SuppressionList(engine, identity_rules)
+    consent = ConsentService(
+        engine,
+        clock,
+        signer,
+        suppression,
+        ConsentConfig(
+            purposes=settings.consent_purposes,
+            public_url=settings.public_url,
+            confirm_valid=timedelta(days=settings.consent_confirm_days),
+            preferences_valid=timedelta(days=settings.preference_link_days),
+        ),
+    )
+    # Consent changes sent as events commit with the event; erased persons' events are dropped.
+    ingest.hooks.append(consent)
+    ingest.suppressor = suppression
+    profiles = ProfileService(engine, clock, identity_rules, trait_rules)
+    registry = PrivacyRegistry()
+    # Capabilities holding personal data register here; erasure runs them in reverse order.
+    for part in (CoreData(), ConsentData(), PrivacyData(), MessagingPersonalData()):
+        registry.register(part)
+    sources = SourceService(engine, clock)
+    messaging, dispatcher = build_messaging(settings, engine, clock, signer, ingest, sources, consent=consent)
     return Hub(
         settings=settings,
         engine=engine,
@@ -95,12 +122,14 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
         tokens=TokenService(engine, clock),
         ingest=ingest,
         writer=IngestWriter(ingest, writers, settings.ingest_group_events),
-        profiles=ProfileService(engine, clock, identity_rules, trait_rules),
+        profiles=profiles,
         audit=AuditTrail(engine, clock),
         eventlog=eventlog,
         runner=ProcessorRunner(eventlog, processors, settings.worker_poll_seconds),
         checkpointer=Checkpointer(engine, settings.sqlite_checkpoint_seconds),
         signer=signer,
+        consent=consent,
+        privacy=PrivacyService(engine, clock, registry, suppression, profiles),
         messaging=messaging,
         dispatcher=dispatcher,
         processors=processors,

@@ -8,6 +8,8 @@ from typing import Any
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from omnikanal.consent.model import DEFAULT_PURPOSES
+
 DEFAULT_JUNK_VALUES: tuple[str, ...] = (
     "",
     "null",
@@ -83,6 +85,17 @@ class Settings(BaseSettings):
     page_size_max: int = 500
     worker_poll_seconds: float = 1.0
 
+    # Consent and data-protection rights.
+    consent_purposes: tuple[str, ...] = DEFAULT_PURPOSES
+    consent_confirm_days: float = 7.0  # how long a double opt-in link stays valid
+    preference_link_days: float = 30.0  # how long a preference-centre link stays valid
+    # Retention: maximum age in days per event type or channel, keys "type:page",
+    # "event:Product Viewed", "channel:web"; the shortest matching rule applies.
+    retention_days: dict[str, int] = Field(default_factory=lambda: {"type:page": 396, "type:screen": 396})
+    # Anonymous profiles (no user id, email or phone) inactive this many days are removed; 0 keeps them.
+    retention_anonymous_profile_days: int = 396
+    retention_batch_size: int = 1000
+    retention_interval_seconds: float = 3600.0
     # --- messaging ---
     # SMTP server for email, e.g. smtp://127.0.0.1:1025 or smtps://user:password@mail.example:465;
     # empty: email cannot be sent (messages wait and are retried until it is set).

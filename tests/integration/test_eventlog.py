@@ -31,7 +31,8 @@ def drain(hub: Hub, processor: Any, expect: int, limit: int = 500) -> int:
     got = 0
     deadline = time.monotonic() + 20
     while got < expect and time.monotonic() < deadline:
-        n = hub.eventlog.consume(processor, limit=limit)
+        # never ask for more than is still expected: a partial read must not run past the count
+        n = hub.eventlog.consume(processor, limit=min(limit, expect - got))
         got += n
         if n == 0:
             time.sleep(0.05)

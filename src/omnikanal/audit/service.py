@@ -10,10 +10,10 @@ import logging
 import threading
 from typing import Any
 
-from sqlalchemy import Engine, insert
+from sqlalchemy import Connection, Engine, insert, select
 
 from omnikanal.background import Periodic
-from omnikanal.clock import Clock
+from omnikanal.clock import Clock, isoformat
 from omnikanal.db.engine import write_tx
 from omnikanal.db.tables import access_log
 
@@ -68,3 +68,17 @@ class AuditTrail:
             self.flush()
         except Exception:  # shutting down must go on; the rows are lost only with the process
             log.exception("the last access-log rows could not be written")
+
+
+def access_entries(
+    conn: Connection, profile_ids: list[str], limit: int, before: int | None
+) -> list[dict[str, Any]]:
+    """Who read these profiles' data, newest first; ``before`` pages by entry id."""
+    query = select(access_log).where(access_log.c.profile_id.in_(profile_ids))
+    if before is not None:
+        query = query.where(access_log.c.id < before)
+    rows = conn.execute(query.order_by(access_log.c.id.desc()).limit(limit))
+    return [
+        {"id": r.id, "actor": r.actor, "action": r.action, "profile_id": r.profile_id, "at": isoformat(r.at)}
+        for r in rows
+    ]

@@ -15,6 +15,11 @@ class Permission(StrEnum):
     QUARANTINE_READ = "quarantine:read"
     SOURCES_READ = "sources:read"
     SOURCES_WRITE = "sources:write"
+    CONSENTS_READ = "consents:read"
+    CONSENTS_WRITE = "consents:write"
+    PRIVACY_REQUESTS = "privacy:requests"
+    PRIVACY_ERASE = "privacy:erase"
+    AUDIT_READ = "audit:read"
     MESSAGES_SEND = "messages:send"
     MESSAGES_READ = "messages:read"
     TEMPLATES_WRITE = "templates:write"
@@ -23,7 +28,8 @@ class Permission(StrEnum):
 
 
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
-    "admin": frozenset(Permission),
+    # Erasure is the data-protection officer's alone: not even an administrator deletes a person.
+    "admin": frozenset(Permission) - {Permission.PRIVACY_ERASE},
     # Marketing writes templates and sends marketing messages; service sends transactional ones and
     # works the hotline's tasks; a store works its own queue (messaging/api.py checks which send and
     # which queue a role may use).
@@ -31,6 +37,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
         {
             Permission.PROFILES_READ,
             Permission.SOURCES_READ,
+            Permission.CONSENTS_READ,
             Permission.MESSAGES_SEND,
             Permission.MESSAGES_READ,
             Permission.TEMPLATES_WRITE,
@@ -40,14 +47,35 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
         {
             Permission.PROFILES_READ,
             Permission.PROFILES_UNMERGE,
+            Permission.CONSENTS_READ,
+            Permission.CONSENTS_WRITE,
+            Permission.PRIVACY_REQUESTS,
             Permission.MESSAGES_SEND,
             Permission.MESSAGES_READ,
             Permission.TASKS_READ,
             Permission.TASKS_WRITE,
         }
     ),
-    "store": frozenset({Permission.PROFILES_READ, Permission.TASKS_READ, Permission.TASKS_WRITE}),
-    "privacy": frozenset({Permission.PROFILES_READ, Permission.PROFILES_UNMERGE}),
+    "store": frozenset(
+        {
+            Permission.PROFILES_READ,
+            Permission.CONSENTS_READ,
+            Permission.CONSENTS_WRITE,
+            Permission.TASKS_READ,
+            Permission.TASKS_WRITE,
+        }
+    ),
+    "privacy": frozenset(
+        {
+            Permission.PROFILES_READ,
+            Permission.PROFILES_UNMERGE,
+            Permission.CONSENTS_READ,
+            Permission.CONSENTS_WRITE,
+            Permission.PRIVACY_REQUESTS,
+            Permission.PRIVACY_ERASE,
+            Permission.AUDIT_READ,
+        }
+    ),
 }
 
 

@@ -29,7 +29,6 @@ CHANNEL_PURPOSE: dict[str, str] = {
 }
 
 
-
 class ConsentStatus(StrEnum):
     GRANTED = "granted"
     DENIED = "denied"

@@ -78,6 +78,8 @@ def _configure_sqlite(engine: Engine, synchronous: str, checkpoint_in_background
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA temp_store=MEMORY")
+        # Erasure must leave nothing in the file: deleted content is overwritten, not just unlinked.
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.execute("PRAGMA cache_size=-65536")
         # A modest mapping: reads gain little from more, and mapped pages count in the process RSS.
         cursor.execute("PRAGMA mmap_size=67108864")

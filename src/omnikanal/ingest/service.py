@@ -7,10 +7,10 @@ transaction: deduplicate, stitch identities, update profiles, store events, quar
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from sqlalchemy import Connection, Engine
@@ -60,6 +60,8 @@ class Submission:
 class IngestResult:
     accepted: int = 0
     duplicates: int = 0
+    # events dropped because they carry an identifier of an erased person (counted, never stored)
+    suppressed: int = 0
     quarantined: list[Quarantined] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -67,8 +69,37 @@ class IngestResult:
             "success": True,
             "accepted": self.accepted,
             "duplicates": self.duplicates,
+            "suppressed": self.suppressed,
             "quarantined": [q.as_dict() for q in self.quarantined],
         }
+
+
+class EventHook(Protocol):
+    """A capability that reacts to some events inside the ingest transaction (consent changes).
+
+    ``check`` runs before the transaction and may reject an event to quarantine; ``apply`` runs
+    inside it with the stored events, so the event and its effect commit together.
+    """
+
+    def check(self, event: TrackedEvent) -> Rejection | None: ...
+
+    def apply(self, conn: Connection, stored: list[StoredEvent], now: datetime) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    event: TrackedEvent
+    source: Source
+    profile_id: str
+    channel: str
+
+
+class Suppressor(Protocol):
+    def hash(self, identifier_type: str, value: str) -> str: ...
+
+    def present(self, conn: Connection, hashes: Iterable[str]) -> set[str]: ...
+
+    def count_drops(self, conn: Connection, counts: dict[str, int], now: datetime) -> None: ...
 
 
 def _payload_text(raw: Any) -> str:
@@ -96,6 +127,8 @@ class IngestService:
         self._max_event_bytes = max_event_bytes
         self._new_message_id = new_message_id
         self._to_db_time = db_time_converter(engine.dialect.name)
+        self.hooks: list[EventHook] = []
+        self.suppressor: Suppressor | None = None
 
     @property
     def identity_rules(self) -> IdentityRules:
@@ -147,6 +180,10 @@ class IngestService:
                 to_db(event.timestamp),
                 encoded.decode(),
             )
+            rejection_by_hook = next((r for hook in self.hooks if (r := hook.check(event)) is not None), None)
+            if rejection_by_hook is not None:
+                submission.rejected.append((index, rejection_by_hook, item))
+                continue
             identifiers = extract_identifiers(event.payload, self._identity_rules)
             if not identifiers:
                 rejection = Rejection(
@@ -211,6 +248,9 @@ class IngestService:
                         all_identifiers.add(("user_id", previous))
                 work.append((position, sub.source, ev, identifiers, previous))
 
+        if self.suppressor is not None and work:
+            work = self._drop_suppressed(conn, work, results, now)
+
         resolver = Resolver(conn, rules, self._trait_rules, now)
         resolver.prefetch(all_identifiers)
         assigned: list[tuple[TrackedEvent, Source, str, str]] = []
@@ -256,4 +296,37 @@ class IngestService:
                 for ev, source, pid, channel in assigned
             ],
         )
+        if self.hooks and assigned:
+            stored = [
+                StoredEvent(ev, source, resolver.live(pid), channel) for ev, source, pid, channel in assigned
+            ]
+            for hook in self.hooks:
+                hook.apply(conn, stored, now)
         return results
+
+    def _drop_suppressed(
+        self,
+        conn: Connection,
+        work: list[tuple[int, Source, TrackedEvent, list[Identifier], str | None]],
+        results: list[IngestResult],
+        now: datetime,
+    ) -> list[tuple[int, Source, TrackedEvent, list[Identifier], str | None]]:
+        """Events carrying an erased person's identifier are counted and dropped, never stored."""
+        assert self.suppressor is not None
+        hashed = self.suppressor.hash
+        per_item = [{hashed(t, v) for t, v in item[3]} for item in work]
+        present = self.suppressor.present(conn, set().union(*per_item))
+        if not present:
+            return work
+        kept = []
+        drops: dict[str, int] = {}
+        for item, hashes in zip(work, per_item, strict=True):
+            hit = hashes & present
+            if hit:
+                results[item[0]].suppressed += 1
+                for h in hit:
+                    drops[h] = drops.get(h, 0) + 1
+            else:
+                kept.append(item)
+        self.suppressor.count_drops(conn, drops, now)
+        return kept

@@ -154,7 +154,11 @@ class Dispatcher:
                 results = [TransientFailure(f"{type(exc).__name__}: {exc}") for _ in items]
             outcomes.extend((r, o, res) for (r, o), res in zip(items, results, strict=True))
         if outcomes:
-            run_write(self._engine, lambda conn: self._record(conn, outcomes))
+            bounced = run_write(self._engine, lambda conn: self._record(conn, outcomes))
+            for address_type, address in bounced:
+                # A hard bounce: never send to this address again (after the commit: the consent
+                # service writes in a transaction of its own).
+                self._service.consent.suppress(address_type, address, "hard_bounce")
         return len(claimed)
 
     # -- gate ------------------------------------------------------------------------------------
@@ -313,8 +317,12 @@ class Dispatcher:
 
     # -- record ----------------------------------------------------------------------------------
 
-    def _record(self, conn: Connection, outcomes: list[tuple[Any, Outgoing, SendResult | Exception]]) -> None:
+    def _record(
+        self, conn: Connection, outcomes: list[tuple[Any, Outgoing, SendResult | Exception]]
+    ) -> list[tuple[str, str]]:
+        """Record each outcome; answers the addresses that bounced for good."""
         now = self._clock.now()
+        bounced: list[tuple[str, str]] = []
         changes: list[tuple[Any, Status, datetime, dict[str, Any]]] = []
         for row, outgoing, outcome in outcomes:
             attempts = row.attempts + 1
@@ -358,8 +366,7 @@ class Dispatcher:
                 changes.append((row, status, now, {"error": error}))
                 address_type = ADDRESS_TYPE.get(outgoing.channel)
                 if status is Status.BOUNCED and address_type is not None:
-                    # A hard bounce: never send to this address again.
-                    self._service.consent.suppress(address_type, outgoing.address, "hard_bounce")
+                    bounced.append((address_type, outgoing.address))
                 continue
             delay = self._backoff(outgoing.channel, attempts)
             error = f"{type(outcome).__name__}: {outcome}"
@@ -384,6 +391,7 @@ class Dispatcher:
                 {"retry_in_seconds": round(delay.total_seconds(), 3), "error": error, "attempt": attempts},
             )
         self._service.touchpoints(conn, changes)
+        return bounced
 
     def _backoff(self, channel: str, attempts: int) -> timedelta:
         """Exponential with full jitter in its upper half; webhooks follow the Standard Webhooks schedule."""

@@ -14,7 +14,6 @@ from omnikanal.messaging.channels.webhook import WebhookChannel, derived_secret
 from omnikanal.messaging.dispatcher import Dispatcher
 from omnikanal.messaging.gate import ConsentPort
 from omnikanal.messaging.model import Policy, QuietHours
-from omnikanal.messaging.placeholder_consent import PlaceholderConsentRefusingMarketing
 from omnikanal.messaging.service import MessagingService
 from omnikanal.settings import Settings
 from omnikanal.signing import Signer
@@ -40,9 +39,8 @@ def build_messaging(
     signer: Signer,
     ingest: IngestService,
     sources: SourceService,
-    consent: ConsentPort | None,
+    consent: ConsentPort,
 ) -> tuple[MessagingService, Dispatcher]:
-    consent = consent or PlaceholderConsentRefusingMarketing(engine, settings.public_url)
     service = MessagingService(
         engine,
         clock,

@@ -21,7 +21,6 @@ from omnikanal.app import create_app
 from omnikanal.clock import FixedClock
 from omnikanal.hub import Hub, build_hub
 from omnikanal.settings import Settings
-from tests.integration.messaging.consent_double import MemoryConsent
 from tests.integration.messaging.support import FakeTwilio, SmtpSink, WebhookReceiver
 
 # A Wednesday, 12:00 in Berlin (CEST): inside everybody's sending hours.
@@ -108,7 +107,6 @@ def settings(
 @pytest.fixture
 def hub(settings: Settings, clock: FixedClock) -> Iterator[Hub]:
     built = build_hub(settings, clock)
-    built.messaging.consent = MemoryConsent(built)
     built.start()
     yield built
     built.close()

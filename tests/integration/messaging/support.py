@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl
 import httpx
 from aiosmtpd.controller import Controller
 
+from omnikanal.consent.model import ConsentChange, ConsentStatus
 from omnikanal.messaging.channels.sms import twilio_signature
 
 
@@ -194,3 +195,11 @@ def customer(hub: Any, user_id: str, **traits: Any) -> str:
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def grant(hub: Any, profile_id: str, purpose: str, channel: str | None = None) -> None:
+    """A granted consent in the consent ledger; an email consent as confirmed by double opt-in."""
+    proof = {"confirmed_at": hub.clock.now().isoformat(), "test": True}
+    change = ConsentChange(purpose=purpose, status=ConsentStatus.GRANTED, channel=channel, proof=proof)
+    [stored] = hub.consent.record(profile_id, [change], source="test")
+    assert stored["status"] == "granted", stored

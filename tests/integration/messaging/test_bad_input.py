@@ -12,8 +12,7 @@ import pytest
 from omnikanal.clock import FixedClock
 from omnikanal.hub import Hub
 from tests.helpers import assert_error
-from tests.integration.messaging.consent_double import grant
-from tests.integration.messaging.support import SmtpSink, bearer, customer, free_port
+from tests.integration.messaging.support import SmtpSink, bearer, customer, free_port, grant
 from tests.integration.messaging.test_email import NEWSLETTER, save, send
 
 

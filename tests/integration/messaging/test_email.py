@@ -11,8 +11,7 @@ import httpx
 from omnikanal.clock import FixedClock
 from omnikanal.hub import Hub
 from tests.helpers import timeline
-from tests.integration.messaging.consent_double import grant
-from tests.integration.messaging.support import SmtpSink, bearer, customer
+from tests.integration.messaging.support import SmtpSink, bearer, customer, grant
 
 NEWSLETTER = {
     "name": "newsletter",

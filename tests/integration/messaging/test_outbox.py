@@ -18,8 +18,7 @@ from omnikanal.hub import Hub
 from omnikanal.messaging import store
 from omnikanal.messaging.dispatcher import LEASE
 from omnikanal.messaging.service import SendRequest
-from tests.integration.messaging.consent_double import grant
-from tests.integration.messaging.support import SmtpSink, bearer, customer
+from tests.integration.messaging.support import SmtpSink, bearer, customer, grant
 
 
 class Boom(Exception):

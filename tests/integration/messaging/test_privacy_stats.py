@@ -9,8 +9,7 @@ from omnikanal.db.engine import run_write
 from omnikanal.db.tables import message_statuses, messages, staff_tasks
 from omnikanal.hub import Hub
 from omnikanal.messaging.privacy import MessagingPersonalData
-from tests.integration.messaging.consent_double import grant
-from tests.integration.messaging.support import SmtpSink, bearer, customer
+from tests.integration.messaging.support import SmtpSink, bearer, customer, grant
 from tests.integration.messaging.test_email import NEWSLETTER, save, send
 
 

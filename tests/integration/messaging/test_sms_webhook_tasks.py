@@ -17,13 +17,13 @@ from omnikanal.clock import FixedClock
 from omnikanal.hub import Hub
 from omnikanal.messaging.channels.sms import twilio_signature
 from tests.helpers import assert_error, timeline
-from tests.integration.messaging.consent_double import grant
 from tests.integration.messaging.support import (
     FakeTwilio,
     SmtpSink,
     WebhookReceiver,
     bearer,
     customer,
+    grant,
     wait_for,
 )
 from tests.integration.messaging.test_email import send

@@ -1,7 +1,7 @@
 """messaging: templates, the message outbox with its status history, staff tasks
 
 Revision ID: 0004_messaging
-Revises: 0001
+Revises: 0002_consent_privacy
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql
 import omnikanal.db.types
 
 revision = "0004_messaging"
-down_revision = "0001"
+down_revision = "0002_consent_privacy"
 branch_labels = None
 depends_on = None
 

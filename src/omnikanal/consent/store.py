@@ -1,0 +1,160 @@
+"""SQL for the consent ledger, its derived state, confirmations and restrictions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, literal, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from omnikanal.db.tables import (
+    consent_confirmations,
+    consent_records,
+    consent_state,
+    identities,
+    profiles,
+    restrictions,
+)
+
+
+def profile_row(conn: Connection, profile_id: str) -> Any:
+    return conn.execute(
+        select(profiles.c.id, profiles.c.state, profiles.c.merged_into, profiles.c.traits).where(
+            profiles.c.id == profile_id
+        )
+    ).first()
+
+
+def merge_set(conn: Connection, live_id: str) -> list[str]:
+    """The live profile and every profile merged into it, at any depth."""
+    chain = select(literal(live_id).label("id")).cte("chain", recursive=True)
+    chain = chain.union(select(profiles.c.id).where(profiles.c.merged_into == chain.c.id))
+    return list(conn.execute(select(chain.c.id)).scalars())
+
+
+def insert_record(conn: Connection, row: dict[str, Any]) -> None:
+    conn.execute(insert(consent_records), [row])
+
+
+def upsert_state(conn: Connection, row: dict[str, Any]) -> None:
+    """The state follows the newest change by the time it happened; a late-arriving older one does not
+    overwrite a newer decision."""
+    if conn.dialect.name == "postgresql":
+        stmt = pg_insert(consent_state).values(**row)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["profile_id", "purpose"],
+            set_={
+                "status": stmt.excluded.status,
+                "record_id": stmt.excluded.record_id,
+                "occurred_at": stmt.excluded.occurred_at,
+            },
+            where=consent_state.c.occurred_at <= stmt.excluded.occurred_at,
+        )
+    else:
+        stmt_s = sqlite_insert(consent_state).values(**row)
+        stmt = stmt_s.on_conflict_do_update(  # type: ignore[assignment]
+            index_elements=["profile_id", "purpose"],
+            set_={
+                "status": stmt_s.excluded.status,
+                "record_id": stmt_s.excluded.record_id,
+                "occurred_at": stmt_s.excluded.occurred_at,
+            },
+            where=consent_state.c.occurred_at <= stmt_s.excluded.occurred_at,
+        )
+    conn.execute(stmt)
+
+
+def states(conn: Connection, profile_ids: Sequence[str]) -> dict[str, tuple[str, datetime, str]]:
+    """Purpose -> (status, occurred_at, record id), the newest over all the given profiles."""
+    found: dict[str, tuple[str, datetime, str]] = {}
+    rows = conn.execute(
+        select(
+            consent_state.c.purpose,
+            consent_state.c.status,
+            consent_state.c.occurred_at,
+            consent_state.c.record_id,
+        ).where(consent_state.c.profile_id.in_(profile_ids))
+    )
+    for purpose, status, at, record_id in rows:
+        if purpose not in found or found[purpose][1] < at:
+            found[purpose] = (status, at, record_id)
+    return found
+
+
+def history(conn: Connection, profile_ids: Sequence[str], limit: int) -> list[Any]:
+    return list(
+        conn.execute(
+            select(consent_records)
+            .where(consent_records.c.profile_id.in_(profile_ids))
+            .order_by(consent_records.c.occurred_at.desc(), consent_records.c.recorded_at.desc())
+            .limit(limit)
+        )
+    )
+
+
+def is_restricted(conn: Connection, profile_ids: Sequence[str]) -> bool:
+    return (
+        conn.execute(
+            select(restrictions.c.profile_id).where(restrictions.c.profile_id.in_(profile_ids))
+        ).first()
+        is not None
+    )
+
+
+def identifiers_of(
+    conn: Connection, profile_id: str, types: Sequence[str] | None = None
+) -> list[tuple[str, str]]:
+    query = select(identities.c.type, identities.c.value).where(identities.c.profile_id == profile_id)
+    if types is not None:
+        query = query.where(identities.c.type.in_(types))
+    return [(t, v) for t, v in conn.execute(query)]
+
+
+def insert_confirmation(conn: Connection, row: dict[str, Any]) -> None:
+    conn.execute(insert(consent_confirmations), [row])
+
+
+def confirmation(conn: Connection, token_id: str) -> Any:
+    return conn.execute(
+        select(consent_confirmations).where(consent_confirmations.c.token_id == token_id)
+    ).first()
+
+
+def use_confirmation(conn: Connection, token_id: str, now: datetime) -> bool:
+    """Mark a link used; False when it was used already (a concurrent click loses)."""
+    result = conn.execute(
+        update(consent_confirmations)
+        .where(consent_confirmations.c.token_id == token_id, consent_confirmations.c.used_at.is_(None))
+        .values(used_at=now)
+    )
+    return result.rowcount == 1
+
+
+def pending_confirmations(conn: Connection, now: datetime, limit: int) -> list[Any]:
+    return list(
+        conn.execute(
+            select(consent_confirmations)
+            .where(consent_confirmations.c.used_at.is_(None), consent_confirmations.c.expires_at > now)
+            .order_by(consent_confirmations.c.created_at)
+            .limit(limit)
+        )
+    )
+
+
+def mark_sent(conn: Connection, token_id: str, now: datetime) -> None:
+    conn.execute(
+        update(consent_confirmations).where(consent_confirmations.c.token_id == token_id).values(sent_at=now)
+    )
+
+
+def set_restricted(
+    conn: Connection, profile_id: str, request_id: str | None, now: datetime, on: bool
+) -> None:
+    conn.execute(delete(restrictions).where(restrictions.c.profile_id == profile_id))
+    if on:
+        conn.execute(
+            insert(restrictions), [{"profile_id": profile_id, "request_id": request_id, "created_at": now}]
+        )

@@ -1,0 +1,1 @@
+"""Data-subject rights: access/portability exports, erasure, restriction, rectification; retention."""
