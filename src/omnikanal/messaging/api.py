@@ -139,6 +139,10 @@ def send_message(hub: HubDep, principal: PrincipalDep, body: MessageIn, response
     send_at = body.send_at
     if send_at is not None:
         send_at = send_at.replace(tzinfo=UTC) if send_at.tzinfo is None else send_at.astimezone(UTC)
+    if body.to is not None and body.channel != "webhook":
+        raise InvalidInput(
+            "to_not_allowed", "to: only a webhook takes an address; others use the profile's", "to"
+        )
     if body.queue is not None and not QUEUE_PATTERN.match(body.queue):
         raise InvalidInput("invalid_queue", "queue must be hotline or store:<id>", "queue")
     request = SendRequest(

@@ -20,7 +20,7 @@ import random
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -108,7 +108,9 @@ class Dispatcher:
         self._retry_max = retry_max_seconds
         self._limiter = RateLimiter(rates)
         self._webhook_url = webhook_url
-        self._loop = Periodic("messaging-dispatcher", poll_seconds, lambda: self.run_once() > 0)
+        # Work that feeds the outbox, run before each round (double opt-in mails, ...).
+        self.jobs: list[Callable[[], int]] = []
+        self._loop = Periodic("messaging-dispatcher", poll_seconds, self._tick)
 
     # -- the loop ------------------------------------------------------------------------------
 
@@ -122,6 +124,14 @@ class Dispatcher:
                 channel.close()
             except Exception:
                 log.exception("closing channel %s failed", channel.name)
+
+    def _tick(self) -> bool:
+        for job in self.jobs:
+            try:
+                job()
+            except Exception:
+                log.exception("messaging job %s failed", getattr(job, "name", job))
+        return self.run_once() > 0
 
     def run_once(self, ids: Sequence[str] | None = None) -> int:
         """One round: claim, gate, send, record. Returns how many messages it handled."""
@@ -178,6 +188,9 @@ class Dispatcher:
                 url = options.get("to") or self._webhook_url
                 if url:
                     extra["webhook"] = url
+            if row.requested_channel == "email" and options.get("to"):
+                # only internal callers set it (the double opt-in goes to the address being confirmed)
+                extra["email"] = options["to"]
             if row.requested_channel == "task":
                 extra["task"] = options.get("queue") or "hotline"
             request = GateRequest(

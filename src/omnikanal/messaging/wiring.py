@@ -13,6 +13,7 @@ from omnikanal.messaging.channels.tasks import TaskChannel
 from omnikanal.messaging.channels.webhook import WebhookChannel, derived_secret
 from omnikanal.messaging.dispatcher import Dispatcher
 from omnikanal.messaging.gate import ConsentPort
+from omnikanal.messaging.jobs import ConfirmationMailer
 from omnikanal.messaging.model import Policy, QuietHours
 from omnikanal.messaging.service import MessagingService
 from omnikanal.settings import Settings
@@ -100,6 +101,7 @@ def build_messaging(
         rates=dict(settings.messaging_rate_per_second),
         webhook_url=settings.webhook_url,
     )
+    dispatcher.jobs.append(ConfirmationMailer(engine, service, consent))
     if settings.messaging_dispatch_inline:
         service.dispatch_now = lambda ids: dispatcher.run_once(ids)
     return service, dispatcher
