@@ -136,6 +136,7 @@ class Settings(BaseSettings):
     messaging_channel_caps: dict[str, int] = Field(default_factory=lambda: {"sms": 2, "whatsapp": 2})
     # channel "auto": the order tried when neither a preference nor engagement decides.
     messaging_auto_fallback: tuple[str, ...] = ("email", "sms", "whatsapp")
+    # Seconds between dispatcher rounds; 0: this process runs no dispatcher (API-only nodes).
     messaging_poll_seconds: float = 1.0
     messaging_batch_size: int = 100
     messaging_max_attempts: int = 8

@@ -110,12 +110,14 @@ class Dispatcher:
         self._webhook_url = webhook_url
         # Work that feeds the outbox, run before each round (double opt-in mails, ...).
         self.jobs: list[Callable[[], int]] = []
+        self._poll_seconds = poll_seconds
         self._loop = Periodic("messaging-dispatcher", poll_seconds, self._tick)
 
     # -- the loop ------------------------------------------------------------------------------
 
     def start(self) -> None:
-        self._loop.start()
+        if self._poll_seconds > 0:
+            self._loop.start()
 
     def stop(self) -> None:
         self._loop.stop()

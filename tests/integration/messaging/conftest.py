@@ -96,8 +96,8 @@ def settings(
         "twilio_whatsapp_from": "+4930123457",
         "webhook_allow_private": True,
         "webhook_secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
-        # The background round would race the tests' own rounds; they call run_once themselves.
-        "messaging_poll_seconds": 3600.0,
+        # No background dispatcher: it would race the tests' own rounds; they call run_once themselves.
+        "messaging_poll_seconds": 0.0,
         "messaging_retry_base_seconds": 10.0,
     }
     values.update(extra_settings)

@@ -109,16 +109,24 @@ def test_two_dispatchers_cannot_both_pass_the_same_cap(hub: Hub, smtp: SmtpSink)
     promo = SendRequest(profile_id=pid, channel="email", content={"subject": "Sale", "text": "x"})
     run_write(hub.engine, lambda conn: [hub.messaging.enqueue(conn, promo) for _ in range(6)])
     hub.dispatcher._batch_size = 1
-    threads = [
-        threading.Thread(target=lambda: [hub.dispatcher.run_once() for _ in range(6)]) for _ in range(2)
-    ]
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            while hub.dispatcher.run_once() > 0:
+                pass
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
+    assert errors == []
     with hub.engine.connect() as conn:
-        statuses = sorted(r.status for r in conn.execute(select(messages.c.status)))
-    assert statuses == ["blocked"] * 3 + ["sent"] * 3
+        rows = [tuple(r) for r in conn.execute(select(messages.c.status, messages.c.error))]
+    assert sorted(status for status, _ in rows) == ["blocked"] * 3 + ["sent"] * 3, rows
     assert len(smtp.to("caprace@example.org")) == 3
 
 
