@@ -183,7 +183,8 @@ class Dispatcher:
         # Profiles are locked in id order, so two workers never wait on each other in a cycle.
         for row in sorted(claimed, key=lambda r: (r.profile_id, r.id)):
             live = store.resolve_live(conn, row.profile_id)
-            facts = store.facts(conn, live, since, row.id, lock=True) if live else None
+            auto = row.requested_channel == "auto"
+            facts = store.facts(conn, live, since, row.id, lock=True, engagement=auto) if live else None
             options = row.options or {}
             extra: dict[str, str] = {}
             if row.requested_channel == "webhook":

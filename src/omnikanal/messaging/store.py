@@ -43,7 +43,13 @@ def resolve_live(conn: Connection, profile_id: str) -> str | None:
 
 
 def facts(
-    conn: Connection, profile_id: str, cap_since: datetime, exclude_message: str | None, *, lock: bool = False
+    conn: Connection,
+    profile_id: str,
+    cap_since: datetime,
+    exclude_message: str | None,
+    *,
+    lock: bool = False,
+    engagement: bool = True,
 ) -> CustomerFacts | None:
     """What the gate needs of a live profile; with ``lock`` the profile row is locked (PostgreSQL),
     so two dispatchers cannot both let a message through under the same cap."""
@@ -65,15 +71,19 @@ def facts(
         else:
             addresses.setdefault("sms", ident.value)
             addresses.setdefault("whatsapp", ident.value)
-    engagement: dict[str, tuple[int, datetime | None]] = {}
-    for usage in conn.execute(
-        select(events.c.channel, func.count(), func.max(events.c.timestamp))
-        .where(events.c.profile_id == profile_id, events.c.channel.in_(tuple(ENGAGEMENT_CHANNEL)))
-        # our own touchpoints are not the customer's engagement
-        .where(or_(events.c.event.is_(None), ~events.c.event.like("Message %")))
-        .group_by(events.c.channel)
+    used: dict[str, tuple[int, datetime | None]] = {}
+    for usage in (
+        []
+        if not engagement
+        else conn.execute(
+            select(events.c.channel, func.count(), func.max(events.c.timestamp))
+            .where(events.c.profile_id == profile_id, events.c.channel.in_(tuple(ENGAGEMENT_CHANNEL)))
+            # our own touchpoints are not the customer's engagement
+            .where(or_(events.c.event.is_(None), ~events.c.event.like("Message %")))
+            .group_by(events.c.channel)
+        )
     ):
-        engagement[ENGAGEMENT_CHANNEL[usage[0]]] = (int(usage[1]), _aware(usage[2]))
+        used[ENGAGEMENT_CHANNEL[usage[0]]] = (int(usage[1]), _aware(usage[2]))
     recent_stmt = select(messages.c.passed_at, messages.c.channel).where(
         messages.c.profile_id == profile_id,
         messages.c.transactional.is_(False),
@@ -83,7 +93,7 @@ def facts(
     if exclude_message is not None:
         recent_stmt = recent_stmt.where(messages.c.id != exclude_message)
     recent = [(r.passed_at, r.channel) for r in conn.execute(recent_stmt)]
-    return CustomerFacts(profile_id, traits, addresses, engagement, recent)
+    return CustomerFacts(profile_id, traits, addresses, used, recent)
 
 
 def _aware(value: Any) -> datetime | None:

@@ -11,9 +11,10 @@ from __future__ import annotations
 import html as html_lib
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from jinja2 import TemplateSyntaxError, nodes
+from jinja2 import Template, TemplateSyntaxError, nodes
 from jinja2.exceptions import SecurityError
 from jinja2.meta import find_undeclared_variables
 from jinja2.sandbox import SandboxedEnvironment
@@ -107,6 +108,12 @@ class RenderContext:
         }
 
 
+@lru_cache(maxsize=512)
+def _compiled(field: str, source: str) -> Template:
+    # Compiling is most of the cost of a render; the same few templates go to many customers.
+    return _env(field).from_string(source)
+
+
 def render(parts: TemplateParts, context: RenderContext) -> TemplateParts:
     variables = context.variables()
     rendered: dict[str, str | None] = {}
@@ -116,7 +123,7 @@ def render(parts: TemplateParts, context: RenderContext) -> TemplateParts:
             rendered[field] = None
             continue
         try:
-            rendered[field] = _env(field).from_string(source).render(variables)
+            rendered[field] = _compiled(field, source).render(variables)
         except SecurityError as exc:
             raise RenderFailed(f"{field}: not allowed in a template: {exc}") from None
         except Exception as exc:  # a template can fail in many ways; the message records which
