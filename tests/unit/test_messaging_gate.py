@@ -241,6 +241,13 @@ def test_auto_falls_back_to_the_configured_order_and_blocks_when_nothing_is_left
     assert "sms: unreachable" in nothing.channel_reason
 
 
+def test_auto_only_picks_channels_the_template_has() -> None:
+    consent = Consent({"email_marketing", "sms_marketing"})
+    request = GateRequest("prof_1", "auto", False, None, only=frozenset({"email"}))
+    decision = decide(request, facts(traits={"preferredChannel": "sms"}), consent, POLICY, NOON)
+    assert decision.channel == "email"
+
+
 def test_auto_still_applies_quiet_hours_and_caps_to_the_channel_it_chose() -> None:
     consent = Consent({"email_marketing"})
     night = decide(AUTO, facts(), consent, POLICY, at("2026-06-10T23:00:00+02:00"))

@@ -196,11 +196,15 @@ class Dispatcher:
                 extra["email"] = options["to"]
             if row.requested_channel == "task":
                 extra["task"] = options.get("queue") or "hotline"
+            only = None
+            if auto and row.template is not None:
+                only = frozenset(t.channel for t in store.template_rows(conn, row.template))
             request = GateRequest(
                 profile_id=live or row.profile_id,
                 channel=row.requested_channel,
                 transactional=row.transactional,
                 purpose=row.purpose,
+                only=only,
             )
             if not row.transactional and row.purpose is None and row.requested_channel in ("webhook",):
                 decision = GateDecision(Verdict.BLOCK, "no_purpose", "webhook", None)

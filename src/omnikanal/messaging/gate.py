@@ -260,6 +260,8 @@ def _choose(
 ) -> tuple[str | None, str, bool | None]:
     """channel auto: the channel, why, and True when consent and suppression were already asked."""
     candidates = list(dict.fromkeys((*policy.auto_fallback, *facts.engagement)))
+    if request.only is not None:
+        candidates = [c for c in candidates if c in request.only]
     usable: list[str] = []
     refused: dict[str, str] = {}
     for channel in candidates:

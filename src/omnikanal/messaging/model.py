@@ -167,6 +167,8 @@ class GateRequest:
     transactional: bool
     purpose: str | None  # the caller's purpose; marketing defaults to the channel's purpose
     address: str | None = None  # an explicit address (webhook URL); else the customer's own
+    # channel auto: only these channels (those the template has a version for); None: any
+    only: frozenset[str] | None = None
 
 
 @dataclass(slots=True)

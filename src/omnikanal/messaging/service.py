@@ -293,7 +293,8 @@ class MessagingService:
             content = request.content
             check(
                 TemplateParts(content.get("subject"), content.get("text") or "", content.get("html")),
-                channel=request.channel,
+                # channel auto may choose email, which needs a subject
+                channel="email" if request.channel == AUTO else request.channel,
                 prefix="content.",
             )
         marketing_without_purpose = not request.transactional and not request.purpose
