@@ -33,7 +33,7 @@ from omnikanal.db.tables import messages
 from omnikanal.messaging import store
 from omnikanal.messaging.channels import Channel
 from omnikanal.messaging.channels.webhook import RETRY_SCHEDULE_SECONDS
-from omnikanal.messaging.gate import decide
+from omnikanal.messaging.gate import BoundConsent, decide
 from omnikanal.messaging.model import (
     ADDRESS_TYPE,
     GateDecision,
@@ -209,9 +209,8 @@ class Dispatcher:
             if not row.transactional and row.purpose is None and row.requested_channel in ("webhook",):
                 decision = GateDecision(Verdict.BLOCK, "no_purpose", "webhook", None)
             else:
-                decision = decide(
-                    request, facts, self._service.consent, self._policy, now, reachable_extra=extra
-                )
+                consent = BoundConsent(self._service.consent, conn)
+                decision = decide(request, facts, consent, self._policy, now, reachable_extra=extra)
             stored = decision.as_dict(now)
             values: dict[str, Any] = {
                 "decision": stored,

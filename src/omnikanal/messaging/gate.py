@@ -23,7 +23,10 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from sqlalchemy import Connection
+
 from omnikanal.consent.model import ConsentChange, ContactDecision
+from omnikanal.errors import OmnikanalError
 from omnikanal.messaging.model import (
     ADDRESS_TYPE,
     AUTO,
@@ -55,6 +58,43 @@ class ConsentPort(Protocol):
     def is_suppressed(self, identifier_type: str, value: str) -> bool: ...
 
     def preference_url(self, profile_id: str) -> str: ...
+
+
+class BoundConsent:
+    """The consent port answering inside the dispatcher's transaction where the service allows it
+    (``decide(conn, ...)``): the answer is read under the same locks as the cap, and a decision
+    costs no connection of its own."""
+
+    def __init__(self, consent: ConsentPort, conn: Connection) -> None:
+        self._consent = consent
+        self._conn = conn
+
+    def may_contact(
+        self, profile_id: str, purpose: str | None, channel: str | None = None
+    ) -> ContactDecision:
+        decide = getattr(self._consent, "decide", None)
+        if decide is None:
+            return self._consent.may_contact(profile_id, purpose, channel)
+        answer: ContactDecision = decide(self._conn, profile_id, purpose, channel)
+        return answer
+
+    def is_suppressed(self, identifier_type: str, value: str) -> bool:
+        suppression = getattr(self._consent, "suppression", None)
+        if suppression is None:
+            return self._consent.is_suppressed(identifier_type, value)
+        hashed = suppression.hash_raw(identifier_type, value)
+        return hashed is not None and bool(suppression.present(self._conn, [hashed]))
+
+    def record(
+        self, profile_id: str, changes: list[ConsentChange], *, source: str, actor: str | None = None
+    ) -> list[dict[str, Any]]:
+        return self._consent.record(profile_id, changes, source=source, actor=actor)
+
+    def suppress(self, identifier_type: str, value: str, reason: str) -> None:
+        self._consent.suppress(identifier_type, value, reason)
+
+    def preference_url(self, profile_id: str) -> str:
+        return self._consent.preference_url(profile_id)
 
 
 def purpose_for(request: GateRequest, channel: str) -> str | None:
@@ -243,7 +283,11 @@ def _suppressed_or_refused(
         return "suppressed"
     checks.append({"rule": "suppression", "channel": channel, "ok": True})
     purpose = purpose_for(request, channel)
-    answer = consent.may_contact(facts.profile_id, purpose, channel)
+    try:
+        answer = consent.may_contact(facts.profile_id, purpose, channel)
+    except OmnikanalError as exc:  # e.g. a purpose the consent ledger does not know
+        checks.append({"rule": "consent", "ok": False, "error": exc.message})
+        return exc.code
     checks.append({"rule": "consent", **answer.as_dict(), "ok": answer.allowed})
     if not answer.allowed:
         return str(answer.reason.value)

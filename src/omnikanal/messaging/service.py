@@ -129,7 +129,9 @@ class MessagingService:
         public_url: str,
         default_locale: str,
         link_days: int,
+        purposes: tuple[str, ...] = (),
     ) -> None:
+        self._purposes = frozenset(purposes)
         self._engine = engine
         self._clock = clock
         self._signer = signer
@@ -303,6 +305,12 @@ class MessagingService:
                 "purpose_required",
                 f"purpose: a marketing message over {request.channel} needs a purpose "
                 "(or transactional: true)",
+                "purpose",
+            )
+        if request.purpose is not None and self._purposes and request.purpose not in self._purposes:
+            raise InvalidInput(
+                "unknown_purpose",
+                f"purpose must be one of: {', '.join(sorted(self._purposes))}",
                 "purpose",
             )
         if request.locale is not None and request.locale not in LOCALES:

@@ -52,6 +52,7 @@ def build_messaging(
         public_url=settings.public_url,
         default_locale=settings.messaging_default_locale,
         link_days=settings.messaging_link_days,
+        purposes=tuple(settings.consent_purposes),
     )
     smtp = (
         SmtpConfig(

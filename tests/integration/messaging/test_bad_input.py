@@ -178,6 +178,12 @@ def test_sending_refuses_unknown_profiles_channels_templates_and_bad_content(
         "invalid_locale",
         "locale",
     )
+    assert_error(
+        post(profile_id=pid, channel="email", template="newsletter", purpose="spam"),
+        400,
+        "unknown_purpose",
+        "purpose",
+    )
     assert_error(post(channel="email", template="newsletter"), 400, "invalid_request", "profile_id")
     assert http.get("/api/messages", headers=bearer(admin_token)).json()["messages"] == []
     assert_error(http.get("/api/messages/msg_nope", headers=bearer(admin_token)), 404, "message_not_found")
