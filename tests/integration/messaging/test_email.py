@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -211,3 +212,34 @@ def test_the_fourth_marketing_message_within_the_cap_window_is_blocked(
     )
     assert again["status"] == "sent", again["decision"]
     assert len(smtp.to("cap@example.org")) == 5
+
+
+def test_tracked_links_and_the_open_pixel_record_engagement(
+    hub: Hub, http: httpx.Client, admin_token: str, smtp: SmtpSink
+) -> None:
+    pid = customer(hub, "u-click", email="click@example.org", firstName="Clara")
+    grant(hub, pid, "email_marketing", "email")
+    save(http, admin_token, NEWSLETTER)
+    sent = send(
+        http, admin_token, profile_id=pid, channel="email", template="newsletter", data={"offer": "x"}
+    )
+    html = smtp.to("click@example.org")[0].get_body(("html",)).get_content()  # type: ignore[union-attr]
+    pixel = re.search(r'src="[^"]+(/m/o/[^"]+)"', html)
+    link = re.search(r'href="[^"]+(/m/c/[^"]+)"', html)
+    assert pixel is not None
+    assert link is not None
+
+    image = http.get(pixel.group(1))
+    assert image.status_code == 200
+    assert image.headers["content-type"] == "image/gif"
+    redirect = http.get(link.group(1), follow_redirects=False)
+    assert redirect.status_code == 302
+    assert redirect.headers["location"] == "https://shop.example/angebote"
+    assert http.get(link.group(1)[:-3] + "xyz", follow_redirects=False).status_code == 400
+    assert http.get("/m/o/forged").status_code == 200  # an image never errors, and records nothing
+
+    after = http.get(f"/api/messages/{sent['id']}", headers=bearer(admin_token)).json()
+    assert after["status"] == "clicked"
+    assert [h["status"] for h in after["history"]] == ["queued", "sent", "opened", "clicked"]
+    names = {e.get("event") for e in timeline(http, admin_token, pid)}
+    assert {"Message Sent", "Message Opened", "Message Clicked"} <= names

@@ -293,3 +293,16 @@ def test_channel_auto_takes_the_preference_then_engagement_and_says_why(
     assert blocked["status"] == "blocked"
     assert blocked["reason"] == "no_allowed_channel"
     assert "email: no_consent" in blocked["decision"]["channel_reason"]
+
+
+def test_whatsapp_goes_through_the_same_api_with_the_whatsapp_prefix(
+    hub: Hub, http: httpx.Client, admin_token: str, twilio: FakeTwilio
+) -> None:
+    pid = customer(hub, "u-wa", phone="+4915166667777")
+    grant(hub, pid, "messenger_marketing", "whatsapp")
+    sent = send(http, admin_token, profile_id=pid, channel="whatsapp", content={"text": "Neu im Laden"})
+    assert sent["status"] == "sent", sent
+    assert sent["decision"]["purpose"] == "messenger_marketing"
+    [request] = twilio.requests
+    assert request["To"] == "whatsapp:+4915166667777"
+    assert request["From"] == "whatsapp:+4930123457"
