@@ -9,6 +9,8 @@ from omnikanal.db.engine import run_write
 from omnikanal.db.tables import message_statuses, messages, staff_tasks
 from omnikanal.hub import Hub
 from omnikanal.messaging.privacy import MessagingPersonalData
+from omnikanal.messaging.service import SendRequest
+from omnikanal.privacy.model import RequestType
 from tests.integration.messaging.support import SmtpSink, bearer, customer, grant
 from tests.integration.messaging.test_email import NEWSLETTER, save, send
 
@@ -76,3 +78,35 @@ def test_stats_per_channel_and_template_and_a_profiles_messages(
     assert listed.status_code == 200
     assert [m["status"] for m in listed.json()["messages"]] == ["sent"]
     assert http.get("/api/profiles/prof_nope/messages", headers=bearer(admin_token)).status_code == 404
+
+
+def test_an_erasure_request_removes_messaging_data_and_blocks_queued_messages(
+    hub: Hub, http: httpx.Client, admin_token: str, smtp: SmtpSink
+) -> None:
+    pid = customer(hub, "u-erase", email="erase@example.org")
+    send(
+        http,
+        admin_token,
+        profile_id=pid,
+        channel="email",
+        transactional=True,
+        content={"subject": "s", "text": "t"},
+    )
+    later = SendRequest(
+        profile_id=pid, channel="email", transactional=True, content={"subject": "s", "text": "later"}
+    )
+    run_write(hub.engine, lambda conn: hub.messaging.enqueue(conn, later))
+    exported = hub.privacy.run(
+        hub.privacy.file(RequestType.EXPORT, profile_id=pid, origin="test", requested_by="dpo")["id"],
+        "dpo",
+        may_erase=True,
+    )
+    assert "messaging" in exported["result"]["parts"]
+    request = hub.privacy.file(RequestType.ERASURE, profile_id=pid, origin="test", requested_by="dpo")
+    done = hub.privacy.run(request["id"], "dpo", may_erase=True)
+    assert done["result"]["removed"]["messaging"] >= 4
+    assert hub.dispatcher.run_once() == 0  # the queued message went with the person
+    assert len(smtp.to("erase@example.org")) == 1
+    with hub.engine.connect() as conn:
+        for table in (messages, message_statuses, staff_tasks):
+            assert conn.execute(select(func.count()).where(table.c.profile_id == pid)).scalar_one() == 0
