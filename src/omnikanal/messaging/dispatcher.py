@@ -438,7 +438,8 @@ class _Row:
 
 
 def _locale_of(traits: dict[str, Any]) -> str | None:
-    for key in ("locale", "language", "lang"):
+    # preferredLanguage is what the preference centre stores
+    for key in ("preferredLanguage", "locale", "language", "lang"):
         value = traits.get(key)
         if isinstance(value, str) and value[:2].lower() in ("de", "en"):
             return value[:2].lower()
