@@ -243,3 +243,20 @@ def test_tracked_links_and_the_open_pixel_record_engagement(
     assert [h["status"] for h in after["history"]] == ["queued", "sent", "opened", "clicked"]
     names = {e.get("event") for e in timeline(http, admin_token, pid)}
     assert {"Message Sent", "Message Opened", "Message Clicked"} <= names
+
+
+def test_the_customers_language_picks_the_template_version(
+    hub: Hub, http: httpx.Client, admin_token: str, smtp: SmtpSink
+) -> None:
+    save(http, admin_token, NEWSLETTER)
+    save(http, admin_token, {**NEWSLETTER, "locale": "en", "subject": "Hello {{ traits.firstName }}"})
+    english = customer(hub, "u-en", email="en@example.org", firstName="Emma", preferredLanguage="en")
+    german = customer(hub, "u-de", email="de@example.org", firstName="Dieter")
+    for pid in (english, german):
+        grant(hub, pid, "email_marketing", "email")
+        sent = send(
+            http, admin_token, profile_id=pid, channel="email", template="newsletter", data={"offer": "x"}
+        )
+        assert sent["status"] == "sent"
+    assert smtp.to("en@example.org")[0]["Subject"] == "Hello Emma"
+    assert smtp.to("de@example.org")[0]["Subject"] == "Hallo Dieter, neue Bohrmaschinen"
