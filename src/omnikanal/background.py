@@ -23,8 +23,11 @@ class Periodic:
         interval: float,
         tick: Callable[[], bool | None],
         on_error: Callable[[Exception], None] | None = None,
+        *,
+        first_after: float = 0.0,
     ) -> None:
         self._name = name
+        self._first_after = first_after
         self._interval = interval
         self._tick = tick
         self._on_error = on_error or (lambda exc: log.exception("%s failed", name, exc_info=exc))
@@ -48,6 +51,8 @@ class Periodic:
             self._thread = None
 
     def _run(self) -> None:
+        if self._first_after:
+            self._stop.wait(self._first_after)
         while not self._stop.is_set():
             try:
                 more = self._tick()

@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn
 from rich.table import Table
 
 from omnikanal.auth.model import ROLES
@@ -170,6 +171,37 @@ def token_revoke(ref: Annotated[str, typer.Argument(help="token id or name")]) -
     with _hub() as hub:
         hub.tokens.revoke(ref)
         console.print(f"token {ref} revoked")
+
+
+retention_app = typer.Typer(
+    help="Retention: remove data past its configured maximum age.", no_args_is_help=True
+)
+app.add_typer(retention_app, name="retention")
+
+
+@retention_app.command("run")
+def retention_run() -> None:
+    """Remove old events (per OMNIKANAL_RETENTION_DAYS) and long-inactive anonymous profiles now."""
+    with (
+        _hub() as hub,
+        Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TextColumn("{task.completed} removed"),
+            console=console,
+        ) as progress,
+    ):
+        tasks: dict[str, TaskID] = {}
+
+        def report(what: str, removed: int) -> None:
+            if what not in tasks:
+                tasks[what] = progress.add_task(what, total=None)
+            progress.update(tasks[what], advance=removed)
+
+        result = hub.retention.run(report)
+    for key, count in result.events_removed.items():
+        console.print(f"events ({key}): {count} removed")
+    console.print(f"anonymous profiles: {result.profiles_removed} removed")
 
 
 def tune_gc() -> None:

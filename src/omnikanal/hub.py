@@ -13,7 +13,7 @@ from omnikanal.clock import Clock, SystemClock
 from omnikanal.consent.service import ConsentConfig, ConsentService
 from omnikanal.consent.suppression import SuppressionList
 from omnikanal.db.checkpoint import Checkpointer
-from omnikanal.db.engine import make_engine
+from omnikanal.db.engine import make_engine, make_hot_read_engine
 from omnikanal.db.migrate import upgrade
 from omnikanal.eventlog.service import EventLog, Processor, ProcessorRunner
 from omnikanal.identity.model import IdentityRules
@@ -23,6 +23,7 @@ from omnikanal.messaging.dispatcher import Dispatcher
 from omnikanal.messaging.privacy import MessagingPersonalData
 from omnikanal.messaging.service import MessagingService
 from omnikanal.messaging.wiring import build_messaging
+from omnikanal.privacy.jobs import RetentionJob, parse_rules
 from omnikanal.privacy.parts import ConsentData, CoreData, PrivacyData
 from omnikanal.privacy.service import PrivacyRegistry, PrivacyService
 from omnikanal.profiles.model import TraitRules
@@ -36,6 +37,8 @@ from omnikanal.sources.service import SourceService
 class Hub:
     settings: Settings
     engine: Engine
+    # single-statement reads on hot paths (the contact question); the main engine on SQLite
+    hot_engine: Engine
     clock: Clock
     sources: SourceService
     tokens: TokenService
@@ -49,20 +52,25 @@ class Hub:
     signer: Signer
     consent: ConsentService
     privacy: PrivacyService
+    retention: RetentionJob
     messaging: MessagingService
     dispatcher: Dispatcher
     processors: list[Processor] = field(default_factory=list)
 
     def start(self) -> None:
         """Start the background work of a serving process."""
+        self.consent.suppression.warm()
         self.writer.start()
         self.audit.start()
         self.runner.start()
         self.checkpointer.start()
         self.dispatcher.start()
+        if self.settings.retention_interval_seconds > 0:
+            self.retention.start()
 
     def stop(self) -> None:
         self.dispatcher.stop()
+        self.retention.stop()
         self.runner.stop()
         self.writer.stop()
         self.audit.stop()
@@ -70,6 +78,8 @@ class Hub:
 
     def close(self) -> None:
         self.stop()
+        if self.hot_engine is not self.engine:
+            self.hot_engine.dispose()
         self.engine.dispose()
 
 
@@ -92,6 +102,7 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
     processors: list[Processor] = []
     signer = Signer(load_secret(settings.secret_key, settings.data_dir), clock)
     suppression = SuppressionList(engine, identity_rules)
+    hot_engine = make_hot_read_engine(engine)
     consent = ConsentService(
         engine,
         clock,
@@ -103,6 +114,7 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
             confirm_valid=timedelta(days=settings.consent_confirm_days),
             preferences_valid=timedelta(days=settings.preference_link_days),
         ),
+        hot_engine,
     )
     # Consent changes sent as events commit with the event; erased persons' events are dropped.
     ingest.hooks.append(consent)
@@ -117,6 +129,7 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
     return Hub(
         settings=settings,
         engine=engine,
+        hot_engine=hot_engine,
         clock=clock,
         sources=sources,
         tokens=TokenService(engine, clock),
@@ -130,6 +143,15 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
         signer=signer,
         consent=consent,
         privacy=PrivacyService(engine, clock, registry, suppression, profiles),
+        retention=RetentionJob(
+            engine,
+            clock,
+            registry,
+            parse_rules(settings.retention_days),
+            settings.retention_anonymous_profile_days,
+            settings.retention_batch_size,
+            settings.retention_interval_seconds,
+        ),
         messaging=messaging,
         dispatcher=dispatcher,
         processors=processors,

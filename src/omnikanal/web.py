@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import orjson
@@ -15,8 +16,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from omnikanal.auth.model import Permission, Principal
-from omnikanal.errors import OmnikanalError
+from omnikanal.errors import InvalidInput, OmnikanalError
 from omnikanal.hub import Hub
+from omnikanal.ingest.model import MAX_TIME, MIN_TIME
 
 log = logging.getLogger(__name__)
 
@@ -136,3 +138,16 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", exc_info=exc)
         return JSONResponse(error_body("internal_error", "something went wrong on our side"), status_code=500)
+
+
+def aware_time(value: datetime | None, field: str) -> datetime | None:
+    """An aware UTC time within the years the hub stores, or a 400 naming the field."""
+    if value is None:
+        return None
+    try:
+        moment = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError:
+        moment = None
+    if moment is None or not MIN_TIME <= moment <= MAX_TIME:
+        raise InvalidInput("invalid_time", f"{field} must be a time between the years 1900 and 2999", field)
+    return moment

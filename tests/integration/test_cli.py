@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from omnikanal.hub import Hub
+from omnikanal.profiles.service import TimelineQuery
 
 
 def run(args: list[str], env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -92,3 +93,21 @@ def test_every_command_has_help(args: list[str]) -> None:
     env = {**os.environ, "COLUMNS": "200"}
     result = run([*args, "--help"], env)
     assert "Usage:" in result.stdout
+
+
+def test_retention_run_reports_what_it_removed(cli_env: dict[str, str], hub: Hub) -> None:
+    shop = hub.sources.create("shop", "web")[0]
+    hub.ingest.ingest(
+        shop,
+        [
+            {"type": "page", "userId": "u-old", "name": "Start", "timestamp": "2020-01-01T10:00:00Z"},
+            {"type": "page", "userId": "u-old", "name": "Start"},
+        ],
+    )
+    out = run(["retention", "run"], {**cli_env, "OMNIKANAL_RETENTION_DAYS": '{"type:page": 30}'}).stdout
+    assert "events (type:page): 1 removed" in out
+    assert "anonymous profiles: 0 removed" in out
+    remaining = hub.profiles.timeline(hub.profiles.lookup("user_id", "u-old")["id"], TimelineQuery())[
+        "events"
+    ]
+    assert [e["type"] for e in remaining] == ["page"]  # the recent page view stays

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 
 from omnikanal.hub import Hub
 from tests.helpers import assert_error, bearer, lookup
@@ -126,6 +127,16 @@ def test_email_grant_waits_for_the_confirmation_link_which_works_once(
     ]
 
 
+def _sms_consent(http: httpx.Client, channel: Any, status: str, at: str) -> None:
+    body = {
+        "userId": "c-3",
+        "event": "Consent Updated",
+        "timestamp": at,
+        "properties": {"purpose": "sms_marketing", "status": status},
+    }
+    assert http.post("/v1/track", json=body, auth=(channel.write_key, "")).status_code == 200
+
+
 def test_a_till_withdraws_by_event_and_every_channel_hears_it(
     hub: Hub, http: httpx.Client, make_channel: Any, admin_token: str
 ) -> None:
@@ -158,28 +169,10 @@ def test_a_till_withdraws_by_event_and_every_channel_hears_it(
     assert record["proof"]["ip"] == "10.1.2.3"
     assert record["proof"]["user_agent"] == "Kasse/4.2"
 
-    http.post(
-        "/v1/track",
-        json={
-            "userId": "c-3",
-            "event": "Consent Updated",
-            "timestamp": "2026-11-02T10:00:00Z",
-            "properties": {"purpose": "sms_marketing", "status": "withdrawn"},
-        },
-        auth=(shop.write_key, ""),
-    )
+    _sms_consent(http, shop, "withdrawn", "2026-11-02T10:00:00Z")
     assert _contact(http, admin_token, pid, purpose="sms_marketing", channel="sms")["reason"] == "withdrawn"
     # an older change that arrives late does not undo the newer withdrawal
-    http.post(
-        "/v1/track",
-        json={
-            "userId": "c-3",
-            "event": "Consent Updated",
-            "timestamp": "2026-10-01T10:00:00Z",
-            "properties": {"purpose": "sms_marketing", "status": "granted"},
-        },
-        auth=(till.write_key, ""),
-    )
+    _sms_consent(http, till, "granted", "2026-10-01T10:00:00Z")
     assert _contact(http, admin_token, pid, purpose="sms_marketing", channel="sms")["reason"] == "withdrawn"
     assert _contact(http, admin_token, pid, purpose="phone_marketing", channel="phone")["allowed"] is True
     # the consent events are on the timeline like any other touchpoint
@@ -289,3 +282,113 @@ def test_bad_consent_input_is_refused_and_changes_nothing(
     ]
     assert _contact(http, admin_token, pid, purpose="sms_marketing")["reason"] == "denied"
     assert _contact(http, admin_token, "prof_missing", channel="sms")["reason"] == "unknown_profile"
+
+
+def test_the_preference_centre_changes_consents_channel_and_language_and_files_requests(
+    hub: Hub, http: httpx.Client, make_channel: Any, admin_token: str
+) -> None:
+    pid = _customer(http, make_channel("shop", "web"), admin_token, "c-5", email="pia@example.de")
+    _consents(http, admin_token, pid, {"purpose": "sms_marketing", "status": "granted"})
+    url = hub.consent.preference_url(pid)
+    path = "/preferences/" + url.rsplit("/", 1)[1]
+    page = http.get(path)
+    assert page.status_code == 200
+    assert "Ihre Einstellungen" in page.text
+    assert 'value="sms_marketing" checked' in page.text
+    assert 'value="email_marketing">' in page.text
+    assert page.headers["referrer-policy"] == "no-referrer"
+
+    saved = http.post(
+        path + "?lang=en",
+        data={
+            "consent": ["email_marketing", "analytics"],
+            "preferred_channel": "email",
+            "language": "en",
+            "action": "save",
+        },
+        headers={"User-Agent": "Browser/1"},
+    )
+    assert saved.status_code == 200, saved.text
+    assert "Your preferences are saved." in saved.text
+    assert "Please confirm the email consent" in saved.text
+    state = http.get(f"/api/profiles/{pid}/consents", headers=bearer(admin_token)).json()
+    statuses = {p: v["status"] for p, v in state["purposes"].items()}
+    assert statuses["sms_marketing"] == "withdrawn"
+    assert statuses["email_marketing"] == "pending"
+    assert statuses["analytics"] == "granted"
+    newest = state["history"][0]
+    assert newest["source"] == "preference_centre"
+    assert newest["proof"]["user_agent"] == "Browser/1"
+    profile = http.get(f"/api/profiles/{pid}", headers=bearer(admin_token)).json()
+    assert profile["traits"]["preferredChannel"]["value"] == "email"
+    assert profile["traits"]["preferredLanguage"]["value"] == "en"
+    assert _contact(http, admin_token, pid, purpose="sms_marketing", channel="sms")["reason"] == "withdrawn"
+
+    asked = http.post(path, data={"action": "export"})
+    assert asked.status_code == 200
+    assert "Ihre Anfrage ist eingegangen" in asked.text
+    (request,) = http.get(
+        "/api/privacy/requests", params={"status": "received"}, headers=bearer(admin_token)
+    ).json()["items"]
+    assert (request["type"], request["origin"], request["profile_id"]) == ("export", "preference_centre", pid)
+
+    bad = http.post(path, data={"consent": ["telepathy"], "action": "save"})
+    assert bad.status_code == 400
+    assert "consent" in bad.text
+    forged = http.get(path[:-3] + "xyz")
+    assert forged.status_code == 400
+    assert "Dieser Link ist ungültig." in forged.text
+    # a confirmation link never opens the preference centre, nor the other way round
+    assert http.get("/confirm/" + url.rsplit("/", 1)[1]).status_code == 400
+
+
+def test_links_expire(hub: Hub, settings: Any, make_channel: Any) -> None:
+    from datetime import timedelta
+
+    from omnikanal.clock import FixedClock
+    from omnikanal.consent.model import ConsentChange, ConsentStatus
+    from omnikanal.hub import build_hub
+    from omnikanal.signing import InvalidToken
+    from tests.conftest import utc
+
+    clock = FixedClock(utc(2026, 11, 1, 9))
+    timed = build_hub(settings, clock)
+    try:
+        shop = timed.sources.create("shop-timed", "web")[0]
+        timed.ingest.ingest(
+            shop, [{"type": "identify", "userId": "c-6", "traits": {"email": "ida@example.de"}}]
+        )
+        pid = timed.profiles.lookup("user_id", "c-6")["id"]
+        timed.consent.record(pid, [ConsentChange("email_marketing", ConsentStatus.GRANTED)], source="test")
+        (pending,) = timed.consent.pending_confirmations()
+        token = pending["confirm_url"].rsplit("/", 1)[1]
+        preferences = timed.consent.preference_token(pid)
+        clock.advance(timedelta(days=7, seconds=1))
+        with pytest.raises(InvalidToken) as confirm_error:
+            timed.consent.confirm(token, ip=None, user_agent=None)
+        assert confirm_error.value.code == "token_expired"
+        assert timed.consent.open_preference_token(preferences) == pid  # valid for 30 days
+        clock.advance(timedelta(days=23))
+        with pytest.raises(InvalidToken) as preferences_error:
+            timed.consent.open_preference_token(preferences)
+        assert preferences_error.value.code == "token_expired"
+        assert timed.consent.pending_confirmations() == []  # expired ones are not offered for sending
+        assert timed.consent.may_contact(pid, "email_marketing", "email").reason == "pending"
+    finally:
+        timed.close()
+
+
+def test_the_contact_question_survives_a_dropped_database_connection(hub: Hub, make_channel: Any) -> None:
+    if hub.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no server connection to lose")
+    shop = make_channel("shop", "web").source
+    hub.ingest.ingest(shop, [{"type": "identify", "userId": "c-7"}])
+    pid = hub.profiles.lookup("user_id", "c-7")["id"]
+    assert hub.consent.may_contact(pid, None, "email").reason == "transactional"
+    # the server ends every hot-read connection (a restart, a failover, an idle timeout)
+    with hub.engine.connect() as conn:
+        conn.exec_driver_sql(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid() AND state = 'idle'"
+        )
+    assert hub.consent.may_contact(pid, None, "email").reason == "transactional"

@@ -11,8 +11,7 @@ from pydantic import BaseModel, Field
 
 from omnikanal.auth.model import Permission
 from omnikanal.consent.model import ConsentChange, ConsentStatus
-from omnikanal.profiles.api import _aware
-from omnikanal.web import ERROR_RESPONSES, HubDep, PrincipalDep, require
+from omnikanal.web import ERROR_RESPONSES, HubDep, PrincipalDep, aware_time, require
 
 router = APIRouter(tags=["consent"], responses=ERROR_RESPONSES)
 
@@ -77,7 +76,7 @@ def post_consents(hub: HubDep, principal: PrincipalDep, profile_id: str, body: C
                 wording=change.wording,
                 policy_version=change.policy_version,
                 proof=proof,
-                occurred_at=_aware(change.occurred_at, f"changes[{index}].occurred_at"),
+                occurred_at=aware_time(change.occurred_at, f"changes[{index}].occurred_at"),
             )
         )
     records = hub.consent.record(

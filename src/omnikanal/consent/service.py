@@ -22,11 +22,12 @@ from omnikanal.consent.model import (
     is_restricted_purpose,
 )
 from omnikanal.consent.suppression import SuppressionList
-from omnikanal.db.engine import read_tx, run_write
+from omnikanal.db.engine import hot_read, read_tx, run_write
 from omnikanal.errors import InvalidInput, NotFound
 from omnikanal.ids import new_id
 from omnikanal.ingest.model import Rejection, TrackedEvent
 from omnikanal.ingest.service import StoredEvent
+from omnikanal.profiles import store as profiles_store
 from omnikanal.signing import InvalidToken, Signer
 
 DOI_PURPOSE = "email_marketing"
@@ -59,8 +60,10 @@ class ConsentService:
         signer: Signer,
         suppression: SuppressionList,
         config: ConsentConfig,
+        hot_engine: Engine | None = None,
     ) -> None:
         self._engine = engine
+        self._hot = hot_engine or engine
         self._clock = clock
         self._signer = signer
         self.suppression = suppression
@@ -80,8 +83,7 @@ class ConsentService:
         """
         if purpose is not None:
             self._check_purpose(purpose)
-        with read_tx(self._engine) as conn:
-            return self.decide(conn, profile_id, purpose, channel)
+        return hot_read(self._hot, lambda conn: self.decide(conn, profile_id, purpose, channel))
 
     def decide(
         self, conn: Connection, profile_id: str, purpose: str | None, channel: str | None
@@ -89,28 +91,26 @@ class ConsentService:
         def answer(allowed: bool, reason: Reason, pid: str = profile_id) -> ContactDecision:
             return ContactDecision(allowed, reason, pid, purpose, channel)
 
-        live = self._live(conn, profile_id)
+        facts = store.contact_facts(conn, profile_id, CHANNEL_IDENTIFIER.get(channel or ""))
+        live = facts.live_id
         if live is None:
             erased = self.suppression.present(conn, [self.suppression.hash("profile_id", profile_id)])
             return answer(False, Reason.ERASED if erased else Reason.UNKNOWN_PROFILE)
-        members = store.merge_set(conn, live)
-        if purpose is not None and is_restricted_purpose(purpose) and store.is_restricted(conn, members):
+        if purpose is not None and facts.restricted and is_restricted_purpose(purpose):
             return answer(False, Reason.RESTRICTED, live)
-        if channel in CHANNEL_IDENTIFIER:
-            addresses = store.identifiers_of(conn, live, [CHANNEL_IDENTIFIER[channel]])
-            if addresses:
-                hashes = {self.suppression.hash(t, v) for t, v in addresses}
-                if hashes <= self.suppression.present(conn, hashes):
-                    return answer(False, Reason.SUPPRESSED, live)
+        if facts.addresses:
+            kind = CHANNEL_IDENTIFIER[channel or ""]
+            hashes = {self.suppression.hash(kind, v) for v in facts.addresses}
+            if hashes <= self.suppression.present(conn, hashes):
+                return answer(False, Reason.SUPPRESSED, live)
         if purpose is None:
             return answer(True, Reason.TRANSACTIONAL, live)
         needed = [purpose]
         channel_purpose = CHANNEL_PURPOSE.get(channel or "")
         if purpose.endswith("_marketing") and channel_purpose and channel_purpose != purpose:
             needed.append(channel_purpose)
-        current = store.states(conn, members)
         for wanted in needed:
-            state = current.get(wanted)
+            state = facts.states.get(wanted)
             if state is None:
                 return answer(False, Reason.NO_CONSENT, live)
             status = ConsentStatus(state[0])
@@ -370,6 +370,64 @@ class ConsentService:
         if live is None:
             raise InvalidToken("token_invalid", "the link is not valid")
         return live
+
+    def preferences(self, profile_id: str) -> dict[str, Any]:
+        """What the preference centre shows: status per purpose, preferred channel and language."""
+        with read_tx(self._engine) as conn:
+            row = store.profile_row(conn, profile_id)
+            current = store.states(conn, store.merge_set(conn, profile_id))
+        traits = (row.traits if row is not None else None) or {}
+        return {
+            "purposes": {p: (current[p][0] if p in current else None) for p in self.config.purposes},
+            "preferred_channel": (traits.get("preferredChannel") or {}).get("value"),
+            "preferred_language": (traits.get("preferredLanguage") or {}).get("value"),
+        }
+
+    def save_preferences(
+        self,
+        profile_id: str,
+        *,
+        wanted: set[str],
+        preferred_channel: str | None,
+        preferred_language: str | None,
+        proof: dict[str, Any],
+    ) -> list[dict[str, Any]]:
+        """The customer's own choices: ticked purposes are granted, unticked ones withdrawn."""
+        unknown = wanted - self._purposes
+        if unknown:
+            raise InvalidInput(
+                "unknown_purpose", f"consent {sorted(unknown)[0]!r} is not a purpose", "consent"
+            )
+        if preferred_channel and preferred_channel not in CHANNEL_PURPOSE:
+            raise InvalidInput(
+                "invalid_channel", f"preferred_channel {preferred_channel!r} is unknown", "preferred_channel"
+            )
+
+        def work(conn: Connection) -> list[dict[str, Any]]:
+            now = self._clock.now()
+            current = store.states(conn, store.merge_set(conn, profile_id))
+            changes = []
+            for purpose in self.config.purposes:
+                status = current[purpose][0] if purpose in current else None
+                active = status in (ConsentStatus.GRANTED, ConsentStatus.PENDING)
+                if purpose in wanted and not active:
+                    changes.append(ConsentChange(purpose, ConsentStatus.GRANTED, "web", proof=proof))
+                elif purpose not in wanted and active:
+                    changes.append(ConsentChange(purpose, ConsentStatus.WITHDRAWN, "web", proof=proof))
+            records = self.record_in(
+                conn, profile_id, changes, source="preference_centre", actor=None, now=now
+            )
+            profiles_store.set_traits(
+                conn,
+                profile_id,
+                {"preferredChannel": preferred_channel or None, "preferredLanguage": preferred_language},
+                "preference_centre",
+                None,
+                now,
+            )
+            return records
+
+        return run_write(self._engine, work)
 
     # -- consent changes from tracked events (an ingest hook) -----------------------------------
 

@@ -51,6 +51,10 @@ class SuppressionList:
                 found = conn.execute(select(hub_meta.c.value).where(hub_meta.c.key == SALT_KEY)).scalar_one()
         return bytes.fromhex(found)
 
+    def warm(self) -> None:
+        """Read the salt now (a serving process does it at start, so no request waits on it)."""
+        self._key()
+
     def hash(self, identifier_type: str, value: str) -> str:
         """The hash of an already normalised identifier."""
         message = f"{identifier_type}\x00{value}".encode()

@@ -67,6 +67,41 @@ def make_engine(settings: Settings, url: str | None = None) -> Engine:
     )
 
 
+def make_hot_read_engine(main: Engine) -> Engine:
+    """An engine for single-statement reads on the hottest paths (the contact question).
+
+    On PostgreSQL a checkout of the main pool costs two extra round trips (the liveness ping and
+    the rollback on return), more than the query itself; these connections run in autocommit, are
+    not pinged, and a connection found dead is replaced on the next try (``hot_read``). SQLite needs
+    no network, so the main engine serves.
+    """
+    if main.dialect.name != "postgresql":
+        return main
+    return create_engine(
+        main.url,
+        json_serializer=_json_dumps,
+        json_deserializer=orjson.loads,
+        pool_size=4,
+        max_overflow=8,
+        pool_pre_ping=False,
+        pool_reset_on_return=None,
+        isolation_level="AUTOCOMMIT",
+        connect_args={"options": "-c timezone=UTC"},
+    )
+
+
+def hot_read(engine: Engine, work: Callable[[Connection], T]) -> T:
+    """Run one read on the hot-read engine; a connection that died meanwhile is replaced once."""
+    for attempt in (1, 2):
+        try:
+            with engine.connect() as conn:
+                return work(conn)
+        except DBAPIError as exc:
+            if attempt == 2 or not exc.connection_invalidated:
+                raise
+    raise AssertionError("unreachable")
+
+
 def _configure_sqlite(engine: Engine, synchronous: str, checkpoint_in_background: bool) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

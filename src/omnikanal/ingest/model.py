@@ -53,6 +53,8 @@ class TrackedEvent:
     lib_channel: str | None
     # original_timestamp, sent_at, received_at, timestamp and the payload as the database stores them
     stored: tuple[Any, ...] = ()
+    # keyed hashes of the identifiers, to look up on the suppression list (made before the transaction)
+    suppression_keys: frozenset[str] = frozenset()
 
 
 def _reject(code: str, message: str, field: str | None = None) -> EventRejected:

@@ -193,6 +193,9 @@ class IngestService:
                 )
                 submission.rejected.append((index, rejection, item))
                 continue
+            if self.suppressor is not None:
+                hashed = self.suppressor.hash
+                event.suppression_keys = frozenset(hashed(t, v) for t, v in identifiers)
             submission.valid.append((event, identifiers))
         return submission
 
@@ -313,9 +316,8 @@ class IngestService:
     ) -> list[tuple[int, Source, TrackedEvent, list[Identifier], str | None]]:
         """Events carrying an erased person's identifier are counted and dropped, never stored."""
         assert self.suppressor is not None
-        hashed = self.suppressor.hash
-        per_item = [{hashed(t, v) for t, v in item[3]} for item in work]
-        present = self.suppressor.present(conn, set().union(*per_item))
+        per_item = [item[2].suppression_keys for item in work]
+        present = self.suppressor.present(conn, frozenset().union(*per_item))
         if not present:
             return work
         kept = []

@@ -18,6 +18,7 @@ from omnikanal.errors import Conflict, Forbidden, InvalidInput, NotFound
 from omnikanal.identity.model import Identifier
 from omnikanal.ids import new_id
 from omnikanal.privacy.model import PersonalData, RequestStatus, RequestType, one_month_later
+from omnikanal.profiles import store as profiles_store
 from omnikanal.profiles.service import ProfileService
 
 # Traits that are identifiers: correcting them would silently re-key the person; erasure or an
@@ -220,26 +221,11 @@ class PrivacyService:
         counts = {part.name: part.erase(conn, members) for part in reversed(self.registry.parts)}
         return {"removed": counts, "suppressed_identifiers": suppressed, "profiles": len(members)}
 
+    @staticmethod
     def _rectify(
-        self, conn: Connection, profile_id: str, traits: dict[str, Any], actor: str, now: datetime
+        conn: Connection, profile_id: str, traits: dict[str, Any], actor: str, now: datetime
     ) -> dict[str, Any]:
-        row = conn.execute(
-            select(profiles.c.traits).where(profiles.c.id == profile_id).with_for_update()
-        ).first()
-        assert row is not None
-        current = dict(row.traits or {})
-        previous = {key: (current.get(key) or {}).get("value") for key in traits}
-        for key, value in traits.items():
-            current[key] = {
-                "value": value,
-                "source": "rectification",
-                "source_id": None,
-                "at": now.isoformat(),
-                "by": actor,
-            }
-        conn.execute(
-            update(profiles).where(profiles.c.id == profile_id).values(traits=current, updated_at=now)
-        )
+        previous = profiles_store.set_traits(conn, profile_id, traits, "rectification", actor, now)
         return {"traits": sorted(traits), "previous": previous}
 
     # -- downloads ------------------------------------------------------------------------------

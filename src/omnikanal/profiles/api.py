@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -10,10 +10,10 @@ from pydantic import BaseModel, Field
 
 from omnikanal.auth.model import Permission
 from omnikanal.errors import InvalidInput, NotFound
-from omnikanal.ingest.model import EVENT_TYPES, MAX_TIME, MIN_TIME
+from omnikanal.ingest.model import EVENT_TYPES
 from omnikanal.profiles.service import TimelineQuery
 from omnikanal.sources.model import CHANNELS
-from omnikanal.web import ERROR_RESPONSES, HubDep, PrincipalDep, require
+from omnikanal.web import ERROR_RESPONSES, HubDep, PrincipalDep, aware_time, require
 
 router = APIRouter(prefix="/api/profiles", tags=["profiles"], responses=ERROR_RESPONSES)
 
@@ -25,19 +25,6 @@ class UnmergeRequest(BaseModel):
         pattern=r"^[A-Za-z0-9_-]+$",
         description="the merge to undo (from GET /api/profiles/{id}/merges)",
     )
-
-
-def _aware(value: datetime | None, field: str) -> datetime | None:
-    """An aware UTC time within the years the hub stores, or a 400 naming the field."""
-    if value is None:
-        return None
-    try:
-        moment = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    except OverflowError:
-        moment = None
-    if moment is None or not MIN_TIME <= moment <= MAX_TIME:
-        raise InvalidInput("invalid_time", f"{field} must be a time between the years 1900 and 2999", field)
-    return moment
 
 
 @router.get("/lookup", summary="Find the live profile by any identifier")
@@ -90,8 +77,8 @@ def timeline(
         channels=tuple(channel or ()),
         types=tuple(type or ()),
         event=event,
-        since=_aware(since, "since"),
-        until=_aware(until, "until"),
+        since=aware_time(since, "since"),
+        until=aware_time(until, "until"),
         cursor=cursor,
         limit=limit,
     )

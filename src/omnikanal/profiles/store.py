@@ -91,6 +91,24 @@ def save(conn: Connection, states: list[ProfileState], now: datetime) -> None:
     conn.exec_driver_sql(sql, [(*_derived(raw, s, stamp), s.id) for s in states])
 
 
+def set_traits(
+    conn: Connection, profile_id: str, traits: dict[str, Any], source: str, by: str | None, now: datetime
+) -> dict[str, Any]:
+    """Set traits by hand (a rectification, the preference centre), with that as their provenance.
+
+    Answers the values they had before.
+    """
+    row = conn.execute(select(profiles.c.traits).where(profiles.c.id == profile_id).with_for_update()).first()
+    if row is None:
+        raise LookupError(profile_id)
+    current = dict(row.traits or {})
+    previous = {key: (current.get(key) or {}).get("value") for key in traits}
+    for key, value in traits.items():
+        current[key] = {"value": value, "source": source, "source_id": None, "at": now.isoformat(), "by": by}
+    conn.execute(update(profiles).where(profiles.c.id == profile_id).values(traits=current, updated_at=now))
+    return previous
+
+
 def mark_merged(conn: Connection, profile_id: str, into: str, now: datetime) -> None:
     conn.execute(
         update(profiles)
