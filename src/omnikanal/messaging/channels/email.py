@@ -18,6 +18,7 @@ from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
 
+from omnikanal.messaging.channels import SEND_BUDGET_SECONDS
 from omnikanal.messaging.model import Outgoing, PermanentFailure, SendResult, Status, TransientFailure
 
 log = logging.getLogger(__name__)
@@ -87,8 +88,14 @@ class EmailChannel:
         if self._config is None:
             return [TransientFailure("email is not configured (OMNIKANAL_SMTP_URL)") for _ in batch]
         loop = self._ensure_loop()
-        future = asyncio.run_coroutine_threadsafe(self._send_all(list(batch)), loop)
-        return future.result(timeout=self._config.timeout * (len(batch) + 2))
+        future = asyncio.run_coroutine_threadsafe(
+            asyncio.wait_for(self._send_all(list(batch)), SEND_BUDGET_SECONDS), loop
+        )
+        try:
+            return future.result(timeout=SEND_BUDGET_SECONDS + 5)
+        except TimeoutError:
+            # Some may have gone out: they are sent again later (at least once, same Message-ID).
+            return [TransientFailure("SMTP: the batch used up its sending time") for _ in batch]
 
     async def _send_all(self, batch: list[Outgoing]) -> list[SendResult | Exception]:
         assert self._config is not None
