@@ -384,5 +384,6 @@ async def twilio_status(hub: HubDep, request: Request) -> Response:
     status = TWILIO_STATUS.get(params.get("MessageStatus") or params.get("SmsStatus") or "")
     if sid and status is not None:
         detail = {k: params[k] for k in ("MessageStatus", "ErrorCode") if params.get(k)}
-        await run_in_threadpool(hub.messaging.provider_status, sid, status, detail)
+        message_id = request.query_params.get("m")
+        await run_in_threadpool(hub.messaging.provider_status, sid, status, detail, message_id)
     return Response(status_code=204)

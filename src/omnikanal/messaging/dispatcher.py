@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, update
+from sqlalchemy import Connection, Engine, select, update
 
 from omnikanal.background import Periodic
 from omnikanal.clock import Clock
@@ -36,6 +36,7 @@ from omnikanal.messaging.channels.webhook import RETRY_SCHEDULE_SECONDS
 from omnikanal.messaging.gate import BoundConsent, decide
 from omnikanal.messaging.model import (
     ADDRESS_TYPE,
+    STATUS_RANK,
     GateDecision,
     GateRequest,
     Outgoing,
@@ -346,8 +347,13 @@ class Dispatcher:
         for row, outgoing, outcome in outcomes:
             attempts = row.attempts + 1
             if isinstance(outcome, SendResult):
+                # A provider's callback may have come first and moved the status on already.
+                current = conn.execute(select(messages.c.status).where(messages.c.id == row.id)).scalar()
+                status_now = outcome.status.value
+                if current is not None and STATUS_RANK.get(current, 0) > STATUS_RANK.get(status_now, 0):
+                    status_now = current
                 values = {
-                    "status": outcome.status.value,
+                    "status": status_now,
                     "provider_id": outcome.provider_id,
                     "sent_at": now,
                     "attempts": attempts,

@@ -500,11 +500,21 @@ class MessagingService:
         body = self._signer.open("open", token)
         self.record_status(str(body["m"]), Status.OPENED, {})
 
-    def provider_status(self, provider_id: str, status: Status, detail: dict[str, Any]) -> bool:
+    def provider_status(
+        self, provider_id: str, status: Status, detail: dict[str, Any], message_id: str | None = None
+    ) -> bool:
+        """A provider's report on a message, by our id (from the signed callback URL) or its own."""
         with read_tx(self._engine) as conn:
-            message_id = conn.execute(
-                select(messages.c.id).where(messages.c.provider_id == provider_id)
-            ).scalar()
+            if message_id is not None:
+                row = conn.execute(
+                    select(messages.c.id, messages.c.provider_id).where(messages.c.id == message_id)
+                ).first()
+                if row is None or row.provider_id not in (None, provider_id):
+                    return False
+            else:
+                message_id = conn.execute(
+                    select(messages.c.id).where(messages.c.provider_id == provider_id)
+                ).scalar()
         if message_id is None:
             return False
         self.record_status(str(message_id), status, detail)

@@ -106,8 +106,10 @@ class _TwilioHandler(BaseHTTPRequestHandler):
             fake.counter += 1
             sid = f"SM{fake.counter:032d}"
             fake.requests.append(form)
+        if fake.callback_first and fake.callback_status:  # the report overtakes the answer
+            fake.callback(form["StatusCallback"], sid, delay=0)
         self._answer(201, {"sid": sid, "status": "queued", "to": form.get("To"), "body": form.get("Body")})
-        if fake.callback_status:
+        if fake.callback_status and not fake.callback_first:
             threading.Thread(target=fake.callback, args=(form["StatusCallback"], sid), daemon=True).start()
 
     def _answer(self, status: int, body: dict[str, Any]) -> None:
@@ -132,9 +134,10 @@ class FakeTwilio(_Server):
         self.answer_status: int | None = None
         self.callback_status: str | None = "delivered"
         self.callback_answers: list[int] = []
+        self.callback_first = False
 
-    def callback(self, url: str, sid: str) -> None:
-        time.sleep(0.05)  # after the 201, as Twilio does
+    def callback(self, url: str, sid: str, delay: float = 0.05) -> None:
+        time.sleep(delay)  # after the 201, as Twilio does
         params = {"MessageSid": sid, "MessageStatus": self.callback_status or "", "AccountSid": self.sid}
         signature = twilio_signature(self.token, url, params)
         try:

@@ -84,7 +84,9 @@ class TwilioChannel:
             "To": prefix + item.address,
             "From": self._sender if self._sender.startswith(prefix) else prefix + self._sender,
             "Body": item.text,
-            "StatusCallback": self._callback,
+            # Our id in the callback URL (and so under Twilio's signature): a callback that comes
+            # before we recorded Twilio's sid still finds its message.
+            "StatusCallback": f"{self._callback}?m={item.message_id}",
         }
         try:
             response = self._client.post(f"/2010-04-01/Accounts/{self._sid}/Messages.json", data=form)
