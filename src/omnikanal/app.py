@@ -11,6 +11,7 @@ from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
 
 from omnikanal import __version__
+from omnikanal.commerce import api as commerce_api
 from omnikanal.consent import api as consent_api
 from omnikanal.consent import pages as consent_pages
 from omnikanal.hub import Hub
@@ -53,6 +54,8 @@ def create_app(hub: Hub, *, manage_lifecycle: bool = True) -> FastAPI:
     app.include_router(consent_api.router)
     app.include_router(consent_pages.router)
     app.include_router(privacy_api.router)
+    app.include_router(commerce_api.router)
+    app.include_router(commerce_api.scan_router)
 
     @app.get("/health", tags=["operations"], summary="Liveness and the database engine in use")
     def health() -> dict[str, Any]:

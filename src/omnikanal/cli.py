@@ -6,6 +6,7 @@ import gc
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -29,6 +30,8 @@ source_app = typer.Typer(
 token_app = typer.Typer(help="API tokens for staff tools and systems.", no_args_is_help=True)
 app.add_typer(source_app, name="source")
 app.add_typer(token_app, name="token")
+catalogue_app = typer.Typer(help="Products, variants and prices.", no_args_is_help=True)
+app.add_typer(catalogue_app, name="catalogue")
 console = Console()
 
 
@@ -202,6 +205,42 @@ def retention_run() -> None:
     for key, count in result.events_removed.items():
         console.print(f"events ({key}): {count} removed")
     console.print(f"anonymous profiles: {result.profiles_removed} removed")
+
+
+@catalogue_app.command("import")
+def catalogue_import(
+    file: Annotated[Path, typer.Argument(help="a CSV or JSON Lines file", exists=True, dir_okay=False)],
+    format: Annotated[
+        str | None, typer.Option("--format", help="csv or jsonl (default: from the file name)")
+    ] = None,
+    errors: Annotated[int, typer.Option(help="how many row errors to print")] = 50,
+) -> None:
+    """Import products; valid rows are imported, failed rows listed with their reason (exit code 1)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from omnikanal.commerce.importer import FORMATS
+
+    fmt = format or ("jsonl" if file.suffix.lower() in (".jsonl", ".ndjson") else "csv")
+    if fmt not in FORMATS:
+        console.print(f"[red]error[/red]: --format must be one of: {', '.join(FORMATS)}")
+        raise typer.Exit(code=2)
+    with file.open(encoding="utf-8-sig", newline="") as counting:
+        total = max(sum(1 for _ in counting) - (1 if fmt == "csv" else 0), 0)
+    with _hub() as hub, file.open(encoding="utf-8-sig", newline="") as handle:
+        columns = (TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+        with Progress(*columns, console=console) as progress:
+            task = progress.add_task("rows", total=total)
+            report = hub.commerce.importer.run(handle, fmt, lambda n: progress.advance(task, n))
+    console.print(
+        f"{report.rows} rows: {report.imported} imported ({report.created_products} new products), "
+        f"{len(report.errors) + report.more_errors} failed"
+    )
+    if report.errors:
+        table = Table("row", "code", "field", "message")
+        for error in report.errors[:errors]:
+            table.add_row(str(error["row"]), error["code"], error["field"] or "", error["message"])
+        console.print(table)
+        raise typer.Exit(code=1)
 
 
 def tune_gc() -> None:

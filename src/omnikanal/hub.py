@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from omnikanal.audit.service import AuditTrail
 from omnikanal.auth.service import TokenService
 from omnikanal.clock import Clock, SystemClock
+from omnikanal.commerce.service import Commerce, build_commerce
 from omnikanal.consent.service import ConsentConfig, ConsentService
 from omnikanal.consent.suppression import SuppressionList
 from omnikanal.db.checkpoint import Checkpointer
@@ -55,6 +56,7 @@ class Hub:
     retention: RetentionJob
     messaging: MessagingService
     dispatcher: Dispatcher
+    commerce: Commerce
     processors: list[Processor] = field(default_factory=list)
 
     def start(self) -> None:
@@ -67,9 +69,11 @@ class Hub:
         self.dispatcher.start()
         if self.settings.retention_interval_seconds > 0:
             self.retention.start()
+        self.commerce.start()
 
     def stop(self) -> None:
         self.dispatcher.stop()
+        self.commerce.stop()
         self.retention.stop()
         self.runner.stop()
         self.writer.stop()
@@ -120,11 +124,14 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
     ingest.hooks.append(consent)
     ingest.suppressor = suppression
     profiles = ProfileService(engine, clock, identity_rules, trait_rules)
-    registry = PrivacyRegistry()
-    # Capabilities holding personal data register here; erasure runs them in reverse order.
-    for part in (CoreData(), ConsentData(), PrivacyData(), MessagingPersonalData()):
-        registry.register(part)
     sources = SourceService(engine, clock)
+    commerce = build_commerce(settings, engine, clock, ingest, sources)
+    processors.append(commerce.processor)
+    registry = PrivacyRegistry()
+    # Capabilities holding personal data register here; erasure runs them in reverse order, so the
+    # core part (the profile itself) goes last.
+    for part in (CoreData(), ConsentData(), PrivacyData(), commerce.personal_data, MessagingPersonalData()):
+        registry.register(part)
     messaging, dispatcher = build_messaging(settings, engine, clock, signer, ingest, sources, consent=consent)
     return Hub(
         settings=settings,
@@ -154,5 +161,6 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
         ),
         messaging=messaging,
         dispatcher=dispatcher,
+        commerce=commerce,
         processors=processors,
     )

@@ -96,6 +96,20 @@ class Settings(BaseSettings):
     retention_anonymous_profile_days: int = 396
     retention_batch_size: int = 1000
     retention_interval_seconds: float = 3600.0
+    # Commerce. How long a reservation holds an item unless the request says otherwise, and how long
+    # before its end the customer is reminded.
+    reservation_hold_hours: float = Field(default=48.0, gt=0)
+    reservation_reminder_hours: float = Field(default=4.0, ge=0)
+    # Seconds between passes of the reservation expiry and reminder job.
+    commerce_job_seconds: float = Field(default=30.0, gt=0)
+    # The hub's own source of commerce touchpoints (created on first use).
+    commerce_source_name: str = "omnikanal-commerce"
+    scan_nearby_stores: int = Field(default=5, ge=0)
+    scan_suggestions: int = Field(default=5, ge=0)
+    catalogue_import_chunk_rows: int = Field(default=500, ge=1)
+    # Largest catalogue file the API takes in one request (the CLI has no limit).
+    catalogue_import_max_bytes: int = 50 * 1024 * 1024
+
     # --- messaging ---
     # SMTP server for email, e.g. smtp://127.0.0.1:1025 or smtps://user:password@mail.example:465;
     # empty: email cannot be sent (messages wait and are retried until it is set).

@@ -25,6 +25,13 @@ class Permission(StrEnum):
     TEMPLATES_WRITE = "templates:write"
     TASKS_READ = "tasks:read"
     TASKS_WRITE = "tasks:write"
+    CATALOGUE_READ = "catalogue:read"
+    CATALOGUE_WRITE = "catalogue:write"
+    STOCK_READ = "stock:read"
+    STOCK_WRITE = "stock:write"
+    COMMERCE_READ = "commerce:read"
+    COMMERCE_WRITE = "commerce:write"
+    COMMERCE_SCAN = "commerce:scan"
 
 
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
@@ -41,8 +48,10 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             Permission.MESSAGES_SEND,
             Permission.MESSAGES_READ,
             Permission.TEMPLATES_WRITE,
+            Permission.CATALOGUE_READ,
         }
     ),
+    # The hotline sees orders, products and stock to answer questions; it does not change them.
     "service": frozenset(
         {
             Permission.PROFILES_READ,
@@ -54,8 +63,13 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             Permission.MESSAGES_READ,
             Permission.TASKS_READ,
             Permission.TASKS_WRITE,
+            Permission.CATALOGUE_READ,
+            Permission.STOCK_READ,
+            Permission.COMMERCE_READ,
         }
     ),
+    # Store staff scan, reserve, sell and hand over at the till, book the store's stock, and take
+    # consents at the counter.
     "store": frozenset(
         {
             Permission.PROFILES_READ,
@@ -63,6 +77,12 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             Permission.CONSENTS_WRITE,
             Permission.TASKS_READ,
             Permission.TASKS_WRITE,
+            Permission.CATALOGUE_READ,
+            Permission.STOCK_READ,
+            Permission.STOCK_WRITE,
+            Permission.COMMERCE_READ,
+            Permission.COMMERCE_WRITE,
+            Permission.COMMERCE_SCAN,
         }
     ),
     "privacy": frozenset(

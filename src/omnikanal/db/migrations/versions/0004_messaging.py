@@ -1,7 +1,7 @@
 """messaging: templates, the message outbox with its status history, staff tasks
 
 Revision ID: 0004_messaging
-Revises: 0002_consent_privacy
+Revises: 0003_commerce
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql
 import omnikanal.db.types
 
 revision = "0004_messaging"
-down_revision = "0002_consent_privacy"
+down_revision = "0003_commerce"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,219 @@
+"""Commerce work in the background: the event-log processor that records shops' orders and carts,
+and the scheduled expiry of reservations and reminders before they expire."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import Connection
+
+from omnikanal.background import Periodic
+from omnikanal.clock import Clock
+from omnikanal.profiles import store as profile_store
+
+from . import catalogue_store
+from . import orders_store as store
+from .carts import Carts
+from .model import COMMERCE_CHANNELS, ORIGIN, SHOP_ORDER_EVENTS, TRANSITIONS
+from .reservations import Reservations
+
+log = logging.getLogger(__name__)
+
+MAX_CENTS = 10**12
+
+
+def to_cents(value: Any) -> int | None:
+    """A decimal amount of the currency unit (Segment's money) as integer cents; None if unusable."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        amount = (Decimal(str(value)) * 100).quantize(Decimal(1))
+    except (InvalidOperation, ValueError):
+        return None
+    if not amount.is_finite() or not 0 <= amount <= MAX_CENTS:
+        return None
+    return int(amount)
+
+
+def _text(value: Any, limit: int = 100) -> str | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        return None
+    value = value.strip()
+    return value if value and len(value) <= limit and "\x00" not in value else None
+
+
+def _quantity(value: Any) -> int | None:
+    if value is None:
+        return 1
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
+        return None
+    return int(value) if 0 < value <= 10_000 else None
+
+
+class ShopEventsProcessor:
+    """Reads the event log: ``Order Completed`` and friends sent by a shop through ingest create and
+    update orders; ``Product Added`` / ``Product Removed`` fill the customer's cart.
+
+    One source per fact: events the commerce API emitted itself (``context.omnikanal.origin`` is
+    "commerce") are skipped, and an order the commerce API recorded is never changed by a shop's
+    event, so no order is recorded or counted twice. A malformed event is skipped with a log line:
+    failing would stop the cursor on it for ever.
+    """
+
+    name = "commerce.shop-events"
+
+    def __init__(self, clock: Clock, carts: Carts) -> None:
+        self._clock = clock
+        self._carts = carts
+
+    def handle(self, conn: Connection, batch: Sequence[Any]) -> None:
+        for event in batch:
+            if event.type != "track" or not event.event:
+                continue
+            payload = event.payload if isinstance(event.payload, dict) else {}
+            context = payload.get("context")
+            omnikanal = context.get("omnikanal") if isinstance(context, dict) else None
+            if isinstance(omnikanal, dict) and omnikanal.get("origin") == ORIGIN:
+                continue
+            properties = payload.get("properties")
+            if not isinstance(properties, dict):
+                continue
+            if event.event in SHOP_ORDER_EVENTS:
+                self._order_event(conn, event, properties)
+            elif event.event in ("Product Added", "Product Removed"):
+                self._cart_event(conn, event, properties)
+
+    def _cart_event(self, conn: Connection, event: Any, properties: dict[str, Any]) -> None:
+        sku = _text(properties.get("sku")) or _text(properties.get("product_id"))
+        quantity = _quantity(properties.get("quantity"))
+        live = profile_store.resolve_live(conn, event.profile_id)
+        if sku is None or quantity is None or live is None:
+            log.info("cart event %s skipped: no usable sku or quantity", event.message_id)
+            return
+        sign = 1 if event.event == "Product Added" else -1
+        self._carts.put(conn, live, sku, sign * quantity, absolute=False)
+
+    def _order_event(self, conn: Connection, event: Any, properties: dict[str, Any]) -> None:
+        order_id = _text(properties.get("order_id")) or _text(properties.get("orderId"))
+        if order_id is None:
+            log.info("order event %s skipped: no usable order_id", event.message_id)
+            return
+        existing = store.order(conn, order_id, lock=True)
+        actor = f"event:{event.source_id}/{event.message_id}"
+        now = self._clock.now()
+        if existing is None:
+            if event.event == "Order Completed":
+                self._record(conn, event, order_id, properties, actor)
+            return
+        if existing.recorded_by != "ingest":
+            return  # the commerce API owns this order; its own events are the timeline's record
+        wanted = {"Order Cancelled": "cancelled", "Order Refunded": "returned"}.get(event.event)
+        if event.event == "Order Updated":
+            wanted = _text(properties.get("status"), 20)
+        if wanted is None or wanted not in TRANSITIONS.get(existing.status, frozenset()):
+            return  # a repeat, or a change the order cannot make: the first record stands
+        store.set_status(conn, order_id, wanted, now)
+        store.add_history(
+            conn,
+            order_id=order_id,
+            profile_id=existing.profile_id,
+            from_status=existing.status,
+            to_status=wanted,
+            channel=event.channel,
+            location_id=None,
+            actor=actor,
+            at=now,
+        )
+
+    def _record(
+        self, conn: Connection, event: Any, order_id: str, properties: dict[str, Any], actor: str
+    ) -> None:
+        live = profile_store.resolve_live(conn, event.profile_id)
+        currency = _text(properties.get("currency"), 3) or "EUR"
+        if len(currency) != 3 or not currency.isalpha():
+            currency = "EUR"
+        products = properties.get("products")
+        lines: list[dict[str, Any]] = []
+        for item in products if isinstance(products, list) else []:
+            if not isinstance(item, dict):
+                continue
+            sku = _text(item.get("sku")) or _text(item.get("product_id"))
+            quantity = _quantity(item.get("quantity"))
+            price = to_cents(item.get("price")) if item.get("price") is not None else 0
+            if sku is None or quantity is None or price is None:
+                continue
+            variant = catalogue_store.variant_by_sku(conn, sku)
+            lines.append(
+                {
+                    "order_id": order_id,
+                    "line_no": len(lines) + 1,
+                    "profile_id": live,
+                    "variant_id": variant.id if variant is not None else None,
+                    "sku": sku,
+                    "quantity": quantity,
+                    "unit_price_cents": price,
+                    "returned_quantity": 0,
+                    "stock_location_id": None,
+                    "reservation_id": None,
+                }
+            )
+        total = to_cents(properties.get("total", properties.get("revenue")))
+        if total is None:
+            total = sum(x["unit_price_cents"] * x["quantity"] for x in lines)
+        now = self._clock.now()
+        store.insert_order(
+            conn,
+            {
+                "id": order_id,
+                "profile_id": live,
+                "channel": event.channel if event.channel in COMMERCE_CHANNELS else "web",
+                "origin_location_id": None,
+                # The shop fulfils its own orders; the hub records them (their stock is the shop's).
+                "fulfilment": "home_delivery",
+                "fulfilment_location_id": None,
+                "status": "placed",
+                "currency": currency.upper(),
+                "total_cents": total,
+                "recorded_by": "ingest",
+                "shipping_address": None,
+                "created_at": event.timestamp or now,
+                "updated_at": now,
+            },
+            lines,
+        )
+        store.add_history(
+            conn,
+            order_id=order_id,
+            profile_id=live,
+            from_status=None,
+            to_status="placed",
+            channel=event.channel,
+            location_id=None,
+            actor=actor,
+            at=now,
+        )
+
+
+class ReservationJobs:
+    """Expires reservations whose time is up and reminds customers before; on the hub's clock."""
+
+    def __init__(self, reservations: Reservations, interval: float) -> None:
+        self._reservations = reservations
+        self._loop = Periodic("commerce-reservations", interval, self.run_once)
+
+    def run_once(self) -> bool:
+        """One pass; True when there may be more due work (the loop runs again at once)."""
+        expired = self._reservations.expire_due()
+        reminded = self._reservations.remind_due()
+        return expired + reminded > 0
+
+    def start(self) -> None:
+        self._loop.start()
+
+    def stop(self) -> None:
+        self._loop.stop()
