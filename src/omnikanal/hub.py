@@ -20,6 +20,10 @@ from omnikanal.eventlog.service import EventLog, Processor, ProcessorRunner
 from omnikanal.identity.model import IdentityRules
 from omnikanal.ingest.service import IngestService
 from omnikanal.ingest.writer import IngestWriter
+from omnikanal.messaging.dispatcher import Dispatcher
+from omnikanal.messaging.privacy import MessagingPersonalData
+from omnikanal.messaging.service import MessagingService
+from omnikanal.messaging.wiring import build_messaging
 from omnikanal.privacy.jobs import RetentionJob, parse_rules
 from omnikanal.privacy.parts import ConsentData, CoreData, PrivacyData
 from omnikanal.privacy.service import PrivacyRegistry, PrivacyService
@@ -53,6 +57,8 @@ class Hub:
     consent: ConsentService
     privacy: PrivacyService
     retention: RetentionJob
+    messaging: MessagingService
+    dispatcher: Dispatcher
     commerce: Commerce
     segments: SegmentService
     segment_recheck: RecheckJob
@@ -65,6 +71,7 @@ class Hub:
         self.audit.start()
         self.runner.start()
         self.checkpointer.start()
+        self.dispatcher.start()
         if self.settings.retention_interval_seconds > 0:
             self.retention.start()
         self.commerce.start()
@@ -73,6 +80,7 @@ class Hub:
 
     def stop(self) -> None:
         self.segment_recheck.stop()
+        self.dispatcher.stop()
         self.commerce.stop()
         self.retention.stop()
         self.runner.stop()
@@ -130,7 +138,14 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
     registry = PrivacyRegistry()
     # Capabilities holding personal data register here; erasure runs them in reverse order, so the
     # core part (the profile itself) goes last.
-    for part in (CoreData(), ConsentData(), PrivacyData(), commerce.personal_data, SegmentData()):
+    for part in (
+        CoreData(),
+        ConsentData(),
+        PrivacyData(),
+        commerce.personal_data,
+        MessagingPersonalData(),
+        SegmentData(),
+    ):
         registry.register(part)
     segments = SegmentService(
         engine,
@@ -139,6 +154,7 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
         settings.segment_recheck_batch,
     )
     processors.append(SegmentProcessor(segments, clock))
+    messaging, dispatcher = build_messaging(settings, engine, clock, signer, ingest, sources, consent=consent)
     return Hub(
         settings=settings,
         engine=engine,
@@ -165,6 +181,8 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
             settings.retention_batch_size,
             settings.retention_interval_seconds,
         ),
+        messaging=messaging,
+        dispatcher=dispatcher,
         commerce=commerce,
         segments=segments,
         segment_recheck=RecheckJob(

@@ -119,6 +119,59 @@ class Settings(BaseSettings):
     segment_recheck_batch: int = 500
     # how often segments with time windows are recomputed in batch (0: never)
     segment_batch_recheck_seconds: float = 3600.0
+    # --- messaging ---
+    # SMTP server for email, e.g. smtp://127.0.0.1:1025 or smtps://user:password@mail.example:465;
+    # empty: email cannot be sent (messages wait and are retried until it is set).
+    smtp_url: str = ""
+    smtp_from: str = "Omnikanal <noreply@omnikanal.invalid>"
+    smtp_connections: int = 4
+    smtp_timeout_seconds: float = 15.0
+    # List-Id of marketing email (RFC 2919).
+    messaging_list_id: str = "Omnikanal <marketing.omnikanal.invalid>"
+    # Twilio Messages API (SMS, WhatsApp); the base URL is configurable for tests and regional hosts.
+    twilio_base_url: str = "https://api.twilio.com"
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = ""
+    twilio_from: str = ""
+    twilio_whatsapp_from: str = ""
+    twilio_timeout_seconds: float = 15.0
+    # Generic outbound webhook (Standard Webhooks); the secret is whsec_<base64>.
+    webhook_url: str = ""
+    webhook_secret: str = ""
+    webhook_allow_private: bool = False
+    webhook_timeout_seconds: float = 10.0
+    messaging_default_timezone: str = "Europe/Berlin"
+    messaging_default_locale: str = "de"
+    # Quiet hours per channel, local time of the customer, "HH:MM-HH:MM"; a channel not listed has none.
+    messaging_quiet_hours: dict[str, str] = Field(
+        default_factory=lambda: {
+            "email": "20:00-08:00",
+            "sms": "20:00-08:00",
+            "whatsapp": "20:00-08:00",
+            "task": "20:00-08:00",
+        }
+    )
+    # Transactional messages (an order status) go at any hour unless this is set.
+    messaging_quiet_hours_transactional: bool = False
+    # Marketing messages per customer across all channels within the window, and per channel.
+    messaging_cap_count: int = 3
+    messaging_cap_days: float = 7.0
+    messaging_channel_caps: dict[str, int] = Field(default_factory=lambda: {"sms": 2, "whatsapp": 2})
+    # channel "auto": the order tried when neither a preference nor engagement decides.
+    messaging_auto_fallback: tuple[str, ...] = ("email", "sms", "whatsapp")
+    # Seconds between dispatcher rounds; 0: this process runs no dispatcher (API-only nodes).
+    messaging_poll_seconds: float = 1.0
+    messaging_batch_size: int = 100
+    messaging_max_attempts: int = 8
+    messaging_retry_base_seconds: float = 30.0
+    messaging_retry_max_seconds: float = 6 * 3600.0
+    # Sends per second per channel (a provider's rate limit); a channel not listed is not limited.
+    messaging_rate_per_second: dict[str, float] = Field(default_factory=dict)
+    # POST /api/messages dispatches the new message at once (after its commit) and answers with the
+    # gate's decision; off: the background dispatcher takes it on its next round.
+    messaging_dispatch_inline: bool = True
+    # How long the links in a message (unsubscribe, tracked links) stay valid.
+    messaging_link_days: int = 90
 
     @field_validator("sqlite_synchronous")
     @classmethod

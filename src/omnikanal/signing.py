@@ -33,6 +33,11 @@ class Signer:
         self._secret = secret
         self._clock = clock
 
+    @property
+    def key(self) -> bytes:
+        """The secret, for deriving other keys (never sent anywhere)."""
+        return self._secret
+
     def sign(self, purpose: str, payload: dict[str, Any], valid_for: timedelta) -> str:
         """A URL-safe token for ``purpose`` that expires ``valid_for`` from now."""
         expires = self._clock.now() + valid_for

@@ -20,6 +20,11 @@ class Permission(StrEnum):
     PRIVACY_REQUESTS = "privacy:requests"
     PRIVACY_ERASE = "privacy:erase"
     AUDIT_READ = "audit:read"
+    MESSAGES_SEND = "messages:send"
+    MESSAGES_READ = "messages:read"
+    TEMPLATES_WRITE = "templates:write"
+    TASKS_READ = "tasks:read"
+    TASKS_WRITE = "tasks:write"
     CATALOGUE_READ = "catalogue:read"
     CATALOGUE_WRITE = "catalogue:write"
     STOCK_READ = "stock:read"
@@ -34,11 +39,17 @@ class Permission(StrEnum):
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     # Erasure is the data-protection officer's alone: not even an administrator deletes a person.
     "admin": frozenset(Permission) - {Permission.PRIVACY_ERASE},
+    # Marketing writes templates and sends marketing messages; service sends transactional ones and
+    # works the hotline's tasks; a store works its own queue (messaging/api.py checks which send and
+    # which queue a role may use).
     "marketing": frozenset(
         {
             Permission.PROFILES_READ,
             Permission.SOURCES_READ,
             Permission.CONSENTS_READ,
+            Permission.MESSAGES_SEND,
+            Permission.MESSAGES_READ,
+            Permission.TEMPLATES_WRITE,
             Permission.CATALOGUE_READ,
             Permission.SEGMENTS_READ,
             Permission.SEGMENTS_WRITE,
@@ -52,6 +63,10 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             Permission.CONSENTS_READ,
             Permission.CONSENTS_WRITE,
             Permission.PRIVACY_REQUESTS,
+            Permission.MESSAGES_SEND,
+            Permission.MESSAGES_READ,
+            Permission.TASKS_READ,
+            Permission.TASKS_WRITE,
             Permission.CATALOGUE_READ,
             Permission.STOCK_READ,
             Permission.COMMERCE_READ,
@@ -65,6 +80,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             Permission.PROFILES_READ,
             Permission.CONSENTS_READ,
             Permission.CONSENTS_WRITE,
+            Permission.TASKS_READ,
+            Permission.TASKS_WRITE,
             Permission.CATALOGUE_READ,
             Permission.STOCK_READ,
             Permission.STOCK_WRITE,

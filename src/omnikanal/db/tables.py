@@ -603,3 +603,86 @@ segment_due = Table(
 
 # Batch computation counts events by name and time.
 Index("ix_events_event_time", events.c.event, events.c.timestamp)
+
+# --- messaging ---
+
+message_templates = Table(
+    "message_templates",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("channel", String(20), nullable=False),
+    Column("locale", String(10), nullable=False),
+    Column("subject", Text, nullable=True),
+    Column("body_text", Text, nullable=False),
+    Column("body_html", Text, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("name", "channel", "locale"),
+)
+
+# The outbox: a message is written here in the caller's transaction and sent after commit.
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("profile_id", ID, nullable=False, index=True),
+    Column("requested_channel", String(20), nullable=False),  # a channel, or "auto"
+    Column("channel", String(20), nullable=True),  # the channel the gate chose
+    Column("template", String(200), nullable=True),
+    Column("locale", String(10), nullable=True),
+    Column("purpose", String(40), nullable=True),
+    Column("transactional", Boolean, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("reason", String(60), nullable=True),
+    Column("idempotency_key", String(200), nullable=True, unique=True),
+    Column("content", json_type(), nullable=True),  # inline subject/text/html, when no template
+    Column("data", json_type(), nullable=False),  # caller data for the template
+    Column("options", json_type(), nullable=False),  # address override, task queue, ...
+    Column("address", String(2000), nullable=True),
+    Column("rendered", json_type(), nullable=True),
+    Column("decision", json_type(), nullable=True),  # the gate's last decision
+    Column("attempts", Integer, nullable=False),
+    # When the dispatcher may look at it next (send time, deferral, retry backoff); NULL once final.
+    Column("due_at", UTCDateTime, nullable=True),
+    Column("claimed_until", UTCDateTime, nullable=True),
+    Column("passed_at", UTCDateTime, nullable=True),  # when the gate let it through (caps count these)
+    Column("provider_id", String(200), nullable=True, index=True),
+    Column("error", Text, nullable=True),
+    Column("created_by", String(200), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime, nullable=True),
+    Index("ix_messages_due", "due_at"),
+    Index("ix_messages_profile_passed", "profile_id", "passed_at"),
+)
+
+message_statuses = Table(
+    "message_statuses",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("message_id", ID, nullable=False, index=True),
+    Column("profile_id", ID, nullable=False, index=True),
+    Column("status", String(20), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("detail", json_type(), nullable=False),
+)
+
+staff_tasks = Table(
+    "staff_tasks",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("profile_id", ID, nullable=False, index=True),
+    Column("message_id", ID, nullable=True, unique=True),
+    Column("queue", String(80), nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("status", String(20), nullable=False),  # open, claimed, done
+    Column("claimed_by", String(200), nullable=True),
+    Column("claimed_at", UTCDateTime, nullable=True),
+    Column("completed_at", UTCDateTime, nullable=True),
+    Column("outcome", Text, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_staff_tasks_queue_status", "queue", "status", "created_at"),
+)

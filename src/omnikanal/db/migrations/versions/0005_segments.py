@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql
 import omnikanal.db.types
 
 revision = "0005_segments"
-down_revision = "0003_commerce"
+down_revision = "0004_messaging"
 branch_labels = None
 depends_on = None
 

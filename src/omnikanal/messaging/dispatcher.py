@@ -1,0 +1,452 @@
+"""The dispatcher: claims due messages from the outbox, passes each through the gate, sends, records.
+
+Three short transactions per batch, never one around a network call:
+
+1. claim: due rows get a lease (FOR UPDATE SKIP LOCKED on PostgreSQL; on SQLite the write lock and
+   a conditional UPDATE), so several workers share the outbox without coordination;
+2. gate: each message is decided under its profile's row lock (PostgreSQL), so two workers cannot
+   both let a message through the same frequency cap; blocked and deferred ones are final for now;
+3. send through the channel adapters, then record each outcome: sent, or a retry with exponential
+   backoff and jitter, or a permanent failure.
+
+A worker that dies mid-send leaves its lease to expire; the message is claimed again and sent again
+(at least once). Message-ID and webhook-id are the message id, so a receiver can recognise it.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, select, update
+
+from omnikanal.background import Periodic
+from omnikanal.clock import Clock
+from omnikanal.db.engine import run_write
+from omnikanal.db.tables import messages
+from omnikanal.messaging import store
+from omnikanal.messaging.channels import Channel
+from omnikanal.messaging.channels.webhook import RETRY_SCHEDULE_SECONDS
+from omnikanal.messaging.gate import BoundConsent, decide
+from omnikanal.messaging.model import (
+    ADDRESS_TYPE,
+    STATUS_RANK,
+    GateDecision,
+    GateRequest,
+    Outgoing,
+    PermanentFailure,
+    Policy,
+    SendResult,
+    Status,
+    TransientFailure,
+    Verdict,
+)
+from omnikanal.messaging.service import MessagingService
+from omnikanal.messaging.templates import RenderContext, RenderFailed, TemplateParts, html_from_text, render
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=5)
+
+
+class RateLimiter:
+    """At most ``rate`` sends per second per channel (a provider's limit), as a token bucket."""
+
+    def __init__(self, rates: dict[str, float]) -> None:
+        self._rates = {k: v for k, v in rates.items() if v > 0}
+        self._tokens: dict[str, float] = {k: v for k, v in self._rates.items()}
+        self._last: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def take(self, channel: str) -> None:
+        rate = self._rates.get(channel)
+        if rate is None:
+            return
+        while True:
+            with self._lock:
+                now = time.monotonic()
+                elapsed = now - self._last.get(channel, now)
+                self._last[channel] = now
+                self._tokens[channel] = min(rate, self._tokens[channel] + elapsed * rate)
+                if self._tokens[channel] >= 1:
+                    self._tokens[channel] -= 1
+                    return
+                wait = (1 - self._tokens[channel]) / rate
+            time.sleep(wait)
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Clock,
+        service: MessagingService,
+        channels: dict[str, Channel],
+        policy: Policy,
+        *,
+        batch_size: int,
+        max_attempts: int,
+        retry_base_seconds: float,
+        retry_max_seconds: float,
+        poll_seconds: float,
+        rates: dict[str, float],
+        webhook_url: str,
+    ) -> None:
+        self._engine = engine
+        self._clock = clock
+        self._service = service
+        self.channels = channels
+        self._policy = policy
+        self._batch_size = batch_size
+        self._max_attempts = max_attempts
+        self._retry_base = retry_base_seconds
+        self._retry_max = retry_max_seconds
+        self._limiter = RateLimiter(rates)
+        self._webhook_url = webhook_url
+        # Work that feeds the outbox, run before each round (double opt-in mails, ...).
+        self.jobs: list[Callable[[], int]] = []
+        self._poll_seconds = poll_seconds
+        self._loop = Periodic("messaging-dispatcher", poll_seconds, self._tick)
+
+    # -- the loop ------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._poll_seconds > 0:
+            self._loop.start()
+
+    def stop(self) -> None:
+        self._loop.stop()
+        for channel in self.channels.values():
+            try:
+                channel.close()
+            except Exception:
+                log.exception("closing channel %s failed", channel.name)
+
+    def _tick(self) -> bool:
+        for job in self.jobs:
+            try:
+                job()
+            except Exception:
+                log.exception("messaging job %s failed", getattr(job, "name", job))
+        return self.run_once() > 0
+
+    def run_once(self, ids: Sequence[str] | None = None) -> int:
+        """One round: claim, gate, send, record. Returns how many messages it handled."""
+        now = self._clock.now()
+        claimed = run_write(
+            self._engine,
+            lambda conn: store.claim_due(conn, now, now + LEASE, self._batch_size, ids=ids),
+        )
+        if not claimed:
+            return 0
+        self._service.messaging_source()
+        ready = run_write(self._engine, lambda conn: self._gate(conn, claimed))
+        by_channel: dict[str, list[tuple[Any, Outgoing]]] = defaultdict(list)
+        for row, outgoing in ready:
+            by_channel[outgoing.channel].append((row, outgoing))
+        outcomes: list[tuple[Any, Outgoing, SendResult | Exception]] = []
+        for channel_name, items in by_channel.items():
+            channel = self.channels.get(channel_name)
+            if channel is None:
+                outcomes.extend(
+                    (r, o, PermanentFailure(f"channel {channel_name} is not available")) for r, o in items
+                )
+                continue
+            for _ in items:
+                self._limiter.take(channel_name)
+            try:
+                results = channel.send_batch([o for _, o in items])
+            except Exception as exc:  # an adapter must not lose the batch
+                log.exception("channel %s failed", channel_name)
+                results = [TransientFailure(f"{type(exc).__name__}: {exc}") for _ in items]
+            outcomes.extend((r, o, res) for (r, o), res in zip(items, results, strict=True))
+        if outcomes:
+            bounced = run_write(self._engine, lambda conn: self._record(conn, outcomes))
+            for address_type, address in bounced:
+                # A hard bounce: never send to this address again (after the commit: the consent
+                # service writes in a transaction of its own).
+                self._service.consent.suppress(address_type, address, "hard_bounce")
+        return len(claimed)
+
+    # -- gate ------------------------------------------------------------------------------------
+
+    def _gate(self, conn: Connection, claimed: list[Any]) -> list[tuple[Any, Outgoing]]:
+        now = self._clock.now()
+        since = now - timedelta(days=self._policy.cap_days)
+        ready: list[tuple[Any, Outgoing]] = []
+        changes: list[tuple[Any, Status, datetime, dict[str, Any]]] = []
+        # Profiles are locked in id order, so two workers never wait on each other in a cycle.
+        for row in sorted(claimed, key=lambda r: (r.profile_id, r.id)):
+            live = store.resolve_live(conn, row.profile_id)
+            auto = row.requested_channel == "auto"
+            facts = store.facts(conn, live, since, row.id, lock=True, engagement=auto) if live else None
+            options = row.options or {}
+            extra: dict[str, str] = {}
+            if row.requested_channel == "webhook":
+                url = options.get("to") or self._webhook_url
+                if url:
+                    extra["webhook"] = url
+            if row.requested_channel == "email" and options.get("to"):
+                # only internal callers set it (the double opt-in goes to the address being confirmed)
+                extra["email"] = options["to"]
+            if row.requested_channel == "task":
+                extra["task"] = options.get("queue") or "hotline"
+            only = None
+            if auto and row.template is not None:
+                only = frozenset(t.channel for t in store.template_rows(conn, row.template))
+            request = GateRequest(
+                profile_id=live or row.profile_id,
+                channel=row.requested_channel,
+                transactional=row.transactional,
+                purpose=row.purpose,
+                only=only,
+            )
+            if not row.transactional and row.purpose is None and row.requested_channel in ("webhook",):
+                decision = GateDecision(Verdict.BLOCK, "no_purpose", "webhook", None)
+            else:
+                consent = BoundConsent(self._service.consent, conn)
+                decision = decide(request, facts, consent, self._policy, now, reachable_extra=extra)
+            stored = decision.as_dict(now)
+            values: dict[str, Any] = {
+                "decision": stored,
+                "channel": decision.channel or row.channel,
+                "updated_at": now,
+                "profile_id": live or row.profile_id,
+            }
+            if decision.verdict is Verdict.BLOCK:
+                values.update(
+                    status=Status.BLOCKED.value, reason=decision.reason, due_at=None, claimed_until=None
+                )
+                self._update(conn, row.id, values)
+                store.add_status(
+                    conn, row.id, values["profile_id"], Status.BLOCKED.value, now, {"reason": decision.reason}
+                )
+                changes.append((_with(row, values), Status.BLOCKED, now, {"reason": decision.reason}))
+                continue
+            if decision.verdict is Verdict.DEFER:
+                values.update(
+                    status=Status.DEFERRED.value,
+                    reason=decision.reason,
+                    due_at=decision.not_before,
+                    claimed_until=None,
+                )
+                self._update(conn, row.id, values)
+                detail = {"reason": decision.reason, "until": stored["not_before"]}
+                store.add_status(conn, row.id, values["profile_id"], Status.DEFERRED.value, now, detail)
+                continue
+            assert facts is not None
+            assert decision.channel is not None
+            assert decision.address is not None
+            try:
+                outgoing, rendered, locale = self._render(conn, row, decision, facts.traits)
+            except (RenderFailed, LookupError) as exc:
+                values.update(
+                    status=Status.FAILED.value,
+                    reason="render_failed",
+                    error=str(exc),
+                    due_at=None,
+                    claimed_until=None,
+                )
+                self._update(conn, row.id, values)
+                store.add_status(
+                    conn, row.id, values["profile_id"], Status.FAILED.value, now, {"error": str(exc)}
+                )
+                changes.append((_with(row, values), Status.FAILED, now, {"error": str(exc)}))
+                continue
+            values.update(
+                address=decision.address,
+                rendered=rendered,
+                locale=locale,
+                reason=decision.reason,
+                purpose=decision.purpose if not row.transactional else row.purpose,
+                passed_at=row.passed_at or now,
+            )
+            self._update(conn, row.id, values)
+            ready.append((_with(row, values), outgoing))
+        self._service.touchpoints(conn, changes)
+        return ready
+
+    def _render(
+        self, conn: Connection, row: Any, decision: GateDecision, traits: dict[str, Any]
+    ) -> tuple[Outgoing, dict[str, Any], str]:
+        channel = decision.channel
+        assert channel is not None
+        assert decision.address is not None
+        locale = row.locale or _locale_of(traits) or self._service.default_locale
+        if row.template is not None:
+            template = store.template_for(conn, row.template, channel, locale, ("de", "en"))
+            if template is None:
+                raise LookupError(f"template {row.template!r} has no version for channel {channel}")
+            parts = TemplateParts(template.subject, template.body_text, template.body_html)
+            locale = template.locale
+        else:
+            content = row.content or {}
+            parts = TemplateParts(content.get("subject"), content.get("text") or "", content.get("html"))
+        marketing = not row.transactional
+        service = self._service
+        unsubscribe = (
+            service.unsubscribe_url(row.id, row.profile_id, channel, decision.purpose or "")
+            if marketing and decision.purpose
+            else None
+        )
+        preference = service.consent.preference_url(row.profile_id)
+        context = RenderContext(
+            profile_id=row.profile_id,
+            traits=traits,
+            data=row.data or {},
+            links={"preference_url": preference, "unsubscribe_url": unsubscribe or preference},
+            message={"id": row.id, "channel": channel},
+            locale=locale,
+            track=lambda url: service.tracked_url(row.id, str(url)),
+        )
+        result = render(parts, context)
+        html = result.body_html
+        if channel == "email":
+            html = html or html_from_text(result.body_text)
+            if marketing:
+                pixel = f'<img src="{service.open_pixel_url(row.id)}" width="1" height="1" alt="">'
+                html = html.replace("</body>", pixel + "</body>") if "</body>" in html else html + pixel
+        else:
+            html = None
+        options = row.options or {}
+        outgoing = Outgoing(
+            message_id=row.id,
+            profile_id=row.profile_id,
+            channel=channel,
+            address=decision.address,
+            subject=result.subject,
+            text=result.body_text,
+            html=html,
+            marketing=marketing,
+            unsubscribe_url=unsubscribe,
+            options=dict(options),
+            data=row.data or {},
+        )
+        rendered = {"subject": result.subject, "text": result.body_text, "html": html}
+        return outgoing, rendered, locale
+
+    @staticmethod
+    def _update(conn: Connection, message_id: str, values: dict[str, Any]) -> None:
+        conn.execute(update(messages).where(messages.c.id == message_id).values(values))
+
+    # -- record ----------------------------------------------------------------------------------
+
+    def _record(
+        self, conn: Connection, outcomes: list[tuple[Any, Outgoing, SendResult | Exception]]
+    ) -> list[tuple[str, str]]:
+        """Record each outcome; answers the addresses that bounced for good."""
+        now = self._clock.now()
+        bounced: list[tuple[str, str]] = []
+        changes: list[tuple[Any, Status, datetime, dict[str, Any]]] = []
+        for row, outgoing, outcome in outcomes:
+            attempts = row.attempts + 1
+            if isinstance(outcome, SendResult):
+                # A provider's callback may have come first and moved the status on already.
+                current = conn.execute(select(messages.c.status).where(messages.c.id == row.id)).scalar()
+                status_now = outcome.status.value
+                if current is not None and STATUS_RANK.get(current, 0) > STATUS_RANK.get(status_now, 0):
+                    status_now = current
+                values = {
+                    "status": status_now,
+                    "provider_id": outcome.provider_id,
+                    "sent_at": now,
+                    "attempts": attempts,
+                    "due_at": None,
+                    "claimed_until": None,
+                    "error": None,
+                    "updated_at": now,
+                }
+                self._update(conn, row.id, values)
+                detail = {"provider_id": outcome.provider_id, "attempt": attempts}
+                store.add_status(conn, row.id, row.profile_id, Status.SENT.value, now, detail)
+                changes.append((row, Status.SENT, now, {}))
+                if outcome.status is not Status.SENT:
+                    store.add_status(conn, row.id, row.profile_id, outcome.status.value, now, {})
+                    changes.append((row, outcome.status, now, {}))
+                continue
+            if isinstance(outcome, PermanentFailure) or attempts >= self._max_attempts:
+                status = outcome.status if isinstance(outcome, PermanentFailure) else Status.FAILED
+                error = str(outcome)
+                self._update(
+                    conn,
+                    row.id,
+                    {
+                        "status": status.value,
+                        "attempts": attempts,
+                        "due_at": None,
+                        "claimed_until": None,
+                        "error": error,
+                        "updated_at": now,
+                    },
+                )
+                store.add_status(
+                    conn, row.id, row.profile_id, status.value, now, {"error": error, "attempt": attempts}
+                )
+                changes.append((row, status, now, {"error": error}))
+                address_type = ADDRESS_TYPE.get(outgoing.channel)
+                if status is Status.BOUNCED and address_type is not None:
+                    bounced.append((address_type, outgoing.address))
+                continue
+            delay = self._backoff(outgoing.channel, attempts)
+            error = f"{type(outcome).__name__}: {outcome}"
+            self._update(
+                conn,
+                row.id,
+                {
+                    "status": Status.QUEUED.value,
+                    "attempts": attempts,
+                    "due_at": now + delay,
+                    "claimed_until": None,
+                    "error": error,
+                    "updated_at": now,
+                },
+            )
+            store.add_status(
+                conn,
+                row.id,
+                row.profile_id,
+                Status.QUEUED.value,
+                now,
+                {"retry_in_seconds": round(delay.total_seconds(), 3), "error": error, "attempt": attempts},
+            )
+        self._service.touchpoints(conn, changes)
+        return bounced
+
+    def _backoff(self, channel: str, attempts: int) -> timedelta:
+        """Exponential with full jitter in its upper half; webhooks follow the Standard Webhooks schedule."""
+        if channel == "webhook":
+            base = RETRY_SCHEDULE_SECONDS[min(attempts - 1, len(RETRY_SCHEDULE_SECONDS) - 1)]
+        else:
+            base = min(self._retry_max, self._retry_base * 2 ** (attempts - 1))
+        return timedelta(seconds=base * (0.5 + random.random() / 2))
+
+
+def _with(row: Any, values: dict[str, Any]) -> Any:
+    """The row as it is after ``values`` were written (a light stand-in with attribute access)."""
+    merged = dict(row._mapping)
+    merged.update(values)
+    return _Row(merged)
+
+
+class _Row:
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.__dict__.update(values)
+
+    @property
+    def _mapping(self) -> dict[str, Any]:
+        return self.__dict__
+
+
+def _locale_of(traits: dict[str, Any]) -> str | None:
+    # preferredLanguage is what the preference centre stores
+    for key in ("preferredLanguage", "locale", "language", "lang"):
+        value = traits.get(key)
+        if isinstance(value, str) and value[:2].lower() in ("de", "en"):
+            return value[:2].lower()
+    return None

@@ -1,0 +1,701 @@
+"""Use cases of messaging: templates, sending (into the outbox), reading, links and callbacks."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from omnikanal.clock import Clock, isoformat
+from omnikanal.consent.model import ConsentChange, ConsentStatus
+from omnikanal.db.engine import read_tx, run_write
+from omnikanal.db.tables import (
+    identities,
+    message_statuses,
+    message_templates,
+    messages,
+    profiles,
+    staff_tasks,
+)
+from omnikanal.errors import Conflict, InvalidInput, NotFound
+from omnikanal.ids import new_id
+from omnikanal.ingest.service import IngestService
+from omnikanal.messaging import store
+from omnikanal.messaging.gate import ConsentPort
+from omnikanal.messaging.model import (
+    AUTO,
+    CHANNELS,
+    LOCALES,
+    MARKETING_PURPOSE,
+    STATUS_RANK,
+    TIMELINE_CHANNEL,
+    TIMELINE_EVENT,
+    Status,
+)
+from omnikanal.messaging.templates import (
+    RenderContext,
+    RenderFailed,
+    TemplateParts,
+    check,
+    html_from_text,
+    render,
+)
+from omnikanal.signing import Signer
+from omnikanal.sources.model import Source
+from omnikanal.sources.service import SourceService
+
+log = logging.getLogger(__name__)
+
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,200}$")
+MESSAGING_SOURCE = "omnikanal-messaging"
+
+
+@dataclass(frozen=True, slots=True)
+class SendRequest:
+    profile_id: str
+    channel: str
+    transactional: bool = False
+    purpose: str | None = None
+    template: str | None = None
+    content: dict[str, Any] | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    idempotency_key: str | None = None
+    send_at: datetime | None = None
+    locale: str | None = None
+    to: str | None = None  # webhook URL
+    queue: str | None = None  # task queue: hotline or store:<id>
+    kind: str | None = None  # task kind: call, pickup, ...
+
+
+def template_view(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "name": row.name,
+        "channel": row.channel,
+        "locale": row.locale,
+        "subject": row.subject,
+        "body_text": row.body_text,
+        "body_html": row.body_html,
+        "created_at": isoformat(row.created_at),
+        "updated_at": isoformat(row.updated_at),
+    }
+
+
+def message_view(row: Any, history: list[Any] | None = None) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "id": row.id,
+        "profile_id": row.profile_id,
+        "requested_channel": row.requested_channel,
+        "channel": row.channel,
+        "template": row.template,
+        "locale": row.locale,
+        "purpose": row.purpose,
+        "transactional": row.transactional,
+        "status": row.status,
+        "reason": row.reason,
+        "idempotency_key": row.idempotency_key,
+        "decision": row.decision,
+        "attempts": row.attempts,
+        "due_at": isoformat(row.due_at),
+        "provider_id": row.provider_id,
+        "error": row.error,
+        "created_at": isoformat(row.created_at),
+        "updated_at": isoformat(row.updated_at),
+        "sent_at": isoformat(row.sent_at),
+    }
+    if history is not None:
+        view["history"] = [{"status": h.status, "at": isoformat(h.at), "detail": h.detail} for h in history]
+    return view
+
+
+class MessagingService:
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Clock,
+        signer: Signer,
+        consent: ConsentPort,
+        ingest: IngestService,
+        sources: SourceService,
+        *,
+        public_url: str,
+        default_locale: str,
+        link_days: int,
+        purposes: tuple[str, ...] = (),
+    ) -> None:
+        self._purposes = frozenset(purposes)
+        self._engine = engine
+        self._clock = clock
+        self._signer = signer
+        self.consent = consent
+        self._ingest = ingest
+        self._sources = sources
+        self._public_url = public_url.rstrip("/")
+        self.default_locale = default_locale
+        self._link_days = link_days
+        self._source: Source | None = None
+        self._source_lock = threading.Lock()
+        # Set by the hub: dispatches given messages at once (after their commit).
+        self.dispatch_now: Any = None
+
+    # -- templates -----------------------------------------------------------------------------
+
+    def save_template(
+        self,
+        name: str,
+        channel: str,
+        locale: str,
+        subject: str | None,
+        body_text: str,
+        body_html: str | None,
+    ) -> tuple[dict[str, Any], bool]:
+        """Create or replace the template (name, channel, locale) after checking it; (view, created)."""
+        if not NAME_PATTERN.match(name):
+            raise InvalidInput("invalid_name", "name: letters, digits and _ . : - only, 1 to 200", "name")
+        if channel not in CHANNELS:
+            raise InvalidInput("invalid_channel", f"channel must be one of: {', '.join(CHANNELS)}", "channel")
+        if locale not in LOCALES:
+            raise InvalidInput("invalid_locale", f"locale must be one of: {', '.join(LOCALES)}", "locale")
+        parts = TemplateParts(subject, body_text, body_html)
+        check(parts, channel=channel)
+        now = self._clock.now()
+
+        def work(conn: Connection) -> tuple[str, bool]:
+            existing = conn.execute(
+                select(message_templates.c.id).where(
+                    message_templates.c.name == name,
+                    message_templates.c.channel == channel,
+                    message_templates.c.locale == locale,
+                )
+            ).scalar()
+            values = {"subject": subject, "body_text": body_text, "body_html": body_html, "updated_at": now}
+            if existing is not None:
+                conn.execute(
+                    update(message_templates).where(message_templates.c.id == existing).values(values)
+                )
+                return str(existing), False
+            template_id = new_id("tpl")
+            conn.execute(
+                message_templates.insert().values(
+                    id=template_id, name=name, channel=channel, locale=locale, created_at=now, **values
+                )
+            )
+            return template_id, True
+
+        template_id, created = run_write(self._engine, work)
+        return self.get_template(template_id), created
+
+    def get_template(self, template_id: str) -> dict[str, Any]:
+        with read_tx(self._engine) as conn:
+            row = conn.execute(select(message_templates).where(message_templates.c.id == template_id)).first()
+        if row is None:
+            raise NotFound("template_not_found", f"no template {template_id!r}", "template_id")
+        return template_view(row)
+
+    def list_templates(self, name: str | None = None, channel: str | None = None) -> list[dict[str, Any]]:
+        with read_tx(self._engine) as conn:
+            return [template_view(r) for r in store.template_rows(conn, name, channel)]
+
+    def preview(self, template_id: str, profile_id: str, data: dict[str, Any]) -> dict[str, Any]:
+        """The template rendered for a profile, with the links a marketing message would carry."""
+        template = self.get_template(template_id)
+        with read_tx(self._engine) as conn:
+            live = store.resolve_live(conn, profile_id)
+            row = (
+                conn.execute(select(profiles.c.traits).where(profiles.c.id == live)).first() if live else None
+            )
+        if live is None or row is None:
+            raise NotFound("profile_not_found", f"profile_id: no profile {profile_id!r}", "profile_id")
+        traits = store.plain_traits(row.traits)
+        preference = self.consent.preference_url(live)
+        channel = template["channel"]
+        unsubscribe = self.unsubscribe_url(
+            "preview", live, channel, MARKETING_PURPOSE.get(channel, "marketing")
+        )
+        context = RenderContext(
+            profile_id=live,
+            traits=traits,
+            data=data,
+            links={"preference_url": preference, "unsubscribe_url": unsubscribe},
+            message={"id": "preview", "channel": channel},
+            locale=template["locale"],
+            track=lambda url: self.tracked_url("preview", str(url)),
+        )
+        parts = TemplateParts(template["subject"], template["body_text"], template["body_html"])
+        try:
+            result = render(parts, context)
+        except RenderFailed as exc:
+            raise InvalidInput("template_render", str(exc), str(exc).split(":", 1)[0]) from None
+        body_html = result.body_html
+        if channel == "email" and body_html is None:
+            body_html = html_from_text(result.body_text)
+        return {
+            "template_id": template_id,
+            "profile_id": live,
+            "channel": channel,
+            "locale": template["locale"],
+            "subject": result.subject,
+            "body_text": result.body_text,
+            "body_html": body_html,
+        }
+
+    # -- links ---------------------------------------------------------------------------------
+
+    def _valid_for(self) -> timedelta:
+        return timedelta(days=self._link_days)
+
+    def unsubscribe_url(self, message_id: str, profile_id: str, channel: str, purpose: str) -> str:
+        token = self._signer.sign(
+            "unsubscribe", {"m": message_id, "p": profile_id, "c": channel, "u": purpose}, self._valid_for()
+        )
+        return f"{self._public_url}/unsubscribe/{token}"
+
+    def tracked_url(self, message_id: str, url: str) -> str:
+        token = self._signer.sign("click", {"m": message_id, "url": url}, self._valid_for())
+        return f"{self._public_url}/m/c/{token}"
+
+    def open_pixel_url(self, message_id: str) -> str:
+        token = self._signer.sign("open", {"m": message_id}, self._valid_for())
+        return f"{self._public_url}/m/o/{token}"
+
+    def status_callback_url(self) -> str:
+        return f"{self._public_url}/callbacks/twilio/status"
+
+    # -- sending -------------------------------------------------------------------------------
+
+    def validate(self, request: SendRequest) -> None:
+        if request.channel != AUTO and request.channel not in CHANNELS:
+            raise InvalidInput(
+                "invalid_channel", f"channel must be one of: {', '.join((*CHANNELS, AUTO))}", "channel"
+            )
+        if (request.template is None) == (request.content is None):
+            raise InvalidInput("template_or_content", "template: give either template or content", "template")
+        if request.template is not None:
+            with read_tx(self._engine) as conn:
+                rows = store.template_rows(conn, request.template)
+            if not rows:
+                raise NotFound(
+                    "template_not_found", f"template: no template named {request.template!r}", "template"
+                )
+            if request.channel != AUTO and request.channel not in {r.channel for r in rows}:
+                raise InvalidInput(
+                    "template_channel",
+                    f"template: {request.template!r} has no version for channel {request.channel}",
+                    "template",
+                )
+        if request.content is not None:
+            content = request.content
+            check(
+                TemplateParts(content.get("subject"), content.get("text") or "", content.get("html")),
+                # channel auto may choose email, which needs a subject
+                channel="email" if request.channel == AUTO else request.channel,
+                prefix="content.",
+            )
+        marketing_without_purpose = not request.transactional and not request.purpose
+        if marketing_without_purpose and request.channel not in (*MARKETING_PURPOSE, AUTO):
+            raise InvalidInput(
+                "purpose_required",
+                f"purpose: a marketing message over {request.channel} needs a purpose "
+                "(or transactional: true)",
+                "purpose",
+            )
+        if request.purpose is not None and self._purposes and request.purpose not in self._purposes:
+            raise InvalidInput(
+                "unknown_purpose",
+                f"purpose must be one of: {', '.join(sorted(self._purposes))}",
+                "purpose",
+            )
+        if request.locale is not None and request.locale not in LOCALES:
+            raise InvalidInput("invalid_locale", f"locale must be one of: {', '.join(LOCALES)}", "locale")
+        if request.channel == "webhook" and not request.to:
+            pass  # the configured OMNIKANAL_WEBHOOK_URL is the default destination
+
+    def enqueue(self, conn: Connection, request: SendRequest, actor: str | None = None) -> tuple[str, bool]:
+        """Write the message into the outbox in the caller's transaction; (message id, created).
+
+        The dispatcher sends it after the commit. With an idempotency key a repeated call answers
+        the message already written.
+        """
+        live = store.resolve_live(conn, request.profile_id)
+        if live is None:
+            raise NotFound(
+                "profile_not_found", f"profile_id: no profile {request.profile_id!r}", "profile_id"
+            )
+        if request.idempotency_key:
+            existing = store.by_idempotency_key(conn, request.idempotency_key)
+            if existing is not None:
+                return str(existing.id), False
+        now = self._clock.now()
+        message_id = new_id("msg")
+        options = {
+            k: v for k, v in (("to", request.to), ("queue", request.queue), ("kind", request.kind)) if v
+        }
+        row = {
+            "id": message_id,
+            "profile_id": live,
+            "requested_channel": request.channel,
+            "channel": None if request.channel == AUTO else request.channel,
+            "template": request.template,
+            "locale": request.locale,
+            "purpose": request.purpose,
+            "transactional": request.transactional,
+            "status": Status.QUEUED.value,
+            "idempotency_key": request.idempotency_key,
+            "content": request.content,
+            "data": request.data,
+            "options": options,
+            "attempts": 0,
+            "due_at": max(request.send_at, now) if request.send_at else now,
+            "created_by": actor,
+            "created_at": now,
+            "updated_at": now,
+        }
+        insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+        result = conn.execute(insert(messages).values(row).on_conflict_do_nothing())
+        if result.rowcount == 0:  # the same idempotency key won a race
+            existing = store.by_idempotency_key(conn, request.idempotency_key or "")
+            if existing is None:
+                raise Conflict("message_conflict", "the message could not be stored; send it again")
+            return str(existing.id), False
+        store.add_status(conn, message_id, live, Status.QUEUED.value, now, {"by": actor} if actor else {})
+        return message_id, True
+
+    def send(self, request: SendRequest, actor: str | None = None) -> tuple[dict[str, Any], bool]:
+        """Validate, write to the outbox, and (inline dispatch on) hand it to the dispatcher at once."""
+        self.validate(request)
+        message_id, created = run_write(self._engine, lambda conn: self.enqueue(conn, request, actor))
+        if created and self.dispatch_now is not None:
+            try:
+                self.dispatch_now([message_id])
+            except Exception:  # the background dispatcher retries it; the message is safe
+                log.exception("inline dispatch of %s failed", message_id)
+        return self.get(message_id), created
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def get(self, message_id: str) -> dict[str, Any]:
+        with read_tx(self._engine) as conn:
+            row = store.message(conn, message_id)
+            if row is None:
+                raise NotFound("message_not_found", f"no message {message_id!r}", "message_id")
+            return message_view(row, store.history(conn, message_id))
+
+    def for_profile(self, profile_id: str, limit: int = 50) -> list[dict[str, Any]]:
+        with read_tx(self._engine) as conn:
+            live = store.resolve_live(conn, profile_id)
+            if live is None:
+                raise NotFound("profile_not_found", f"no profile {profile_id!r}", "profile_id")
+            rows = conn.execute(
+                select(messages)
+                .where(messages.c.profile_id == live)
+                .order_by(messages.c.created_at.desc(), messages.c.id)
+                .limit(limit)
+            )
+            return [message_view(r) for r in rows]
+
+    def list_messages(self, status: str | None, limit: int = 50) -> list[dict[str, Any]]:
+        stmt = select(messages).order_by(messages.c.created_at.desc(), messages.c.id).limit(limit)
+        if status is not None:
+            stmt = stmt.where(messages.c.status == status)
+        with read_tx(self._engine) as conn:
+            return [message_view(r) for r in conn.execute(stmt)]
+
+    def retry(self, message_id: str, actor: str) -> dict[str, Any]:
+        """Put a failed message back into the outbox (after its cause was fixed)."""
+        now = self._clock.now()
+
+        def work(conn: Connection) -> None:
+            row = store.message(conn, message_id)
+            if row is None:
+                raise NotFound("message_not_found", f"no message {message_id!r}", "message_id")
+            if row.status != Status.FAILED.value:
+                raise Conflict("not_failed", f"only failed messages can be retried; this one is {row.status}")
+            conn.execute(
+                update(messages)
+                .where(messages.c.id == message_id)
+                .values(
+                    status=Status.QUEUED.value, due_at=now, attempts=0, claimed_until=None, updated_at=now
+                )
+            )
+            store.add_status(conn, message_id, row.profile_id, Status.QUEUED.value, now, {"retry_by": actor})
+
+        run_write(self._engine, work)
+        if self.dispatch_now is not None:
+            self.dispatch_now([message_id])
+        return self.get(message_id)
+
+    def stats(self, since: datetime | None = None) -> dict[str, Any]:
+        """Messages per channel and template by status, and per-channel delivery rates."""
+        stmt = select(
+            messages.c.channel,
+            messages.c.template,
+            message_statuses.c.status,
+            func.count(func.distinct(messages.c.id)),
+        ).join(message_statuses, message_statuses.c.message_id == messages.c.id)
+        if since is not None:
+            stmt = stmt.where(messages.c.created_at >= since)
+        stmt = stmt.group_by(messages.c.channel, messages.c.template, message_statuses.c.status)
+        by_channel: dict[str, dict[str, int]] = {}
+        by_template: dict[str, dict[str, int]] = {}
+        with read_tx(self._engine) as conn:
+            for channel, template, status, count in conn.execute(stmt):
+                ch = by_channel.setdefault(channel or "none", {})
+                ch[status] = ch.get(status, 0) + int(count)
+                tp = by_template.setdefault(template or "(inline)", {})
+                tp[status] = tp.get(status, 0) + int(count)
+        return {
+            "since": isoformat(since),
+            "channels": [{"channel": k, "statuses": v, **_rates(v)} for k, v in sorted(by_channel.items())],
+            "templates": [
+                {"template": k, "statuses": v, **_rates(v)} for k, v in sorted(by_template.items())
+            ],
+        }
+
+    # -- status changes from outside: unsubscribe, clicks, opens, provider callbacks ----------
+
+    def unsubscribe(self, token: str, proof: dict[str, Any]) -> dict[str, Any]:
+        """One-click unsubscribe (RFC 8058): withdraw the consent the message relied on, at once."""
+        body = self._signer.open("unsubscribe", token)
+        message_id, profile_id, channel, purpose = body["m"], body["p"], body["c"], body["u"]
+        with read_tx(self._engine) as conn:
+            live = store.resolve_live(conn, profile_id)
+        if live is None:  # erased meanwhile: nobody left to unsubscribe
+            return {"profile_id": None, "purpose": purpose, "channel": channel}
+        self.consent.record(
+            live,
+            [
+                ConsentChange(
+                    purpose=purpose,
+                    status=ConsentStatus.WITHDRAWN,
+                    channel=channel,
+                    proof={
+                        "message_id": message_id,
+                        "link": "one-click unsubscribe",
+                        "jti": body["jti"],
+                        **proof,
+                    },
+                    occurred_at=self._clock.now(),
+                )
+            ],
+            source="unsubscribe",
+        )
+        self.record_status(message_id, Status.UNSUBSCRIBED, {"purpose": purpose})
+        return {"profile_id": live, "purpose": purpose, "channel": channel}
+
+    def click(self, token: str) -> str:
+        body = self._signer.open("click", token)
+        url = str(body["url"])
+        self.record_status(str(body["m"]), Status.CLICKED, {"url": url})
+        return url
+
+    def opened(self, token: str) -> None:
+        body = self._signer.open("open", token)
+        self.record_status(str(body["m"]), Status.OPENED, {})
+
+    def provider_status(
+        self, provider_id: str, status: Status, detail: dict[str, Any], message_id: str | None = None
+    ) -> bool:
+        """A provider's report on a message, by our id (from the signed callback URL) or its own."""
+        with read_tx(self._engine) as conn:
+            if message_id is not None:
+                row = conn.execute(
+                    select(messages.c.id, messages.c.provider_id).where(messages.c.id == message_id)
+                ).first()
+                if row is None or row.provider_id not in (None, provider_id):
+                    return False
+            else:
+                message_id = conn.execute(
+                    select(messages.c.id).where(messages.c.provider_id == provider_id)
+                ).scalar()
+        if message_id is None:
+            return False
+        self.record_status(str(message_id), status, detail)
+        return True
+
+    def record_status(self, message_id: str, status: Status, detail: dict[str, Any]) -> None:
+        """A later status of a sent message; repeated reports are recorded once, and the status
+        only moves forward (a late "delivered" does not undo "clicked")."""
+        now = self._clock.now()
+        self.messaging_source()
+
+        def work(conn: Connection) -> None:
+            row = store.message(conn, message_id)
+            if row is None:
+                return
+            seen = conn.execute(
+                select(func.count()).where(
+                    and_(
+                        message_statuses.c.message_id == message_id, message_statuses.c.status == status.value
+                    )
+                )
+            ).scalar_one()
+            if seen:
+                return
+            store.add_status(conn, message_id, row.profile_id, status.value, now, detail)
+            if STATUS_RANK.get(status, 0) > STATUS_RANK.get(row.status, 0):
+                conn.execute(
+                    update(messages)
+                    .where(messages.c.id == message_id)
+                    .values(status=status.value, updated_at=now)
+                )
+            self.touchpoints(conn, [(row, status, now, detail)])
+
+        run_write(self._engine, work)
+
+    # -- the timeline --------------------------------------------------------------------------
+
+    def messaging_source(self) -> Source:
+        """The source our own touchpoints come from; call it outside a write transaction (it may
+        create the source, and SQLite has one writer)."""
+        with self._source_lock:
+            if self._source is None:
+                try:
+                    self._source = self._sources.get(MESSAGING_SOURCE)
+                except NotFound:
+                    try:
+                        self._source, _ = self._sources.create(MESSAGING_SOURCE, "other")
+                    except Exception:  # another process made it first
+                        self._source = self._sources.get(MESSAGING_SOURCE)
+            return self._source
+
+    def touchpoints(
+        self, conn: Connection, changes: Sequence[tuple[Any, Status, datetime, Mapping[str, Any]]]
+    ) -> None:
+        """Each status becomes an event on the customer's timeline, on the message's channel."""
+        if not changes:
+            return
+        source = self.messaging_source()
+        wanted = {row.profile_id for row, *_ in changes}
+        keys: dict[str, tuple[str, str]] = {}
+        order = {"user_id": 0, "anonymous_id": 1, "email": 2, "phone": 3}
+        for ident in conn.execute(
+            select(identities.c.profile_id, identities.c.type, identities.c.value).where(
+                identities.c.profile_id.in_(wanted)
+            )
+        ):
+            best = keys.get(ident.profile_id)
+            if best is None or order.get(ident.type, 9) < order.get(best[0], 9):
+                keys[ident.profile_id] = (ident.type, ident.value)
+        items: list[dict[str, Any]] = []
+        for row, status, at, detail in changes:
+            key = keys.get(row.profile_id)
+            if key is None:  # an erased profile gets no new events
+                continue
+            event: dict[str, Any] = {
+                "type": "track",
+                "event": TIMELINE_EVENT.get(status, f"Message {status.value.title()}"),
+                "messageId": f"{row.id}:{status.value}",
+                "timestamp": isoformat(at),
+                "properties": {
+                    "message_id": row.id,
+                    "channel": row.channel,
+                    "template": row.template,
+                    "purpose": row.purpose,
+                    "transactional": row.transactional,
+                    "status": status.value,
+                    **{k: v for k, v in detail.items() if k in ("reason", "url", "error")},
+                },
+                "context": {"touchpoint": {"channel": TIMELINE_CHANNEL.get(row.channel or "", "other")}},
+            }
+            if key[0] == "user_id":
+                event["userId"] = key[1]
+            elif key[0] == "anonymous_id":
+                event["anonymousId"] = key[1]
+            else:
+                event["context"]["externalIds"] = [{"type": key[0], "id": key[1]}]
+            items.append(event)
+        if items:
+            submission = self._ingest.prepare(source, items)
+            self._ingest.write(conn, [submission])
+
+    # -- staff tasks ---------------------------------------------------------------------------
+
+    def tasks(self, queue: str, status: str | None, limit: int, context: Any) -> list[dict[str, Any]]:
+        with read_tx(self._engine) as conn:
+            rows = store.open_tasks(conn, queue, status, limit)
+        return [task_view(r, context(r.profile_id)) for r in rows]
+
+    def claim_task(self, task_id: str, actor: str) -> dict[str, Any]:
+        now = self._clock.now()
+
+        def work(conn: Connection) -> Any:
+            result = conn.execute(
+                update(staff_tasks)
+                .where(staff_tasks.c.id == task_id, staff_tasks.c.status == "open")
+                .values(status="claimed", claimed_by=actor, claimed_at=now)
+            )
+            row = conn.execute(select(staff_tasks).where(staff_tasks.c.id == task_id)).first()
+            if row is None:
+                raise NotFound("task_not_found", f"no task {task_id!r}", "task_id")
+            if result.rowcount == 0 and row.claimed_by != actor:
+                raise Conflict("task_taken", f"the task is {row.status} by {row.claimed_by}")
+            return row
+
+        return task_view(run_write(self._engine, work), None)
+
+    def complete_task(self, task_id: str, actor: str, outcome: str | None) -> dict[str, Any]:
+        now = self._clock.now()
+
+        def work(conn: Connection) -> Any:
+            row = conn.execute(select(staff_tasks).where(staff_tasks.c.id == task_id)).first()
+            if row is None:
+                raise NotFound("task_not_found", f"no task {task_id!r}", "task_id")
+            if row.status == "done":
+                raise Conflict("task_done", "the task is done already")
+            if row.status == "claimed" and row.claimed_by != actor:
+                raise Conflict("task_taken", f"the task is claimed by {row.claimed_by}")
+            conn.execute(
+                update(staff_tasks)
+                .where(staff_tasks.c.id == task_id)
+                .values(status="done", completed_at=now, outcome=outcome, claimed_by=row.claimed_by or actor)
+            )
+            return conn.execute(select(staff_tasks).where(staff_tasks.c.id == task_id)).first()
+
+        return task_view(run_write(self._engine, work), None)
+
+    def task_queue(self, task_id: str) -> str:
+        with read_tx(self._engine) as conn:
+            queue = conn.execute(select(staff_tasks.c.queue).where(staff_tasks.c.id == task_id)).scalar()
+        if queue is None:
+            raise NotFound("task_not_found", f"no task {task_id!r}", "task_id")
+        return str(queue)
+
+
+def task_view(row: Any, context: dict[str, Any] | None) -> dict[str, Any]:
+    view = {
+        "id": row.id,
+        "profile_id": row.profile_id,
+        "message_id": row.message_id,
+        "queue": row.queue,
+        "kind": row.kind,
+        "title": row.title,
+        "body": row.body,
+        "status": row.status,
+        "claimed_by": row.claimed_by,
+        "claimed_at": isoformat(row.claimed_at),
+        "completed_at": isoformat(row.completed_at),
+        "outcome": row.outcome,
+        "created_at": isoformat(row.created_at),
+    }
+    if context is not None:
+        view["customer"] = context
+    return view
+
+
+def _rates(statuses: dict[str, int]) -> dict[str, Any]:
+    sent = sum(statuses.get(s, 0) for s in ("sent",))
+    delivered = statuses.get("delivered", 0)
+    return {
+        "sent": sent,
+        "delivery_rate": round(delivered / sent, 4) if sent else None,
+        "open_rate": round(statuses.get("opened", 0) / sent, 4) if sent else None,
+        "click_rate": round(statuses.get("clicked", 0) / sent, 4) if sent else None,
+    }

@@ -1,0 +1,108 @@
+"""Builds the messaging service, its channel adapters and its dispatcher from the settings."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+
+from omnikanal.clock import Clock
+from omnikanal.ingest.service import IngestService
+from omnikanal.messaging.channels import Channel
+from omnikanal.messaging.channels.email import EmailChannel, SmtpConfig
+from omnikanal.messaging.channels.sms import TwilioChannel
+from omnikanal.messaging.channels.tasks import TaskChannel
+from omnikanal.messaging.channels.webhook import WebhookChannel, derived_secret
+from omnikanal.messaging.dispatcher import Dispatcher
+from omnikanal.messaging.gate import ConsentPort
+from omnikanal.messaging.jobs import ConfirmationMailer
+from omnikanal.messaging.model import Policy, QuietHours
+from omnikanal.messaging.service import MessagingService
+from omnikanal.settings import Settings
+from omnikanal.signing import Signer
+from omnikanal.sources.service import SourceService
+
+
+def policy_from(settings: Settings) -> Policy:
+    return Policy(
+        default_timezone=settings.messaging_default_timezone,
+        quiet_hours={k: QuietHours.parse(v) for k, v in settings.messaging_quiet_hours.items()},
+        quiet_hours_transactional=settings.messaging_quiet_hours_transactional,
+        cap_count=settings.messaging_cap_count,
+        cap_days=settings.messaging_cap_days,
+        channel_caps=dict(settings.messaging_channel_caps),
+        auto_fallback=tuple(settings.messaging_auto_fallback),
+    )
+
+
+def build_messaging(
+    settings: Settings,
+    engine: Engine,
+    clock: Clock,
+    signer: Signer,
+    ingest: IngestService,
+    sources: SourceService,
+    consent: ConsentPort,
+) -> tuple[MessagingService, Dispatcher]:
+    service = MessagingService(
+        engine,
+        clock,
+        signer,
+        consent,
+        ingest,
+        sources,
+        public_url=settings.public_url,
+        default_locale=settings.messaging_default_locale,
+        link_days=settings.messaging_link_days,
+        purposes=tuple(settings.consent_purposes),
+    )
+    smtp = (
+        SmtpConfig(
+            settings.smtp_url,
+            settings.smtp_from,
+            settings.messaging_list_id,
+            settings.smtp_connections,
+            settings.smtp_timeout_seconds,
+        )
+        if settings.smtp_url
+        else None
+    )
+    twilio = {
+        name: TwilioChannel(
+            name,
+            settings.twilio_base_url,
+            settings.twilio_account_sid,
+            settings.twilio_auth_token,
+            sender,
+            service.status_callback_url(),
+            settings.twilio_timeout_seconds,
+        )
+        for name, sender in (("sms", settings.twilio_from), ("whatsapp", settings.twilio_whatsapp_from))
+    }
+    channels: dict[str, Channel] = {
+        "email": EmailChannel(smtp),
+        **twilio,
+        "webhook": WebhookChannel(
+            settings.webhook_secret or derived_secret(signer.key),
+            settings.webhook_allow_private,
+            settings.webhook_timeout_seconds,
+            clock,
+        ),
+        "task": TaskChannel(engine, clock),
+    }
+    dispatcher = Dispatcher(
+        engine,
+        clock,
+        service,
+        channels,
+        policy_from(settings),
+        batch_size=settings.messaging_batch_size,
+        max_attempts=settings.messaging_max_attempts,
+        retry_base_seconds=settings.messaging_retry_base_seconds,
+        retry_max_seconds=settings.messaging_retry_max_seconds,
+        poll_seconds=settings.messaging_poll_seconds,
+        rates=dict(settings.messaging_rate_per_second),
+        webhook_url=settings.webhook_url,
+    )
+    dispatcher.jobs.append(ConfirmationMailer(engine, service, consent))
+    if settings.messaging_dispatch_inline:
+        service.dispatch_now = lambda ids: dispatcher.run_once(ids)
+    return service, dispatcher
