@@ -516,7 +516,7 @@ commerce_scans = Table(
 )
 
 # Outbox for transactional messages; written in the transaction of the change that causes them and
-# picked up by messaging (not built yet).
+# sent by messaging (messaging/jobs.py CommerceNotifier) on the customer's preferred channel.
 commerce_notifications = Table(
     "commerce_notifications",
     metadata,

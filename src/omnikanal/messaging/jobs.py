@@ -1,4 +1,4 @@
-"""Scheduled work of messaging beside the dispatcher: the double opt-in confirmation emails.
+"""Scheduled work of messaging beside the dispatcher: double opt-in emails and commerce notifications.
 
 The consent capability opens a confirmation when an email consent is granted without proof of a
 confirmed opt-in; this job turns each one into a transactional email through the outbox (keyed by
@@ -11,10 +11,12 @@ import logging
 from functools import partial
 from typing import Any, Protocol
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine, select, update
 
 from omnikanal.db.engine import run_write
-from omnikanal.errors import NotFound
+from omnikanal.db.tables import commerce_notifications
+from omnikanal.errors import NotFound, OmnikanalError
+from omnikanal.messaging import store as messaging_store
 from omnikanal.messaging.service import MessagingService, SendRequest
 
 log = logging.getLogger(__name__)
@@ -74,3 +76,86 @@ class ConfirmationMailer:
             self._consent.mark_confirmation_sent(item["id"])
             written += 1
         return written
+
+
+# What commerce tells the customer, in German and English; a retailer's own template named like the
+# notification kind (e.g. "order_ready_for_pickup") takes precedence over these defaults.
+COMMERCE_TEXTS: dict[str, tuple[str, str]] = {
+    "order_ready_for_pickup": (
+        "Ihre Bestellung ist abholbereit / Your order is ready for pick-up",
+        "Ihre Bestellung {{ data.order_id }} liegt für Sie bereit"
+        "{% if data.store_name %} in {{ data.store_name }}{% endif %}.\n"
+        "Your order {{ data.order_id }} is ready for pick-up"
+        "{% if data.store_name %} at {{ data.store_name }}{% endif %}.",
+    ),
+    "reservation_ready": (
+        "Ihre Reservierung liegt bereit / Your reservation is ready",
+        "Ihre Reservierung ist bis {{ data.expires_at }} für Sie zurückgelegt.\n"
+        "Your reservation is held for you until {{ data.expires_at }}.",
+    ),
+    "reservation_expiring": (
+        "Ihre Reservierung läuft bald ab / Your reservation ends soon",
+        "Ihre Reservierung endet um {{ data.expires_at }}.\nYour reservation ends at {{ data.expires_at }}.",
+    ),
+    "reservation_expired": (
+        "Ihre Reservierung ist abgelaufen / Your reservation has expired",
+        "Ihre Reservierung ist abgelaufen; die Ware ist wieder im Verkauf.\n"
+        "Your reservation has expired; the item is back on sale.",
+    ),
+}
+
+
+class CommerceNotifier:
+    """Sends commerce's transactional notifications (ready for pick-up, reservation reminders).
+
+    Commerce writes each one into its own outbox table in the transaction of the state change; this
+    job turns it into a transactional message on the customer's preferred channel (``auto``) in one
+    transaction with marking it queued, keyed by the notification, so it is written exactly once.
+    """
+
+    name = "commerce-notifier"
+
+    def __init__(self, engine: Engine, messaging: MessagingService, batch: int = 200) -> None:
+        self._engine = engine
+        self._messaging = messaging
+        self._batch = batch
+
+    def __call__(self) -> int:
+        return run_write(self._engine, self._round)
+
+    def _round(self, conn: Connection) -> int:
+        query = (
+            select(commerce_notifications)
+            .where(commerce_notifications.c.status == "pending")
+            .order_by(commerce_notifications.c.created_at, commerce_notifications.c.id)
+            .limit(self._batch)
+        )
+        if conn.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        handled = 0
+        for row in conn.execute(query).all():
+            subject, text = COMMERCE_TEXTS.get(row.kind, (row.kind, "{{ data | tojson }}"))
+            has_template = bool(messaging_store.template_rows(conn, name=row.kind))
+            request = SendRequest(
+                profile_id=row.profile_id,
+                channel="auto",
+                transactional=True,
+                template=row.kind if has_template else None,
+                content=None if has_template else {"subject": subject, "text": text},
+                data=dict(row.payload or {}),
+                idempotency_key=f"commerce-notification:{row.id}",
+            )
+            status = "queued"
+            try:
+                with conn.begin_nested():
+                    self._messaging.enqueue(conn, request, actor="commerce")
+            except (NotFound, OmnikanalError) as exc:
+                log.info("commerce notification %s not sent: %s", row.id, exc)
+                status = "failed"
+            conn.execute(
+                update(commerce_notifications)
+                .where(commerce_notifications.c.id == row.id)
+                .values(status=status)
+            )
+            handled += 1
+        return handled

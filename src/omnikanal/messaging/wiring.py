@@ -13,7 +13,7 @@ from omnikanal.messaging.channels.tasks import TaskChannel
 from omnikanal.messaging.channels.webhook import WebhookChannel, derived_secret
 from omnikanal.messaging.dispatcher import Dispatcher
 from omnikanal.messaging.gate import ConsentPort
-from omnikanal.messaging.jobs import ConfirmationMailer
+from omnikanal.messaging.jobs import CommerceNotifier, ConfirmationMailer
 from omnikanal.messaging.model import Policy, QuietHours
 from omnikanal.messaging.service import MessagingService
 from omnikanal.settings import Settings
@@ -103,6 +103,7 @@ def build_messaging(
         webhook_url=settings.webhook_url,
     )
     dispatcher.jobs.append(ConfirmationMailer(engine, service, consent))
+    dispatcher.jobs.append(CommerceNotifier(engine, service))
     if settings.messaging_dispatch_inline:
         service.dispatch_now = lambda ids: dispatcher.run_once(ids)
     return service, dispatcher
