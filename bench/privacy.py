@@ -115,6 +115,11 @@ def run(engine: str, url: str, data_dir: Path, args: argparse.Namespace, console
     try:
         with Progress(console=console, transient=True) as progress:
             long_history, to_erase = _seed(hub, args.others, args.history, args.events, progress)
+        if engine == "postgresql":
+            # What autovacuum does soon after a bulk load; without statistics the planner guesses.
+            with hub.engine.connect() as conn:
+                conn.exec_driver_sql("ANALYZE")
+                conn.commit()
         contact = _measure(hub, long_history, args.calls)
         started = time.perf_counter()
         filed = hub.privacy.file(
