@@ -21,7 +21,7 @@ from rich.progress import Progress
 
 from bench.__main__ import DEFAULT_PG_URL
 from bench.report import describe_machine, machine, stamp, write_json
-from bench.server import postgres_target, postgres_unreachable, sqlite_target
+from bench.server import targets
 from omnikanal.clock import SystemClock
 from omnikanal.consent.model import ConsentChange, ConsentStatus
 from omnikanal.hub import Hub, build_hub
@@ -154,19 +154,10 @@ def main(argv: list[str] | None = None) -> int:
     console = Console()
     info = machine()
     console.print(f"machine: {describe_machine(info)}")
-    engines = ["sqlite", "postgresql"] if args.engine == "both" else [args.engine]
     results = []
-    for engine in engines:
-        if engine == "postgresql":
-            reason = postgres_unreachable(args.postgres_url)
-            if reason:
-                console.print(f"[yellow]skipping PostgreSQL[/yellow]: {reason}")
-                continue
-            with postgres_target(args.postgres_url) as target:
-                result = run(engine, target.url, target.workdir, args, console)
-        else:
-            with sqlite_target(None) as target:
-                result = run(engine, target.url, target.workdir, args, console)
+    for target in targets(args.engine, args.postgres_url, console):
+        engine = target.engine
+        result = run(engine, target.url, target.workdir, args, console)
         c, e = result["contact_question"], result["erasure"]
         console.print(
             f"[bold]{engine}[/bold] contact question ({result['history_records']:,} consent records): "

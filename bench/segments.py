@@ -32,7 +32,7 @@ from sqlalchemy import select, text
 from bench.__main__ import DEFAULT_PG_URL
 from bench.report import describe_machine, machine, stamp, write_json
 from bench.seed import seed_profiles
-from bench.server import postgres_target, postgres_unreachable, sqlite_target
+from bench.server import targets
 from omnikanal.clock import SystemClock
 from omnikanal.db.engine import read_tx
 from omnikanal.db.fast import Raw
@@ -334,19 +334,10 @@ def main(argv: list[str] | None = None) -> int:
     console = Console()
     info = machine()
     console.print(f"machine: {describe_machine(info)}")
-    engines = ["sqlite", "postgresql"] if args.engine == "both" else [args.engine]
     results = []
-    for engine in engines:
-        if engine == "postgresql":
-            reason = postgres_unreachable(args.postgres_url)
-            if reason:
-                console.print(f"[yellow]skipping PostgreSQL[/yellow]: {reason}")
-                continue
-            with postgres_target(args.postgres_url) as target:
-                result = run(engine, target.url, target.workdir, args, console)
-        else:
-            with sqlite_target(None) as target:
-                result = run(engine, target.url, target.workdir, args, console)
+    for target in targets(args.engine, args.postgres_url, console):
+        engine = target.engine
+        result = run(engine, target.url, target.workdir, args, console)
         b, r = result["batch"], result["realtime"]
         console.print(
             f"[bold]{engine}[/bold] batch, {result['profiles']:,} profiles / {result['events']:,} events: "

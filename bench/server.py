@@ -21,6 +21,7 @@ import httpx
 import psutil
 import psycopg
 from psycopg import sql
+from rich.console import Console
 from sqlalchemy.engine import make_url
 
 LOCAL_HOSTS = {None, "", "127.0.0.1", "localhost", "::1"}
@@ -114,6 +115,22 @@ def postgres_target(admin_url: str) -> Iterator[Target]:
         shutil.rmtree(workdir, ignore_errors=True)
         with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def targets(engine: str, postgres_url: str, console: Console) -> Iterator[Target]:
+    """Each engine asked for (sqlite, postgresql or both) with a fresh database, one at a time;
+    PostgreSQL is skipped, with the reason printed, when its server does not answer."""
+    for name in ("sqlite", "postgresql") if engine == "both" else (engine,):
+        if name == "postgresql":
+            reason = postgres_unreachable(postgres_url)
+            if reason:
+                console.print(f"[yellow]skipping PostgreSQL[/yellow]: {reason}")
+                continue
+            with postgres_target(postgres_url) as target:
+                yield target
+        else:
+            with sqlite_target(None) as target:
+                yield target
 
 
 def filesystem_of(path: Path) -> str:

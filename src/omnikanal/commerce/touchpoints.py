@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, func, insert, select
 
 from omnikanal.clock import Clock, isoformat
-from omnikanal.db.tables import commerce_notifications, identities, profiles
+from omnikanal.db.tables import commerce_notifications, identities
 from omnikanal.errors import Conflict, NotFound
 from omnikanal.ids import new_id
 from omnikanal.ingest.service import IngestService
@@ -37,17 +37,7 @@ def live_profile(conn: Connection, profile_id: str, field: str = "profile_id") -
 
 def branch(conn: Connection, live_id: str) -> list[str]:
     """A live profile and every profile merged into it: their carts, orders, etc. are the person's."""
-    found = [live_id]
-    frontier = [live_id]
-    for _ in range(64):  # merge chains are short; the bound guards against a corrupt cycle
-        rows = conn.execute(
-            select(profiles.c.id).where(profiles.c.merged_into.in_(frontier), profiles.c.state == "merged")
-        ).scalars()
-        frontier = [r for r in rows if r not in found]
-        if not frontier:
-            break
-        found.extend(frontier)
-    return found
+    return profile_store.merge_set(conn, live_id)
 
 
 # Built once (hot path of the scan): a user id first, else the newest anonymous id.

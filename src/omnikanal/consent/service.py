@@ -153,7 +153,7 @@ class ConsentService:
     ) -> list[dict[str, Any]]:
         """Record inside the caller's transaction (ingest, the preference centre, privacy requests)."""
         stored = []
-        current = store.states(conn, store.merge_set(conn, profile_id)) if changes else {}
+        current = store.states(conn, profiles_store.merge_set(conn, profile_id)) if changes else {}
         for change in changes:
             occurred = change.occurred_at or now
             if occurred > now + MAX_FUTURE:
@@ -206,7 +206,7 @@ class ConsentService:
             live = self._live(conn, profile_id)
             if live is None:
                 raise NotFound("profile_not_found", f"no profile {profile_id!r}")
-            members = store.merge_set(conn, live)
+            members = profiles_store.merge_set(conn, live)
             current = store.states(conn, members)
             history = store.history(conn, members, self.config.history_limit)
         return {
@@ -236,15 +236,7 @@ class ConsentService:
 
     @staticmethod
     def _live(conn: Connection, profile_id: str) -> str | None:
-        current = profile_id
-        for _ in range(64):
-            row = store.profile_row(conn, current)
-            if row is None:
-                return None
-            if row.state == "live" or row.merged_into is None:
-                return str(row.id)
-            current = row.merged_into
-        return None
+        return profiles_store.resolve_live(conn, profile_id)
 
     # -- suppression ----------------------------------------------------------------------------
 
@@ -375,7 +367,7 @@ class ConsentService:
         """What the preference centre shows: status per purpose, preferred channel and language."""
         with read_tx(self._engine) as conn:
             row = store.profile_row(conn, profile_id)
-            current = store.states(conn, store.merge_set(conn, profile_id))
+            current = store.states(conn, profiles_store.merge_set(conn, profile_id))
         traits = (row.traits if row is not None else None) or {}
         return {
             "purposes": {p: (current[p][0] if p in current else None) for p in self.config.purposes},
@@ -405,7 +397,7 @@ class ConsentService:
 
         def work(conn: Connection) -> list[dict[str, Any]]:
             now = self._clock.now()
-            current = store.states(conn, store.merge_set(conn, profile_id))
+            current = store.states(conn, profiles_store.merge_set(conn, profile_id))
             changes = []
             for purpose in self.config.purposes:
                 status = current[purpose][0] if purpose in current else None

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, literal, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -28,13 +28,6 @@ def profile_row(conn: Connection, profile_id: str) -> Any:
             profiles.c.id == profile_id
         )
     ).first()
-
-
-def merge_set(conn: Connection, live_id: str) -> list[str]:
-    """The live profile and every profile merged into it, at any depth."""
-    chain = select(literal(live_id).label("id")).cte("chain", recursive=True)
-    chain = chain.union(select(profiles.c.id).where(profiles.c.merged_into == chain.c.id))
-    return list(conn.execute(select(chain.c.id)).scalars())
 
 
 def insert_record(conn: Connection, row: dict[str, Any]) -> None:

@@ -49,6 +49,7 @@ from omnikanal.messaging.model import (
 )
 from omnikanal.messaging.service import MessagingService
 from omnikanal.messaging.templates import RenderContext, RenderFailed, TemplateParts, html_from_text, render
+from omnikanal.profiles import store as profiles_store
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +184,7 @@ class Dispatcher:
         changes: list[tuple[Any, Status, datetime, dict[str, Any]]] = []
         # Profiles are locked in id order, so two workers never wait on each other in a cycle.
         for row in sorted(claimed, key=lambda r: (r.profile_id, r.id)):
-            live = store.resolve_live(conn, row.profile_id)
+            live = profiles_store.resolve_live(conn, row.profile_id)
             auto = row.requested_channel == "auto"
             facts = store.facts(conn, live, since, row.id, lock=True, engagement=auto) if live else None
             options = row.options or {}

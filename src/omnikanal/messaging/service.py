@@ -48,6 +48,7 @@ from omnikanal.messaging.templates import (
     html_from_text,
     render,
 )
+from omnikanal.profiles import store as profiles_store
 from omnikanal.signing import Signer
 from omnikanal.sources.model import Source
 from omnikanal.sources.service import SourceService
@@ -208,7 +209,7 @@ class MessagingService:
         """The template rendered for a profile, with the links a marketing message would carry."""
         template = self.get_template(template_id)
         with read_tx(self._engine) as conn:
-            live = store.resolve_live(conn, profile_id)
+            live = profiles_store.resolve_live(conn, profile_id)
             row = (
                 conn.execute(select(profiles.c.traits).where(profiles.c.id == live)).first() if live else None
             )
@@ -324,7 +325,7 @@ class MessagingService:
         The dispatcher sends it after the commit. With an idempotency key a repeated call answers
         the message already written.
         """
-        live = store.resolve_live(conn, request.profile_id)
+        live = profiles_store.resolve_live(conn, request.profile_id)
         if live is None:
             raise NotFound(
                 "profile_not_found", f"profile_id: no profile {request.profile_id!r}", "profile_id"
@@ -390,7 +391,7 @@ class MessagingService:
 
     def for_profile(self, profile_id: str, limit: int = 50) -> list[dict[str, Any]]:
         with read_tx(self._engine) as conn:
-            live = store.resolve_live(conn, profile_id)
+            live = profiles_store.resolve_live(conn, profile_id)
             if live is None:
                 raise NotFound("profile_not_found", f"no profile {profile_id!r}", "profile_id")
             rows = conn.execute(
@@ -466,7 +467,7 @@ class MessagingService:
         body = self._signer.open("unsubscribe", token)
         message_id, profile_id, channel, purpose = body["m"], body["p"], body["c"], body["u"]
         with read_tx(self._engine) as conn:
-            live = store.resolve_live(conn, profile_id)
+            live = profiles_store.resolve_live(conn, profile_id)
         if live is None:  # erased meanwhile: nobody left to unsubscribe
             return {"profile_id": None, "purpose": purpose, "channel": channel}
         self.consent.record(

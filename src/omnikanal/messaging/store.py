@@ -28,20 +28,6 @@ def plain_traits(stored: dict[str, Any] | None) -> dict[str, Any]:
     return out
 
 
-def resolve_live(conn: Connection, profile_id: str) -> str | None:
-    current = profile_id
-    for _ in range(64):
-        row = conn.execute(
-            select(profiles.c.state, profiles.c.merged_into).where(profiles.c.id == current)
-        ).first()
-        if row is None:
-            return None
-        if row.state == "live" or row.merged_into is None:
-            return current
-        current = row.merged_into
-    return None
-
-
 def facts(
     conn: Connection,
     profile_id: str,

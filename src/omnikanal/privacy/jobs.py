@@ -14,10 +14,10 @@ from sqlalchemy import ColumnElement, Connection, Engine, and_, delete, exists, 
 
 from omnikanal.background import Periodic
 from omnikanal.clock import Clock, isoformat
-from omnikanal.consent import store as consent_store
 from omnikanal.db.engine import run_write
 from omnikanal.db.tables import events, identities, profiles
 from omnikanal.privacy.service import PrivacyRegistry
+from omnikanal.profiles import store as profiles_store
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +133,7 @@ class RetentionJob:
             ).scalars()
         )
         for profile_id in candidates:
-            members = consent_store.merge_set(conn, profile_id)
+            members = profiles_store.merge_set(conn, profile_id)
             # No suppression here: the device may come back, and that is a new visit, not a person
             # who asked to be forgotten.
             for part in reversed(self._registry.parts):

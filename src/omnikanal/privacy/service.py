@@ -153,7 +153,7 @@ class PrivacyService:
             live = consent_store.profile_row(conn, row.profile_id) if row.profile_id else None
             if live is None:
                 raise Conflict("person_gone", "the person is no longer held (erased already?)")
-            members = consent_store.merge_set(conn, row.profile_id)
+            members = profiles_store.merge_set(conn, row.profile_id)
             now = self._clock.now()
             if kind is RequestType.EXPORT:
                 result = self._export(conn, request_id, row.profile_id, members, now)

@@ -246,7 +246,7 @@ class ProfileService:
         ):
             raise RetryTransaction("the merge chain changed meanwhile")
 
-        branch = self._branch(conn, loser)
+        branch = store.merge_set(conn, loser)
         # Identifiers that were first attached in the absorbed branch go back to it.
         conn.execute(
             update(identities)
@@ -295,23 +295,6 @@ class ProfileService:
             "restored_profile_id": loser,
             "events_moved": len(moved),
         }
-
-    @staticmethod
-    def _branch(conn: Connection, root: str) -> list[str]:
-        """A profile and every profile merged into it, directly or through others."""
-        branch, frontier = [root], [root]
-        while frontier:
-            children = [
-                r.id
-                for r in conn.execute(
-                    select(profiles.c.id).where(
-                        profiles.c.merged_into.in_(frontier), profiles.c.state == "merged"
-                    )
-                )
-            ]
-            branch.extend(children)
-            frontier = children
-        return branch
 
     def _rebuild(self, conn: Connection, profile_id: str, now: datetime) -> None:
         """Recompute a profile's traits, computed values and identifier summary from its rows."""

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, literal, select, update
 
 from omnikanal.db.fast import Raw
 from omnikanal.db.tables import profiles
@@ -138,3 +138,10 @@ def resolve_live(conn: Connection, profile_id: str) -> str | None:
             return current
         current = row.merged_into
     return None
+
+
+def merge_set(conn: Connection, profile_id: str) -> list[str]:
+    """A profile and every profile merged into it, directly or through others (one recursive query)."""
+    chain = select(literal(profile_id).label("id")).cte("chain", recursive=True)
+    chain = chain.union(select(profiles.c.id).where(profiles.c.merged_into == chain.c.id))
+    return list(conn.execute(select(chain.c.id)).scalars())

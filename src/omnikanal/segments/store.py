@@ -30,6 +30,7 @@ from omnikanal.db.tables import (
     sources,
 )
 from omnikanal.db.types import UTCDateTime
+from omnikanal.profiles import store as profiles_store
 from omnikanal.segments.evaluate import EventFact
 
 # The source of the hub's own timeline events (Segment Entered / Exited): never enabled, no usable key.
@@ -169,7 +170,7 @@ def identifier_types(conn: Connection, profile_id: str) -> set[str]:
 
 def consents_and_restriction(conn: Connection, profile_id: str) -> tuple[dict[str, str], bool, list[str]]:
     """Consent status per purpose and restriction over the live profile and those merged into it."""
-    family = consent_store.merge_set(conn, profile_id)
+    family = profiles_store.merge_set(conn, profile_id)
     # the newest per purpose; a tie goes to the higher record id (as compile.py decides it in SQL)
     newest: dict[str, tuple[datetime, str, str]] = {}
     for purpose, status, at, record_id in conn.execute(
