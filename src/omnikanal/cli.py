@@ -243,6 +243,44 @@ def catalogue_import(
         raise typer.Exit(code=1)
 
 
+segments_app = typer.Typer(help="Segments and computed traits.", no_args_is_help=True)
+app.add_typer(segments_app, name="segments")
+
+
+@segments_app.command("apply")
+def segments_apply(
+    files_: Annotated[
+        list[Path], typer.Argument(metavar="FILE...", help="YAML (or .json) definition files", dir_okay=False)
+    ],
+) -> None:
+    """Create or update the segments and computed traits of definition files, by name.
+
+    Every file is checked before anything is applied; nothing is deleted.
+    """
+    from omnikanal.segments import files
+
+    with _hub() as hub:
+        documents = [(path, files.read(path)) for path in files_]
+        for path, document in documents:
+            files.check(hub.segments, document, str(path))
+        table = Table("file", "kind", "name", "outcome")
+        for path, document in documents:
+            for applied in files.apply(hub.segments, document, str(path), f"file:{path.name}"):
+                table.add_row(str(path), applied.kind, applied.name, applied.outcome)
+        console.print(table)
+
+
+@segments_app.command("list")
+def segments_list() -> None:
+    """The segments with their member counts."""
+    with _hub() as hub:
+        table = Table("id", "name", "members", "computed at")
+        for segment in hub.segments.all():
+            count = str(segment["member_count"])
+            table.add_row(segment["id"], segment["name"], count, segment["computed_at"] or "")
+        console.print(table)
+
+
 def tune_gc() -> None:
     """Keep the collector's full passes off the request path of a long-running server.
 

@@ -154,6 +154,10 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
         settings.segment_recheck_batch,
     )
     processors.append(SegmentProcessor(segments, clock))
+    # Unmerges, restrictions and rectifications announce no event: segments re-check those profiles.
+    profiles.on_change.append(segments.mark_due)
+    privacy = PrivacyService(engine, clock, registry, suppression, profiles)
+    privacy.on_change.append(segments.mark_due)
     messaging, dispatcher = build_messaging(settings, engine, clock, signer, ingest, sources, consent=consent)
     return Hub(
         settings=settings,
@@ -171,7 +175,7 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
         checkpointer=Checkpointer(engine, settings.sqlite_checkpoint_seconds),
         signer=signer,
         consent=consent,
-        privacy=PrivacyService(engine, clock, registry, suppression, profiles),
+        privacy=privacy,
         retention=RetentionJob(
             engine,
             clock,

@@ -198,8 +198,20 @@ def test_a_new_segment_is_computed_in_batch_over_existing_profiles_and_can_be_ch
     assert [(s["name"], s["member_count"]) for s in listed] == [("browsers", 3)]
     response = world.http.delete(f"/api/segments/{segment['id']}", headers=bearer(world.token))
     assert response.status_code == 200, response.text
+    assert response.json() == {"deleted": segment["id"], "members_left": 3}
     assert world.get("/api/segments")["segments"] == []
     assert world.segments_of("u1") == []
+    # the members left it the way they leave by their own doing: a timeline event and a change row each
+    for user in ("u1", "u2", "u3"):
+        exits = timeline(world.http, world.token, world.pid(user), event="Segment Exited")
+        assert [e["properties"]["segment_id"] for e in exits] == [segment["id"]]
+    with read_tx(world.hub.engine) as conn:
+        left = conn.execute(
+            select(func.count())
+            .select_from(segment_changes)
+            .where(segment_changes.c.segment_id == segment["id"], segment_changes.c.change == "exited")
+        ).scalar_one()
+    assert left == 3
 
 
 def test_preview_counts_and_samples_without_saving(world: World) -> None:
@@ -412,6 +424,63 @@ def test_a_merge_is_evaluated_on_the_live_profile(world: World) -> None:
     assert absorbed["profile_id"] == live
     members = world.get(f"/api/segments/{world.get('/api/segments')['segments'][0]['id']}/members")["members"]
     assert [m["profile_id"] for m in members] == [live]
+
+
+def test_a_member_restricted_later_leaves_at_the_next_recheck_and_comes_back_when_lifted(
+    world: World,
+) -> None:
+    world.post("/api/segments", {"name": "viewers", "condition": {"event": {"name": "Product Viewed"}}}, 201)
+    world.send(world.web, world.view("greta"))
+    pid = world.pid("greta")
+    assert world.segments_of("greta") == ["viewers"]
+    dpo = bearer(world.hub.tokens.create("dpo", "privacy")[1])
+    response = world.http.post(
+        "/api/privacy/requests", json={"type": "restriction", "profile_id": pid}, headers=dpo
+    )
+    assert response.status_code in (200, 201), response.text
+    # no event announces a restriction: the request marks the profile due, the re-check takes it out
+    assert world.hub.segment_recheck.run_once() == 1
+    with read_tx(world.hub.engine) as conn:
+        changes = [
+            r.change
+            for r in conn.execute(
+                select(segment_changes)
+                .where(segment_changes.c.profile_id == pid)
+                .order_by(segment_changes.c.id)
+            )
+        ]
+    assert changes == ["entered", "exited"]
+    response = world.http.post(
+        "/api/privacy/requests",
+        json={"type": "restriction", "profile_id": pid, "details": {"lift": True}},
+        headers=dpo,
+    )
+    assert response.status_code in (200, 201), response.text
+    assert world.hub.segment_recheck.run_once() == 1
+    assert world.segments_of("greta") == ["viewers"]
+
+
+def test_an_unmerge_is_picked_up_by_the_recheck_without_a_new_event(world: World) -> None:
+    world.post("/api/segments", {"name": "browsers", "condition": SCENARIO_8}, 201)
+    phone = dict(world.view("unused", days_ago=2))
+    phone.pop("userId")
+    phone["anonymousId"] = "phone-2"
+    world.send(world.app, phone, dict(phone, timestamp=iso(world.clock.now() - timedelta(days=1))))
+    world.send(world.web, world.view("hugo"))
+    world.send(world.app, {"type": "identify", "anonymousId": "phone-2", "userId": "hugo"})
+    live = world.pid("hugo")
+    assert world.segments_of("hugo") == ["browsers"]
+    merge = world.get(f"/api/profiles/{live}/merges")["merges"][0]
+    service = bearer(world.hub.tokens.create("hotline", "service")[1])
+    response = world.http.post(
+        f"/api/profiles/{live}/unmerge", json={"merge_id": merge["id"]}, headers=service
+    )
+    assert response.status_code == 200, response.text
+    # both halves are due now: each alone has one channel, so neither is a member any more
+    assert world.hub.segment_recheck.run_once() == 2
+    assert world.segments_of("hugo") == []
+    restored = response.json()["restored_profile_id"]
+    assert world.get(f"/api/profiles/{restored}/segments")["segments"] == []
 
 
 def test_a_subscriber_hears_of_entries_and_exits_in_the_deciding_transaction(world: World) -> None:

@@ -64,7 +64,7 @@ profiles = Table(
     Column("id", ID, primary_key=True),
     # live, or merged (then merged_into names the profile that absorbed it)
     Column("state", String(10), nullable=False),
-    Column("merged_into", ID, nullable=True, index=True),
+    Column("merged_into", ID, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Column("first_seen", UTCDateTime, nullable=True),
@@ -74,6 +74,15 @@ profiles = Table(
     # {"channels": {channel: count}, "types": {type: count}}
     Column("stats", json_type(), nullable=False),
     Column("event_count", Integer, nullable=False),
+)
+# Partial: nearly every profile is live (merged_into NULL), and with a full index SQLite's statistics
+# say a lookup by merged_into returns every row, so the planner scanned the table in each merge-chain
+# walk. The partial index holds only merged profiles and its statistics say so.
+Index(
+    "ix_profiles_merged_into",
+    profiles.c.merged_into,
+    sqlite_where=profiles.c.merged_into.isnot(None),
+    postgresql_where=profiles.c.merged_into.isnot(None),
 )
 
 identities = Table(

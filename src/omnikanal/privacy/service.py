@@ -19,7 +19,7 @@ from omnikanal.identity.model import Identifier
 from omnikanal.ids import new_id
 from omnikanal.privacy.model import PersonalData, RequestStatus, RequestType, one_month_later
 from omnikanal.profiles import store as profiles_store
-from omnikanal.profiles.service import ProfileService
+from omnikanal.profiles.service import ProfileChange, ProfileService
 
 # Traits that are identifiers: correcting them would silently re-key the person; erasure or an
 # unmerge is the honest tool for a wrong address.
@@ -58,6 +58,8 @@ class PrivacyService:
         self.registry = registry
         self._suppression = suppression
         self._profiles = profiles_service
+        # told of restrictions and rectifications in their transaction (see ProfileService.on_change)
+        self.on_change: list[ProfileChange] = []
 
     # -- filing and reading requests ------------------------------------------------------------
 
@@ -167,6 +169,9 @@ class PrivacyService:
                 result = self._rectify(
                     conn, row.profile_id, (row.details or {}).get("traits") or {}, actor, now
                 )
+            if kind in (RequestType.RESTRICTION, RequestType.RECTIFICATION):
+                for listener in self.on_change:
+                    listener(conn, members, now)
             values: dict[str, Any] = {
                 "status": RequestStatus.COMPLETED.value,
                 "result": result,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -58,6 +59,9 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
     return moment, position
 
 
+ProfileChange = Callable[[Connection, list[str], datetime], None]
+
+
 class ProfileService:
     def __init__(
         self, engine: Engine, clock: Clock, identity_rules: IdentityRules, trait_rules: TraitRules
@@ -66,6 +70,9 @@ class ProfileService:
         self._clock = clock
         self._identity_rules = identity_rules
         self._trait_rules = trait_rules
+        # Called in the transaction of a change that no event announces (an unmerge), with the
+        # profiles it touched: capabilities that derive state from profiles (segments) re-check them.
+        self.on_change: list[ProfileChange] = []
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -289,6 +296,8 @@ class ProfileService:
         identity_store.add_block(conn, current, loser, now)
         if record.profile_id != current:
             identity_store.add_block(conn, record.profile_id, loser, now)
+        for listener in self.on_change:
+            listener(conn, [current, loser], now)
         return {
             "merge_id": merge_id,
             "profile_id": current,

@@ -88,11 +88,14 @@ def update_segment(
     return hub.segments.update(segment_id, body.name, body.description, body.condition)
 
 
-@router.delete("/api/segments/{segment_id}", summary="Delete a segment and its memberships")
+@router.delete(
+    "/api/segments/{segment_id}",
+    summary="Delete a segment; its members leave it (a Segment Exited event each)",
+)
 def delete_segment(hub: HubDep, principal: PrincipalDep, segment_id: str) -> dict[str, Any]:
     require(principal, Permission.SEGMENTS_WRITE)
-    hub.segments.delete(segment_id)
-    return {"deleted": segment_id}
+    left = hub.segments.delete(segment_id)
+    return {"deleted": segment_id, "members_left": left}
 
 
 @router.get("/api/segments/{segment_id}/members", summary="Members, one page at a time (by profile id)")

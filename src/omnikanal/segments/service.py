@@ -98,6 +98,7 @@ class SegmentService:
         self.limits = limits
         self._recheck_batch = recheck_batch
         self._parsed: dict[tuple[str, datetime], _Segment] = {}
+        self._parsed_computed: dict[tuple[str, datetime], ComputedTrait] = {}
         self.listeners: list[ChangeListener] = []
 
     # --- definitions
@@ -158,13 +159,22 @@ class SegmentService:
             self.recompute(segment_id)
         return self.get(segment_id)
 
-    def delete(self, segment_id: str) -> None:
-        def work(conn: Connection) -> None:
-            if store.segment(conn, segment_id, lock=True) is None:
-                raise NotFound("segment_not_found", f"no segment {segment_id!r}", "segment_id")
-            store.delete_segment(conn, segment_id)
+    def delete(self, segment_id: str) -> int:
+        """Delete a segment; its members leave it (timeline events, change rows, listeners), so a journey
+        waiting on the segment sees the exit. Answers how many members left."""
 
-        run_write(self._engine, work)
+        def work(conn: Connection) -> int:
+            now = self._clock.now()
+            store.lock_processing(conn, PROCESSOR, now)
+            row = store.segment(conn, segment_id, lock=True)
+            if row is None:
+                raise NotFound("segment_not_found", f"no segment {segment_id!r}", "segment_id")
+            members = sorted(store.member_ids(conn, segment_id))
+            self._apply(conn, [Change(row.id, row.name, pid, "exited", now) for pid in members], now)
+            store.delete_segment(conn, segment_id)
+            return len(members)
+
+        return run_write(self._engine, work)
 
     def get(self, segment_id: str) -> dict[str, Any]:
         with read_tx(self._engine) as conn:
@@ -206,7 +216,15 @@ class SegmentService:
         run_write(self._engine, work)
 
     def _definitions(self, conn: Connection) -> list[ComputedTrait]:
-        return [parse_computed(r.definition, self.limits) for r in store.computed_definitions(conn)]
+        found = []
+        for row in store.computed_definitions(conn):
+            key = (row.name, row.updated_at)
+            parsed = self._parsed_computed.get(key)
+            if parsed is None:
+                parsed = parse_computed(row.definition, self.limits)
+                self._parsed_computed[key] = parsed
+            found.append(parsed)
+        return found
 
     def _segments(self, conn: Connection) -> list[_Segment]:
         found = []
@@ -304,6 +322,12 @@ class SegmentService:
         }
 
     # --- computation
+
+    def mark_due(self, conn: Connection, profile_ids: list[str], now: datetime) -> None:
+        """Have the re-check job evaluate these profiles now: a change no event announces (an unmerge,
+        a restriction, a rectification) happened to them. Runs in the caller's transaction."""
+        for pid in sorted(set(profile_ids)):
+            store.set_due(conn, pid, now)
 
     def recompute(self, segment_id: str) -> dict[str, int]:
         """Compute one segment over all profiles with one SQL statement and apply the difference."""
@@ -426,21 +450,23 @@ class SegmentService:
                 due = moment
 
         stored = store.stored_computed(conn, live) if definitions else {}
+        changed: dict[str, Any] = {}
+        dropped = [name for name in stored if name not in {d.name for d in definitions}]
         for trait in definitions:
             value, moment = compute(trait, facts.events, now)
             sooner(moment)
             if value is None:
                 if trait.name in stored:
-                    store.drop_computed(conn, live, [trait.name])
+                    dropped.append(trait.name)
             elif (
                 trait.name not in stored
                 or stored[trait.name] != value
                 or type(stored[trait.name]) is not type(value)
             ):
-                store.put_computed(conn, live, trait.name, value, now)
+                changed[trait.name] = value
             facts.computed[trait.name] = readable(trait, value, now)
-        stale = [name for name in stored if name not in {d.name for d in definitions}]
-        store.drop_computed(conn, live, stale)
+        store.put_computed(conn, live, changed, now)
+        store.drop_computed(conn, live, dropped)
 
         current = store.memberships(conn, [live]).get(live, set())
         for seg in segments:

@@ -213,17 +213,32 @@ def stored_computed(conn: Connection, profile_id: str) -> dict[str, Any]:
     }
 
 
-def put_computed(conn: Connection, profile_id: str, name: str, value: Any, now: datetime) -> None:
-    insert_for = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+def _upsert_computed(dialect: str) -> Any:
+    insert_for = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = insert_for(computed_traits)
+    return stmt.on_conflict_do_update(
+        index_elements=["profile_id", "name"],
+        set_={"value": stmt.excluded.value, "updated_at": stmt.excluded.updated_at},
+    )
+
+
+# built once per dialect: constructing an upsert (its ``excluded`` columns) per call cost more than
+# running it, on the real-time path
+_UPSERTS = {name: _upsert_computed(name) for name in ("postgresql", "sqlite")}
+
+
+def put_computed(conn: Connection, profile_id: str, values: dict[str, Any], now: datetime) -> None:
+    """Store computed trait values of one profile, in one statement."""
+    if not values:
+        return
     # wrapped in an object: SQLite's JSON column has numeric affinity and would turn a bare number's text
     # into a number the JSON reader refuses
-    stmt = insert_for(computed_traits).values(
-        profile_id=profile_id, name=name, value={"v": value}, updated_at=now
-    )
     conn.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["profile_id", "name"], set_={"value": stmt.excluded.value, "updated_at": now}
-        )
+        _UPSERTS[conn.dialect.name],
+        [
+            {"profile_id": profile_id, "name": name, "value": {"v": value}, "updated_at": now}
+            for name, value in values.items()
+        ],
     )
 
 
