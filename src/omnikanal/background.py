@@ -32,6 +32,7 @@ class Periodic:
         self._tick = tick
         self._on_error = on_error or (lambda exc: log.exception("%s failed", name, exc_info=exc))
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
@@ -40,9 +41,14 @@ class Periodic:
             self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
             self._thread.start()
 
+    def wake(self) -> None:
+        """Run the next tick now instead of at the end of the interval (new work was committed)."""
+        self._wake.set()
+
     def stop(self, timeout: float = 30) -> None:
         if self._thread is not None:
             self._stop.set()
+            self._wake.set()
             self._thread.join(timeout=timeout)
             if self._thread.is_alive():
                 # Still in a tick: keep the reference, so start() cannot run a second thread beside it.
@@ -60,4 +66,5 @@ class Periodic:
                 self._on_error(exc)
                 more = False
             if not more:
-                self._stop.wait(self._interval)
+                self._wake.wait(self._interval)
+            self._wake.clear()

@@ -159,6 +159,8 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
     privacy = PrivacyService(engine, clock, registry, suppression, profiles)
     privacy.on_change.append(segments.mark_due)
     messaging, dispatcher = build_messaging(settings, engine, clock, signer, ingest, sources, consent=consent)
+    runner = ProcessorRunner(eventlog, processors, settings.worker_poll_seconds)
+    ingest.committed.append(runner.wake)
     return Hub(
         settings=settings,
         engine=engine,
@@ -171,7 +173,7 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
         profiles=profiles,
         audit=AuditTrail(engine, clock),
         eventlog=eventlog,
-        runner=ProcessorRunner(eventlog, processors, settings.worker_poll_seconds),
+        runner=runner,
         checkpointer=Checkpointer(engine, settings.sqlite_checkpoint_seconds),
         signer=signer,
         consent=consent,

@@ -109,3 +109,41 @@ def test_an_event_whose_transaction_commits_late_is_not_skipped(hub: Hub) -> Non
     assert drain(hub, recorder, 2) == 2
     assert recorder.seen == ["early-seq", "late-seq"]
     assert hub.eventlog.consume(recorder) == 0
+
+
+def test_an_ingest_commit_wakes_the_processors_of_its_process(settings: Any) -> None:
+    """With a poll interval far longer than the test waits, only the wake-up can deliver the event."""
+    from omnikanal.clock import SystemClock
+    from omnikanal.eventlog.service import ProcessorRunner
+    from omnikanal.hub import build_hub
+
+    hub = build_hub(settings.model_copy(update={"worker_poll_seconds": 120.0}), SystemClock())
+    # the hub wires its own runner this way
+    assert hub.runner.wake in hub.ingest.committed
+    recorder = Recorder("woken")
+    runner = ProcessorRunner(hub.eventlog, [recorder], 120.0)
+    wakes: list[float] = []
+
+    def wake() -> None:
+        wakes.append(time.monotonic())
+        runner.wake()
+
+    hub.ingest.committed.append(wake)
+    try:
+        source = hub.sources.create("shop", "web")[0]
+        runner.start()
+        # the first tick runs at start and finds nothing; the next poll would be two minutes away
+        time.sleep(0.5)
+        assert recorder.seen == []
+        _track(hub, source, "wake-me")
+        assert len(wakes) == 1  # the commit called it
+        deadline = time.monotonic() + 20
+        while recorder.seen != ["wake-me"] and time.monotonic() < deadline:
+            # on PostgreSQL another test's open transaction can hold the event back: wake again
+            time.sleep(0.05)
+            if time.monotonic() > deadline - 15:
+                runner.wake()
+        assert recorder.seen == ["wake-me"]
+    finally:
+        runner.stop()
+        hub.close()

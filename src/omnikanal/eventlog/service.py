@@ -149,6 +149,10 @@ class ProcessorRunner:
                 self.on_error(processor, exc)
         return handled
 
+    def wake(self) -> None:
+        """Events were committed in this process: look now rather than at the next poll."""
+        self._loop.wake()
+
     def start(self) -> None:
         if self._processors:
             self._loop.start()
