@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Any
 
@@ -139,6 +140,9 @@ class Settings(BaseSettings):
     webhook_url: str = ""
     webhook_secret: str = ""
     webhook_allow_private: bool = False
+    # Private networks webhooks may reach although private addresses are refused (CIDRs, e.g. a
+    # partner's VPN range "10.8.0.0/16"); checked where the connection is made.
+    webhook_allowed_networks: list[str] = Field(default_factory=list)
     webhook_timeout_seconds: float = 10.0
     messaging_default_timezone: str = "Europe/Berlin"
     messaging_default_locale: str = "de"
@@ -179,6 +183,16 @@ class Settings(BaseSettings):
         value = value.upper()
         if value not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
             raise ValueError("must be one of OFF, NORMAL, FULL, EXTRA")
+        return value
+
+    @field_validator("webhook_allowed_networks")
+    @classmethod
+    def _check_networks(cls, value: list[str]) -> list[str]:
+        for text in value:
+            try:
+                ipaddress.ip_network(text.strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"{text!r} is not a network like 10.8.0.0/16") from None
         return value
 
     def resolved_database_url(self) -> str:

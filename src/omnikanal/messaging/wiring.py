@@ -10,7 +10,7 @@ from omnikanal.messaging.channels import Channel
 from omnikanal.messaging.channels.email import EmailChannel, SmtpConfig
 from omnikanal.messaging.channels.sms import TwilioChannel
 from omnikanal.messaging.channels.tasks import TaskChannel
-from omnikanal.messaging.channels.webhook import WebhookChannel, derived_secret
+from omnikanal.messaging.channels.webhook import WebhookChannel, derived_secret, parse_networks
 from omnikanal.messaging.dispatcher import Dispatcher
 from omnikanal.messaging.gate import ConsentPort
 from omnikanal.messaging.jobs import CommerceNotifier, ConfirmationMailer
@@ -85,6 +85,7 @@ def build_messaging(
             settings.webhook_allow_private,
             settings.webhook_timeout_seconds,
             clock,
+            allowed_networks=parse_networks(settings.webhook_allowed_networks),
         ),
         "task": TaskChannel(engine, clock),
     }

@@ -13,9 +13,12 @@ import httpx
 import orjson
 import pytest
 
-from omnikanal.clock import FixedClock
+from omnikanal.clock import FixedClock, SystemClock
 from omnikanal.hub import Hub
 from omnikanal.messaging.channels.sms import twilio_signature
+from omnikanal.messaging.channels.webhook import WebhookChannel, parse_networks
+from omnikanal.messaging.model import Outgoing, PermanentFailure, TransientFailure
+from omnikanal.settings import Settings
 from tests.helpers import assert_error, timeline
 from tests.integration.messaging.support import (
     FakeTwilio,
@@ -317,3 +320,61 @@ def test_a_delivery_report_that_overtakes_the_providers_answer_is_kept(
     assert twilio.callback_answers == [204]
     assert sent["status"] == "delivered"  # not set back to "sent" by our own, later record
     assert sent["provider_id"] == "SM" + "1".zfill(32)
+
+
+class TestWebhookAddressCheckedAtConnection:
+    """The guard resolves the host where it connects and connects to the address it checked."""
+
+    @staticmethod
+    def _outgoing(url: str) -> Outgoing:
+        return Outgoing("msg_rebind", "prof_1", "webhook", url, None, "x", None, marketing=False)
+
+    def test_a_name_that_rebinds_to_loopback_after_the_check_is_refused_at_connection(
+        self, hooks: WebhookReceiver
+    ) -> None:
+        answers = iter([["93.184.216.34"], ["127.0.0.1"], ["127.0.0.1"]])
+        asked: list[str] = []
+
+        def rebinding(host: str, port: int) -> list[str]:
+            asked.append(host)
+            return next(answers)
+
+        channel = WebhookChannel("whsec_" + "A" * 44, False, 5.0, SystemClock(), resolver=rebinding)
+        try:
+            with pytest.raises(PermanentFailure, match="webhook_private_address"):
+                channel.send(self._outgoing(f"http://hooks.example.test:{hooks.port}/x"))
+        finally:
+            channel.close()
+        assert asked == ["hooks.example.test", "hooks.example.test"]  # once before, once at connecting
+        assert hooks.received == []
+
+    def test_an_allowed_private_network_is_reached_through_the_guard(self, hooks: WebhookReceiver) -> None:
+        def loopback(host: str, port: int) -> list[str]:
+            return ["127.0.0.1"]
+
+        channel = WebhookChannel(
+            "whsec_" + "A" * 44,
+            False,
+            5.0,
+            SystemClock(),
+            resolver=loopback,
+            allowed_networks=parse_networks(["127.0.0.0/8"]),
+        )
+        try:
+            result = channel.send(self._outgoing(f"http://partner.example.test:{hooks.port}/x"))
+            hooks.statuses.append(503)
+            with pytest.raises(TransientFailure, match="503"):
+                channel.send(self._outgoing(f"http://partner.example.test:{hooks.port}/x"))
+            with pytest.raises(PermanentFailure, match="webhook_private_address"):
+                channel.send(self._outgoing("http://10.0.0.8/x"))
+        finally:
+            channel.close()
+        assert result.provider_id == "msg_rebind"
+        assert len(hooks.received) == 2
+        headers, body = hooks.received[0]
+        assert headers["host"] == f"partner.example.test:{hooks.port}"  # the name, not the address
+        assert orjson.loads(body)["data"]["message_id"] == "msg_rebind"
+
+    def test_a_bad_allowed_network_is_refused_in_the_settings(self) -> None:
+        with pytest.raises(ValueError, match="not a network"):
+            Settings(webhook_allowed_networks=["10.8.0.0/99"])
