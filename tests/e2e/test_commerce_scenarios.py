@@ -72,8 +72,20 @@ def _status(http: httpx.Client, token: str, order_id: str, status: str, **extra:
 
 
 def _commerce_events(http: httpx.Client, token: str, profile_id: str) -> list[dict[str, Any]]:
-    """The profile's track events, oldest first."""
-    return list(reversed([e for e in timeline(http, token, profile_id) if e["type"] == "track"]))
+    """The profile's track events of commerce, oldest first.
+
+    The messages of commerce notifications (Message Sent/Blocked/...) are left out: the notifier and
+    the dispatcher run in the background, so whether they are there yet depends on timing.
+    """
+    return list(
+        reversed(
+            [
+                e
+                for e in timeline(http, token, profile_id)
+                if e["type"] == "track" and not str(e["event"]).startswith("Message ")
+            ]
+        )
+    )
 
 
 # -- Scenario 2: click & collect ------------------------------------------------------------------
