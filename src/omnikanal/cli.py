@@ -309,3 +309,20 @@ def user_enable(username: Annotated[str, typer.Argument(help="the user to enable
     with _hub() as hub:
         hub.staff.set_disabled(username, False)
         console.print(f"user {username} enabled")
+
+
+@app.command()
+def demo(
+    customers: Annotated[
+        int, typer.Option(min=10, max=1_000_000, help="how many customers to make")
+    ] = 10_000,
+    seed: Annotated[int, typer.Option(help="the same seed makes the same retailer")] = 7,
+    host: Annotated[str | None, typer.Option(help="address to listen on")] = None,
+    port: Annotated[int | None, typer.Option(help="port to listen on (0: any free port)")] = None,
+    serve: Annotated[bool, typer.Option(help="go on serving the console after building")] = True,
+) -> None:
+    """Build a demo DIY retailer through the hub's APIs (once), then serve the console."""
+    from omnikanal.demo.command import run_demo
+
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    run_demo(console, customers=customers, seed=seed, host=host, port=port, serve=serve)
