@@ -5,9 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
 from typing import Any
 from urllib.parse import parse_qsl, quote
+from zoneinfo import ZoneInfo
 
+import jinja2
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
@@ -16,12 +20,37 @@ from omnikanal.auth.model import Permission, Principal
 from omnikanal.console.nav import BY_KEY, visible
 from omnikanal.console.texts import CHANNEL_ICONS, LANGUAGES, TEXTS
 from omnikanal.hub import Hub
-from omnikanal.pages import render
+from omnikanal.pages import environment, render
 from omnikanal.staff.model import Session
 from omnikanal.web import SESSION_COOKIE
 
 LANG_COOKIE = "omnikanal_lang"
 MAX_FORM_BYTES = 64 * 1024
+
+
+TIME_FORMATS: dict[str, str] = {"de": "%d.%m.%Y %H:%M", "en": "%Y-%m-%d %H:%M"}
+
+
+@cache
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+@jinja2.pass_context
+def when(context: jinja2.runtime.Context, value: str | None) -> str:
+    """An ISO time from a service, in the staff's time zone and the page's language."""
+    if not value:
+        return "–"
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return value
+    local = moment.astimezone(_zone(context.get("tz") or "Europe/Berlin"))
+    return local.strftime(TIME_FORMATS.get(context.get("lang") or "de", TIME_FORMATS["de"]))
+
+
+# The console's filter joins the shared environment of the hub's pages (it changes nothing there).
+environment().filters["when"] = when
 
 
 class PageRefused(Exception):
@@ -63,6 +92,7 @@ class Ctx:
             icons=CHANNEL_ICONS,
             languages=LANGUAGES,
             path=self.request.url.path,
+            tz=self.hub.settings.messaging_default_timezone,
             **context,
         )
         if self.request.query_params.get("lang") in LANGUAGES:

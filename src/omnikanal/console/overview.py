@@ -18,6 +18,7 @@ OverviewPage = Annotated[Ctx, Depends(page_of("overview"))]
 
 _LAYOUT: dict[str, Any] = {
     "margin": {"l": 50, "r": 10, "t": 10, "b": 40},
+    "xaxis": {"type": "category", "tickangle": -45, "nticks": 12},
     "height": 320,
     "legend": {"orientation": "h"},
     "font": {"family": "system-ui, sans-serif"},
@@ -46,7 +47,11 @@ def figures(ctx: Ctx) -> dict[str, Any]:
         single, multi = queries.channel_mix(conn, since)
         message_days = queries.message_days(conn, since)
         revenue = queries.revenue(conn, since)
-    days = sorted({d for d, *_ in activity} | {d for d, *_ in message_days})
+    # Every day of the window, so a quiet day shows as zero rather than as a gap.
+    today = hub.clock.now().date()
+    days = [
+        (today - timedelta(days=n)).isoformat() for n in range(hub.settings.console_overview_days, -1, -1)
+    ]
     events: dict[str, dict[str, int]] = {}
     active: dict[str, dict[str, int]] = {}
     for day, channel, count, customers in activity:
@@ -68,7 +73,7 @@ def figures(ctx: Ctx) -> dict[str, Any]:
                     "hole": 0.45,
                 }
             ],
-            "layout": _LAYOUT,
+            "layout": {k: v for k, v in _LAYOUT.items() if k != "xaxis"},
         },
         "messages": {
             "data": [
