@@ -186,6 +186,8 @@ class Settings(BaseSettings):
     console_page_rows: int = Field(default=50, ge=1, le=500)
     # Days the overview's charts cover.
     console_overview_days: int = Field(default=30, ge=1, le=366)
+    # How long the overview's aggregates are reused (they scan the window's events); 0: every request.
+    console_overview_cache_seconds: float = Field(default=60.0, ge=0)
 
     @field_validator("sqlite_synchronous")
     @classmethod

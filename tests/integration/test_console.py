@@ -158,6 +158,9 @@ def test_store_user_sees_and_handles_only_their_own_stores_reservations(
     refused = client.post(f"/api/commerce/reservations/{other}/cancel", headers={"X-CSRF-Token": csrf})
     assert_error(refused, 403, "other_store")
     assert hub.commerce.reservations.get(other)["status"] == "active"
+    # The store's task queue is its own; another store's is not.
+    assert client.get("/api/tasks", params={"queue": "store:store-mitte"}).status_code == 200
+    assert_error(client.get("/api/tasks", params={"queue": "store:store-kreuzberg"}), 403, "other_store")
     client.close()
 
     # A till's token tied to Kreuzberg is scoped the same way.
@@ -268,3 +271,95 @@ def hub_access(hub: Hub, profile_id: str) -> set[tuple[str, str]]:
     with hub.engine.connect() as conn:
         entries = access_entries(conn, [profile_id], 500, None)
     return {(e["actor"], e["action"]) for e in entries}
+
+
+def test_marketing_saves_a_segment_and_service_may_only_read_it(
+    shop: Shop, live_server: LiveServer, hub: Hub
+) -> None:
+    client = signed_in(live_server, "marketing")
+    csrf = csrf_of(client.get("/console/segments/new").text)
+    condition = '{"trait": {"key": "lastName", "op": "eq", "value": "Müller"}}'
+    bad = client.post("/console/segments", data={"csrf": csrf, "name": "Müllers", "condition": "{not json"})
+    assert bad.status_code == 400
+    assert "condition: not JSON" in bad.text
+    saved = client.post("/console/segments", data={"csrf": csrf, "name": "Müllers", "condition": condition})
+    assert saved.status_code == 303
+    segment = next(s for s in hub.segments.all() if s["name"] == "Müllers")
+    assert segment["member_count"] == 1
+    client.close()
+
+    reader = signed_in(live_server, "service")
+    page = reader.get(f"/console/segments/{segment['id']}").text
+    assert "readonly" in page
+    csrf = csrf_of(page)
+    refused = reader.post(
+        "/console/segments", data={"csrf": csrf, "id": segment["id"], "name": "x", "condition": condition}
+    )
+    assert refused.status_code == 403
+    assert reader.get("/console/segments/new").status_code == 403
+    reader.close()
+
+
+def test_privacy_files_and_carries_out_an_export_and_admin_may_not_erase(
+    shop: Shop, live_server: LiveServer, hub: Hub
+) -> None:
+    client = signed_in(live_server, "privacy")
+    csrf = csrf_of(client.get(f"/console/customers/{shop.other}").text)
+    assert (
+        client.post(
+            f"/console/customers/{shop.other}/privacy", data={"csrf": csrf, "type": "export"}
+        ).status_code
+        == 303
+    )
+    filed = [r for r in hub.privacy.find(None, "export", 10) if r["profile_id"] == shop.other]
+    assert [r["status"] for r in filed] == ["received"]
+    ran = client.post(f"/console/customers/{shop.other}/privacy/{filed[0]['id']}/run", data={"csrf": csrf})
+    assert ran.status_code == 303
+    assert hub.privacy.get(filed[0]["id"])["status"] == "completed"
+    client.close()
+
+    admin = signed_in(live_server, "admin")
+    page = admin.get(f"/console/customers/{shop.other}").text
+    assert '<option value="erasure">' not in page
+    refused = admin.post(
+        f"/console/customers/{shop.other}/privacy", data={"csrf": csrf_of(page), "type": "erasure"}
+    )
+    assert refused.status_code == 403
+    admin.close()
+
+
+def test_the_hotline_claims_and_completes_a_task(shop: Shop, live_server: LiveServer, hub: Hub) -> None:
+    token = hub.tokens.create("crm", "service")[1]
+    with httpx.Client(base_url=live_server.url) as api:
+        sent = api.post(
+            "/api/messages",
+            json={
+                "profile_id": shop.eva,
+                "channel": "task",
+                "queue": "hotline",
+                "kind": "call",
+                "transactional": True,
+                "content": {"subject": "Rückruf erbeten", "text": "Frau Müller bittet um Rückruf."},
+            },
+            headers=bearer(token),
+        )
+        assert sent.status_code < 300, sent.text
+    client = signed_in(live_server, "service")
+    page = client.get("/console/hotline").text
+    assert "Rückruf erbeten" in page
+    task_id = re.search(r'action="/console/hotline/tasks/([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    csrf = csrf_of(page)
+    assert (
+        client.post(f"/console/hotline/tasks/{task_id}", data={"csrf": csrf, "action": "claim"}).status_code
+        == 303
+    )
+    assert (
+        client.post(
+            f"/console/hotline/tasks/{task_id}", data={"csrf": csrf, "action": "complete"}
+        ).status_code
+        == 303
+    )
+    tasks = hub.messaging.tasks("hotline", None, 10, lambda _: None)
+    assert [(t["status"], t["claimed_by"]) for t in tasks] == [("done", "staff:service")]
+    assert "Rückruf erbeten" not in client.get("/console/hotline").text
+    client.close()

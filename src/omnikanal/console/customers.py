@@ -122,6 +122,7 @@ def customer(
         + (["erasure"] if ctx.may(Permission.PRIVACY_ERASE) else []),
         may_unmerge=ctx.may(Permission.PROFILES_UNMERGE),
         may_withdraw=ctx.may(Permission.CONSENTS_WRITE),
+        may_erase=ctx.may(Permission.PRIVACY_ERASE),
         done=done,
         error=error,
         **view,
@@ -194,4 +195,24 @@ async def file_request(ctx: CustomersPage, profile_id: str) -> Response:
     except (NotFound, InvalidInput) as exc:
         return _after(profile_id, exc)
     ctx.audit(f"privacy.{kind.value}", filed["profile_id"])
+    return _after(profile_id)
+
+
+@router.post("/console/customers/{profile_id}/privacy/{request_id}/run")
+async def run_request(ctx: CustomersPage, profile_id: str, request_id: str) -> Response:
+    """Carry out a filed request; an erasure (privacy role only) leaves nobody to show afterwards."""
+    _refuse_without(ctx, Permission.PRIVACY_REQUESTS)
+    await form_of(ctx)
+    may_erase = ctx.may(Permission.PRIVACY_ERASE)
+    try:
+        filed = await run_in_threadpool(ctx.hub.privacy.get, request_id)
+        if filed["type"] == RequestType.ERASURE.value and not may_erase:
+            raise PageRefused(refuse_page(ctx.request, ctx.lang, 403, "forbidden"))
+        done = await run_in_threadpool(
+            ctx.hub.privacy.run, request_id, ctx.principal.actor, may_erase=may_erase
+        )
+    except (NotFound, Conflict, InvalidInput) as exc:
+        return _after(profile_id, exc)
+    if done["type"] == RequestType.ERASURE.value:
+        return back("/console/customers?done=1")
     return _after(profile_id)

@@ -3,15 +3,23 @@ more than one channel, messages sent and opened, revenue per channel; drawn with
 
 from __future__ import annotations
 
-from datetime import timedelta
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
+from omnikanal.clock import isoformat
 from omnikanal.console import queries
 from omnikanal.console.frame import Ctx, page_of
 from omnikanal.db.engine import read_tx
+from omnikanal.hub import Hub
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(include_in_schema=False)
 OverviewPage = Annotated[Ctx, Depends(page_of("overview"))]
@@ -39,16 +47,85 @@ def _lines(rows: dict[str, dict[str, int]], days: list[str]) -> dict[str, Any]:
     return {"data": traces, "layout": _LAYOUT}
 
 
-def figures(ctx: Ctx) -> dict[str, Any]:
-    hub, t = ctx.hub, ctx.t
-    since = hub.clock.now() - timedelta(days=hub.settings.console_overview_days)
+@dataclass(frozen=True)
+class Aggregates:
+    """The overview's numbers, in no language: what the cache keeps."""
+
+    activity: list[tuple[str, str, int, int]]
+    mix: tuple[int, int]
+    message_days: list[tuple[str, str, int]]
+    revenue: list[tuple[str, int]]
+    at: datetime
+
+
+def aggregates(hub: Hub) -> Aggregates:
+    now = hub.clock.now()
+    since = now - timedelta(days=hub.settings.console_overview_days)
     with read_tx(hub.engine) as conn:
-        activity = queries.activity(conn, since)
-        single, multi = queries.channel_mix(conn, since)
-        message_days = queries.message_days(conn, since)
-        revenue = queries.revenue(conn, since)
+        return Aggregates(
+            queries.activity(conn, since),
+            queries.channel_mix(conn, since),
+            queries.message_days(conn, since),
+            queries.revenue(conn, since),
+            now,
+        )
+
+
+class OverviewCache:
+    """The aggregates scan every event of the window, which takes longer than a page may. They are
+    kept for ``console_overview_cache_seconds``; an older copy is served while a background thread
+    computes the next one, so only the very first request of a process waits for the scan."""
+
+    def __init__(self, hub: Hub) -> None:
+        self._hub = hub
+        self._lock = threading.Lock()
+        self._value: Aggregates | None = None
+        self._computed = 0.0
+        self._refreshing = False
+
+    def get(self) -> Aggregates:
+        ttl = self._hub.settings.console_overview_cache_seconds
+        with self._lock:
+            value, age = self._value, time.monotonic() - self._computed
+            stale = value is not None and age >= ttl and not self._refreshing
+            if stale:
+                self._refreshing = True
+        if value is None or ttl <= 0:
+            return self._compute()
+        if stale:
+            threading.Thread(target=self._refresh, name="console-overview", daemon=True).start()
+        return value
+
+    def _compute(self) -> Aggregates:
+        value = aggregates(self._hub)
+        with self._lock:
+            self._value, self._computed = value, time.monotonic()
+        return value
+
+    def _refresh(self) -> None:
+        try:
+            self._compute()
+        except Exception:  # the next request tries again; the page keeps the older figures
+            log.exception("the overview's figures could not be computed")
+        finally:
+            with self._lock:
+                self._refreshing = False
+
+
+def cache_of(request: Request, hub: Hub) -> OverviewCache:
+    cache: OverviewCache | None = getattr(request.app.state, "console_overview", None)
+    if cache is None:
+        cache = OverviewCache(hub)
+        request.app.state.console_overview = cache
+    return cache
+
+
+def figures(ctx: Ctx, numbers: Aggregates) -> dict[str, Any]:
+    hub, t = ctx.hub, ctx.t
+    activity, (single, multi) = numbers.activity, numbers.mix
+    message_days, revenue = numbers.message_days, numbers.revenue
     # Every day of the window, so a quiet day shows as zero rather than as a gap.
-    today = hub.clock.now().date()
+    today = numbers.at.date()
     days = [
         (today - timedelta(days=n)).isoformat() for n in range(hub.settings.console_overview_days, -1, -1)
     ]
@@ -102,10 +179,12 @@ def figures(ctx: Ctx) -> dict[str, Any]:
         "opened": sum(opened.values()),
         "revenue": round(sum(c for _, c in revenue) / 100, 2),
         "days": hub.settings.console_overview_days,
+        "at": isoformat(numbers.at),
     }
     return {"charts": charts, "summary": summary}
 
 
 @router.get("/console", response_class=HTMLResponse)
 def overview(ctx: OverviewPage) -> HTMLResponse:
-    return ctx.page("overview.html", title=ctx.t["nav_overview"], current="overview", **figures(ctx))
+    numbers = cache_of(ctx.request, ctx.hub).get()
+    return ctx.page("overview.html", title=ctx.t["nav_overview"], current="overview", **figures(ctx, numbers))
