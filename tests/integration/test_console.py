@@ -216,6 +216,14 @@ def test_search_the_customer_view_and_its_actions(shop: Shop, live_server: LiveS
         "DRILL-18V-BLUE",
     ):
         assert expected in html, expected
+    only_views = timeline_of(
+        client.get(f"/console/customers/{shop.eva}", params={"event": "Product Viewed"}).text
+    )
+    assert "<td>Product Viewed" in only_views
+    assert "<td>Product Reserved" not in only_views
+    only_pos = timeline_of(client.get(f"/console/customers/{shop.eva}", params={"channel": "pos"}).text)
+    assert "<td>identify" in only_pos
+    assert "<td>Product Viewed" not in only_pos
     hub.audit.flush()
     log = hub_access(hub, shop.eva)
     assert ("staff:service", "console.customer.read") in log
@@ -263,6 +271,12 @@ def test_overview_quality_messages_store_and_hotline_render_with_data(
     assert client.get("/console/messages").status_code == 200
     assert client.get("/console/hotline", params={"phone": "+49 171 0000000"}).status_code == 200
     client.close()
+
+
+def timeline_of(html: str) -> str:
+    """The timeline's table body of a customer view."""
+    section = html.split('id="h-timeline"')[1].split("</section>")[0]
+    return section.split("<tbody>")[1]
 
 
 def hub_access(hub: Hub, profile_id: str) -> set[tuple[str, str]]:

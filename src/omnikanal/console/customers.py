@@ -56,12 +56,19 @@ def search(ctx: CustomersPage, q: Annotated[str, Query(max_length=320)] = "") ->
     return ctx.page("customers.html", title=ctx.t["nav_customers"], current="customers", q=text, hits=hits)
 
 
-def _view(ctx: Ctx, profile_id: str, channel: str | None, cursor: str | None) -> dict[str, Any]:
+def _view(
+    ctx: Ctx, profile_id: str, channel: str | None, event: str | None, cursor: str | None
+) -> dict[str, Any]:
     hub, principal = ctx.hub, ctx.principal
     profile = hub.profiles.get(profile_id)
     live = profile["id"]
     ctx.audit("console.customer.read", live)
-    query = TimelineQuery(channels=(channel,) if channel else (), cursor=cursor, limit=50)
+    query = TimelineQuery(
+        channels=(channel,) if channel else (),
+        event=event,
+        cursor=cursor,
+        limit=hub.settings.console_page_rows,
+    )
     view: dict[str, Any] = {
         "profile": profile,
         "name": queries.display_name({k: v["value"] for k, v in profile["traits"].items()}),
@@ -96,6 +103,7 @@ def customer(
     ctx: CustomersPage,
     profile_id: str,
     channel: Annotated[str | None, Query(max_length=20)] = None,
+    event: Annotated[str | None, Query(max_length=200)] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     done: Annotated[str | None, Query(max_length=40)] = None,
     error: Annotated[str | None, Query(max_length=300)] = None,
@@ -104,7 +112,7 @@ def customer(
     if channel is not None and channel not in CHANNELS:
         channel = None
     try:
-        view = _view(ctx, profile_id, channel, cursor)
+        view = _view(ctx, profile_id, channel, event.strip() or None if event else None, cursor)
     except NotFound:
         return refuse_page(ctx.request, ctx.lang, 404, "not_found")
     except InvalidInput as exc:  # a cursor that was tampered with
@@ -117,6 +125,7 @@ def customer(
         current="customers",
         channels=CHANNELS,
         channel=channel,
+        event=event or "",
         purposes=ctx.hub.settings.consent_purposes,
         request_types=[t.value for t in RequestType if t is not RequestType.ERASURE]
         + (["erasure"] if ctx.may(Permission.PRIVACY_ERASE) else []),

@@ -19,11 +19,13 @@ function setUpPreview() {
   const button = document.getElementById("preview");
   if (!button) return;
   const output = document.getElementById("preview-result");
-  button.addEventListener("click", async () => {
+  const field = document.getElementById("condition");
+  const preview = async (quiet) => {
     let condition;
     try {
-      condition = JSON.parse(document.getElementById("condition").value);
+      condition = JSON.parse(field.value);
     } catch (err) {
+      if (quiet) return; // still typing
       output.textContent = "JSON: " + err.message;
       output.className = "error";
       return;
@@ -43,6 +45,13 @@ function setUpPreview() {
       output.className = "error";
       output.textContent = body.error ? body.error.message : answer.statusText;
     }
+  };
+  button.addEventListener("click", () => preview(false));
+  // Live: the count follows the condition while it is edited, once it is valid JSON again.
+  let timer = null;
+  field.addEventListener("input", () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => preview(true), 700);
   });
 }
 
