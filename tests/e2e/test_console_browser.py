@@ -115,7 +115,7 @@ def test_preview_a_segment(page: Page, shop: Shop) -> None:
     # Live: the count follows the edit without a click.
     condition.fill('{"trait": {"key": "lastName", "op": "eq", "value": "Müller"}}')
     expect(page.locator("#preview-result")).to_have_text("Kunden in der Vorschau: 1")
-    condition.fill('{"trait": {"key": "lastName", "op": "exists"}}')
+    condition.fill('{"trait": {"key": "lastName", "op": "ne", "value": "Niemand"}}')
     page.get_by_role("button", name="Vorschau").click()
     expect(page.locator("#preview-result")).to_have_text("Kunden in der Vorschau: 2")
     shot(page, "segment-preview")
@@ -172,6 +172,7 @@ def test_every_control_has_a_label_on_every_page(page: Page, shop: Shop) -> None
 def test_the_keyboard_reaches_the_main_actions(page: Page, shop: Shop) -> None:
     page.goto("/console/login")
     # The login form: the user name has the focus, Tab moves to the password and the button.
+    expect(page.get_by_label("Benutzername")).to_be_focused()
     page.keyboard.type("service")
     page.keyboard.press("Tab")
     page.keyboard.type(PASSWORD)
