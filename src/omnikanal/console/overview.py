@@ -25,10 +25,11 @@ router = APIRouter(include_in_schema=False)
 OverviewPage = Annotated[Ctx, Depends(page_of("overview"))]
 
 _LAYOUT: dict[str, Any] = {
-    "margin": {"l": 50, "r": 10, "t": 10, "b": 40},
+    "margin": {"l": 50, "r": 10, "t": 10, "b": 110},
     "xaxis": {"type": "category", "tickangle": -45, "nticks": 12},
-    "height": 320,
-    "legend": {"orientation": "h"},
+    "height": 360,
+    # Below the rotated day labels of the x axis.
+    "legend": {"orientation": "h", "y": -0.45},
     "font": {"family": "system-ui, sans-serif"},
 }
 
