@@ -14,6 +14,7 @@ from omnikanal import __version__
 from omnikanal.commerce import api as commerce_api
 from omnikanal.consent import api as consent_api
 from omnikanal.consent import pages as consent_pages
+from omnikanal.console import routes as console_routes
 from omnikanal.hub import Hub
 from omnikanal.ingest import api as ingest_api
 from omnikanal.messaging import api as messaging_api
@@ -58,6 +59,7 @@ def create_app(hub: Hub, *, manage_lifecycle: bool = True) -> FastAPI:
     app.include_router(commerce_api.router)
     app.include_router(commerce_api.scan_router)
     app.include_router(segments_api.router)
+    console_routes.install(app)
 
     @app.get("/health", tags=["operations"], summary="Liveness and the database engine in use")
     def health() -> dict[str, Any]:

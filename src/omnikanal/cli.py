@@ -150,10 +150,13 @@ def source_rotate_key(ref: Annotated[str, typer.Argument(help="source id or name
 def token_create(
     name: Annotated[str, typer.Option(help="who or what uses the token")],
     role: Annotated[str, typer.Option(help=f"one of: {', '.join(ROLES)}")],
+    store: Annotated[
+        str | None, typer.Option(help="tie the token to one store (location id): a till system")
+    ] = None,
 ) -> None:
     """Create an API token; it is printed alone on the last line."""
     with _hub() as hub:
-        token, secret = hub.tokens.create(name, role)
+        token, secret = hub.tokens.create(name, role, store)
         console.print(f"token {token.name} ({token.role}) created as {token.id}:")
         print(secret)
 
@@ -295,3 +298,69 @@ def tune_gc() -> None:
 
 def main() -> None:
     app()
+
+
+user_app = typer.Typer(help="Staff users of the console.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+
+
+@user_app.command("create")
+def user_create(
+    username: Annotated[str, typer.Option(help="the login name (lower-case letters, digits, . _ -)")],
+    role: Annotated[str, typer.Option(help=f"one of: {', '.join(ROLES)}")],
+    store: Annotated[str | None, typer.Option(help="the store (location id) of a store user")] = None,
+    password: Annotated[
+        str | None, typer.Option(help="the password; asked for with a hidden prompt when absent")
+    ] = None,
+) -> None:
+    """Create a staff user who can log in to the console at /console."""
+    if password is None:
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    with _hub() as hub:
+        user = hub.staff.create_user(username, role, password, store)
+        where = f", store {user.store_id}" if user.store_id else ""
+        console.print(f"user {user.username} ({user.role}{where}) created")
+
+
+@user_app.command("list")
+def user_list() -> None:
+    """List the staff users."""
+    table = Table("username", "role", "store", "disabled", "created")
+    with _hub() as hub:
+        for u in hub.staff.users():
+            disabled = "yes" if u.disabled else "no"
+            table.add_row(u.username, u.role, u.store_id or "", disabled, isoformat(u.created_at) or "")
+    console.print(table)
+
+
+@user_app.command("disable")
+def user_disable(username: Annotated[str, typer.Argument(help="the user to disable")]) -> None:
+    """Disable a staff user; their sessions end at once."""
+    with _hub() as hub:
+        hub.staff.set_disabled(username, True)
+        console.print(f"user {username} disabled")
+
+
+@user_app.command("enable")
+def user_enable(username: Annotated[str, typer.Argument(help="the user to enable again")]) -> None:
+    """Let a disabled staff user log in again."""
+    with _hub() as hub:
+        hub.staff.set_disabled(username, False)
+        console.print(f"user {username} enabled")
+
+
+@app.command()
+def demo(
+    customers: Annotated[
+        int, typer.Option(min=10, max=1_000_000, help="how many customers to make")
+    ] = 10_000,
+    seed: Annotated[int, typer.Option(help="the same seed makes the same retailer")] = 7,
+    host: Annotated[str | None, typer.Option(help="address to listen on")] = None,
+    port: Annotated[int | None, typer.Option(help="port to listen on (0: any free port)")] = None,
+    serve: Annotated[bool, typer.Option(help="go on serving the console after building")] = True,
+) -> None:
+    """Build a demo DIY retailer through the hub's APIs (once), then serve the console."""
+    from omnikanal.demo.command import run_demo
+
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    run_demo(console, customers=customers, seed=seed, host=host, port=port, serve=serve)

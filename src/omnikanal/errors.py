@@ -44,3 +44,9 @@ class Unavailable(OmnikanalError):
 class PayloadTooLarge(OmnikanalError):
     # Segment answers 400 for oversized bodies; we keep that so clients behave the same.
     status = 400
+
+
+class TooManyRequests(OmnikanalError):
+    """Refused for now by a rate limit (failed logins); the same request may succeed later."""
+
+    status = 429

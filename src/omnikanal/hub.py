@@ -35,6 +35,7 @@ from omnikanal.segments.service import SegmentData, SegmentService
 from omnikanal.settings import Settings
 from omnikanal.signing import Signer, load_secret
 from omnikanal.sources.service import SourceService
+from omnikanal.staff.service import StaffService
 
 
 @dataclass
@@ -62,6 +63,7 @@ class Hub:
     commerce: Commerce
     segments: SegmentService
     segment_recheck: RecheckJob
+    staff: StaffService
     processors: list[Processor] = field(default_factory=list)
 
     def start(self) -> None:
@@ -194,5 +196,6 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
         segment_recheck=RecheckJob(
             segments, clock, settings.segment_recheck_seconds, settings.segment_batch_recheck_seconds
         ),
+        staff=StaffService(engine, clock, settings),
         processors=processors,
     )

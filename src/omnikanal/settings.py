@@ -177,6 +177,22 @@ class Settings(BaseSettings):
     # How long the links in a message (unsubscribe, tracked links) stay valid.
     messaging_link_days: int = 90
 
+    # --- console (staff users, sessions, pages) ---
+    # A console session ends this many hours after login, whatever the activity.
+    console_session_hours: float = Field(default=12.0, gt=0)
+    # Failed logins allowed per user name and per client address within the window; more are refused
+    # with 429 until the oldest failure leaves the window.
+    console_login_max_failures: int = Field(default=5, ge=1)
+    console_login_max_failures_per_ip: int = Field(default=20, ge=1)
+    console_login_window_seconds: float = Field(default=900.0, gt=0)
+    console_password_min_length: int = Field(default=10, ge=8)
+    # Rows shown in console lists (search hits, timeline, tasks) before "more".
+    console_page_rows: int = Field(default=50, ge=1, le=500)
+    # Days the overview's charts cover.
+    console_overview_days: int = Field(default=30, ge=1, le=366)
+    # How long the overview's aggregates are reused (they scan the window's events); 0: every request.
+    console_overview_cache_seconds: float = Field(default=60.0, ge=0)
+
     @field_validator("sqlite_synchronous")
     @classmethod
     def _check_sync(cls, value: str) -> str:

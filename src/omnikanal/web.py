@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from omnikanal.auth.model import Permission, Principal
-from omnikanal.errors import InvalidInput, OmnikanalError
+from omnikanal.errors import Forbidden, InvalidInput, OmnikanalError, Unauthorized
 from omnikanal.hub import Hub
 from omnikanal.ingest.model import MAX_TIME, MIN_TIME
 
@@ -57,11 +57,18 @@ async def hub_of(request: Request) -> Hub:
 HubDep = Annotated[Hub, Depends(hub_of)]
 
 
+SESSION_COOKIE = "omnikanal_session"
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 async def principal_of(request: Request) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     secret = token.strip() if scheme.lower() == "bearer" else None
     hub: Hub = request.app.state.hub
+    if secret is None and SESSION_COOKIE in request.cookies:
+        return await session_principal(request, hub)
     principal = hub.tokens.cached(secret)
     if principal is not None:
         return principal
@@ -69,6 +76,21 @@ async def principal_of(request: Request) -> Principal:
 
 
 PrincipalDep = Annotated[Principal, Depends(principal_of)]
+
+
+async def session_principal(request: Request, hub: Hub) -> Principal:
+    """The staff user of a console session cookie, so the console's scripts use the same API.
+
+    A browser sends the cookie with any request to the hub, so a changing request must also carry
+    the session's CSRF token in a header, which another site's page cannot read or set.
+    """
+    session = await run_in_threadpool(hub.staff.session, request.cookies.get(SESSION_COOKIE))
+    if session is None:
+        raise Unauthorized("session_expired", "the console session has ended; log in again")
+    changing = request.method not in SAFE_METHODS
+    if changing and not hub.staff.csrf_ok(session, request.headers.get(CSRF_HEADER)):
+        raise Forbidden("csrf_failed", "the request lacks the session's CSRF token (X-CSRF-Token)")
+    return session.user.principal()
 
 
 def require(principal: Principal, permission: Permission) -> None:

@@ -109,13 +109,21 @@ class Principal:
     id: str
     name: str
     role: str
+    # A store user (or a till's token) handles only this store's reservations and pick-ups.
+    store_id: str | None = None
+    # "token" for API tokens, "staff" for console users: the actor recorded in logs and audits.
+    kind: str = "token"
 
     def may(self, permission: Permission) -> bool:
         return permission in ROLE_PERMISSIONS.get(self.role, frozenset())
 
+    def may_see_store(self, location_id: str | None) -> bool:
+        """Whether this principal may see or handle something of this store (per object)."""
+        return self.store_id is None or self.store_id == location_id
+
     @property
     def actor(self) -> str:
-        return f"token:{self.name}"
+        return f"{self.kind}:{self.name}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,3 +133,4 @@ class ApiToken:
     role: str
     created_at: datetime
     revoked_at: datetime | None
+    store_id: str | None = None

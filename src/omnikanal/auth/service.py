@@ -24,15 +24,17 @@ class TokenService:
         self._cache: dict[str, tuple[float, ApiToken | None]] = {}
         self._lock = threading.Lock()
 
-    def create(self, name: str, role: str) -> tuple[ApiToken, str]:
+    def create(self, name: str, role: str, store_id: str | None = None) -> tuple[ApiToken, str]:
         """Create a token; the secret is returned only this once."""
         name = name.strip()
         if not name or len(name) > 200:
             raise InvalidInput("invalid_name", "name must be 1 to 200 characters", "name")
         if role not in ROLES:
             raise InvalidInput("invalid_role", f"role must be one of: {', '.join(ROLES)}", "role")
+        if store_id is not None and not store_id.strip():
+            raise InvalidInput("invalid_store", "store must be a location id", "store")
         secret = new_secret("ok")
-        token = ApiToken(new_id("tok"), name, role, self._clock.now(), None)
+        token = ApiToken(new_id("tok"), name, role, self._clock.now(), None, store_id)
         with write_tx(self._engine) as conn:
             store.insert_token(conn, token, hash_secret(secret))
         return token, secret
@@ -59,7 +61,7 @@ class TokenService:
         token = cached[1]
         if token is None or token.revoked_at is not None:
             return None
-        return Principal(token.id, token.name, token.role)
+        return Principal(token.id, token.name, token.role, store_id=token.store_id)
 
     def authenticate(self, secret: str | None) -> Principal:
         if not secret:
@@ -76,7 +78,7 @@ class TokenService:
                 self._cache[key] = (now, token)
         if token is None or token.revoked_at is not None:
             raise Unauthorized("invalid_token", "the API token is unknown or revoked")
-        return Principal(token.id, token.name, token.role)
+        return Principal(token.id, token.name, token.role, store_id=token.store_id)
 
     @staticmethod
     def require(principal: Principal, permission: Permission) -> None:

@@ -8,9 +8,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
-from omnikanal.auth.model import Permission
+from omnikanal.auth.model import Permission, Principal
 from omnikanal.db.engine import read_tx
-from omnikanal.errors import InvalidInput, PayloadTooLarge
+from omnikanal.errors import Forbidden, InvalidInput, PayloadTooLarge
 from omnikanal.web import ERROR_RESPONSES, HubDep, PrincipalDep, require
 
 from . import export
@@ -39,6 +39,16 @@ router = APIRouter(prefix="/api/commerce", tags=["commerce"], responses=RESPONSE
 scan_router = APIRouter(prefix="/api", tags=["commerce"], responses=RESPONSES)
 
 Limit = Annotated[int, Query(ge=1, le=500, description="page length, at most 500")]
+
+
+def _own_store(principal: Principal, *location_ids: str | None) -> None:
+    """A store-bound principal (a store user, a till's token) acts only for its own store."""
+    if principal.store_id is not None and not any(principal.may_see_store(x) for x in location_ids if x):
+        raise Forbidden("other_store", f"this belongs to another store than {principal.store_id!r}")
+
+
+def _order_stores(order: dict[str, Any]) -> tuple[str | None, str | None]:
+    return order["origin_location_id"], order["fulfilment_location_id"]
 
 
 # -- catalogue -------------------------------------------------------------------------------------
@@ -219,6 +229,7 @@ def get_movements(
 )
 def create_reservation(hub: HubDep, principal: PrincipalDep, body: ReservationIn) -> dict[str, Any]:
     require(principal, Permission.COMMERCE_WRITE)
+    _own_store(principal, body.location_id)
     return hub.commerce.reservations.create(body, principal.actor)
 
 
@@ -236,6 +247,10 @@ def list_reservations(
         raise InvalidInput(
             "invalid_status", f"status must be one of: {', '.join(RESERVATION_STATUSES)}", "status"
         )
+    if principal.store_id is not None:
+        # A store sees only its own reservations, whatever it asks for.
+        _own_store(principal, location_id or principal.store_id)
+        location_id = principal.store_id
     found = hub.commerce.reservations.find(location_id, profile_id, status, limit)
     hub.audit.record(principal.actor, "commerce.reservations.read", profile_id)
     return {"reservations": found}
@@ -245,6 +260,7 @@ def list_reservations(
 def get_reservation(hub: HubDep, principal: PrincipalDep, reservation_id: str) -> dict[str, Any]:
     require(principal, Permission.COMMERCE_READ)
     found = hub.commerce.reservations.get(reservation_id)
+    _own_store(principal, found["location_id"])
     hub.audit.record(principal.actor, "commerce.reservation.read", found["profile_id"])
     return found
 
@@ -252,6 +268,8 @@ def get_reservation(hub: HubDep, principal: PrincipalDep, reservation_id: str) -
 @router.post("/reservations/{reservation_id}/cancel", summary="Cancel a reservation; its stock is free again")
 def cancel_reservation(hub: HubDep, principal: PrincipalDep, reservation_id: str) -> dict[str, Any]:
     require(principal, Permission.COMMERCE_WRITE)
+    if principal.store_id is not None:
+        _own_store(principal, hub.commerce.reservations.get(reservation_id)["location_id"])
     return hub.commerce.reservations.cancel(reservation_id, principal.actor)
 
 
@@ -265,6 +283,8 @@ def cancel_reservation(hub: HubDep, principal: PrincipalDep, reservation_id: str
 )
 def create_order(hub: HubDep, principal: PrincipalDep, body: OrderIn, response: Response) -> dict[str, Any]:
     require(principal, Permission.COMMERCE_WRITE)
+    if principal.store_id is not None:
+        _own_store(principal, body.origin_location_id or principal.store_id)
     order, created = hub.commerce.orders.place(body, principal.actor)
     response.status_code = 201 if created else 200
     return order
@@ -283,6 +303,14 @@ def list_orders(
     if status is not None and status not in ORDER_STATUSES:
         raise InvalidInput("invalid_status", f"status must be one of: {', '.join(ORDER_STATUSES)}", "status")
     page = hub.commerce.orders.find(profile_id, status, after, limit)
+    if principal.store_id is not None:
+        # Orders bought or picked up in the store only (a page may then hold fewer than limit).
+        page["orders"] = [
+            o
+            for o in page["orders"]
+            if principal.may_see_store(o["fulfilment_location_id"])
+            or principal.may_see_store(o["origin_location_id"])
+        ]
     if profile_id:
         hub.audit.record(principal.actor, "commerce.orders.read", profile_id)
     return page
@@ -292,6 +320,7 @@ def list_orders(
 def get_order(hub: HubDep, principal: PrincipalDep, order_id: str) -> dict[str, Any]:
     require(principal, Permission.COMMERCE_READ)
     order = hub.commerce.orders.get(order_id)
+    _own_store(principal, *_order_stores(order))
     hub.audit.record(principal.actor, "commerce.order.read", order["profile_id"])
     return order
 
@@ -303,6 +332,8 @@ def get_order(hub: HubDep, principal: PrincipalDep, order_id: str) -> dict[str, 
 )
 def change_status(hub: HubDep, principal: PrincipalDep, order_id: str, body: StatusChange) -> dict[str, Any]:
     require(principal, Permission.COMMERCE_WRITE)
+    if principal.store_id is not None:
+        _own_store(principal, *_order_stores(hub.commerce.orders.get(order_id)))
     return hub.commerce.orders.change_status(order_id, body, principal.actor)
 
 
@@ -406,6 +437,7 @@ def scan(
     profile: Annotated[str | None, Query(max_length=40, description="the customer, if known")] = None,
 ) -> dict[str, Any]:
     require(principal, Permission.COMMERCE_SCAN)
+    _own_store(principal, store)
     answer = hub.commerce.scan.scan(gtin, store, profile)
     if answer["profile_id"] is not None:
         hub.audit.record(principal.actor, "commerce.scan", answer["profile_id"])

@@ -227,6 +227,8 @@ def _may_use_queue(principal: Principal, queue: str, permission: Permission) -> 
         raise InvalidInput("invalid_queue", "queue must be hotline or store:<id>", "queue")
     if principal.role == "store" and not queue.startswith("store:"):
         raise Forbidden("forbidden", "a store works its own store:<id> queue, not the hotline's")
+    if principal.store_id is not None and queue != f"store:{principal.store_id}":
+        raise Forbidden("other_store", f"this principal works only the queue store:{principal.store_id}")
 
 
 @router.get("/api/tasks", summary="Open tasks of a queue (hotline or store:<id>) with the customer's context")

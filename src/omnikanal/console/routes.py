@@ -1,0 +1,37 @@
+"""The console's routes in one router, and its installation into the app."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+
+from omnikanal.console import (
+    assets,
+    auth_pages,
+    customers,
+    frame,
+    hotline_page,
+    messages_page,
+    overview,
+    quality_page,
+    segments_page,
+    store_page,
+)
+
+router = APIRouter(include_in_schema=False)
+for module in (
+    assets,
+    auth_pages,
+    overview,
+    customers,
+    segments_page,
+    messages_page,
+    store_page,
+    hotline_page,
+    quality_page,
+):
+    router.include_router(module.router)
+
+
+def install(app: FastAPI) -> None:
+    frame.install(app)
+    app.include_router(router)

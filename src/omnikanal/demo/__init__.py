@@ -1,0 +1,1 @@
+"""``omnikanal demo``: a realistic German DIY retailer built through the public APIs, then served."""

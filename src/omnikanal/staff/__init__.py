@@ -1,0 +1,1 @@
+"""Staff users of the console: accounts, passwords, sessions and the login rate limit."""

@@ -1,0 +1,200 @@
+"""The console in headless Chromium (Playwright driving the system's Chromium): the journeys staff
+take, with screenshots saved under test-artifacts/, and basic accessibility (labelled controls,
+keyboard navigation). The engines are covered by the HTTP tests; these run on SQLite only."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from omnikanal.hub import Hub
+from tests.conftest import IN_CI, LiveServer
+from tests.console_helpers import PASSWORD, Shop, build_shop, make_users
+
+CHROMIUM = os.environ.get("OMNIKANAL_TEST_CHROMIUM", "/usr/bin/chromium")
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+@pytest.fixture
+def database_url(sqlite_template: Path, tmp_path: Path) -> str:
+    """SQLite only: what a page shows does not depend on the engine (the HTTP tests run on both)."""
+    path = tmp_path / "omnikanal.db"
+    shutil.copy(sqlite_template, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        reason = f"Chromium not found at {CHROMIUM} (./dev test installs Debian's chromium when it can)"
+        if IN_CI:
+            pytest.fail(reason)
+        pytest.skip(reason)
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def shop(hub: Hub, http: httpx.Client) -> Shop:
+    make_users(hub)
+    return build_shop(http, hub)
+
+
+@pytest.fixture
+def page(browser: Browser, live_server: LiveServer) -> Iterator[Page]:
+    context = browser.new_context(
+        base_url=live_server.url, locale="de-DE", viewport={"width": 1280, "height": 900}
+    )
+    opened = context.new_page()
+    yield opened
+    context.close()
+
+
+def shot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"console-{name}.png"), full_page=True)
+
+
+def log_in(page: Page, username: str) -> None:
+    page.goto("/console/login")
+    page.get_by_label("Benutzername").fill(username)
+    page.get_by_label("Passwort").fill(PASSWORD)
+    page.get_by_role("button", name="Anmelden").click()
+    expect(page.get_by_role("button", name="Abmelden")).to_be_visible()
+
+
+def test_log_in_search_open_the_customer_undo_a_merge_and_withdraw_a_consent(page: Page, shop: Shop) -> None:
+    page.goto("/console/customers")
+    expect(page).to_have_url(re.compile(r"/console/login\?next="))
+    shot(page, "login")
+    log_in(page, "service")
+    page.goto("/console/customers")
+    page.get_by_label("Kennung oder Name").fill("Müller")
+    page.get_by_role("button", name="Suchen").click()
+    expect(page.get_by_role("link", name="Eva Müller")).to_be_visible()
+    shot(page, "search")
+    page.get_by_role("link", name="Eva Müller").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Eva Müller")
+    expect(page.get_by_text("Product Viewed").first).to_be_visible()
+    shot(page, "customer")
+
+    page.get_by_role("button", name="Widerrufen: sms_marketing").click()
+    expect(page.get_by_role("status")).to_have_text("Erledigt.")
+    row = page.get_by_role("row").filter(has_text="sms_marketing").first
+    expect(row).to_contain_text("withdrawn")
+
+    page.get_by_role("button", name="Zusammenführung aufheben").first.click()
+    expect(page.get_by_role("status")).to_have_text("Erledigt.")
+    expect(page.get_by_text("Aufgehoben").first).to_be_visible()
+    shot(page, "customer-after-unmerge")
+
+
+def test_preview_a_segment(page: Page, shop: Shop) -> None:
+    log_in(page, "marketing")
+    page.goto("/console/segments/new")
+    condition = page.get_by_label("Bedingung (JSON)")
+    # Live: the count follows the edit without a click.
+    condition.fill('{"trait": {"key": "lastName", "op": "eq", "value": "Müller"}}')
+    expect(page.locator("#preview-result")).to_have_text("Kunden in der Vorschau: 1")
+    condition.fill('{"trait": {"key": "lastName", "op": "ne", "value": "Niemand"}}')
+    page.get_by_role("button", name="Vorschau").click()
+    expect(page.locator("#preview-result")).to_have_text("Kunden in der Vorschau: 2")
+    shot(page, "segment-preview")
+
+
+def test_scan_a_product_in_the_store_view(page: Page, shop: Shop) -> None:
+    log_in(page, "store")
+    page.goto("/console/store")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("store-mitte")
+    page.get_by_label("GTIN / EAN").fill(shop.gtin)
+    page.get_by_label("GTIN / EAN").press("Enter")
+    expect(page.locator("#scan-result")).to_contain_text("Akku-Bohrschrauber 18 V")
+    expect(page.locator("#scan-result")).to_contain_text("Bestand hier")
+    shot(page, "store-scan")
+
+
+def test_the_overview_draws_its_charts_in_english(page: Page, shop: Shop) -> None:
+    log_in(page, "admin")
+    page.goto("/console?lang=en")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Overview")
+    # plotly.js draws an SVG into each chart container once it has loaded.
+    expect(page.locator("[data-chart] .main-svg").first).to_be_visible()
+    assert page.locator("[data-chart] .main-svg").count() >= 5
+    shot(page, "overview")
+
+
+def test_every_control_has_a_label_on_every_page(page: Page, shop: Shop) -> None:
+    log_in(page, "admin")
+    paths = [
+        "/console",
+        "/console/customers?q=Müller",
+        f"/console/customers/{shop.eva}",
+        "/console/segments",
+        "/console/segments/new",
+        "/console/messages",
+        f"/console/store?gtin={shop.gtin}",
+        "/console/hotline",
+        "/console/quality",
+    ]
+    unlabelled_js = """() => Array.from(document.querySelectorAll('input, select, textarea, button'))
+        .filter(el => el.type !== 'hidden' && !el.hidden && el.offsetParent !== null)
+        .filter(el => {
+            const named = (el.labels && el.labels.length) || el.getAttribute('aria-label')
+                || (el.tagName === 'BUTTON' && el.textContent.trim());
+            return !named;
+        })
+        .map(el => el.outerHTML.slice(0, 120))"""
+    for path in paths:
+        page.goto(path)
+        assert page.evaluate(unlabelled_js) == [], path
+        assert page.locator("html").get_attribute("lang") == "de", path
+
+
+def test_the_keyboard_reaches_the_main_actions(page: Page, shop: Shop) -> None:
+    page.goto("/console/login")
+    # The login form: the user name has the focus, Tab moves to the password and the button.
+    expect(page.get_by_label("Benutzername")).to_be_focused()
+    page.keyboard.type("service")
+    page.keyboard.press("Tab")
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent.trim()") == "Anmelden"
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("button", name="Abmelden")).to_be_visible()
+
+    page.goto("/console/customers")
+    reached: list[str] = []
+    for _ in range(30):
+        page.keyboard.press("Tab")
+        reached.append(
+            page.evaluate("document.activeElement.id || document.activeElement.textContent.trim()")
+        )
+        if "q" in reached and "Suchen" in reached:
+            break
+    assert reached[0] == "Zum Inhalt springen", reached  # the skip link comes first
+    assert "Kunden" in reached, reached  # the menu
+    assert "q" in reached, reached
+    assert "Suchen" in reached, reached
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.type("eva@example.de")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("link", name="Eva Müller")).to_be_visible()

@@ -1,0 +1,118 @@
+"""``omnikanal user ...`` and ``omnikanal demo``, run as a user would run them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from omnikanal.hub import Hub
+from tests.console_helpers import login
+
+
+def run(
+    args: list[str], env: dict[str, str], stdin: str | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "omnikanal", *args],
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture
+def cli_env(database_url: str, tmp_path: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "OMNIKANAL_DATABASE_URL": database_url,
+        "OMNIKANAL_DATA_DIR": str(tmp_path),
+        "COLUMNS": "200",
+    }
+
+
+def test_user_create_list_disable(cli_env: dict[str, str], hub: Hub, http: httpx.Client) -> None:
+    made = run(
+        [
+            "user",
+            "create",
+            "--username",
+            "Kasse-Mitte",
+            "--role",
+            "store",
+            "--store",
+            "berlin-mitte",
+            "--password",
+            "ein langes passwort",
+        ],
+        cli_env,
+    )
+    assert made.returncode == 0, made.stderr
+    assert "kasse-mitte (store, store berlin-mitte) created" in made.stdout
+    # Without --password the password is asked for (twice), not echoed.
+    asked = run(
+        ["user", "create", "--username", "eva", "--role", "service"],
+        cli_env,
+        stdin="geheim-genug-1\ngeheim-genug-1\n",
+    )
+    assert asked.returncode == 0, asked.stderr
+    assert "geheim-genug-1" not in asked.stdout
+    listed = run(["user", "list"], cli_env)
+    assert "kasse-mitte" in listed.stdout
+    assert "berlin-mitte" in listed.stdout
+    assert login(http, "eva", "geheim-genug-1").status_code == 303
+
+    assert run(["user", "disable", "eva"], cli_env).returncode == 0
+    assert login(http, "eva", "geheim-genug-1").status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--username", "x y", "--role", "admin", "--password", "long enough pw"], "username"),
+        (["--username", "anna", "--role", "boss", "--password", "long enough pw"], "role must be one of"),
+        (["--username", "anna", "--role", "store", "--password", "long enough pw"], "needs a store"),
+        (["--username", "anna", "--role", "admin", "--password", "short"], "at least 10 characters"),
+    ],
+)
+def test_user_create_refuses_bad_input_clearly(
+    cli_env: dict[str, str], hub: Hub, args: list[str], message: str
+) -> None:
+    result = run(["user", "create", *args], cli_env)
+    assert result.returncode == 2
+    assert message in result.stdout
+
+
+def test_demo_builds_through_the_api_once_and_prints_the_logins(
+    cli_env: dict[str, str], hub: Hub, tmp_path: Path
+) -> None:
+    first = run(["demo", "--customers", "40", "--port", "0", "--no-serve"], cli_env, timeout=600)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "Demo retailer built" in first.stdout
+    logins = (tmp_path / "demo-logins.txt").read_text().splitlines()
+    assert [line.split("\t")[0] for line in logins] == [
+        "demo-admin",
+        "demo-marketing",
+        "demo-service",
+        "demo-store",
+        "demo-privacy",
+    ]
+    assert oct((tmp_path / "demo-logins.txt").stat().st_mode & 0o777) == "0o600"
+    for line in logins:
+        assert line.split("\t")[1] in first.stdout  # printed how to log in
+    assert len(hub.segments.all()) == 4
+    assert len(hub.commerce.catalogue.locations("store")) == 6
+    # The builder's token was only for building.
+    assert all(t.revoked_at is not None for t in hub.tokens.list() if t.name == "demo-builder")
+
+    second = run(["demo", "--customers", "40", "--port", "0", "--no-serve"], cli_env, timeout=300)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert "building skipped" in second.stdout
+    assert len(hub.segments.all()) == 4
