@@ -171,3 +171,14 @@ def open_tasks(conn: Connection, queue: str, status: str | None, limit: int) -> 
     if status is not None:
         stmt = stmt.where(staff_tasks.c.status == status)
     return list(conn.execute(stmt.order_by(staff_tasks.c.created_at, staff_tasks.c.id).limit(limit)))
+
+
+def statuses(conn: Connection, message_ids: Sequence[str]) -> dict[str, str]:
+    """The current status of each of these messages."""
+    found: dict[str, str] = {}
+    ids = list(message_ids)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        for row in conn.execute(select(messages.c.id, messages.c.status).where(messages.c.id.in_(chunk))):
+            found[row.id] = row.status
+    return found
