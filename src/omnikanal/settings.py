@@ -173,6 +173,11 @@ class Settings(BaseSettings):
     # How long the links in a message (unsubscribe, tracked links) stay valid.
     messaging_link_days: int = 90
 
+    # --- messaging leftovers (push, speed, inbound STOP) ---
+    # A dispatcher round works through up to this many batches, claiming and gating the next while
+    # the one before it is out at the providers (database work and network waits overlap).
+    messaging_pipeline_batches: int = 4
+
     @field_validator("sqlite_synchronous")
     @classmethod
     def _check_sync(cls, value: str) -> str:

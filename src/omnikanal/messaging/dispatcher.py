@@ -21,7 +21,9 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, update
@@ -99,6 +101,7 @@ class Dispatcher:
         poll_seconds: float,
         rates: dict[str, float],
         webhook_url: str,
+        pipeline: int = 1,
     ) -> None:
         self._engine = engine
         self._clock = clock
@@ -111,6 +114,9 @@ class Dispatcher:
         self._retry_max = retry_max_seconds
         self._limiter = RateLimiter(rates)
         self._webhook_url = webhook_url
+        self._pipeline = max(1, pipeline)
+        self._executor: ThreadPoolExecutor | None = None
+        self._sender_lock = threading.Lock()
         # Work that feeds the outbox, run before each round (double opt-in mails, ...).
         self.jobs: list[Callable[[], int]] = []
         self._poll_seconds = poll_seconds
@@ -124,6 +130,10 @@ class Dispatcher:
 
     def stop(self) -> None:
         self._loop.stop()
+        with self._sender_lock:
+            if self._executor is not None:
+                self._executor.shutdown(wait=True)
+                self._executor = None
         for channel in self.channels.values():
             try:
                 channel.close()
@@ -139,16 +149,40 @@ class Dispatcher:
         return self.run_once() > 0
 
     def run_once(self, ids: Sequence[str] | None = None) -> int:
-        """One round: claim, gate, send, record. Returns how many messages it handled."""
+        """One round: up to ``pipeline`` batches, each claimed, gated, sent and recorded; a batch is
+        claimed and gated while the one before it is out at the providers, so the database work and
+        the network waits overlap. Each batch has its own lease from its own claim. Returns how many
+        messages the round handled."""
+        handled = 0
+        pending: Future[list[tuple[Any, Outgoing, SendResult | Exception]]] | None = None
+        try:
+            for _ in range(self._pipeline):
+                claimed = run_write(self._engine, lambda conn: self._claim(conn, ids))
+                if not claimed:
+                    break
+                handled += len(claimed)
+                self._service.messaging_source()
+                ready = run_write(self._engine, partial(self._gate, claimed=claimed))
+                sending = self._sender().submit(self._send, ready)
+                if pending is not None:
+                    self._finish(pending.result())
+                pending = sending
+        finally:
+            if pending is not None:
+                self._finish(pending.result())
+        return handled
+
+    def _claim(self, conn: Connection, ids: Sequence[str] | None) -> list[Any]:
         now = self._clock.now()
-        claimed = run_write(
-            self._engine,
-            lambda conn: store.claim_due(conn, now, now + LEASE, self._batch_size, ids=ids),
-        )
-        if not claimed:
-            return 0
-        self._service.messaging_source()
-        ready = run_write(self._engine, lambda conn: self._gate(conn, claimed))
+        return store.claim_due(conn, now, now + LEASE, self._batch_size, ids=ids)
+
+    def _sender(self) -> ThreadPoolExecutor:
+        with self._sender_lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(1, thread_name_prefix="messaging-send")
+            return self._executor
+
+    def _send(self, ready: list[tuple[Any, Outgoing]]) -> list[tuple[Any, Outgoing, SendResult | Exception]]:
         by_channel: dict[str, list[tuple[Any, Outgoing]]] = defaultdict(list)
         for row, outgoing in ready:
             by_channel[outgoing.channel].append((row, outgoing))
@@ -168,13 +202,16 @@ class Dispatcher:
                 log.exception("channel %s failed", channel_name)
                 results = [TransientFailure(f"{type(exc).__name__}: {exc}") for _ in items]
             outcomes.extend((r, o, res) for (r, o), res in zip(items, results, strict=True))
-        if outcomes:
-            bounced = run_write(self._engine, lambda conn: self._record(conn, outcomes))
-            for address_type, address in bounced:
-                # A hard bounce: never send to this address again (after the commit: the consent
-                # service writes in a transaction of its own).
-                self._service.consent.suppress(address_type, address, "hard_bounce")
-        return len(claimed)
+        return outcomes
+
+    def _finish(self, outcomes: list[tuple[Any, Outgoing, SendResult | Exception]]) -> None:
+        if not outcomes:
+            return
+        bounced = run_write(self._engine, lambda conn: self._record(conn, outcomes))
+        for address_type, address in bounced:
+            # A hard bounce: never send to this address again (after the commit: the consent
+            # service writes in a transaction of its own).
+            self._service.consent.suppress(address_type, address, "hard_bounce")
 
     # -- gate ------------------------------------------------------------------------------------
 

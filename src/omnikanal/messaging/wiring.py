@@ -101,6 +101,7 @@ def build_messaging(
         poll_seconds=settings.messaging_poll_seconds,
         rates=dict(settings.messaging_rate_per_second),
         webhook_url=settings.webhook_url,
+        pipeline=settings.messaging_pipeline_batches,
     )
     dispatcher.jobs.append(ConfirmationMailer(engine, service, consent))
     dispatcher.jobs.append(CommerceNotifier(engine, service))
