@@ -24,7 +24,8 @@ def test_text_and_html_parts_round_trip_with_umlauts_long_lines_and_dots() -> No
     assert mail["Subject"] == "Ihr Einkauf"
     plain = mail.get_body(("plain",))
     rich = mail.get_body(("html",))
-    assert plain is not None and rich is not None
+    assert plain is not None
+    assert rich is not None
     assert plain.get_content().replace("\r\n", "\n").rstrip("\n") == text
     assert rich.get_content().replace("\r\n", "\n").rstrip("\n") == html
 

@@ -8,8 +8,8 @@ lookups); here a batch costs at most six, whatever its size:
 1. the merge chain of every requested profile up to its live profile, with that profile's traits;
 2. (PostgreSQL) the live profiles locked FOR UPDATE in id order, so two dispatchers cannot both
    let a message through under the same frequency cap;
-3. consent state and restriction over each live profile's merge set, its identifiers, and the
-   marketing messages in the cap window, as one UNION ALL;
+3. consent state and restriction over each live profile's merge set, its identifiers, the
+   marketing messages in the cap window and its active push subscriptions, as one UNION ALL;
 4. which of the addresses' (and unknown profiles') suppression hashes are listed;
 5. engagement per channel, only for profiles with a message on channel ``auto``;
 6. (``auto`` with a template) the channels the templates have versions for.
@@ -69,6 +69,8 @@ UNION ALL SELECT 'a', i.profile_id, i.type, i.value, i.created_at FROM identitie
     WHERE i.profile_id IN ({ids})
 UNION ALL SELECT 'm', ms.profile_id, ms.channel, ms.id, ms.passed_at FROM messages ms
     WHERE ms.profile_id IN ({ids}) AND ms.transactional = {p} AND ms.passed_at >= {p} AND ms.status <> {p}
+UNION ALL SELECT 'p', m.root, ps.id, NULL, ps.created_at
+    FROM push_subscriptions ps JOIN members m ON ps.profile_id = m.id WHERE ps.expired_at IS NULL
 """
 
 # our own touchpoints ("Message Sent", ...) are not the customer's engagement
@@ -97,6 +99,7 @@ class ProfileFacts:
     identifiers: dict[str, list[str]] = field(default_factory=dict)  # type -> values, newest first
     # (passed_at, channel, message id) of marketing messages let through in the cap window
     recent: list[tuple[datetime, str, str]] = field(default_factory=list)
+    push_since: datetime | None = None  # creation of the newest active push subscription
 
     def contact(self, channel: str | None) -> ContactFacts:
         kind = _CONSENT_IDENTIFIER.get(channel or "")
@@ -167,6 +170,12 @@ def read(
                 facts.restricted = True
             elif kind == "a":
                 seen_ids[pid].append((raw.read_time(at) or datetime.min.replace(tzinfo=UTC), a, b))
+            elif kind == "p":
+                # reachable on push with an active subscription; the newest stands as the address
+                created = raw.read_time(at) or datetime.min.replace(tzinfo=UTC)
+                if facts.push_since is None or created > facts.push_since:
+                    facts.push_since = created
+                    facts.customer.addresses["push"] = a
             else:
                 passed = raw.read_time(at)
                 assert passed is not None

@@ -146,6 +146,9 @@ class MessagingService:
         self._source_lock = threading.Lock()
         # Set by the hub: dispatches given messages at once (after their commit).
         self.dispatch_now: Any = None
+        # Set by the wiring: Web Push subscriptions and the VAPID public key browsers subscribe with.
+        self.push: Any = None
+        self.push_public_key: str | None = None
 
     # -- templates -----------------------------------------------------------------------------
 

@@ -15,9 +15,11 @@ from omnikanal.db.tables import (
     message_templates,
     messages,
     profiles,
+    push_subscriptions,
     staff_tasks,
 )
 from omnikanal.messaging.model import ENGAGEMENT_CHANNEL, CustomerFacts, Status
+from omnikanal.profiles.store import merge_set
 
 
 def plain_traits(stored: dict[str, Any] | None) -> dict[str, Any]:
@@ -57,6 +59,17 @@ def facts(
         else:
             addresses.setdefault("sms", ident.value)
             addresses.setdefault("whatsapp", ident.value)
+    push = conn.execute(
+        select(push_subscriptions.c.id)
+        .where(
+            push_subscriptions.c.profile_id.in_(merge_set(conn, profile_id)),
+            push_subscriptions.c.expired_at.is_(None),
+        )
+        .order_by(push_subscriptions.c.created_at.desc())
+        .limit(1)
+    ).scalar()
+    if push is not None:
+        addresses["push"] = push
     used: dict[str, tuple[int, datetime | None]] = {}
     for usage in (
         []
