@@ -191,6 +191,22 @@ class Settings(BaseSettings):
     push_max_payload_bytes: int = 3800
     # Subscriptions with http:// or private/loopback endpoints (tests, a local push service).
     push_allow_private: bool = False
+    # Inbound SMS/WhatsApp (Twilio's incoming-message webhook at /callbacks/twilio/inbound): a body
+    # that is one of these words (trimmed, any case) withdraws or grants the channel's marketing
+    # consent. Twilio's default opt-out and opt-in keywords, and German ones.
+    sms_stop_keywords: tuple[str, ...] = (
+        "STOP",
+        "STOPP",
+        "STOPALL",
+        "UNSUBSCRIBE",
+        "CANCEL",
+        "END",
+        "QUIT",
+        "ABMELDEN",
+        "OPTOUT",
+        "REVOKE",
+    )
+    sms_start_keywords: tuple[str, ...] = ("START", "UNSTOP", "ANMELDEN")
 
     @field_validator("sqlite_synchronous")
     @classmethod

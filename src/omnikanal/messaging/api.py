@@ -370,6 +370,27 @@ def opened(hub: HubDep, token: str) -> Response:
     return Response(_GIF, media_type="image/gif", headers={"cache-control": "no-store"})
 
 
+_TWIML_EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+
+
+@public.post(
+    "/callbacks/twilio/inbound", summary="Twilio's incoming-message webhook (signed): STOP and START"
+)
+async def twilio_inbound(hub: HubDep, request: Request) -> Response:
+    params = dict(parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True))
+    url = hub.messaging.status_callback_url().rsplit("/", 1)[0] + "/inbound"
+    if request.url.query:
+        url += "?" + request.url.query
+    token = hub.settings.twilio_auth_token
+    if not valid_twilio_signature(token, url, params, request.headers.get("x-twilio-signature")):
+        raise Unauthorized("invalid_signature", "X-Twilio-Signature does not match", "X-Twilio-Signature")
+    if params.get("AccountSid") != hub.settings.twilio_account_sid:
+        raise Unauthorized("unknown_account", "the message is for another Twilio account", "AccountSid")
+    await run_in_threadpool(hub.messaging.inbound.receive, params)
+    # An empty TwiML answer: no reply from us (Twilio confirms its own keywords to the sender).
+    return Response(_TWIML_EMPTY, media_type="text/xml")
+
+
 @public.post("/callbacks/twilio/status", summary="Twilio's delivery status callback (signed)")
 async def twilio_status(hub: HubDep, request: Request) -> Response:
     params = dict(parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True))

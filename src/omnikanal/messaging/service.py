@@ -149,6 +149,8 @@ class MessagingService:
         # Set by the wiring: Web Push subscriptions and the VAPID public key browsers subscribe with.
         self.push: Any = None
         self.push_public_key: str | None = None
+        # Set by the wiring: inbound SMS/WhatsApp keywords (STOP, START).
+        self.inbound: Any = None
 
     # -- templates -----------------------------------------------------------------------------
 

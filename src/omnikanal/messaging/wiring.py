@@ -16,6 +16,7 @@ from omnikanal.messaging.channels.tasks import TaskChannel
 from omnikanal.messaging.channels.webhook import WebhookChannel, derived_secret
 from omnikanal.messaging.dispatcher import Dispatcher
 from omnikanal.messaging.gate import ConsentPort
+from omnikanal.messaging.inbound import InboundMessages
 from omnikanal.messaging.jobs import CommerceNotifier, ConfirmationMailer
 from omnikanal.messaging.model import Policy, QuietHours
 from omnikanal.messaging.push import PushSubscriptions
@@ -105,6 +106,13 @@ def build_messaging(
         push.expire,
     )
     service.push = push
+    service.inbound = InboundMessages(
+        ingest,
+        clock,
+        service.messaging_source,
+        frozenset(settings.sms_stop_keywords),
+        frozenset(settings.sms_start_keywords),
+    )
     service.push_public_key = push_channel.public_key
     channels: dict[str, Channel] = {
         "email": EmailChannel(smtp),
