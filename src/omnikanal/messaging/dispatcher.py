@@ -26,12 +26,12 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, update
+from sqlalchemy import Connection, Engine
 
 from omnikanal.background import Periodic
 from omnikanal.clock import Clock
 from omnikanal.db.engine import run_write
-from omnikanal.db.tables import message_statuses, messages
+from omnikanal.db.fast import Raw
 from omnikanal.messaging import facts as facts_store
 from omnikanal.messaging import store
 from omnikanal.messaging.channels import Channel
@@ -516,17 +516,40 @@ class _Writes:
         )
 
     def flush(self, conn: Connection) -> None:
+        # Driver-level executemany: SQLAlchemy's per-parameter processing cost more than the
+        # statements themselves here; values are converted as the typed columns store them.
+        raw = Raw(conn)
         for columns, rows in self._updates.items():
-            stmt = (
-                update(messages)
-                .where(messages.c.id == bindparam("_id"))
-                .values({column: bindparam(column, type_=messages.c[column].type) for column in columns})
+            assignments = ", ".join(f"{c} = {raw.pj if c in _JSON_COLUMNS else raw.p}" for c in columns)
+            sql = f"UPDATE messages SET {assignments} WHERE id = {raw.p}"  # noqa: S608 (our column names)
+            conn.exec_driver_sql(
+                sql, [(*(_db_value(raw, c, row[c]) for c in columns), row["_id"]) for row in rows]
             )
-            conn.execute(stmt, rows)
-        if self._statuses:
-            conn.execute(message_statuses.insert(), self._statuses)
+        raw.insert_many(
+            "message_statuses",
+            ("message_id", "profile_id", "status", "at", "detail"),
+            [
+                (s["message_id"], s["profile_id"], s["status"], raw.time(s["at"]), raw.json(s["detail"]))
+                for s in self._statuses
+            ],
+            json_columns=("detail",),
+        )
         self._updates.clear()
         self._statuses.clear()
+
+
+_JSON_COLUMNS = frozenset({"content", "data", "options", "rendered", "decision"})
+_TIME_COLUMNS = frozenset({"due_at", "claimed_until", "passed_at", "created_at", "updated_at", "sent_at"})
+
+
+def _db_value(raw: Raw, column: str, value: Any) -> Any:
+    if value is None:
+        return None
+    if column in _JSON_COLUMNS:
+        return raw.json(value)
+    if column in _TIME_COLUMNS:
+        return raw.time(value)
+    return value
 
 
 def _with(row: Any, values: dict[str, Any]) -> Any:
