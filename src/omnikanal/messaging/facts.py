@@ -3,16 +3,16 @@
 The dispatcher decides up to a batch of messages in one transaction. Reading each message's facts
 one by one cost about nine statements on three connections per message (the merge chain, the
 profile, its addresses, the cap window, engagement, then consent's own read and two suppression
-lookups); here a batch costs at most six, whatever its size:
+lookups); here a batch costs at most five, whatever its size:
 
 1. the merge chain of every requested profile up to its live profile, with that profile's traits;
-2. (PostgreSQL) the live profiles locked FOR UPDATE in id order, so two dispatchers cannot both
-   let a message through under the same frequency cap;
-3. consent state and restriction over each live profile's merge set, its identifiers, the
+   on PostgreSQL the live profiles' rows are locked FOR UPDATE in id order in the same statement,
+   so two dispatchers cannot both let a message through under the same frequency cap;
+2. consent state and restriction over each live profile's merge set, its identifiers, the
    marketing messages in the cap window and its active push subscriptions, as one UNION ALL;
-4. which of the addresses' (and unknown profiles') suppression hashes are listed;
-5. engagement per channel, only for profiles with a message on channel ``auto``;
-6. (``auto`` with a template) the channels the templates have versions for.
+3. which of the addresses' (and unknown profiles') suppression hashes are listed;
+4. engagement per channel, only for profiles with a message on channel ``auto``;
+5. (``auto`` with a template) the channels the templates have versions for.
 
 The contact question's rules are the consent capability's own (``ConsentService.decide_on``), run
 on these facts, so the answer is the one ``may_contact`` would give.
@@ -52,6 +52,21 @@ WITH RECURSIVE up(start, id, state, merged_into, traits, depth) AS (
     WHERE up.state <> 'live' AND up.merged_into IS NOT NULL AND up.depth < 64
 )
 SELECT start, id, state, traits FROM up WHERE state = 'live' OR merged_into IS NULL
+"""
+
+# PostgreSQL: the same walk, and the live profiles' rows locked in id order in the same statement
+# (one round trip less than a separate SELECT ... FOR UPDATE).
+_LIVE_LOCK_SQL = """
+WITH RECURSIVE up(start, id, state, merged_into, depth) AS (
+    SELECT id, id, state, merged_into, 0 FROM profiles WHERE id IN ({ids})
+    UNION ALL
+    SELECT up.start, pr.id, pr.state, pr.merged_into, up.depth + 1
+    FROM profiles pr JOIN up ON pr.id = up.merged_into
+    WHERE up.state <> 'live' AND up.merged_into IS NOT NULL AND up.depth < 64
+)
+SELECT up.start, p.id, p.state, p.traits FROM up JOIN profiles p ON p.id = up.id
+WHERE up.state = 'live' OR up.merged_into IS NULL
+ORDER BY p.id FOR UPDATE OF p
 """
 
 # Identifiers are not filtered by type in SQL: with a type condition both planners may walk the
@@ -142,16 +157,13 @@ def read(
     live: dict[str, str | None] = dict.fromkeys(profile_ids)
     traits: dict[str, Any] = {}
     wanted = sorted(set(profile_ids))
+    walk = _LIVE_LOCK_SQL if lock and raw.pg else _LIVE_SQL
     for chunk in _chunks(wanted):
-        for start, pid, state, stored in raw.fetch(_LIVE_SQL.format(ids=raw.in_list(len(chunk))), chunk):
+        for start, pid, state, stored in raw.fetch(walk.format(ids=raw.in_list(len(chunk))), chunk):
             if state == "live":
                 live[start] = pid
                 traits[pid] = stored
     live_ids = sorted(set(traits))
-    if lock and raw.pg:
-        for chunk in _chunks(live_ids):
-            marks = raw.in_list(len(chunk))
-            raw.fetch(f"SELECT id FROM profiles WHERE id IN ({marks}) ORDER BY id FOR UPDATE", chunk)  # noqa: S608
     profiles: dict[str, ProfileFacts] = {
         pid: ProfileFacts(CustomerFacts(pid, _plain(raw.read_json(traits[pid])), {})) for pid in live_ids
     }
