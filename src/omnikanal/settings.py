@@ -207,6 +207,10 @@ class Settings(BaseSettings):
         "REVOKE",
     )
     sms_start_keywords: tuple[str, ...] = ("START", "UNSTOP", "ANMELDEN")
+    # Bounce and complaint reports at /callbacks/email-reports, signed per Standard Webhooks with
+    # this whsec_ secret; empty: the endpoint refuses every report. Older signatures are refused.
+    report_secret: str = ""
+    report_tolerance_seconds: int = 300
 
     @field_validator("sqlite_synchronous")
     @classmethod
