@@ -364,12 +364,17 @@ class Dispatcher:
             if marketing and decision.purpose
             else None
         )
-        preference = service.consent.preference_url(row.profile_id)
+        links: dict[str, str] = {}
+        # Signing the preference-centre link costs more than rendering; only a template that
+        # mentions its links gets them (the sandbox reaches them by no other name).
+        if "links" in f"{parts.subject or ''}{parts.body_text}{parts.body_html or ''}":
+            preference = service.consent.preference_url(row.profile_id)
+            links = {"preference_url": preference, "unsubscribe_url": unsubscribe or preference}
         context = RenderContext(
             profile_id=row.profile_id,
             traits=traits,
             data=row.data or {},
-            links={"preference_url": preference, "unsubscribe_url": unsubscribe or preference},
+            links=links,
             message={"id": row.id, "channel": channel},
             locale=locale,
             track=lambda url: service.tracked_url(row.id, str(url)),
