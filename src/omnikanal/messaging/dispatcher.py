@@ -251,6 +251,9 @@ class Dispatcher:
                 known = batch.profiles.get(live) if live else None
                 facts = known.for_message(row.id) if known is not None else None
             else:
+                # facts are read from the database here: what this batch let through so far must
+                # be written first, or the cap would not count it
+                writes.flush(conn)
                 live = profiles_store.resolve_live(conn, row.profile_id)
                 facts = store.facts(conn, live, since, row.id, lock=True, engagement=auto) if live else None
             options = row.options or {}
