@@ -189,7 +189,7 @@ class PushChannel:
         raise PermanentFailure("; ".join(refused))
 
     def _post(self, item: Outgoing, sub: Subscription, payload: bytes) -> str:
-        check_destination(sub.endpoint, self._config.allow_private)
+        check_destination(sub.endpoint, self._config.allow_private, "push")
         try:
             body = http_ece.encrypt(
                 payload,

@@ -45,23 +45,23 @@ def derived_secret(key: bytes) -> str:
     return "whsec_" + base64.b64encode(hmac.new(key, b"webhook", hashlib.sha256).digest()).decode()
 
 
-def check_destination(url: str, allow_private: bool) -> None:
+def check_destination(url: str, allow_private: bool, kind: str = "webhook") -> None:
     """Refuse a URL that is not http(s) or whose host resolves to a non-public address."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise PermanentFailure(f"webhook URL must be http or https with a host: {url!r}")
+        raise PermanentFailure(f"{kind} URL must be http or https with a host: {url!r}")
     if allow_private:
         return
     try:
         infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
     except OSError as exc:
-        raise TransientFailure(f"webhook host {parts.hostname!r} does not resolve: {exc}") from None
+        raise TransientFailure(f"{kind} host {parts.hostname!r} does not resolve: {exc}") from None
     for info in infos:
         address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
         if not address.is_global or address.is_multicast:
             raise PermanentFailure(
-                f"webhook_private_address: {parts.hostname} resolves to {address}, a private, loopback "
-                "or link-local address (set OMNIKANAL_WEBHOOK_ALLOW_PRIVATE=true to allow)"
+                f"{kind}_private_address: {parts.hostname} resolves to {address}, a private, loopback "
+                f"or link-local address (set OMNIKANAL_{kind.upper()}_ALLOW_PRIVATE=true to allow)"
             )
 
 
