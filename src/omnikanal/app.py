@@ -18,6 +18,7 @@ from omnikanal.console import routes as console_routes
 from omnikanal.hub import Hub
 from omnikanal.ingest import api as ingest_api
 from omnikanal.messaging import api as messaging_api
+from omnikanal.messaging import push_api
 from omnikanal.privacy import api as privacy_api
 from omnikanal.profiles import api as profiles_api
 from omnikanal.segments import api as segments_api
@@ -53,6 +54,7 @@ def create_app(hub: Hub, *, manage_lifecycle: bool = True) -> FastAPI:
     app.include_router(sources_api.router)
     app.include_router(messaging_api.router)
     app.include_router(messaging_api.public)
+    app.include_router(push_api.router)
     app.include_router(consent_api.router)
     app.include_router(consent_pages.router)
     app.include_router(privacy_api.router)

@@ -162,7 +162,8 @@ class Settings(BaseSettings):
     messaging_cap_days: float = 7.0
     messaging_channel_caps: dict[str, int] = Field(default_factory=lambda: {"sms": 2, "whatsapp": 2})
     # channel "auto": the order tried when neither a preference nor engagement decides.
-    messaging_auto_fallback: tuple[str, ...] = ("email", "sms", "whatsapp")
+    # Push after email (free, but easily missed), before SMS and WhatsApp (which cost per message).
+    messaging_auto_fallback: tuple[str, ...] = ("email", "push", "sms", "whatsapp")
     # Seconds between dispatcher rounds; 0: this process runs no dispatcher (API-only nodes).
     messaging_poll_seconds: float = 1.0
     messaging_batch_size: int = 100
@@ -192,6 +193,43 @@ class Settings(BaseSettings):
     console_overview_days: int = Field(default=30, ge=1, le=366)
     # How long the overview's aggregates are reused (they scan the window's events); 0: every request.
     console_overview_cache_seconds: float = Field(default=60.0, ge=0)
+    # --- messaging leftovers (push, speed, inbound STOP) ---
+    # A dispatcher round works through up to this many batches, claiming and gating the next while
+    # the one before it is out at the providers (database work and network waits overlap).
+    messaging_pipeline_batches: int = 4
+    # Web Push (RFC 8030/8291/8292). The VAPID key: PEM or the raw P-256 key in base64url; empty:
+    # generated once into the data folder (keep it: browsers subscribed with its public key).
+    push_vapid_private_key: str = ""
+    # The push service operator's contact in the VAPID JWT: mailto: or https:; empty: the public
+    # URL when it is https, else the SMTP sender's address.
+    push_vapid_subject: str = ""
+    # How long a push service keeps a message for an offline device.
+    push_ttl_seconds: int = 86400
+    push_timeout_seconds: float = 15.0
+    # The JSON payload's limit before encryption (push services take at least 4096 bytes encrypted).
+    push_max_payload_bytes: int = 3800
+    # Subscriptions with http:// or private/loopback endpoints (tests, a local push service).
+    push_allow_private: bool = False
+    # Inbound SMS/WhatsApp (Twilio's incoming-message webhook at /callbacks/twilio/inbound): a body
+    # that is one of these words (trimmed, any case) withdraws or grants the channel's marketing
+    # consent. Twilio's default opt-out and opt-in keywords, and German ones.
+    sms_stop_keywords: tuple[str, ...] = (
+        "STOP",
+        "STOPP",
+        "STOPALL",
+        "UNSUBSCRIBE",
+        "CANCEL",
+        "END",
+        "QUIT",
+        "ABMELDEN",
+        "OPTOUT",
+        "REVOKE",
+    )
+    sms_start_keywords: tuple[str, ...] = ("START", "UNSTOP", "ANMELDEN")
+    # Bounce and complaint reports at /callbacks/email-reports, signed per Standard Webhooks with
+    # this whsec_ secret; empty: the endpoint refuses every report. Older signatures are refused.
+    report_secret: str = ""
+    report_tolerance_seconds: int = 300
 
     @field_validator("sqlite_synchronous")
     @classmethod

@@ -3,7 +3,7 @@ double opt-in and the preference centre's changes."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -88,20 +88,35 @@ class ConsentService:
     def decide(
         self, conn: Connection, profile_id: str, purpose: str | None, channel: str | None
     ) -> ContactDecision:
+        facts = store.contact_facts(conn, profile_id, CHANNEL_IDENTIFIER.get(channel or ""))
+        return self.decide_on(
+            facts, lambda hashes: self.suppression.present(conn, hashes), profile_id, purpose, channel
+        )
+
+    def decide_on(
+        self,
+        facts: store.ContactFacts,
+        present: Callable[[set[str]], set[str]],
+        profile_id: str,
+        purpose: str | None,
+        channel: str | None,
+    ) -> ContactDecision:
+        """The contact question's rules on facts already read (the messaging dispatcher reads a
+        whole batch's facts at once); ``present`` answers which suppression hashes are listed."""
+
         def answer(allowed: bool, reason: Reason, pid: str = profile_id) -> ContactDecision:
             return ContactDecision(allowed, reason, pid, purpose, channel)
 
-        facts = store.contact_facts(conn, profile_id, CHANNEL_IDENTIFIER.get(channel or ""))
         live = facts.live_id
         if live is None:
-            erased = self.suppression.present(conn, [self.suppression.hash("profile_id", profile_id)])
+            erased = present({self.suppression.hash("profile_id", profile_id)})
             return answer(False, Reason.ERASED if erased else Reason.UNKNOWN_PROFILE)
         if purpose is not None and facts.restricted and is_restricted_purpose(purpose):
             return answer(False, Reason.RESTRICTED, live)
         if facts.addresses:
             kind = CHANNEL_IDENTIFIER[channel or ""]
             hashes = {self.suppression.hash(kind, v) for v in facts.addresses}
-            if hashes <= self.suppression.present(conn, hashes):
+            if hashes <= present(hashes):
                 return answer(False, Reason.SUPPRESSED, live)
         if purpose is None:
             return answer(True, Reason.TRANSACTIONAL, live)

@@ -743,3 +743,23 @@ api_token_stores = Table(
     Column("token_id", ID, primary_key=True),
     Column("store_id", String(100), nullable=False),
 )
+
+# --- messaging: web push ---
+# A browser's or app's Web Push subscription (the PushSubscription a site registers): where the
+# push service takes messages for it, and the keys the payload is encrypted to (RFC 8291).
+push_subscriptions = Table(
+    "push_subscriptions",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("profile_id", ID, nullable=False, index=True),
+    Column("endpoint", String(2000), nullable=False, unique=True),
+    Column("p256dh", String(200), nullable=False),  # the user agent's public key, base64url
+    Column("auth", String(100), nullable=False),  # the shared authentication secret, base64url
+    Column("user_agent", String(400), nullable=True),
+    Column("source_id", ID, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    # Set when the push service answered 404/410 or the site unregistered it; never sent to again.
+    Column("expired_at", UTCDateTime, nullable=True),
+    Column("expired_reason", String(40), nullable=True),
+)

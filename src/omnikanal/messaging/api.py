@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
+import orjson
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, Field
@@ -16,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from omnikanal.auth.model import Permission, Principal
 from omnikanal.errors import Forbidden, InvalidInput, Unauthorized
+from omnikanal.messaging import reports
 from omnikanal.messaging.channels.sms import TWILIO_STATUS, valid_twilio_signature
 from omnikanal.messaging.channels.tasks import QUEUE_PATTERN
 from omnikanal.messaging.model import AUTO, CHANNELS, LOCALES, Status
@@ -370,6 +372,48 @@ def opened(hub: HubDep, token: str) -> Response:
     with contextlib.suppress(InvalidToken):
         hub.messaging.opened(token)
     return Response(_GIF, media_type="image/gif", headers={"cache-control": "no-store"})
+
+
+@public.post("/callbacks/email-reports", summary="Bounce and complaint reports (signed, Standard Webhooks)")
+async def email_report(hub: HubDep, request: Request) -> dict[str, Any]:
+    body = await request.body()
+    if len(body) > reports.MAX_REPORT_BYTES:
+        raise InvalidInput("body_too_large", f"a report is at most {reports.MAX_REPORT_BYTES} bytes")
+    settings = hub.settings
+    reports.verify(
+        settings.report_secret,
+        dict(request.headers),
+        body,
+        hub.clock.now().timestamp(),
+        settings.report_tolerance_seconds,
+    )
+    try:
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidInput("invalid_json", f"the body is not valid JSON: {exc}") from None
+    result: dict[str, Any] = await run_in_threadpool(hub.messaging.report, reports.parse(parsed))
+    return result
+
+
+_TWIML_EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+
+
+@public.post(
+    "/callbacks/twilio/inbound", summary="Twilio's incoming-message webhook (signed): STOP and START"
+)
+async def twilio_inbound(hub: HubDep, request: Request) -> Response:
+    params = dict(parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True))
+    url = hub.messaging.status_callback_url().rsplit("/", 1)[0] + "/inbound"
+    if request.url.query:
+        url += "?" + request.url.query
+    token = hub.settings.twilio_auth_token
+    if not valid_twilio_signature(token, url, params, request.headers.get("x-twilio-signature")):
+        raise Unauthorized("invalid_signature", "X-Twilio-Signature does not match", "X-Twilio-Signature")
+    if params.get("AccountSid") != hub.settings.twilio_account_sid:
+        raise Unauthorized("unknown_account", "the message is for another Twilio account", "AccountSid")
+    await run_in_threadpool(hub.messaging.inbound.receive, params)
+    # An empty TwiML answer: no reply from us (Twilio confirms its own keywords to the sender).
+    return Response(_TWIML_EMPTY, media_type="text/xml")
 
 
 @public.post("/callbacks/twilio/status", summary="Twilio's delivery status callback (signed)")

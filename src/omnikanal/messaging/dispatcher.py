@@ -21,15 +21,18 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Connection, Engine
 
 from omnikanal.background import Periodic
 from omnikanal.clock import Clock
 from omnikanal.db.engine import run_write
-from omnikanal.db.tables import messages
+from omnikanal.db.fast import Raw
+from omnikanal.messaging import facts as facts_store
 from omnikanal.messaging import store
 from omnikanal.messaging.channels import Channel
 from omnikanal.messaging.channels.webhook import RETRY_SCHEDULE_SECONDS
@@ -98,6 +101,7 @@ class Dispatcher:
         poll_seconds: float,
         rates: dict[str, float],
         webhook_url: str,
+        pipeline: int = 1,
     ) -> None:
         self._engine = engine
         self._clock = clock
@@ -110,6 +114,9 @@ class Dispatcher:
         self._retry_max = retry_max_seconds
         self._limiter = RateLimiter(rates)
         self._webhook_url = webhook_url
+        self._pipeline = max(1, pipeline)
+        self._executor: ThreadPoolExecutor | None = None
+        self._sender_lock = threading.Lock()
         # Work that feeds the outbox, run before each round (double opt-in mails, ...).
         self.jobs: list[Callable[[], int]] = []
         self._poll_seconds = poll_seconds
@@ -123,6 +130,10 @@ class Dispatcher:
 
     def stop(self) -> None:
         self._loop.stop()
+        with self._sender_lock:
+            if self._executor is not None:
+                self._executor.shutdown(wait=True)
+                self._executor = None
         for channel in self.channels.values():
             try:
                 channel.close()
@@ -138,16 +149,40 @@ class Dispatcher:
         return self.run_once() > 0
 
     def run_once(self, ids: Sequence[str] | None = None) -> int:
-        """One round: claim, gate, send, record. Returns how many messages it handled."""
+        """One round: up to ``pipeline`` batches, each claimed, gated, sent and recorded; a batch is
+        claimed and gated while the one before it is out at the providers, so the database work and
+        the network waits overlap. Each batch has its own lease from its own claim. Returns how many
+        messages the round handled."""
+        handled = 0
+        pending: Future[list[tuple[Any, Outgoing, SendResult | Exception]]] | None = None
+        try:
+            for _ in range(self._pipeline):
+                claimed = run_write(self._engine, lambda conn: self._claim(conn, ids))
+                if not claimed:
+                    break
+                handled += len(claimed)
+                self._service.messaging_source()
+                ready = run_write(self._engine, partial(self._gate, claimed=claimed))
+                sending = self._sender().submit(self._send, ready)
+                if pending is not None:
+                    self._finish(pending.result())
+                pending = sending
+        finally:
+            if pending is not None:
+                self._finish(pending.result())
+        return handled
+
+    def _claim(self, conn: Connection, ids: Sequence[str] | None) -> list[Any]:
         now = self._clock.now()
-        claimed = run_write(
-            self._engine,
-            lambda conn: store.claim_due(conn, now, now + LEASE, self._batch_size, ids=ids),
-        )
-        if not claimed:
-            return 0
-        self._service.messaging_source()
-        ready = run_write(self._engine, lambda conn: self._gate(conn, claimed))
+        return store.claim_due(conn, now, now + LEASE, self._batch_size, ids=ids)
+
+    def _sender(self) -> ThreadPoolExecutor:
+        with self._sender_lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(1, thread_name_prefix="messaging-send")
+            return self._executor
+
+    def _send(self, ready: list[tuple[Any, Outgoing]]) -> list[tuple[Any, Outgoing, SendResult | Exception]]:
         by_channel: dict[str, list[tuple[Any, Outgoing]]] = defaultdict(list)
         for row, outgoing in ready:
             by_channel[outgoing.channel].append((row, outgoing))
@@ -167,13 +202,16 @@ class Dispatcher:
                 log.exception("channel %s failed", channel_name)
                 results = [TransientFailure(f"{type(exc).__name__}: {exc}") for _ in items]
             outcomes.extend((r, o, res) for (r, o), res in zip(items, results, strict=True))
-        if outcomes:
-            bounced = run_write(self._engine, lambda conn: self._record(conn, outcomes))
-            for address_type, address in bounced:
-                # A hard bounce: never send to this address again (after the commit: the consent
-                # service writes in a transaction of its own).
-                self._service.consent.suppress(address_type, address, "hard_bounce")
-        return len(claimed)
+        return outcomes
+
+    def _finish(self, outcomes: list[tuple[Any, Outgoing, SendResult | Exception]]) -> None:
+        if not outcomes:
+            return
+        bounced = run_write(self._engine, lambda conn: self._record(conn, outcomes))
+        for address_type, address in bounced:
+            # A hard bounce: never send to this address again (after the commit: the consent
+            # service writes in a transaction of its own).
+            self._service.consent.suppress(address_type, address, "hard_bounce")
 
     # -- gate ------------------------------------------------------------------------------------
 
@@ -182,11 +220,42 @@ class Dispatcher:
         since = now - timedelta(days=self._policy.cap_days)
         ready: list[tuple[Any, Outgoing]] = []
         changes: list[tuple[Any, Status, datetime, dict[str, Any]]] = []
-        # Profiles are locked in id order, so two workers never wait on each other in a cycle.
+        writes = _Writes()
+        consent = self._service.consent
+        suppression = getattr(consent, "suppression", None)
+        decide_on = getattr(consent, "decide_on", None)
+        batch: facts_store.BatchFacts | None = None
+        if suppression is not None and decide_on is not None:
+            batch = facts_store.read(
+                conn,
+                [r.profile_id for r in claimed],
+                since,
+                suppression,
+                lock=True,
+                engagement_for=[r.profile_id for r in claimed if r.requested_channel == "auto"],
+                extra_addresses=[
+                    ("email", (r.options or {})["to"])
+                    for r in claimed
+                    if r.requested_channel == "email" and (r.options or {}).get("to")
+                ],
+                templates=[r.template for r in claimed if r.requested_channel == "auto" and r.template],
+            )
+            port: Any = facts_store.BatchConsent(consent, consent, suppression, conn, batch)  # type: ignore[arg-type]
+        else:  # a consent port without batch reads (tests' stand-ins): one message at a time
+            port = BoundConsent(consent, conn)
+        # Profiles are decided in id order (they were locked in that order).
         for row in sorted(claimed, key=lambda r: (r.profile_id, r.id)):
-            live = profiles_store.resolve_live(conn, row.profile_id)
             auto = row.requested_channel == "auto"
-            facts = store.facts(conn, live, since, row.id, lock=True, engagement=auto) if live else None
+            if batch is not None:
+                live = batch.live.get(row.profile_id)
+                known = batch.profiles.get(live) if live else None
+                facts = known.for_message(row.id) if known is not None else None
+            else:
+                # facts are read from the database here: what this batch let through so far must
+                # be written first, or the cap would not count it
+                writes.flush(conn)
+                live = profiles_store.resolve_live(conn, row.profile_id)
+                facts = store.facts(conn, live, since, row.id, lock=True, engagement=auto) if live else None
             options = row.options or {}
             extra: dict[str, str] = {}
             if row.requested_channel == "webhook":
@@ -200,7 +269,10 @@ class Dispatcher:
                 extra["task"] = options.get("queue") or "hotline"
             only = None
             if auto and row.template is not None:
-                only = frozenset(t.channel for t in store.template_rows(conn, row.template))
+                if batch is not None:
+                    only = batch.template_channels.get(row.template, frozenset())
+                else:
+                    only = frozenset(t.channel for t in store.template_rows(conn, row.template))
             request = GateRequest(
                 profile_id=live or row.profile_id,
                 channel=row.requested_channel,
@@ -211,8 +283,7 @@ class Dispatcher:
             if not row.transactional and row.purpose is None and row.requested_channel in ("webhook",):
                 decision = GateDecision(Verdict.BLOCK, "no_purpose", "webhook", None)
             else:
-                consent = BoundConsent(self._service.consent, conn)
-                decision = decide(request, facts, consent, self._policy, now, reachable_extra=extra)
+                decision = decide(request, facts, port, self._policy, now, reachable_extra=extra)
             stored = decision.as_dict(now)
             values: dict[str, Any] = {
                 "decision": stored,
@@ -224,10 +295,8 @@ class Dispatcher:
                 values.update(
                     status=Status.BLOCKED.value, reason=decision.reason, due_at=None, claimed_until=None
                 )
-                self._update(conn, row.id, values)
-                store.add_status(
-                    conn, row.id, values["profile_id"], Status.BLOCKED.value, now, {"reason": decision.reason}
-                )
+                writes.update(row.id, values)
+                writes.status(row.id, values["profile_id"], Status.BLOCKED, now, {"reason": decision.reason})
                 changes.append((_with(row, values), Status.BLOCKED, now, {"reason": decision.reason}))
                 continue
             if decision.verdict is Verdict.DEFER:
@@ -237,9 +306,9 @@ class Dispatcher:
                     due_at=decision.not_before,
                     claimed_until=None,
                 )
-                self._update(conn, row.id, values)
+                writes.update(row.id, values)
                 detail = {"reason": decision.reason, "until": stored["not_before"]}
-                store.add_status(conn, row.id, values["profile_id"], Status.DEFERRED.value, now, detail)
+                writes.status(row.id, values["profile_id"], Status.DEFERRED, now, detail)
                 continue
             assert facts is not None
             assert decision.channel is not None
@@ -254,10 +323,8 @@ class Dispatcher:
                     due_at=None,
                     claimed_until=None,
                 )
-                self._update(conn, row.id, values)
-                store.add_status(
-                    conn, row.id, values["profile_id"], Status.FAILED.value, now, {"error": str(exc)}
-                )
+                writes.update(row.id, values)
+                writes.status(row.id, values["profile_id"], Status.FAILED, now, {"error": str(exc)})
                 changes.append((_with(row, values), Status.FAILED, now, {"error": str(exc)}))
                 continue
             values.update(
@@ -268,8 +335,12 @@ class Dispatcher:
                 purpose=decision.purpose if not row.transactional else row.purpose,
                 passed_at=row.passed_at or now,
             )
-            self._update(conn, row.id, values)
+            writes.update(row.id, values)
+            if batch is not None and not row.transactional and live:
+                # the next message of this batch to the same customer counts this one in its cap
+                batch.count_passed(live, values["passed_at"], decision.channel, row.id)
             ready.append((_with(row, values), outgoing))
+        writes.flush(conn)
         self._service.touchpoints(conn, changes)
         return ready
 
@@ -296,12 +367,17 @@ class Dispatcher:
             if marketing and decision.purpose
             else None
         )
-        preference = service.consent.preference_url(row.profile_id)
+        links: dict[str, str] = {}
+        # Signing the preference-centre link costs more than rendering; only a template that
+        # mentions its links gets them (the sandbox reaches them by no other name).
+        if "links" in f"{parts.subject or ''}{parts.body_text}{parts.body_html or ''}":
+            preference = service.consent.preference_url(row.profile_id)
+            links = {"preference_url": preference, "unsubscribe_url": unsubscribe or preference}
         context = RenderContext(
             profile_id=row.profile_id,
             traits=traits,
             data=row.data or {},
-            links={"preference_url": preference, "unsubscribe_url": unsubscribe or preference},
+            links=links,
             message={"id": row.id, "channel": channel},
             locale=locale,
             track=lambda url: service.tracked_url(row.id, str(url)),
@@ -332,10 +408,6 @@ class Dispatcher:
         rendered = {"subject": result.subject, "text": result.body_text, "html": html}
         return outgoing, rendered, locale
 
-    @staticmethod
-    def _update(conn: Connection, message_id: str, values: dict[str, Any]) -> None:
-        conn.execute(update(messages).where(messages.c.id == message_id).values(values))
-
     # -- record ----------------------------------------------------------------------------------
 
     def _record(
@@ -345,14 +417,17 @@ class Dispatcher:
         now = self._clock.now()
         bounced: list[tuple[str, str]] = []
         changes: list[tuple[Any, Status, datetime, dict[str, Any]]] = []
+        writes = _Writes()
+        sent_ids = [row.id for row, _, outcome in outcomes if isinstance(outcome, SendResult)]
+        # A provider's callback may have come first and moved the status on already.
+        current = store.statuses(conn, sent_ids)
         for row, outgoing, outcome in outcomes:
             attempts = row.attempts + 1
             if isinstance(outcome, SendResult):
-                # A provider's callback may have come first and moved the status on already.
-                current = conn.execute(select(messages.c.status).where(messages.c.id == row.id)).scalar()
                 status_now = outcome.status.value
-                if current is not None and STATUS_RANK.get(current, 0) > STATUS_RANK.get(status_now, 0):
-                    status_now = current
+                before = current.get(row.id)
+                if before is not None and STATUS_RANK.get(before, 0) > STATUS_RANK.get(status_now, 0):
+                    status_now = before
                 values = {
                     "status": status_now,
                     "provider_id": outcome.provider_id,
@@ -363,19 +438,18 @@ class Dispatcher:
                     "error": None,
                     "updated_at": now,
                 }
-                self._update(conn, row.id, values)
+                writes.update(row.id, values)
                 detail = {"provider_id": outcome.provider_id, "attempt": attempts}
-                store.add_status(conn, row.id, row.profile_id, Status.SENT.value, now, detail)
+                writes.status(row.id, row.profile_id, Status.SENT, now, detail)
                 changes.append((row, Status.SENT, now, {}))
                 if outcome.status is not Status.SENT:
-                    store.add_status(conn, row.id, row.profile_id, outcome.status.value, now, {})
+                    writes.status(row.id, row.profile_id, outcome.status, now, {})
                     changes.append((row, outcome.status, now, {}))
                 continue
             if isinstance(outcome, PermanentFailure) or attempts >= self._max_attempts:
                 status = outcome.status if isinstance(outcome, PermanentFailure) else Status.FAILED
                 error = str(outcome)
-                self._update(
-                    conn,
+                writes.update(
                     row.id,
                     {
                         "status": status.value,
@@ -386,9 +460,7 @@ class Dispatcher:
                         "updated_at": now,
                     },
                 )
-                store.add_status(
-                    conn, row.id, row.profile_id, status.value, now, {"error": error, "attempt": attempts}
-                )
+                writes.status(row.id, row.profile_id, status, now, {"error": error, "attempt": attempts})
                 changes.append((row, status, now, {"error": error}))
                 address_type = ADDRESS_TYPE.get(outgoing.channel)
                 if status is Status.BOUNCED and address_type is not None:
@@ -396,8 +468,7 @@ class Dispatcher:
                 continue
             delay = self._backoff(outgoing.channel, attempts)
             error = f"{type(outcome).__name__}: {outcome}"
-            self._update(
-                conn,
+            writes.update(
                 row.id,
                 {
                     "status": Status.QUEUED.value,
@@ -408,14 +479,14 @@ class Dispatcher:
                     "updated_at": now,
                 },
             )
-            store.add_status(
-                conn,
+            writes.status(
                 row.id,
                 row.profile_id,
-                Status.QUEUED.value,
+                Status.QUEUED,
                 now,
                 {"retry_in_seconds": round(delay.total_seconds(), 3), "error": error, "attempt": attempts},
             )
+        writes.flush(conn)
         self._service.touchpoints(conn, changes)
         return bounced
 
@@ -426,6 +497,67 @@ class Dispatcher:
         else:
             base = min(self._retry_max, self._retry_base * 2 ** (attempts - 1))
         return timedelta(seconds=base * (0.5 + random.random() / 2))
+
+
+class _Writes:
+    """A batch's row updates and status history, written with executemany at the end: one
+    statement per set of columns instead of two per message."""
+
+    def __init__(self) -> None:
+        self._updates: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+        self._statuses: list[dict[str, Any]] = []
+
+    def update(self, message_id: str, values: dict[str, Any]) -> None:
+        self._updates[tuple(sorted(values))].append({"_id": message_id, **values})
+
+    def status(
+        self, message_id: str, profile_id: str, status: Status, at: datetime, detail: dict[str, Any]
+    ) -> None:
+        self._statuses.append(
+            {
+                "message_id": message_id,
+                "profile_id": profile_id,
+                "status": status.value,
+                "at": at,
+                "detail": detail,
+            }
+        )
+
+    def flush(self, conn: Connection) -> None:
+        # Driver-level executemany: SQLAlchemy's per-parameter processing cost more than the
+        # statements themselves here; values are converted as the typed columns store them.
+        raw = Raw(conn)
+        for columns, rows in self._updates.items():
+            assignments = ", ".join(f"{c} = {raw.pj if c in _JSON_COLUMNS else raw.p}" for c in columns)
+            sql = f"UPDATE messages SET {assignments} WHERE id = {raw.p}"  # noqa: S608 (our column names)
+            conn.exec_driver_sql(
+                sql, [(*(_db_value(raw, c, row[c]) for c in columns), row["_id"]) for row in rows]
+            )
+        raw.insert_many(
+            "message_statuses",
+            ("message_id", "profile_id", "status", "at", "detail"),
+            [
+                (s["message_id"], s["profile_id"], s["status"], raw.time(s["at"]), raw.json(s["detail"]))
+                for s in self._statuses
+            ],
+            json_columns=("detail",),
+        )
+        self._updates.clear()
+        self._statuses.clear()
+
+
+_JSON_COLUMNS = frozenset({"content", "data", "options", "rendered", "decision"})
+_TIME_COLUMNS = frozenset({"due_at", "claimed_until", "passed_at", "created_at", "updated_at", "sent_at"})
+
+
+def _db_value(raw: Raw, column: str, value: Any) -> Any:
+    if value is None:
+        return None
+    if column in _JSON_COLUMNS:
+        return raw.json(value)
+    if column in _TIME_COLUMNS:
+        return raw.time(value)
+    return value
 
 
 def _with(row: Any, values: dict[str, Any]) -> Any:

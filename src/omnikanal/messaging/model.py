@@ -11,8 +11,7 @@ from omnikanal.clock import isoformat
 from omnikanal.consent.model import CHANNEL_PURPOSE
 
 # Channels a message can go out on; "auto" lets the gate choose per customer.
-# Web Push is not built yet: "push" is no channel here until it is.
-CHANNELS: tuple[str, ...] = ("email", "sms", "whatsapp", "webhook", "task")
+CHANNELS: tuple[str, ...] = ("email", "sms", "whatsapp", "webhook", "task", "push")
 AUTO = "auto"
 LOCALES: tuple[str, ...] = ("de", "en")
 
@@ -27,7 +26,7 @@ TIMELINE_CHANNEL: dict[str, str] = {
 }
 
 # Timeline channels whose use counts as engagement with a messaging channel (for channel "auto").
-ENGAGEMENT_CHANNEL: dict[str, str] = {"email": "email", "sms": "sms", "chat": "whatsapp"}
+ENGAGEMENT_CHANNEL: dict[str, str] = {"email": "email", "sms": "sms", "chat": "whatsapp", "app": "push"}
 
 # The marketing purpose a channel needs; a staff call is a phone contact.
 MARKETING_PURPOSE: dict[str, str] = {**CHANNEL_PURPOSE, "task": "phone_marketing"}

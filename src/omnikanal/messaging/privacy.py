@@ -1,7 +1,7 @@
 """Personal data held by messaging, for the privacy registry: access (export) and erasure.
 
 Messages (with what was sent, to which address, and the gate's decisions), their status history and
-staff tasks all carry ``profile_id``. Templates hold no personal data.
+staff tasks and Web Push subscriptions all carry ``profile_id``. Templates hold no personal data.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, select
 
 from omnikanal.clock import isoformat
-from omnikanal.db.tables import message_statuses, messages, staff_tasks
+from omnikanal.db.tables import message_statuses, messages, push_subscriptions, staff_tasks
 
 
 class MessagingPersonalData:
@@ -68,12 +68,27 @@ class MessagingPersonalData:
                 .order_by(staff_tasks.c.created_at)
             )
         ]
-        return {"messages": found, "tasks": tasks}
+        subscriptions = [
+            {
+                "id": row.id,
+                "endpoint": row.endpoint,
+                "user_agent": row.user_agent,
+                "created_at": isoformat(row.created_at),
+                "expired_at": isoformat(row.expired_at),
+                "expired_reason": row.expired_reason,
+            }
+            for row in conn.execute(
+                select(push_subscriptions)
+                .where(push_subscriptions.c.profile_id.in_(ids))
+                .order_by(push_subscriptions.c.created_at)
+            )
+        ]
+        return {"messages": found, "tasks": tasks, "push_subscriptions": subscriptions}
 
     def erase(self, conn: Connection, profile_ids: Sequence[str]) -> int:
         """Delete every messaging row of these profiles (queued messages included: they never go)."""
         ids = list(profile_ids)
         removed = 0
-        for table in (message_statuses, staff_tasks, messages):
+        for table in (message_statuses, staff_tasks, messages, push_subscriptions):
             removed += conn.execute(delete(table).where(table.c.profile_id.in_(ids))).rowcount or 0
         return removed

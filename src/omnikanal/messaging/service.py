@@ -40,6 +40,7 @@ from omnikanal.messaging.model import (
     TIMELINE_EVENT,
     Status,
 )
+from omnikanal.messaging.reports import Report
 from omnikanal.messaging.templates import (
     RenderContext,
     RenderFailed,
@@ -146,6 +147,11 @@ class MessagingService:
         self._source_lock = threading.Lock()
         # Set by the hub: dispatches given messages at once (after their commit).
         self.dispatch_now: Any = None
+        # Set by the wiring: Web Push subscriptions and the VAPID public key browsers subscribe with.
+        self.push: Any = None
+        self.push_public_key: str | None = None
+        # Set by the wiring: inbound SMS/WhatsApp keywords (STOP, START).
+        self.inbound: Any = None
 
     # -- templates -----------------------------------------------------------------------------
 
@@ -520,6 +526,32 @@ class MessagingService:
             return False
         self.record_status(str(message_id), status, detail)
         return True
+
+    def report(self, report: Report) -> dict[str, Any]:
+        """A bounce or complaint report (``messaging.reports``): mark the message, suppress the address."""
+        found = None
+        if report.message_id:
+            with read_tx(self._engine) as conn:
+                found = store.message(conn, report.message_id)
+            if found is None and not report.recipient:
+                raise NotFound("unknown_message", f"messageId: no message {report.message_id!r}", "messageId")
+        if not report.hard:
+            return {"message_id": found.id if found else None, "status": None, "suppressed": False}
+        status = Status.COMPLAINED if report.kind == "complaint" else Status.BOUNCED
+        if found is not None:
+            detail = {"report": report.kind, "diagnostic": report.diagnostic}
+            self.record_status(found.id, status, {k: v for k, v in detail.items() if v})
+        address = report.recipient or (
+            found.address if found is not None and found.channel == "email" else None
+        )
+        if address:
+            reason = "complaint" if report.kind == "complaint" else "hard_bounce"
+            self.consent.suppress("email", address, reason)
+        return {
+            "message_id": found.id if found else None,
+            "status": status.value,
+            "suppressed": bool(address),
+        }
 
     def record_status(self, message_id: str, status: Status, detail: dict[str, Any]) -> None:
         """A later status of a sent message; repeated reports are recorded once, and the status

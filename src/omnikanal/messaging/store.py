@@ -15,9 +15,11 @@ from omnikanal.db.tables import (
     message_templates,
     messages,
     profiles,
+    push_subscriptions,
     staff_tasks,
 )
 from omnikanal.messaging.model import ENGAGEMENT_CHANNEL, CustomerFacts, Status
+from omnikanal.profiles.store import merge_set
 
 
 def plain_traits(stored: dict[str, Any] | None) -> dict[str, Any]:
@@ -57,6 +59,17 @@ def facts(
         else:
             addresses.setdefault("sms", ident.value)
             addresses.setdefault("whatsapp", ident.value)
+    push = conn.execute(
+        select(push_subscriptions.c.id)
+        .where(
+            push_subscriptions.c.profile_id.in_(merge_set(conn, profile_id)),
+            push_subscriptions.c.expired_at.is_(None),
+        )
+        .order_by(push_subscriptions.c.created_at.desc())
+        .limit(1)
+    ).scalar()
+    if push is not None:
+        addresses["push"] = push
     used: dict[str, tuple[int, datetime | None]] = {}
     for usage in (
         []
@@ -171,3 +184,14 @@ def open_tasks(conn: Connection, queue: str, status: str | None, limit: int) -> 
     if status is not None:
         stmt = stmt.where(staff_tasks.c.status == status)
     return list(conn.execute(stmt.order_by(staff_tasks.c.created_at, staff_tasks.c.id).limit(limit)))
+
+
+def statuses(conn: Connection, message_ids: Sequence[str]) -> dict[str, str]:
+    """The current status of each of these messages."""
+    found: dict[str, str] = {}
+    ids = list(message_ids)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        for row in conn.execute(select(messages.c.id, messages.c.status).where(messages.c.id.in_(chunk))):
+            found[row.id] = row.status
+    return found

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+from email.utils import parseaddr
+
 from sqlalchemy import Engine
 
 from omnikanal.clock import Clock
 from omnikanal.ingest.service import IngestService
 from omnikanal.messaging.channels import Channel
 from omnikanal.messaging.channels.email import EmailChannel, SmtpConfig
+from omnikanal.messaging.channels.push import PushChannel, PushConfig, load_vapid_key
 from omnikanal.messaging.channels.sms import TwilioChannel
 from omnikanal.messaging.channels.tasks import TaskChannel
 from omnikanal.messaging.channels.webhook import WebhookChannel, derived_secret, parse_networks
 from omnikanal.messaging.dispatcher import Dispatcher
 from omnikanal.messaging.gate import ConsentPort
+from omnikanal.messaging.inbound import InboundMessages
 from omnikanal.messaging.jobs import CommerceNotifier, ConfirmationMailer
 from omnikanal.messaging.model import Policy, QuietHours
+from omnikanal.messaging.push import PushSubscriptions
 from omnikanal.messaging.service import MessagingService
 from omnikanal.settings import Settings
 from omnikanal.signing import Signer
@@ -31,6 +36,15 @@ def policy_from(settings: Settings) -> Policy:
         channel_caps=dict(settings.messaging_channel_caps),
         auto_fallback=tuple(settings.messaging_auto_fallback),
     )
+
+
+def vapid_subject(settings: Settings) -> str:
+    """The contact in the VAPID JWT (RFC 8292 section 2.1): mailto: or https:."""
+    if settings.push_vapid_subject:
+        return settings.push_vapid_subject
+    if settings.public_url.startswith("https://"):
+        return settings.public_url.rstrip("/")
+    return "mailto:" + (parseaddr(settings.smtp_from)[1] or "noreply@omnikanal.invalid")
 
 
 def build_messaging(
@@ -77,6 +91,29 @@ def build_messaging(
         )
         for name, sender in (("sms", settings.twilio_from), ("whatsapp", settings.twilio_whatsapp_from))
     }
+    push = PushSubscriptions(engine, clock, ingest)
+    vapid = load_vapid_key(settings.push_vapid_private_key, settings.data_dir)
+    push_channel = PushChannel(
+        vapid,
+        PushConfig(
+            subject=vapid_subject(settings),
+            ttl_seconds=settings.push_ttl_seconds,
+            timeout=settings.push_timeout_seconds,
+            max_payload_bytes=settings.push_max_payload_bytes,
+            allow_private=settings.push_allow_private,
+        ),
+        push.active,
+        push.expire,
+    )
+    service.push = push
+    service.inbound = InboundMessages(
+        ingest,
+        clock,
+        service.messaging_source,
+        frozenset(settings.sms_stop_keywords),
+        frozenset(settings.sms_start_keywords),
+    )
+    service.push_public_key = push_channel.public_key
     channels: dict[str, Channel] = {
         "email": EmailChannel(smtp),
         **twilio,
@@ -88,6 +125,7 @@ def build_messaging(
             allowed_networks=parse_networks(settings.webhook_allowed_networks),
         ),
         "task": TaskChannel(engine, clock),
+        "push": push_channel,
     }
     dispatcher = Dispatcher(
         engine,
@@ -102,6 +140,7 @@ def build_messaging(
         poll_seconds=settings.messaging_poll_seconds,
         rates=dict(settings.messaging_rate_per_second),
         webhook_url=settings.webhook_url,
+        pipeline=settings.messaging_pipeline_batches,
     )
     dispatcher.jobs.append(ConfirmationMailer(engine, service, consent))
     dispatcher.jobs.append(CommerceNotifier(engine, service))

@@ -18,7 +18,7 @@ from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
 
-from omnikanal.messaging.channels import SEND_BUDGET_SECONDS
+from omnikanal.messaging.channels import SEND_BUDGET_SECONDS, mime
 from omnikanal.messaging.model import Outgoing, PermanentFailure, SendResult, Status, TransientFailure
 
 log = logging.getLogger(__name__)
@@ -39,6 +39,29 @@ class SmtpConfig:
         self.list_id = list_id
         self.connections = max(1, connections)
         self.timeout = timeout
+
+
+def wire_email(item: Outgoing, config: SmtpConfig) -> tuple[bytes, str]:
+    """The message as SMTP DATA bytes and its Message-ID; composed directly (``mime``) when the
+    addresses are ASCII, through the email package otherwise."""
+    domain = parseaddr(config.sender)[1].rpartition("@")[2] or "omnikanal.invalid"
+    message_id = f"<{item.message_id}@{domain}>"
+    if not mime.is_ascii(config.sender, item.address, config.list_id, item.unsubscribe_url or ""):
+        return bytes(build_email(item, config)), message_id
+    headers = [
+        ("From", config.sender),
+        ("To", item.address),
+        ("Subject", mime.header_text(item.subject or "")),
+        ("Date", formatdate(localtime=False, usegmt=True)),
+        ("Message-ID", message_id),
+        ("X-Omnikanal-Message-Id", item.message_id),
+    ]
+    if item.marketing:
+        headers.append(("List-Id", config.list_id))
+        if item.unsubscribe_url:
+            headers.append(("List-Unsubscribe", f"<{item.unsubscribe_url}>"))
+            headers.append(("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
+    return mime.compose(headers, item.text, item.html), message_id
 
 
 def build_email(item: Outgoing, config: SmtpConfig) -> EmailMessage:
@@ -122,15 +145,13 @@ class EmailChannel:
     async def _send_one(self, item: Outgoing) -> SendResult:
         assert self._config is not None
         assert self._pool is not None
-        message = build_email(item, self._config)
+        message, message_id = wire_email(item, self._config)
         client = await self._pool.get()
         try:
             if not client.is_connected:
                 await client.connect()
-            await client.send_message(
-                message, sender=parseaddr(self._config.sender)[1], recipients=[item.address]
-            )
-            return SendResult(provider_id=message["Message-ID"], status=Status.SENT)
+            await client.sendmail(parseaddr(self._config.sender)[1], [item.address], message)
+            return SendResult(provider_id=message_id, status=Status.SENT)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             codes = [r.code for r in exc.recipients]
             if all(code >= 500 for code in codes):

@@ -79,7 +79,7 @@ def parse_networks(texts: Iterable[str]) -> tuple[Network, ...]:
 
 
 def public_addresses(
-    host: str, port: int, resolver: Resolver, allowed: tuple[Network, ...] = ()
+    host: str, port: int, resolver: Resolver, allowed: tuple[Network, ...] = (), *, kind: str = "webhook"
 ) -> list[str]:
     """The host's addresses, if every one of them is public or in an allowed network; else
     PermanentFailure."""
@@ -88,28 +88,33 @@ def public_addresses(
     except ValueError:
         addresses = resolver(host, port)
     if not addresses:
-        raise TransientFailure(f"webhook host {host!r} does not resolve")
+        raise TransientFailure(f"{kind} host {host!r} does not resolve")
     for text in addresses:
         address = ipaddress.ip_address(text)
         if any(address in network for network in allowed):
             continue
         if not address.is_global or address.is_multicast:
             raise PermanentFailure(
-                f"webhook_private_address: {host} resolves to {address}, a private, loopback "
-                "or link-local address (set OMNIKANAL_WEBHOOK_ALLOW_PRIVATE=true to allow)"
+                f"{kind}_private_address: {host} resolves to {address}, a private, loopback "
+                f"or link-local address (set OMNIKANAL_{kind.upper()}_ALLOW_PRIVATE=true to allow)"
             )
     return addresses
 
 
 def check_destination(
-    url: str, allow_private: bool, resolver: Resolver = resolve, allowed: tuple[Network, ...] = ()
+    url: str,
+    allow_private: bool,
+    resolver: Resolver = resolve,
+    allowed: tuple[Network, ...] = (),
+    *,
+    kind: str = "webhook",
 ) -> None:
     """Refuse a URL that is not http(s) or whose host resolves to a non-public address."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise PermanentFailure(f"webhook URL must be http or https with a host: {url!r}")
+        raise PermanentFailure(f"{kind} URL must be http or https with a host: {url!r}")
     if not allow_private:
-        public_addresses(parts.hostname, parts.port or 443, resolver, allowed)
+        public_addresses(parts.hostname, parts.port or 443, resolver, allowed, kind=kind)
 
 
 class _PublicOnlyBackend(httpcore.NetworkBackend):

@@ -1,7 +1,7 @@
 """partial index on profiles.merged_into
 
 Revision ID: 0009_partial_merge_index
-Revises: 0007_console
+Revises: 0008_push
 Create Date: 2026-11-23
 
 The full index on a column that is NULL for nearly every row makes SQLite's planner (after ANALYZE)
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009_partial_merge_index"
-down_revision = "0007_console"
+down_revision = "0008_push"
 branch_labels = None
 depends_on = None
 
