@@ -16,6 +16,7 @@ from omnikanal.consent import api as consent_api
 from omnikanal.consent import pages as consent_pages
 from omnikanal.hub import Hub
 from omnikanal.ingest import api as ingest_api
+from omnikanal.journeys import api as journeys_api
 from omnikanal.messaging import api as messaging_api
 from omnikanal.privacy import api as privacy_api
 from omnikanal.profiles import api as profiles_api
@@ -58,6 +59,7 @@ def create_app(hub: Hub, *, manage_lifecycle: bool = True) -> FastAPI:
     app.include_router(commerce_api.router)
     app.include_router(commerce_api.scan_router)
     app.include_router(segments_api.router)
+    app.include_router(journeys_api.router)
 
     @app.get("/health", tags=["operations"], summary="Liveness and the database engine in use")
     def health() -> dict[str, Any]:

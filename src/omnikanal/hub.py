@@ -20,6 +20,10 @@ from omnikanal.eventlog.service import EventLog, Processor, ProcessorRunner
 from omnikanal.identity.model import IdentityRules
 from omnikanal.ingest.service import IngestService
 from omnikanal.ingest.writer import IngestWriter
+from omnikanal.journeys.engine import JourneyEngine
+from omnikanal.journeys.jobs import DateScan, JourneyProcessor, TimerWorker
+from omnikanal.journeys.model import JourneyLimits
+from omnikanal.journeys.service import JourneyService
 from omnikanal.messaging.dispatcher import Dispatcher
 from omnikanal.messaging.privacy import MessagingPersonalData
 from omnikanal.messaging.service import MessagingService
@@ -62,6 +66,9 @@ class Hub:
     commerce: Commerce
     segments: SegmentService
     segment_recheck: RecheckJob
+    journeys: JourneyService
+    journey_worker: TimerWorker
+    journey_dates: DateScan
     processors: list[Processor] = field(default_factory=list)
 
     def start(self) -> None:
@@ -77,8 +84,14 @@ class Hub:
         self.commerce.start()
         if self.settings.segment_recheck_seconds > 0:
             self.segment_recheck.start()
+        if self.settings.journey_worker_poll_seconds > 0:
+            self.journey_worker.start()
+        if self.settings.journey_date_scan_seconds > 0:
+            self.journey_dates.start()
 
     def stop(self) -> None:
+        self.journey_dates.stop()
+        self.journey_worker.stop()
         self.segment_recheck.stop()
         self.dispatcher.stop()
         self.commerce.stop()
@@ -155,6 +168,18 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
     )
     processors.append(SegmentProcessor(segments, clock))
     messaging, dispatcher = build_messaging(settings, engine, clock, signer, ingest, sources, consent=consent)
+    # Journeys come after segments in the processor list, so a Segment Entered event written by the
+    # segments processor is seen by the journeys processor on its next round.
+    journey_engine = JourneyEngine(
+        messaging,
+        segments,
+        JourneyLimits(
+            settings.journey_max_steps, settings.journey_max_wait_days, settings.journey_max_document_bytes
+        ),
+        segments.limits,
+        settings.messaging_default_timezone,
+    )
+    processors.append(JourneyProcessor(journey_engine, clock))
     return Hub(
         settings=settings,
         engine=engine,
@@ -187,6 +212,24 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
         segments=segments,
         segment_recheck=RecheckJob(
             segments, clock, settings.segment_recheck_seconds, settings.segment_batch_recheck_seconds
+        ),
+        journeys=JourneyService(engine, clock, journey_engine),
+        journey_worker=TimerWorker(
+            engine,
+            journey_engine,
+            clock,
+            settings.journey_worker_batch,
+            settings.journey_worker_poll_seconds,
+            settings.journey_test_pause_file,
+            settings.journey_test_pause_seconds,
+        ),
+        journey_dates=DateScan(
+            engine,
+            journey_engine,
+            clock,
+            settings.journey_date_scan_seconds,
+            settings.messaging_default_timezone,
+            settings.journey_date_scan_page,
         ),
         processors=processors,
     )
