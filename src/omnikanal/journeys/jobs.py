@@ -165,7 +165,7 @@ class JourneyProcessor:
             if not event_matches(journey.trigger_event, name, properties):
                 return
         elif journey.trigger_kind == "segment_entered":
-            if name != ENTERED or segment_id != version.segments[journey.trigger["segment_entered"]]:
+            if name != ENTERED or segment_id != version.segments[str(journey.trigger)]:
                 return
         else:
             return

@@ -89,7 +89,7 @@ class Step:
 class Journey:
     name: str
     trigger_kind: str  # event, segment_entered, date, api
-    trigger: dict[str, Any]
+    trigger: Any  # the trigger's body: an event, a segment's name, a date rule, {} for api
     trigger_event: EventMatch | None
     trigger_offset: timedelta
     audience: Condition | None
