@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.journeys.conftest import World
+from tests.journey_support import World
 
 CART = {
     "name": "Abandoned cart",
