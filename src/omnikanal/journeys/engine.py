@@ -19,15 +19,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from omnikanal.db.engine import insert_ignoring_duplicates
 from omnikanal.db.tables import (
     events,
     journey_runs,
     journey_steps,
     journey_timers,
     journey_versions,
+    profiles,
     segment_members,
 )
 from omnikanal.errors import NotFound
@@ -50,6 +52,44 @@ ENDED = "ended"
 MAX_STEPS_PER_PASS = 200
 # How far back "skipped if already true" looks for the awaited event (from the run's entry).
 ALREADY_SCAN_LIMIT = 500
+
+
+# Statements built once: the engine runs them for every step of every run, and building a statement
+# (and its cache key) costs SQLAlchemy more than SQLite needs to execute it.
+_EARLIER = select(journey_runs.c.status, journey_runs.c.entered_at).where(
+    journey_runs.c.journey_id == bindparam("journey_id"),
+    journey_runs.c.profile_id.in_(bindparam("family", expanding=True)),
+    journey_runs.c.run_key == bindparam("run_key"),
+)
+_STATE = select(profiles.c.state).where(profiles.c.id == bindparam("profile_id"))
+_MERGED_INTO = select(profiles.c.id).where(profiles.c.merged_into == bindparam("live")).limit(1)
+_LOCK_RUN = select(journey_runs).where(journey_runs.c.id == bindparam("run_id")).with_for_update()
+# an UPDATE given a parameter dict sets the columns named by its keys; "_run" is the WHERE's
+_SAVE_RUN = update(journey_runs).where(journey_runs.c.id == bindparam("_run"))
+_DROP_TIMER = delete(journey_timers).where(journey_timers.c.run_id == bindparam("run_id"))
+_DROP_FIRED_TIMER = delete(journey_timers).where(
+    journey_timers.c.run_id == bindparam("run_id"), journey_timers.c.seq == bindparam("seq")
+)
+_ADD_TIMER = insert(journey_timers)
+_ADD_STEP = insert(journey_steps)
+_ADD_RUN = {
+    "postgresql": pg_insert(journey_runs).on_conflict_do_nothing(),
+    "sqlite": sqlite_insert(journey_runs).on_conflict_do_nothing(),
+}
+
+
+def live_of(conn: Connection, profile_id: str) -> str | None:
+    """The live profile behind an id; the common case (it is live) in one prepared statement."""
+    if conn.execute(_STATE, {"profile_id": profile_id}).scalar() == "live":
+        return profile_id
+    return profiles_store.resolve_live(conn, profile_id)
+
+
+def family_of(conn: Connection, live: str) -> list[str]:
+    """The live profile and every profile merged into it; one cheap look when nothing was merged."""
+    if conn.execute(_MERGED_INTO, {"live": live}).first() is None:
+        return [live]
+    return profiles_store.merge_set(conn, live)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,18 +173,14 @@ class JourneyEngine:
     ) -> tuple[str | None, str]:
         """Let a customer in if the entry rules allow; (run id or None, why)."""
         journey = version.journey
-        live = profiles_store.resolve_live(conn, profile_id)
+        live = live_of(conn, profile_id)
         if live is None:
             return None, "unknown_profile"
         if journey.audience is not None and not self.audience_matches(conn, live, journey.audience, now):
             return None, "not_in_audience"
-        family = profiles_store.merge_set(conn, live)
+        family = family_of(conn, live)
         earlier = conn.execute(
-            select(journey_runs.c.status, journey_runs.c.entered_at).where(
-                journey_runs.c.journey_id == version.journey_id,
-                journey_runs.c.profile_id.in_(family),
-                journey_runs.c.run_key == key,
-            )
+            _EARLIER, {"journey_id": version.journey_id, "family": family, "run_key": key}
         ).all()
         if journey.reentry != "every_time" and any(r.status == ACTIVE for r in earlier):
             return None, "already_inside"
@@ -180,9 +216,7 @@ class JourneyEngine:
             "goal_message_id": None,
             "updated_at": now,
         }
-        insert_ignoring_duplicates(conn, journey_runs, [row])
-        stored = conn.execute(select(journey_runs.c.id).where(journey_runs.c.id == run_id)).first()
-        if stored is None:
+        if conn.execute(_ADD_RUN[conn.dialect.name], row).rowcount == 0:
             return None, "duplicate"
         self._advance(conn, version, row, journey.first, now)
         return run_id, "entered"
@@ -200,14 +234,12 @@ class JourneyEngine:
     # --- moving on
 
     def lock_run(self, conn: Connection, run_id: str) -> dict[str, Any] | None:
-        row = conn.execute(select(journey_runs).where(journey_runs.c.id == run_id).with_for_update()).first()
+        row = conn.execute(_LOCK_RUN, {"run_id": run_id}).first()
         return dict(row._mapping) if row is not None else None
 
     def fire(self, conn: Connection, run_id: str, seq: int, now: datetime) -> bool:
         """A due timer: the wait is over (or a wait for an event timed out). False: it was stale."""
-        conn.execute(
-            delete(journey_timers).where(journey_timers.c.run_id == run_id, journey_timers.c.seq == seq)
-        )
+        conn.execute(_DROP_FIRED_TIMER, {"run_id": run_id, "seq": seq})
         run = self.lock_run(conn, run_id)
         if run is None or run["status"] != ACTIVE or run["seq"] != seq or run["step"] is None:
             return False
@@ -225,7 +257,7 @@ class JourneyEngine:
 
     def resume(self, conn: Connection, run: dict[str, Any], version: Version, now: datetime) -> None:
         """A run waiting for an event or a segment saw it: on to the step after the wait."""
-        conn.execute(delete(journey_timers).where(journey_timers.c.run_id == run["id"]))
+        conn.execute(_DROP_TIMER, {"run_id": run["id"]})
         step = version.journey.steps[run["step"]]
         self._log(conn, run, step, "matched", None, now)
         run["wait_event"] = None
@@ -233,7 +265,7 @@ class JourneyEngine:
 
     def end(self, conn: Connection, run: dict[str, Any], reason: str, now: datetime) -> None:
         """End a run at once; a pending wait is cancelled with its timer."""
-        conn.execute(delete(journey_timers).where(journey_timers.c.run_id == run["id"]))
+        conn.execute(_DROP_TIMER, {"run_id": run["id"]})
         run.update(
             status=ENDED,
             exit_reason=reason,
@@ -245,8 +277,7 @@ class JourneyEngine:
         self._save(conn, run)
 
     def _save(self, conn: Connection, run: dict[str, Any]) -> None:
-        values = {k: v for k, v in run.items() if k != "id"}
-        conn.execute(update(journey_runs).where(journey_runs.c.id == run["id"]).values(values))
+        conn.execute(_SAVE_RUN, {"_run": run["id"], **{k: v for k, v in run.items() if k != "id"}})
 
     def _log(
         self,
@@ -260,16 +291,17 @@ class JourneyEngine:
         # A plain insert: the primary key (run, seq) refuses a step taken twice, and the whole
         # transaction with it.
         conn.execute(
-            insert(journey_steps).values(
-                run_id=run["id"],
-                seq=run["seq"],
-                profile_id=run["profile_id"],
-                step=step.id,
-                kind=step.kind,
-                outcome=outcome,
-                message_id=message_id,
-                at=now,
-            )
+            _ADD_STEP,
+            {
+                "run_id": run["id"],
+                "seq": run["seq"],
+                "profile_id": run["profile_id"],
+                "step": step.id,
+                "kind": step.kind,
+                "outcome": outcome,
+                "message_id": message_id,
+                "at": now,
+            },
         )
         run["seq"] += 1
 
@@ -296,12 +328,9 @@ class JourneyEngine:
         self._save(conn, run)
 
     def _set_timer(self, conn: Connection, run: dict[str, Any], due: datetime) -> None:
-        conn.execute(delete(journey_timers).where(journey_timers.c.run_id == run["id"]))
-        conn.execute(
-            insert(journey_timers).values(
-                run_id=run["id"], seq=run["seq"], due_at=due, profile_id=run["profile_id"]
-            )
-        )
+        conn.execute(_DROP_TIMER, {"run_id": run["id"]})
+        timer = {"run_id": run["id"], "seq": run["seq"], "due_at": due, "profile_id": run["profile_id"]}
+        conn.execute(_ADD_TIMER, timer)
 
     def _take(
         self, conn: Connection, version: Version, run: dict[str, Any], step: Step, now: datetime
@@ -330,7 +359,7 @@ class JourneyEngine:
             self._set_timer(conn, run, now + step.duration)
             return None, True
         if kind == "branch":
-            live = profiles_store.resolve_live(conn, run["profile_id"]) or run["profile_id"]
+            live = live_of(conn, run["profile_id"]) or run["profile_id"]
             assert step.condition is not None
             taken = self.audience_matches(conn, live, step.condition, now)
             self._log(conn, run, step, "then" if taken else "else", None, now)
@@ -363,7 +392,7 @@ class JourneyEngine:
             self._log(conn, run, step, "enqueued", message_id, now)
             return step.next, False
         if kind == "update_trait":
-            live = profiles_store.resolve_live(conn, run["profile_id"])
+            live = live_of(conn, run["profile_id"])
             if live is not None:
                 profiles_store.set_traits(
                     conn, live, {body["key"]: body["value"]}, "journey", f"journey:{version.journey_id}", now
@@ -430,7 +459,7 @@ class JourneyEngine:
 
     def _already(self, conn: Connection, version: Version, run: dict[str, Any], step: Step) -> bool:
         """Whether what a wait_for waits for has happened already (since the run entered)."""
-        family = profiles_store.merge_set(conn, run["profile_id"])
+        family = family_of(conn, run["profile_id"])
         if step.event is None:
             segment_id = version.segments[step.body["segment"]]
             found = conn.execute(

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -27,9 +27,16 @@ from omnikanal.background import Periodic
 from omnikanal.clock import Clock
 from omnikanal.db.engine import read_tx, run_write
 from omnikanal.db.tables import journey_runs, journey_timers, journeys, profiles
-from omnikanal.journeys.engine import ACTIVE, JourneyEngine, Version, event_matches, key_matches
+from omnikanal.journeys.engine import (
+    ACTIVE,
+    JourneyEngine,
+    Version,
+    event_matches,
+    family_of,
+    key_matches,
+    live_of,
+)
 from omnikanal.journeys.timing import local_midnight, occurrence, trait_date, zone
-from omnikanal.profiles import store as profiles_store
 from omnikanal.segments.service import ENTERED, EXITED
 
 log = logging.getLogger(__name__)
@@ -86,13 +93,13 @@ class JourneyProcessor:
                 self._event(conn, known, row, now)
 
     def _event(self, conn: Connection, known: _Known, row: Any, now: datetime) -> None:
-        live = profiles_store.resolve_live(conn, row.profile_id)
+        live = live_of(conn, row.profile_id)
         if live is None:
             return
         properties: dict[str, Any] = (row.payload or {}).get("properties") or {}
         name: str = row.event
         segment_id = properties.get("segment_id") if name in (ENTERED, EXITED) else None
-        family = profiles_store.merge_set(conn, live)
+        family = family_of(conn, live)
         runs = conn.execute(
             select(journey_runs.c.id)
             .where(journey_runs.c.profile_id.in_(family), journey_runs.c.status == ACTIVE)
@@ -200,14 +207,16 @@ class TimerWorker:
         self._pause_file = pause_file
         self._pause_seconds = pause_seconds
         self._loop = Periodic("journey-timers", poll_seconds, lambda: self.run_once() > 0)
+        # Told, after each commit, which (run, due time) it fired: the benchmark's lateness probe.
+        self.on_commit: Callable[[list[tuple[str, datetime]]], None] | None = None
 
     def run_once(self) -> int:
         """Fire one batch of due timers in one transaction; answers how many were claimed."""
 
-        def work(conn: Connection) -> int:
+        def work(conn: Connection) -> list[tuple[str, datetime]]:
             now = self._clock.now()
             query = (
-                select(journey_timers.c.run_id, journey_timers.c.seq)
+                select(journey_timers.c.run_id, journey_timers.c.seq, journey_timers.c.due_at)
                 .where(journey_timers.c.due_at <= now)
                 .order_by(journey_timers.c.due_at)
                 .limit(self._batch)
@@ -220,9 +229,12 @@ class TimerWorker:
             if due and self._pause_file:
                 Path(self._pause_file).write_text(",".join(t.run_id for t in due))
                 time.sleep(self._pause_seconds)
-            return len(due)
+            return [(t.run_id, t.due_at) for t in due]
 
-        return run_write(self._db, work)
+        fired = run_write(self._db, work)
+        if fired and self.on_commit is not None:
+            self.on_commit(fired)
+        return len(fired)
 
     def run_until_done(self, limit: int = 100_000) -> int:
         total = 0
@@ -257,7 +269,12 @@ class DateScan:
         self._clock = clock
         self._default_tz = default_tz
         self._page = page
-        self._loop = Periodic("journey-dates", interval, lambda: bool(self.run_once() and False))
+        # one scan per interval: a scan covers every profile, so there is never more waiting at once
+        self._loop = Periodic("journey-dates", interval, self._tick)
+
+    def _tick(self) -> bool:
+        self.run_once()
+        return False
 
     def run_once(self) -> int:
         with read_tx(self._db) as conn:
