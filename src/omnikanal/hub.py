@@ -23,6 +23,7 @@ from omnikanal.ingest.writer import IngestWriter
 from omnikanal.journeys.engine import JourneyEngine
 from omnikanal.journeys.jobs import DateScan, JourneyProcessor, TimerWorker
 from omnikanal.journeys.model import JourneyLimits
+from omnikanal.journeys.privacy import JourneyData
 from omnikanal.journeys.service import JourneyService
 from omnikanal.messaging.dispatcher import Dispatcher
 from omnikanal.messaging.privacy import MessagingPersonalData
@@ -158,6 +159,7 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
         commerce.personal_data,
         MessagingPersonalData(),
         SegmentData(),
+        JourneyData(),
     ):
         registry.register(part)
     segments = SegmentService(

@@ -121,3 +121,27 @@ def test_roles_marketing_writes_service_reads_store_does_not(world: World) -> No
     assert post(world, {**BASIC, "name": "other"}, service).status_code == 403
     assert world.http.get("/api/journeys", headers=bearer(service)).status_code == 200
     assert world.http.get("/api/journeys", headers=bearer(store)).status_code == 403
+
+
+def test_erasure_removes_runs_steps_and_timers_and_export_shows_them(world: World) -> None:
+    pid = world.identify("eraseme", email="erase@example.org")
+    journey_id = world.journey(
+        {"name": "erasable", "trigger": {"api": {}}, "steps": [{"id": "w", "wait": {"duration": "P1D"}}]}
+    )
+    world.post(
+        f"/api/journeys/{journey_id}/entries", {"profile_id": pid, "data": {"note": "Kastanienallee 7"}}
+    )
+    privacy = world.hub.tokens.create("dpo", "privacy")[1]
+    exported = world.http.post(
+        "/api/privacy/requests", json={"type": "export", "profile_id": pid}, headers=bearer(privacy)
+    )
+    assert exported.status_code == 201, exported.text
+    document = world.http.get(exported.json()["export"]["json"], headers=bearer(privacy)).json()
+    assert "Kastanienallee 7" in str(document)
+    erased = world.http.post(
+        "/api/privacy/requests", json={"type": "erasure", "profile_id": pid}, headers=bearer(privacy)
+    )
+    assert erased.status_code == 201, erased.text
+    assert world.runs(journey_id) == []
+    assert world.timers() == 0
+    assert world.step_rows() == 0
