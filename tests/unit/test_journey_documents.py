@@ -221,3 +221,14 @@ def test_split_buckets_are_sticky_and_spread() -> None:
     buckets = [variant_bucket("j", "s", f"p{i}") for i in range(2000)]
     low = sum(1 for b in buckets if b < 5000)
     assert 800 < low < 1200
+
+
+def test_the_readme_example_is_a_valid_journey() -> None:
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Journeys", 1)[1]
+    example = section.split("```yaml", 1)[1].split("```", 1)[0]
+    journey = parse(load_text(example, "application/yaml"))
+    assert journey.key == "cart_id"
+    assert journey.steps["later"].next == "remind"

@@ -25,6 +25,7 @@ from omnikanal.ids import new_id
 from omnikanal.journeys.engine import ACTIVE, ENDED, JourneyEngine, Version
 from omnikanal.journeys.model import Journey, fail, parse_journey
 from omnikanal.journeys.schema import journey_schema
+from omnikanal.messaging import store as messaging_store
 
 STATUSES = ("draft", "active", "paused")
 
@@ -99,6 +100,13 @@ class JourneyService:
             if seen is None:
                 warnings.append(
                     {"code": "unknown_event", "message": f"no {name!r} event has been received yet"}
+                )
+        for template in sorted(
+            {str(s.body["template"]) for s in journey.steps.values() if "template" in s.body}
+        ):
+            if not messaging_store.template_rows(conn, template):
+                warnings.append(
+                    {"code": "unknown_template", "message": f"no message template named {template!r} yet"}
                 )
         for trait in sorted(_traits_of(journey)):
             if not _trait_seen(conn, trait):
