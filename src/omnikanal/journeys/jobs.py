@@ -212,6 +212,18 @@ class TimerWorker:
 
     def run_once(self) -> int:
         """Fire one batch of due timers in one transaction; answers how many were claimed."""
+        # A read first: an idle worker polling twice a second must not take SQLite's write lock.
+        with read_tx(self._db) as conn:
+            nothing_due = (
+                conn.execute(
+                    select(journey_timers.c.run_id)
+                    .where(journey_timers.c.due_at <= self._clock.now())
+                    .limit(1)
+                ).first()
+                is None
+            )
+        if nothing_due:
+            return 0
 
         def work(conn: Connection) -> list[tuple[str, datetime]]:
             now = self._clock.now()
