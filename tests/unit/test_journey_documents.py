@@ -76,6 +76,7 @@ def test_the_published_schema_is_a_valid_draft_2020_12_schema() -> None:
     ("document", "pointer", "words"),
     [
         (changed(["steps", 0, "wait", "duration"], "3 days"), "/steps/0/wait/duration", "does not match"),
+        (changed(["steps", 0, "wait", "duration"], "PT0S"), "/steps/0/wait/duration", "longer than zero"),
         (changed(["steps", 2, "wait_for", "timeout"], "P1Y"), "/steps/2/wait_for/timeout", "does not match"),
         (changed(["steps", 1, "send", "channel"], "pigeon"), "/steps/1/send/channel", "pigeon"),
         (changed(["trigger"], {}), "/trigger", "non-empty"),

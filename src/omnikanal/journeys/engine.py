@@ -248,9 +248,11 @@ class JourneyEngine:
         if step.kind == "wait_for":
             self._log(conn, run, step, "timed_out", None, now)
             following = step.body.get("on_timeout", step.next)
-        else:
+        elif step.kind == "wait":
             self._log(conn, run, step, "elapsed", None, now)
             following = step.next
+        else:  # a pass that reached its step limit goes on here, at this step, not yet taken
+            following = step.id
         run["wait_event"] = None
         self._advance(conn, version, run, following, now)
         return True

@@ -279,12 +279,17 @@ def _steps(
         if kind == "wait":
             if "duration" in body:
                 duration = parse_duration(body["duration"], f"{here}/duration", max_days)
+                if not duration:
+                    # a wait of nothing would let a loop through it spin without ever waiting
+                    raise fail(f"{here}/duration", "a wait lasts longer than zero")
             elif "until_trait" in body and "offset" in body["until_trait"]:
                 duration = parse_duration(
                     body["until_trait"]["offset"], f"{here}/until_trait/offset", max_days, signed=True
                 )
         elif kind == "wait_for":
             duration = parse_duration(body["timeout"], f"{here}/timeout", max_days)
+            if not duration:
+                raise fail(f"{here}/timeout", "a timeout lasts longer than zero")
             has_event, has_segment = "event" in body, "segment" in body
             if has_event == has_segment:
                 raise fail(here, "wait_for waits for exactly one of: event, segment")
