@@ -72,9 +72,10 @@ _DROP_FIRED_TIMER = delete(journey_timers).where(
 )
 _ADD_TIMER = insert(journey_timers)
 _ADD_STEP = insert(journey_steps)
+# RETURNING says whether the row went in: psycopg reports no row count for ON CONFLICT DO NOTHING
 _ADD_RUN = {
-    "postgresql": pg_insert(journey_runs).on_conflict_do_nothing(),
-    "sqlite": sqlite_insert(journey_runs).on_conflict_do_nothing(),
+    "postgresql": pg_insert(journey_runs).on_conflict_do_nothing().returning(journey_runs.c.id),
+    "sqlite": sqlite_insert(journey_runs).on_conflict_do_nothing().returning(journey_runs.c.id),
 }
 
 
@@ -216,7 +217,7 @@ class JourneyEngine:
             "goal_message_id": None,
             "updated_at": now,
         }
-        if conn.execute(_ADD_RUN[conn.dialect.name], row).rowcount == 0:
+        if conn.execute(_ADD_RUN[conn.dialect.name], row).first() is None:
             return None, "duplicate"
         self._advance(conn, version, row, journey.first, now)
         return run_id, "entered"
