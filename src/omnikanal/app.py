@@ -17,6 +17,7 @@ from omnikanal.consent import pages as consent_pages
 from omnikanal.console import routes as console_routes
 from omnikanal.hub import Hub
 from omnikanal.ingest import api as ingest_api
+from omnikanal.journeys import api as journeys_api
 from omnikanal.messaging import api as messaging_api
 from omnikanal.messaging import push_api
 from omnikanal.privacy import api as privacy_api
@@ -62,6 +63,7 @@ def create_app(hub: Hub, *, manage_lifecycle: bool = True) -> FastAPI:
     app.include_router(commerce_api.scan_router)
     app.include_router(segments_api.router)
     console_routes.install(app)
+    app.include_router(journeys_api.router)
 
     @app.get("/health", tags=["operations"], summary="Liveness and the database engine in use")
     def health() -> dict[str, Any]:

@@ -284,6 +284,53 @@ def segments_list() -> None:
         console.print(table)
 
 
+journeys_app = typer.Typer(help="Journeys: timer workers and document checks.", no_args_is_help=True)
+app.add_typer(journeys_app, name="journeys")
+
+
+@journeys_app.command("work")
+def journeys_work(
+    once: Annotated[bool, typer.Option("--once", help="fire what is due now, then stop")] = False,
+) -> None:
+    """Fire due journey timers until stopped (Ctrl-C); run as many of these side by side as needed."""
+    import signal
+    import threading
+
+    with _hub() as hub:
+        if once:
+            console.print(f"{hub.journey_worker.run_until_done()} timers fired")
+            return
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        poll = hub.settings.journey_worker_poll_seconds or 0.5
+        fired = 0
+        try:
+            while not stop.is_set():
+                done = hub.journey_worker.run_once()
+                fired += done
+                if done == 0:
+                    stop.wait(poll)
+        except KeyboardInterrupt:
+            pass
+        console.print(f"{fired} timers fired")
+
+
+@journeys_app.command("validate")
+def journeys_validate(
+    file: Annotated[
+        Path, typer.Argument(help="a journey document (YAML or JSON)", exists=True, dir_okay=False)
+    ],
+) -> None:
+    """Check a journey document against the schema, the rules and this hub's segments and traits."""
+    from omnikanal.journeys.model import load_text
+
+    with _hub() as hub:
+        result = hub.journeys.validate(load_text(file.read_bytes(), "application/yaml"))
+    for warning in result["warnings"]:
+        console.print(f"[yellow]warning[/yellow] ({warning['code']}): {warning['message']}")
+    console.print("valid")
+
+
 def tune_gc() -> None:
     """Keep the collector's full passes off the request path of a long-running server.
 

@@ -20,6 +20,11 @@ from omnikanal.eventlog.service import EventLog, Processor, ProcessorRunner
 from omnikanal.identity.model import IdentityRules
 from omnikanal.ingest.service import IngestService
 from omnikanal.ingest.writer import IngestWriter
+from omnikanal.journeys.engine import JourneyEngine
+from omnikanal.journeys.jobs import DateScan, JourneyProcessor, TimerWorker
+from omnikanal.journeys.model import JourneyLimits
+from omnikanal.journeys.privacy import JourneyData
+from omnikanal.journeys.service import JourneyService
 from omnikanal.messaging.dispatcher import Dispatcher
 from omnikanal.messaging.privacy import MessagingPersonalData
 from omnikanal.messaging.service import MessagingService
@@ -64,6 +69,9 @@ class Hub:
     segments: SegmentService
     segment_recheck: RecheckJob
     staff: StaffService
+    journeys: JourneyService
+    journey_worker: TimerWorker
+    journey_dates: DateScan
     processors: list[Processor] = field(default_factory=list)
 
     def start(self) -> None:
@@ -79,8 +87,14 @@ class Hub:
         self.commerce.start()
         if self.settings.segment_recheck_seconds > 0:
             self.segment_recheck.start()
+        if self.settings.journey_worker_poll_seconds > 0:
+            self.journey_worker.start()
+        if self.settings.journey_date_scan_seconds > 0:
+            self.journey_dates.start()
 
     def stop(self) -> None:
+        self.journey_dates.stop()
+        self.journey_worker.stop()
         self.segment_recheck.stop()
         self.dispatcher.stop()
         self.commerce.stop()
@@ -147,6 +161,7 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
         commerce.personal_data,
         MessagingPersonalData(),
         SegmentData(),
+        JourneyData(),
     ):
         registry.register(part)
     segments = SegmentService(
@@ -161,6 +176,18 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
     privacy = PrivacyService(engine, clock, registry, suppression, profiles)
     privacy.on_change.append(segments.mark_due)
     messaging, dispatcher = build_messaging(settings, engine, clock, signer, ingest, sources, consent=consent)
+    # Journeys come after segments in the processor list, so a Segment Entered event written by the
+    # segments processor is seen by the journeys processor on its next round.
+    journey_engine = JourneyEngine(
+        messaging,
+        segments,
+        JourneyLimits(
+            settings.journey_max_steps, settings.journey_max_wait_days, settings.journey_max_document_bytes
+        ),
+        segments.limits,
+        settings.messaging_default_timezone,
+    )
+    processors.append(JourneyProcessor(journey_engine, clock))
     runner = ProcessorRunner(eventlog, processors, settings.worker_poll_seconds)
     ingest.committed.append(runner.wake)
     return Hub(
@@ -197,5 +224,23 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
             segments, clock, settings.segment_recheck_seconds, settings.segment_batch_recheck_seconds
         ),
         staff=StaffService(engine, clock, settings),
+        journeys=JourneyService(engine, clock, journey_engine),
+        journey_worker=TimerWorker(
+            engine,
+            journey_engine,
+            clock,
+            settings.journey_worker_batch,
+            settings.journey_worker_poll_seconds,
+            settings.journey_test_pause_file,
+            settings.journey_test_pause_seconds,
+        ),
+        journey_dates=DateScan(
+            engine,
+            journey_engine,
+            clock,
+            settings.journey_date_scan_seconds,
+            settings.messaging_default_timezone,
+            settings.journey_date_scan_page,
+        ),
         processors=processors,
     )

@@ -177,6 +177,22 @@ class Settings(BaseSettings):
     messaging_dispatch_inline: bool = True
     # How long the links in a message (unsubscribe, tracked links) stay valid.
     messaging_link_days: int = 90
+    # --- journeys ---
+    journey_max_steps: int = Field(default=50, ge=1, le=500)
+    # the longest wait, timeout, cooldown or goal window
+    journey_max_wait_days: int = Field(default=730, ge=1)
+    journey_max_document_bytes: int = Field(default=256 * 1024, ge=1024)
+    # Seconds between timer worker rounds when nothing is due; 0: this process runs no timer worker
+    # (API-only nodes; run `omnikanal journeys work` beside them).
+    journey_worker_poll_seconds: float = Field(default=0.5, ge=0)
+    journey_worker_batch: int = Field(default=100, ge=1)  # due timers claimed per transaction
+    # Seconds between scans for date-trait triggers (birthdays); 0: no scan in this process.
+    journey_date_scan_seconds: float = Field(default=3600.0, ge=0)
+    journey_date_scan_page: int = Field(default=1000, ge=1)
+    # Test hook (never set in production): a timer worker writes this file after taking its steps
+    # and sleeps this long before committing, so a test can kill it inside the step transaction.
+    journey_test_pause_file: str = ""
+    journey_test_pause_seconds: float = 0.0
 
     # --- console (staff users, sessions, pages) ---
     # A console session ends this many hours after login, whatever the activity.

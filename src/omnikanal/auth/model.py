@@ -34,6 +34,8 @@ class Permission(StrEnum):
     COMMERCE_SCAN = "commerce:scan"
     SEGMENTS_READ = "segments:read"
     SEGMENTS_WRITE = "segments:write"
+    JOURNEYS_READ = "journeys:read"
+    JOURNEYS_WRITE = "journeys:write"
 
 
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
@@ -53,6 +55,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             Permission.CATALOGUE_READ,
             Permission.SEGMENTS_READ,
             Permission.SEGMENTS_WRITE,
+            Permission.JOURNEYS_READ,
+            Permission.JOURNEYS_WRITE,
         }
     ),
     # The hotline sees orders, products and stock to answer questions; it does not change them.
@@ -71,6 +75,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             Permission.STOCK_READ,
             Permission.COMMERCE_READ,
             Permission.SEGMENTS_READ,
+            Permission.JOURNEYS_READ,
         }
     ),
     # Store staff scan, reserve, sell and hand over at the till, book the store's stock, and take

@@ -1,7 +1,7 @@
 """console: staff users, sessions, login failures, token stores
 
 Revision ID: 0007_console
-Revises: 0005_segments
+Revises: 0006_journeys
 Create Date: 2026-11-23
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import omnikanal.db.types
 
 revision = "0007_console"
-down_revision = "0005_segments"
+down_revision = "0006_journeys"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,491 @@
+"""The journey engine: entries, steps, durable timers and the step log, inside the caller's transaction.
+
+A run is one customer's pass through one version of a journey. The engine moves a run from step to
+step until it must wait (a timer row in ``journey_timers``, or a wait for an event) or ends. Each step
+taken writes a row of the step log keyed by (run, sequence number): a second attempt to take the same
+step fails on that key, so no step runs twice. Messages, tasks and webhooks are written to the
+messaging outbox in the same transaction as the run's state, so they commit together (or neither).
+
+Every method takes the connection of a transaction the caller owns: the event-log processor's, the
+timer worker's, or an API call's. Runs are locked (``FOR UPDATE``) before they change, so the
+processor and any number of timer workers can touch the same run without losing an update.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from omnikanal.db.tables import (
+    events,
+    journey_runs,
+    journey_steps,
+    journey_timers,
+    journey_versions,
+    profiles,
+    segment_members,
+)
+from omnikanal.errors import NotFound
+from omnikanal.ids import new_id
+from omnikanal.journeys.model import EventMatch, Journey, JourneyLimits, Step, parse_journey
+from omnikanal.journeys.timing import local_midnight, next_local_time, occurrence, trait_date, zone
+from omnikanal.messaging.service import MessagingService, SendRequest
+from omnikanal.profiles import store as profiles_store
+from omnikanal.segments import store as segments_store
+from omnikanal.segments.evaluate import Facts, evaluate, matches_filters, readable
+from omnikanal.segments.model import Condition, Limits, parse_computed
+from omnikanal.segments.service import SegmentService
+
+log = logging.getLogger(__name__)
+
+ACTIVE = "active"
+ENDED = "ended"
+# A pass of the engine takes at most this many steps; cycles without a wait are refused when a
+# document is saved, so only a very long straight journey can reach it.
+MAX_STEPS_PER_PASS = 200
+# How far back "skipped if already true" looks for the awaited event (from the run's entry).
+ALREADY_SCAN_LIMIT = 500
+
+
+# Statements built once: the engine runs them for every step of every run, and building a statement
+# (and its cache key) costs SQLAlchemy more than SQLite needs to execute it.
+_EARLIER = select(journey_runs.c.status, journey_runs.c.entered_at).where(
+    journey_runs.c.journey_id == bindparam("journey_id"),
+    journey_runs.c.profile_id.in_(bindparam("family", expanding=True)),
+    journey_runs.c.run_key == bindparam("run_key"),
+)
+_STATE = select(profiles.c.state).where(profiles.c.id == bindparam("profile_id"))
+_MERGED_INTO = select(profiles.c.id).where(profiles.c.merged_into == bindparam("live")).limit(1)
+_LOCK_RUN = select(journey_runs).where(journey_runs.c.id == bindparam("run_id")).with_for_update()
+# an UPDATE given a parameter dict sets the columns named by its keys; "_run" is the WHERE's
+_SAVE_RUN = update(journey_runs).where(journey_runs.c.id == bindparam("_run"))
+_DROP_TIMER = delete(journey_timers).where(journey_timers.c.run_id == bindparam("run_id"))
+_DROP_FIRED_TIMER = delete(journey_timers).where(
+    journey_timers.c.run_id == bindparam("run_id"), journey_timers.c.seq == bindparam("seq")
+)
+_ADD_TIMER = insert(journey_timers)
+_ADD_STEP = insert(journey_steps)
+# RETURNING says whether the row went in: psycopg reports no row count for ON CONFLICT DO NOTHING
+_ADD_RUN = {
+    "postgresql": pg_insert(journey_runs).on_conflict_do_nothing().returning(journey_runs.c.id),
+    "sqlite": sqlite_insert(journey_runs).on_conflict_do_nothing().returning(journey_runs.c.id),
+}
+
+
+def live_of(conn: Connection, profile_id: str) -> str | None:
+    """The live profile behind an id; the common case (it is live) in one prepared statement."""
+    if conn.execute(_STATE, {"profile_id": profile_id}).scalar() == "live":
+        return profile_id
+    return profiles_store.resolve_live(conn, profile_id)
+
+
+def family_of(conn: Connection, live: str) -> list[str]:
+    """The live profile and every profile merged into it; one cheap look when nothing was merged."""
+    if conn.execute(_MERGED_INTO, {"live": live}).first() is None:
+        return [live]
+    return profiles_store.merge_set(conn, live)
+
+
+@dataclass(frozen=True, slots=True)
+class Version:
+    journey_id: str
+    version: int
+    journey: Journey
+    segments: dict[str, str]  # segment name or id as written -> segment id
+
+
+def variant_bucket(journey_id: str, step_id: str, profile_id: str) -> int:
+    """0..9999, the same for a customer every time: the split is sticky across runs and versions."""
+    digest = hashlib.sha256(f"{journey_id}:{step_id}:{profile_id}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") % 10000
+
+
+def key_matches(journey: Journey, run_key: str, properties: dict[str, Any]) -> bool:
+    """An event carrying the journey key's property concerns only the run with that key; one without
+    it concerns every run of the customer (an order without a cart id ends every cart's run)."""
+    if journey.key is None or journey.key not in properties:
+        return True
+    return str(properties[journey.key]) == run_key
+
+
+def event_matches(match: EventMatch, name: str | None, properties: dict[str, Any]) -> bool:
+    return name == match.name and matches_filters(properties, match.where)
+
+
+class JourneyEngine:
+    def __init__(
+        self,
+        messaging: MessagingService,
+        segments: SegmentService,
+        limits: JourneyLimits,
+        condition_limits: Limits,
+        default_timezone: str,
+    ) -> None:
+        self._messaging = messaging
+        self._segments = segments
+        self.limits = limits
+        self.condition_limits = condition_limits
+        self._default_tz = default_timezone
+        self._versions: dict[tuple[str, int], Version] = {}
+
+    # --- versions
+
+    def version(self, conn: Connection, journey_id: str, number: int) -> Version:
+        """A parsed version (cached: a saved version never changes)."""
+        cached = self._versions.get((journey_id, number))
+        if cached is not None:
+            return cached
+        row = conn.execute(
+            select(journey_versions).where(
+                journey_versions.c.journey_id == journey_id, journey_versions.c.version == number
+            )
+        ).first()
+        if row is None:
+            raise NotFound(
+                "journey_not_found", f"no version {number} of journey {journey_id!r}", "journey_id"
+            )
+        parsed = Version(
+            journey_id,
+            number,
+            parse_journey(row.document, self.limits, self.condition_limits),
+            dict(row.resolved.get("segments", {})),
+        )
+        self._versions[(journey_id, number)] = parsed
+        return parsed
+
+    # --- entering
+
+    def enter(
+        self,
+        conn: Connection,
+        version: Version,
+        profile_id: str,
+        key: str,
+        origin: str,
+        data: dict[str, Any],
+        now: datetime,
+    ) -> tuple[str | None, str]:
+        """Let a customer in if the entry rules allow; (run id or None, why)."""
+        journey = version.journey
+        live = live_of(conn, profile_id)
+        if live is None:
+            return None, "unknown_profile"
+        if journey.audience is not None and not self.audience_matches(conn, live, journey.audience, now):
+            return None, "not_in_audience"
+        family = family_of(conn, live)
+        earlier = conn.execute(
+            _EARLIER, {"journey_id": version.journey_id, "family": family, "run_key": key}
+        ).all()
+        if journey.reentry != "every_time" and any(r.status == ACTIVE for r in earlier):
+            return None, "already_inside"
+        if journey.reentry == "once" and earlier:
+            return None, "entered_before"
+        if journey.reentry == "cooldown" and earlier and journey.cooldown is not None:
+            last = max(r.entered_at for r in earlier)
+            if last + journey.cooldown > now:
+                return None, "cooling_down"
+        run_id = new_id("run")
+        row: dict[str, Any] = {
+            "id": run_id,
+            "journey_id": version.journey_id,
+            "version": version.version,
+            "profile_id": live,
+            "run_key": key,
+            "origin": origin,
+            # every_time allows parallel runs; otherwise the unique key turns a racing second entry
+            # into a no-op
+            "active_key": None if journey.reentry == "every_time" else f"{live}|{key}",
+            "status": ACTIVE,
+            "step": None,
+            "seq": 0,
+            "wait_event": None,
+            "variant": None,
+            "data": data,
+            "last_message_id": None,
+            "exit_reason": None,
+            "entered_at": now,
+            "ended_at": None,
+            "goal_until": now + journey.goal_within if journey.goal_within is not None else None,
+            "goal_at": None,
+            "goal_message_id": None,
+            "updated_at": now,
+        }
+        if conn.execute(_ADD_RUN[conn.dialect.name], row).first() is None:
+            return None, "duplicate"
+        self._advance(conn, version, row, journey.first, now)
+        return run_id, "entered"
+
+    def audience_matches(self, conn: Connection, live: str, condition: Condition, now: datetime) -> bool:
+        facts: Facts
+        facts, _ = SegmentService.facts(conn, live, None)
+        stored = segments_store.stored_computed(conn, live)
+        for definition in segments_store.computed_definitions(conn):
+            trait = parse_computed(definition.definition, self.condition_limits)
+            facts.computed[trait.name] = readable(trait, stored.get(trait.name), now)
+        member, _ = evaluate(condition, facts, now)
+        return member
+
+    # --- moving on
+
+    def lock_run(self, conn: Connection, run_id: str) -> dict[str, Any] | None:
+        row = conn.execute(_LOCK_RUN, {"run_id": run_id}).first()
+        return dict(row._mapping) if row is not None else None
+
+    def fire(self, conn: Connection, run_id: str, seq: int, now: datetime) -> bool:
+        """A due timer: the wait is over (or a wait for an event timed out). False: it was stale."""
+        conn.execute(_DROP_FIRED_TIMER, {"run_id": run_id, "seq": seq})
+        run = self.lock_run(conn, run_id)
+        if run is None or run["status"] != ACTIVE or run["seq"] != seq or run["step"] is None:
+            return False
+        version = self.version(conn, run["journey_id"], run["version"])
+        step = version.journey.steps[run["step"]]
+        if step.kind == "wait_for":
+            self._log(conn, run, step, "timed_out", None, now)
+            following = step.body.get("on_timeout", step.next)
+        elif step.kind == "wait":
+            self._log(conn, run, step, "elapsed", None, now)
+            following = step.next
+        else:  # a pass that reached its step limit goes on here, at this step, not yet taken
+            following = step.id
+        run["wait_event"] = None
+        self._advance(conn, version, run, following, now)
+        return True
+
+    def resume(self, conn: Connection, run: dict[str, Any], version: Version, now: datetime) -> None:
+        """A run waiting for an event or a segment saw it: on to the step after the wait."""
+        conn.execute(_DROP_TIMER, {"run_id": run["id"]})
+        step = version.journey.steps[run["step"]]
+        self._log(conn, run, step, "matched", None, now)
+        run["wait_event"] = None
+        self._advance(conn, version, run, step.next, now)
+
+    def end(self, conn: Connection, run: dict[str, Any], reason: str, now: datetime) -> None:
+        """End a run at once; a pending wait is cancelled with its timer."""
+        conn.execute(_DROP_TIMER, {"run_id": run["id"]})
+        run.update(
+            status=ENDED,
+            exit_reason=reason,
+            ended_at=now,
+            active_key=None,
+            wait_event=None,
+            updated_at=now,
+        )
+        self._save(conn, run)
+
+    def _save(self, conn: Connection, run: dict[str, Any]) -> None:
+        conn.execute(_SAVE_RUN, {"_run": run["id"], **{k: v for k, v in run.items() if k != "id"}})
+
+    def _log(
+        self,
+        conn: Connection,
+        run: dict[str, Any],
+        step: Step,
+        outcome: str,
+        message_id: str | None,
+        now: datetime,
+    ) -> None:
+        # A plain insert: the primary key (run, seq) refuses a step taken twice, and the whole
+        # transaction with it.
+        conn.execute(
+            _ADD_STEP,
+            {
+                "run_id": run["id"],
+                "seq": run["seq"],
+                "profile_id": run["profile_id"],
+                "step": step.id,
+                "kind": step.kind,
+                "outcome": outcome,
+                "message_id": message_id,
+                "at": now,
+            },
+        )
+        run["seq"] += 1
+
+    def _advance(
+        self, conn: Connection, version: Version, run: dict[str, Any], step_id: str | None, now: datetime
+    ) -> None:
+        journey = version.journey
+        for _ in range(MAX_STEPS_PER_PASS):
+            if step_id is None:
+                self.end(conn, run, "completed", now)
+                return
+            step = journey.steps[step_id]
+            following, stop = self._take(conn, version, run, step, now)
+            if stop:
+                run["updated_at"] = now
+                self._save(conn, run)
+                return
+            step_id = following
+        log.warning(
+            "run %s took %d steps in one pass; it goes on at the next timer", run["id"], MAX_STEPS_PER_PASS
+        )
+        run["step"] = step_id
+        self._set_timer(conn, run, now)
+        self._save(conn, run)
+
+    def _set_timer(self, conn: Connection, run: dict[str, Any], due: datetime) -> None:
+        conn.execute(_DROP_TIMER, {"run_id": run["id"]})
+        timer = {"run_id": run["id"], "seq": run["seq"], "due_at": due, "profile_id": run["profile_id"]}
+        conn.execute(_ADD_TIMER, timer)
+
+    def _take(
+        self, conn: Connection, version: Version, run: dict[str, Any], step: Step, now: datetime
+    ) -> tuple[str | None, bool]:
+        """Take one step; (the next step, whether the run stops here for now)."""
+        kind, body = step.kind, step.body
+        if kind == "wait":
+            due = self._wait_until(conn, run, step, now)
+            if due <= now:
+                self._log(conn, run, step, "passed", None, now)
+                return step.next, False
+            self._log(conn, run, step, "waiting", None, now)
+            run["step"] = step.id
+            self._set_timer(conn, run, due)
+            return None, True
+        if kind == "wait_for":
+            if self._already(conn, version, run, step):
+                self._log(conn, run, step, "already_true", None, now)
+                return step.next, False
+            self._log(conn, run, step, "waiting", None, now)
+            run["step"] = step.id
+            run["wait_event"] = (
+                step.event.name if step.event is not None else f"segment:{version.segments[body['segment']]}"
+            )
+            assert step.duration is not None
+            self._set_timer(conn, run, now + step.duration)
+            return None, True
+        if kind == "branch":
+            live = live_of(conn, run["profile_id"]) or run["profile_id"]
+            assert step.condition is not None
+            taken = self.audience_matches(conn, live, step.condition, now)
+            self._log(conn, run, step, "then" if taken else "else", None, now)
+            return body["then" if taken else "else"], False
+        if kind == "split":
+            bucket = variant_bucket(version.journey_id, step.id, run["profile_id"])
+            holdout = int(body.get("holdout", 0)) * 100
+            if bucket < holdout:
+                run["variant"] = "holdout"
+                self._log(conn, run, step, "holdout", None, now)
+                self.end(conn, run, "holdout", now)
+                return None, True
+            variants = body["variants"]
+            total = sum(int(v["weight"]) for v in variants)
+            point = (bucket - holdout) * total // (10000 - holdout)
+            for variant in variants:
+                point -= int(variant["weight"])
+                if point < 0:
+                    break
+            run["variant"] = variant["name"]
+            self._log(conn, run, step, variant["name"], None, now)
+            return str(variant["next"]), False
+        if kind in ("send", "task", "webhook"):
+            message_id = self._message(conn, version, run, step)
+            if message_id is None:
+                self._log(conn, run, step, "profile_gone", None, now)
+                self.end(conn, run, "profile_gone", now)
+                return None, True
+            run["last_message_id"] = message_id
+            self._log(conn, run, step, "enqueued", message_id, now)
+            return step.next, False
+        if kind == "update_trait":
+            live = live_of(conn, run["profile_id"])
+            if live is not None:
+                profiles_store.set_traits(
+                    conn, live, {body["key"]: body["value"]}, "journey", f"journey:{version.journey_id}", now
+                )
+            self._log(conn, run, step, "updated" if live else "profile_gone", None, now)
+            return step.next, False
+        if kind == "exit":
+            self._log(conn, run, step, "exit", None, now)
+            self.end(conn, run, str(body.get("reason", "exit_step")), now)
+            return None, True
+        raise AssertionError(f"unknown step kind {kind}")
+
+    def _message(self, conn: Connection, version: Version, run: dict[str, Any], step: Step) -> str | None:
+        body = step.body
+        content = body.get("content")
+        data = {**run["data"], "journey": version.journey.name, "journey_key": run["run_key"]}
+        common: dict[str, Any] = {
+            "profile_id": run["profile_id"],
+            "template": body.get("template"),
+            "content": dict(content) if content else None,
+            "data": data,
+            # the run and its sequence number: a repeated step could not send twice even without
+            # the step log
+            "idempotency_key": f"journey:{run['id']}:{run['seq']}",
+        }
+        if step.kind == "send":
+            request = SendRequest(
+                channel=body.get("channel", "auto"),
+                transactional=bool(body.get("transactional", False)),
+                purpose=body.get("purpose"),
+                **common,
+            )
+        elif step.kind == "task":
+            request = SendRequest(
+                channel="task",
+                transactional=True,
+                queue=body["queue"],
+                kind=body.get("kind", "call"),
+                **common,
+            )
+        else:
+            request = SendRequest(channel="webhook", transactional=True, to=body.get("url"), **common)
+        try:
+            message_id, _ = self._messaging.enqueue(conn, request, actor=f"journey:{version.journey_id}")
+        except NotFound:
+            return None
+        return message_id
+
+    def _wait_until(self, conn: Connection, run: dict[str, Any], step: Step, now: datetime) -> datetime:
+        body = step.body
+        if "duration" in body:
+            assert step.duration is not None
+            return now + step.duration
+        traits = segments_store.profile_traits(conn, run["profile_id"])
+        tz = zone(traits, self._default_tz)
+        if "until" in body:
+            return next_local_time(now, body["until"]["time"], body["until"].get("weekdays"), tz)
+        spec = body["until_trait"]
+        day = trait_date(traits.get(spec["trait"]))
+        if day is None:
+            return now  # no such date: nothing to wait for
+        moment = local_midnight(occurrence(day, bool(spec.get("annual")), now.astimezone(tz).date()), tz)
+        return moment + (step.duration or timedelta())
+
+    def _already(self, conn: Connection, version: Version, run: dict[str, Any], step: Step) -> bool:
+        """Whether what a wait_for waits for has happened already (since the run entered)."""
+        family = family_of(conn, run["profile_id"])
+        if step.event is None:
+            segment_id = version.segments[step.body["segment"]]
+            found = conn.execute(
+                select(segment_members.c.profile_id).where(
+                    segment_members.c.segment_id == segment_id, segment_members.c.profile_id.in_(family)
+                )
+            ).first()
+            return found is not None
+        rows = conn.execute(
+            select(events.c.event, events.c.payload)
+            .where(
+                events.c.profile_id.in_(family),
+                events.c.type == "track",
+                events.c.event == step.event.name,
+                events.c.timestamp >= run["entered_at"],
+            )
+            .order_by(events.c.timestamp.desc())
+            .limit(ALREADY_SCAN_LIMIT)
+        ).all()
+        for row in rows:
+            properties = (row.payload or {}).get("properties") or {}
+            if event_matches(step.event, row.event, properties) and key_matches(
+                version.journey, run["run_key"], properties
+            ):
+                return True
+        return False

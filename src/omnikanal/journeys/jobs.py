@@ -1,0 +1,348 @@
+"""The event-driven half of the engine (a processor of the event log) and the timed half (workers).
+
+``JourneyProcessor`` runs in the transaction that advances its cursor: for each tracked event it
+ends runs whose exit criteria it meets, resumes runs waiting for it, records goals, and lets
+customers in whose trigger it is. Segment entries and exits arrive as the segments capability's
+``Segment Entered`` / ``Segment Exited`` timeline events, in log order with everything else.
+
+``TimerWorker`` claims due timers without a coordinator: on PostgreSQL with ``FOR UPDATE SKIP
+LOCKED`` (each worker takes rows no other holds), on SQLite under the single write lock. The claim,
+the steps and the messages they cause are one transaction, so a worker killed half-way leaves the
+timer to the next one and nothing sent. ``DateScan`` lets customers in on a date held in a trait.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, select, update
+
+from omnikanal.background import Periodic
+from omnikanal.clock import Clock
+from omnikanal.db.engine import read_tx, run_write
+from omnikanal.db.tables import journey_runs, journey_timers, journeys, profiles
+from omnikanal.journeys.engine import (
+    ACTIVE,
+    JourneyEngine,
+    Version,
+    event_matches,
+    family_of,
+    key_matches,
+    live_of,
+)
+from omnikanal.journeys.timing import local_midnight, occurrence, trait_date, zone
+from omnikanal.segments.service import ENTERED, EXITED
+
+log = logging.getLogger(__name__)
+PROCESSOR = "journeys"
+
+
+@dataclass(frozen=True, slots=True)
+class _Known:
+    """The versions the processor must look at: current versions of active journeys (triggers) and
+    every version some run is still on (exits, waits, goals)."""
+
+    triggers: list[Version]
+    names: set[str]
+
+
+def _known(conn: Connection, engine: JourneyEngine) -> _Known:
+    active = conn.execute(
+        select(journeys.c.id, journeys.c.version).where(journeys.c.status == "active")
+    ).all()
+    triggers = [engine.version(conn, r.id, r.version) for r in active]
+    in_use = conn.execute(
+        select(journey_runs.c.journey_id, journey_runs.c.version)
+        .where(journey_runs.c.status == ACTIVE)
+        .distinct()
+    ).all()
+    # goals are watched after a run ended, until their window closes; their versions are few
+    names: set[str] = {ENTERED, EXITED}
+    for version in [*triggers, *(engine.version(conn, r.journey_id, r.version) for r in in_use)]:
+        names |= version.journey.event_names()
+    for row in conn.execute(
+        select(journey_runs.c.journey_id, journey_runs.c.version)
+        .where(journey_runs.c.goal_at.is_(None), journey_runs.c.goal_until.is_not(None))
+        .distinct()
+    ):
+        names |= engine.version(conn, row.journey_id, row.version).journey.event_names()
+    return _Known(triggers, names)
+
+
+class JourneyProcessor:
+    name = PROCESSOR
+
+    def __init__(self, engine: JourneyEngine, clock: Clock) -> None:
+        self._engine = engine
+        self._clock = clock
+
+    def handle(self, conn: Connection, batch: Sequence[Any]) -> None:
+        relevant = [r for r in batch if r.type == "track"]
+        if not relevant:
+            return
+        known = _known(conn, self._engine)
+        now = self._clock.now()
+        for row in relevant:
+            if row.event in known.names:
+                self._event(conn, known, row, now)
+
+    def _event(self, conn: Connection, known: _Known, row: Any, now: datetime) -> None:
+        live = live_of(conn, row.profile_id)
+        if live is None:
+            return
+        properties: dict[str, Any] = (row.payload or {}).get("properties") or {}
+        name: str = row.event
+        segment_id = properties.get("segment_id") if name in (ENTERED, EXITED) else None
+        family = family_of(conn, live)
+        runs = conn.execute(
+            select(journey_runs.c.id)
+            .where(journey_runs.c.profile_id.in_(family), journey_runs.c.status == ACTIVE)
+            .order_by(journey_runs.c.entered_at, journey_runs.c.id)
+        ).all()
+        for (run_id,) in runs:
+            run = self._engine.lock_run(conn, run_id)
+            if run is None or run["status"] != ACTIVE:
+                continue
+            version = self._engine.version(conn, run["journey_id"], run["version"])
+            journey = version.journey
+            if not key_matches(journey, run["run_key"], properties):
+                continue
+            if any(event_matches(m, name, properties) for m in journey.exit_events):
+                self._engine.end(conn, run, f"event:{name}", now)
+                continue
+            if name == EXITED and segment_id in {version.segments[s] for s in journey.exit_segments}:
+                self._engine.end(conn, run, "segment_exited", now)
+                continue
+            if run["wait_event"] is not None and run["step"] is not None:
+                step = journey.steps[run["step"]]
+                waited = (step.event is not None and event_matches(step.event, name, properties)) or (
+                    name == ENTERED and run["wait_event"] == f"segment:{segment_id}"
+                )
+                if waited:
+                    self._engine.resume(conn, run, version, now)
+        self._goals(conn, family, name, properties, row.timestamp)
+        for version in known.triggers:
+            self._trigger(conn, version, live, row, name, properties, segment_id, now)
+
+    def _goals(
+        self, conn: Connection, family: list[str], name: str, properties: dict[str, Any], at: datetime
+    ) -> None:
+        rows = conn.execute(
+            select(journey_runs).where(
+                journey_runs.c.profile_id.in_(family),
+                journey_runs.c.goal_at.is_(None),
+                journey_runs.c.goal_until >= at,
+                journey_runs.c.entered_at <= at,
+            )
+        ).all()
+        for row in rows:
+            journey = self._engine.version(conn, row.journey_id, row.version).journey
+            goal = journey.goal_event
+            if goal is None or not event_matches(goal, name, properties):
+                continue
+            if not key_matches(journey, row.run_key, properties):
+                continue
+            # the goal goes to the run's variant (on the row) and to the last message sent before it
+            conn.execute(
+                update(journey_runs)
+                .where(journey_runs.c.id == row.id, journey_runs.c.goal_at.is_(None))
+                .values(goal_at=at, goal_message_id=row.last_message_id)
+            )
+
+    def _trigger(
+        self,
+        conn: Connection,
+        version: Version,
+        live: str,
+        row: Any,
+        name: str,
+        properties: dict[str, Any],
+        segment_id: str | None,
+        now: datetime,
+    ) -> None:
+        journey = version.journey
+        if journey.trigger_kind == "event":
+            assert journey.trigger_event is not None
+            if not event_matches(journey.trigger_event, name, properties):
+                return
+        elif journey.trigger_kind == "segment_entered":
+            if name != ENTERED or segment_id != version.segments[str(journey.trigger)]:
+                return
+        else:
+            return
+        key = ""
+        if journey.key is not None:
+            if properties.get(journey.key) in (None, ""):
+                return  # a keyed journey needs the key (a cart without an id is no cart to follow)
+            key = str(properties[journey.key])
+        data = {k: v for k, v in properties.items() if isinstance(k, str)}
+        self._engine.enter(conn, version, live, key, f"event:{row.seq}", data, now)
+
+
+class TimerWorker:
+    """Claims due timers and takes the steps after them; many may run side by side."""
+
+    def __init__(
+        self,
+        db: Engine,
+        engine: JourneyEngine,
+        clock: Clock,
+        batch: int,
+        poll_seconds: float,
+        pause_file: str = "",
+        pause_seconds: float = 0.0,
+    ) -> None:
+        self._db = db
+        self._engine = engine
+        self._clock = clock
+        self._batch = batch
+        # A test hook: after taking its steps, and before committing, the worker writes this file
+        # and sleeps, so a test can kill it inside the step transaction.
+        self._pause_file = pause_file
+        self._pause_seconds = pause_seconds
+        self._loop = Periodic("journey-timers", poll_seconds, lambda: self.run_once() > 0)
+        # Told, after each commit, which (run, due time) it fired: the benchmark's lateness probe.
+        self.on_commit: Callable[[list[tuple[str, datetime]]], None] | None = None
+
+    def run_once(self) -> int:
+        """Fire one batch of due timers in one transaction; answers how many were claimed."""
+        # A read first: an idle worker polling twice a second must not take SQLite's write lock.
+        with read_tx(self._db) as conn:
+            nothing_due = (
+                conn.execute(
+                    select(journey_timers.c.run_id)
+                    .where(journey_timers.c.due_at <= self._clock.now())
+                    .limit(1)
+                ).first()
+                is None
+            )
+        if nothing_due:
+            return 0
+
+        def work(conn: Connection) -> list[tuple[str, datetime]]:
+            now = self._clock.now()
+            query = (
+                select(journey_timers.c.run_id, journey_timers.c.seq, journey_timers.c.due_at)
+                .where(journey_timers.c.due_at <= now)
+                .order_by(journey_timers.c.due_at)
+                .limit(self._batch)
+            )
+            if conn.dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            due = conn.execute(query).all()
+            for timer in due:
+                self._engine.fire(conn, timer.run_id, timer.seq, now)
+            if due and self._pause_file:
+                Path(self._pause_file).write_text(",".join(t.run_id for t in due))
+                time.sleep(self._pause_seconds)
+            return [(t.run_id, t.due_at) for t in due]
+
+        fired = run_write(self._db, work)
+        if fired and self.on_commit is not None:
+            self.on_commit(fired)
+        return len(fired)
+
+    def run_until_done(self, limit: int = 100_000) -> int:
+        total = 0
+        for _ in range(limit):
+            done = self.run_once()
+            total += done
+            if done == 0:
+                break
+        return total
+
+    def start(self) -> None:
+        self._loop.start()
+
+    def stop(self) -> None:
+        self._loop.stop()
+
+
+class DateScan:
+    """Lets customers into journeys triggered by a date trait (a birthday, N days after a date).
+
+    A periodic scan over live profiles holding the trait; the entry's origin names the date, so a
+    customer enters once per occurrence however often the scan runs. An occurrence is due from its
+    moment (local midnight of the date, plus the offset) for one day; a scan that misses that day
+    misses the occurrence rather than congratulating a week late.
+    """
+
+    def __init__(
+        self, db: Engine, engine: JourneyEngine, clock: Clock, interval: float, default_tz: str, page: int
+    ) -> None:
+        self._db = db
+        self._engine = engine
+        self._clock = clock
+        self._default_tz = default_tz
+        self._page = page
+        # one scan per interval: a scan covers every profile, so there is never more waiting at once
+        self._loop = Periodic("journey-dates", interval, self._tick)
+
+    def _tick(self) -> bool:
+        self.run_once()
+        return False
+
+    def run_once(self) -> int:
+        with read_tx(self._db) as conn:
+            rows = conn.execute(
+                select(journeys.c.id, journeys.c.version).where(journeys.c.status == "active")
+            ).all()
+            versions = [self._engine.version(conn, r.id, r.version) for r in rows]
+        entered = 0
+        for version in versions:
+            if version.journey.trigger_kind == "date":
+                entered += self._scan(version)
+        return entered
+
+    def _scan(self, version: Version) -> int:
+        trait = str(version.journey.trigger["trait"])
+        annual = bool(version.journey.trigger.get("annual"))
+        entered = 0
+        after = ""
+        while True:
+            now = self._clock.now()
+            with read_tx(self._db) as conn:
+                page = conn.execute(
+                    select(profiles.c.id, profiles.c.traits)
+                    .where(profiles.c.state == "live", profiles.c.id > after)
+                    .order_by(profiles.c.id)
+                    .limit(self._page)
+                ).all()
+            if not page:
+                return entered
+            after = page[-1].id
+            due: list[tuple[str, str]] = []
+            for row in page:
+                traits = {k: v.get("value") for k, v in (row.traits or {}).items() if isinstance(v, dict)}
+                day = trait_date(traits.get(trait))
+                if day is None:
+                    continue
+                tz = zone(traits, self._default_tz)
+                moment = local_midnight(occurrence(day, annual, now.astimezone(tz).date()), tz)
+                moment += version.journey.trigger_offset
+                if moment <= now < moment + timedelta(days=1):
+                    due.append((row.id, moment.date().isoformat()))
+            if due:
+
+                def work(conn: Connection, due: list[tuple[str, str]] = due) -> int:
+                    count = 0
+                    for profile_id, day in due:
+                        run_id, _ = self._engine.enter(
+                            conn, version, profile_id, "", f"date:{day}", {"date": day}, self._clock.now()
+                        )
+                        count += run_id is not None
+                    return count
+
+                entered += run_write(self._db, work)
+
+    def start(self) -> None:
+        self._loop.start()
+
+    def stop(self) -> None:
+        self._loop.stop()
