@@ -107,3 +107,31 @@ def build_shop(http: httpx.Client, hub: Hub) -> Shop:
         )
         shop.reservations[store] = made["id"]
     return shop
+
+
+# A journey with a wait, a branch, a task and an exit; entering Eva leaves her waiting at "pause".
+JOURNEY = {
+    "name": "Willkommen",
+    "trigger": {"api": {}},
+    "steps": [
+        {"id": "pause", "wait": {"duration": "P1D"}},
+        {
+            "id": "check",
+            "branch": {
+                "if": {"trait": {"key": "lastName", "op": "exists", "value": True}},
+                "then": "call",
+                "else": "bye",
+            },
+        },
+        {"id": "call", "task": {"queue": "hotline", "kind": "call", "content": {"text": "Begrüßen"}}},
+        {"id": "bye", "exit": {"reason": "done"}},
+    ],
+}
+
+
+def journey_with_eva(hub: Hub, shop: Shop) -> str:
+    """The journey above, active, with Eva inside; answers its id."""
+    created = hub.journeys.create(JOURNEY, "test")
+    hub.journeys.set_status(created["id"], "active")
+    hub.journeys.enter(created["id"], shop.eva, None, {}, "test")
+    return str(created["id"])

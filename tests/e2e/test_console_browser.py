@@ -16,7 +16,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from omnikanal.hub import Hub
 from tests.conftest import IN_CI, LiveServer
-from tests.console_helpers import PASSWORD, Shop, build_shop, make_users
+from tests.console_helpers import PASSWORD, Shop, build_shop, journey_with_eva, make_users
 
 CHROMIUM = os.environ.get("OMNIKANAL_TEST_CHROMIUM", "/usr/bin/chromium")
 ARGS = [
@@ -132,6 +132,20 @@ def test_scan_a_product_in_the_store_view(page: Page, shop: Shop) -> None:
     shot(page, "store-scan")
 
 
+def test_open_a_journey_diagram(page: Page, shop: Shop, hub: Hub) -> None:
+    journey_id = journey_with_eva(hub, shop)
+    log_in(page, "marketing")
+    page.goto("/console")
+    page.get_by_role("link", name="Kundenreisen").click()
+    page.get_by_role("link", name="Willkommen").click()
+    expect(page).to_have_url(re.compile(f"/console/journeys/{journey_id}$"))
+    diagram = page.get_by_role("img", name="Ablauf mit der Zahl der Kunden je Schritt")
+    expect(diagram).to_be_visible()
+    expect(diagram.locator('[data-step="pause"] .step-count')).to_have_text("1")
+    expect(diagram.locator("[data-step]")).to_have_count(4)
+    shot(page, "journey")
+
+
 def test_the_overview_draws_its_charts_in_english(page: Page, shop: Shop) -> None:
     log_in(page, "admin")
     page.goto("/console?lang=en")
@@ -150,6 +164,7 @@ def test_every_control_has_a_label_on_every_page(page: Page, shop: Shop) -> None
         f"/console/customers/{shop.eva}",
         "/console/segments",
         "/console/segments/new",
+        "/console/journeys",
         "/console/messages",
         f"/console/store?gtin={shop.gtin}",
         "/console/hotline",

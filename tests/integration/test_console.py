@@ -11,7 +11,7 @@ import pytest
 
 from omnikanal.hub import Hub
 from tests.conftest import LiveServer
-from tests.console_helpers import PASSWORD, Shop, build_shop, csrf_of, login, make_users
+from tests.console_helpers import PASSWORD, Shop, build_shop, csrf_of, journey_with_eva, login, make_users
 from tests.helpers import assert_error, bearer
 
 # Every console page and the roles that may open it (the product decision, written out here rather
@@ -20,6 +20,7 @@ PAGES: dict[str, set[str]] = {
     "/console": {"admin", "marketing"},
     "/console/customers": {"admin", "marketing", "service", "store", "privacy"},
     "/console/segments": {"admin", "marketing", "service"},
+    "/console/journeys": {"admin", "marketing", "service"},
     "/console/messages": {"admin", "marketing", "service"},
     "/console/store": {"admin", "store"},
     "/console/hotline": {"admin", "service"},
@@ -376,4 +377,35 @@ def test_the_hotline_claims_and_completes_a_task(shop: Shop, live_server: LiveSe
     tasks = hub.messaging.tasks("hotline", None, 10, lambda _: None)
     assert [(t["status"], t["claimed_by"]) for t in tasks] == [("done", "staff:service")]
     assert "Rückruf erbeten" not in client.get("/console/hotline").text
+    client.close()
+
+
+def test_the_journey_page_draws_the_steps_with_the_customers_at_each(
+    shop: Shop, live_server: LiveServer, hub: Hub
+) -> None:
+    journey_id = journey_with_eva(hub, shop)
+    client = signed_in(live_server, "marketing")
+    listing = client.get("/console/journeys")
+    assert listing.status_code == 200
+    row = re.search(
+        r"<tr><td><a href=\"/console/journeys/[^\"]+\">Willkommen</a></td>(.*?)</tr>", listing.text
+    )
+    assert row, listing.text
+    assert re.findall(r"<td>([^<]*)</td>", row.group(1))[:4] == ["Aktiv", "1", "1", "1"]
+
+    page = client.get(f"/console/journeys/{journey_id}")
+    assert page.status_code == 200
+    svg = page.text[page.text.index("<svg") : page.text.index("</svg>")]
+    steps = re.findall(r'data-step="([^"]+)"', svg)
+    assert steps == ["pause", "check", "call", "bye"]
+    counts = dict(re.findall(r'data-step="([^"]+)".*?class="step-count">(\d+)</text>', svg, re.S))
+    assert counts == {"pause": "1", "check": "0", "call": "0", "bye": "0"}
+    # the branch's two ways are labelled paths; the wait and the task run straight into what follows
+    assert re.findall(r'class="edge-label">([^<]+)</text>', svg) == ["then", "else"]
+    assert svg.count("<line ") == 2
+    # the same steps as a table for screen readers
+    assert "<caption>Schritte</caption>" in page.text
+    english = client.get(f"/console/journeys/{journey_id}?lang=en").text
+    assert "Steps with the number of customers at each" in english
+    assert client.get("/console/journeys/jny_missing").status_code == 404
     client.close()

@@ -31,6 +31,7 @@ PAGES: tuple[Page, ...] = (
     Page("overview", "/console", _roles("admin", "marketing")),
     Page("customers", "/console/customers", _permission(Permission.PROFILES_READ)),
     Page("segments", "/console/segments", _permission(Permission.SEGMENTS_READ)),
+    Page("journeys", "/console/journeys", _permission(Permission.JOURNEYS_READ)),
     Page("messages", "/console/messages", _permission(Permission.MESSAGES_READ)),
     Page("store", "/console/store", _permission(Permission.COMMERCE_SCAN)),
     Page("hotline", "/console/hotline", _roles("admin", "service")),
