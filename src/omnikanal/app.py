@@ -14,6 +14,7 @@ from omnikanal import __version__
 from omnikanal.commerce import api as commerce_api
 from omnikanal.consent import api as consent_api
 from omnikanal.consent import pages as consent_pages
+from omnikanal.console import overview as console_overview
 from omnikanal.console import routes as console_routes
 from omnikanal.hub import Hub
 from omnikanal.ingest import api as ingest_api
@@ -41,6 +42,7 @@ def create_app(hub: Hub, *, manage_lifecycle: bool = True) -> FastAPI:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if manage_lifecycle:
             hub.start()
+            console_overview.warm(app, hub)
         try:
             yield
         finally:

@@ -4,7 +4,9 @@ store scoping of reservations, CSRF on changing requests, and the customer view'
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -409,3 +411,30 @@ def test_the_journey_page_draws_the_steps_with_the_customers_at_each(
     assert "Steps with the number of customers at each" in english
     assert client.get("/console/journeys/jny_missing").status_code == 404
     client.close()
+
+
+def test_a_serving_process_computes_the_overview_before_the_first_request(settings: Any) -> None:
+    import asyncio
+
+    from omnikanal.app import create_app
+    from omnikanal.clock import SystemClock
+    from omnikanal.console.overview import OverviewCache
+    from omnikanal.hub import build_hub
+
+    hub = build_hub(settings, SystemClock())
+    app = create_app(hub)  # manages the hub's lifecycle, as `omnikanal serve` does
+
+    async def serve_briefly() -> bool:
+        # the app's start-up and shut-down, as uvicorn runs them
+        async with app.router.lifespan_context(app):
+            cache = app.state.console_overview
+            assert isinstance(cache, OverviewCache)
+            deadline = time.monotonic() + 30
+            while not cache.ready and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            return cache.ready
+
+    try:
+        assert asyncio.run(serve_briefly())
+    finally:
+        hub.close()

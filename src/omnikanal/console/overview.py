@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse
 
 from omnikanal.clock import isoformat
@@ -97,6 +97,21 @@ class OverviewCache:
             threading.Thread(target=self._refresh, name="console-overview", daemon=True).start()
         return value
 
+    @property
+    def ready(self) -> bool:
+        """Whether figures are at hand (a request would not wait for the scan)."""
+        with self._lock:
+            return self._value is not None
+
+    def warm(self) -> None:
+        """Compute the figures in the background now (at start-up), so that not even the first
+        request of the process waits for the scan."""
+        with self._lock:
+            if self._value is not None or self._refreshing:
+                return
+            self._refreshing = True
+        threading.Thread(target=self._refresh, name="console-overview", daemon=True).start()
+
     def _compute(self) -> Aggregates:
         value = aggregates(self._hub)
         with self._lock:
@@ -114,11 +129,21 @@ class OverviewCache:
 
 
 def cache_of(request: Request, hub: Hub) -> OverviewCache:
-    cache: OverviewCache | None = getattr(request.app.state, "console_overview", None)
+    return _cache(request.app, hub)
+
+
+def _cache(app: FastAPI, hub: Hub) -> OverviewCache:
+    cache: OverviewCache | None = getattr(app.state, "console_overview", None)
     if cache is None:
         cache = OverviewCache(hub)
-        request.app.state.console_overview = cache
+        app.state.console_overview = cache
     return cache
+
+
+def warm(app: FastAPI, hub: Hub) -> None:
+    """Start computing the overview's figures (a serving process calls this when it starts)."""
+    if hub.settings.console_overview_cache_seconds > 0:
+        _cache(app, hub).warm()
 
 
 def figures(ctx: Ctx, numbers: Aggregates) -> dict[str, Any]:
