@@ -68,10 +68,15 @@ def run_demo(
     try:
         if has_demo(hub):
             console.print("The database holds the demo retailer already; building skipped.")
+            _tell(console, server.url, logins)
         else:
+            # The console is served and the users exist before the first customer is sent: a newcomer
+            # can log in at once and watch the retailer fill up while the build runs.
+            if not logins.exists():
+                make_users(hub, logins)
+            _tell(console, server.url, logins)
+            console.print("Building the demo retailer now; the console shows it as it arrives.\n")
             built = _build(console, hub, server.url, customers, seed)
-            make_users(hub, logins)
-        _tell(console, server.url, logins)
         if serve:
             console.print("Serving; stop with Ctrl-C.")
             server.wait()
