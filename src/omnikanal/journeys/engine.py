@@ -25,6 +25,8 @@ from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from omnikanal.db.fast import Raw
+from omnikanal.db.rows import delete_by, insert_rows, update_rows
 from omnikanal.db.tables import (
     events,
     journey_runs,
@@ -74,6 +76,10 @@ _DROP_FIRED_TIMER = delete(journey_timers).where(
 )
 _ADD_TIMER = insert(journey_timers)
 _ADD_STEP = insert(journey_steps)
+# the columns the batch writes (driver-level, db/rows.py)
+_STEP_COLUMNS = ("run_id", "seq", "profile_id", "step", "kind", "outcome", "message_id", "at")
+_TIMER_COLUMNS = ("run_id", "seq", "due_at", "profile_id")
+_RUN_COLUMNS = tuple(c.name for c in journey_runs.c if c.name != "id")
 _LOCK_RUNS = (
     select(journey_runs)
     .where(journey_runs.c.id.in_(bindparam("run_ids", expanding=True)))
@@ -118,7 +124,7 @@ class _Batch:
     live: set[str]  # profiles known to be live (read once for the batch)
     steps: list[dict[str, Any]] = field(default_factory=list)
     saves: dict[str, dict[str, Any]] = field(default_factory=dict)  # run id -> its last state
-    dropped_timers: list[dict[str, Any]] = field(default_factory=list)
+    dropped_timers: list[str] = field(default_factory=list)  # run ids
     new_timers: list[dict[str, Any]] = field(default_factory=list)
     # (request with its live profile, the message id the step log names, the actor)
     messages: list[tuple[SendRequest, str, str]] = field(default_factory=list)
@@ -331,14 +337,16 @@ class JourneyEngine:
         return fired
 
     def _flush(self, conn: Connection, batch: _Batch) -> None:
+        raw = Raw(conn)
         if batch.steps:
-            conn.execute(_ADD_STEP, batch.steps)
+            insert_rows(raw, journey_steps, _STEP_COLUMNS, batch.steps)
         if batch.saves:
-            conn.execute(_SAVE_RUN, [{"_run": k, **v} for k, v in batch.saves.items()])
+            saves = [{"id": k, **v} for k, v in batch.saves.items()]
+            update_rows(raw, journey_runs, _RUN_COLUMNS, "id", saves)
         if batch.dropped_timers:
-            conn.execute(_DROP_TIMER, batch.dropped_timers)
+            delete_by(raw, journey_timers, "run_id", batch.dropped_timers)
         if batch.new_timers:
-            conn.execute(_ADD_TIMER, batch.new_timers)
+            insert_rows(raw, journey_timers, _TIMER_COLUMNS, batch.new_timers)
         by_actor: dict[str, list[tuple[SendRequest, str]]] = {}
         for request, message_id, actor in batch.messages:
             by_actor.setdefault(actor, []).append((request, message_id))
@@ -377,7 +385,7 @@ class JourneyEngine:
 
     def _drop_timer(self, conn: Connection, run_id: str) -> None:
         if self._batch is not None:
-            self._batch.dropped_timers.append({"run_id": run_id})
+            self._batch.dropped_timers.append(run_id)
         else:
             conn.execute(_DROP_TIMER, {"run_id": run_id})
 

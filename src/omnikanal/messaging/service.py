@@ -11,12 +11,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, bindparam, func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from omnikanal.clock import Clock, isoformat
 from omnikanal.consent.model import ConsentChange, ConsentStatus
 from omnikanal.db.engine import read_tx, run_write
+from omnikanal.db.fast import Raw
+from omnikanal.db.rows import insert_new_returning, insert_rows
 from omnikanal.db.tables import (
     identities,
     message_statuses,
@@ -64,13 +64,28 @@ _BY_KEYS = select(messages.c.idempotency_key, messages.c.id).where(
 _PROFILE_STATES = select(profiles.c.id, profiles.c.state).where(
     profiles.c.id.in_(bindparam("ids", expanding=True))
 )
-# RETURNING says which rows went in: psycopg reports no row count for ON CONFLICT DO NOTHING, so a
-# row count cannot tell a lost idempotency race from a message written.
-_ADD_MESSAGE = {
-    "postgresql": pg_insert(messages).on_conflict_do_nothing().returning(messages.c.id),
-    "sqlite": sqlite_insert(messages).on_conflict_do_nothing().returning(messages.c.id),
-}
-_ADD_STATUS = message_statuses.insert()
+# The columns a new message and its first status are written with (driver-level, db/rows.py).
+_MESSAGE_COLUMNS = (
+    "id",
+    "profile_id",
+    "requested_channel",
+    "channel",
+    "template",
+    "locale",
+    "purpose",
+    "transactional",
+    "status",
+    "idempotency_key",
+    "content",
+    "data",
+    "options",
+    "attempts",
+    "due_at",
+    "created_by",
+    "created_at",
+    "updated_at",
+)
+_STATUS_COLUMNS = ("message_id", "profile_id", "status", "at", "detail")
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,200}$")
 MESSAGING_SOURCE = "omnikanal-messaging"
@@ -383,7 +398,8 @@ class MessagingService:
             answers.append((message_id, True))
             rows.append(self._outbox_row(message_id, live[request.profile_id], request, actor, now))
         if rows:
-            written = {r[0] for r in conn.execute(_ADD_MESSAGE[conn.dialect.name], rows)}
+            raw = Raw(conn)
+            written = insert_new_returning(raw, messages, _MESSAGE_COLUMNS, rows, "id")
             if len(written) < len(rows):
                 answers = self._lost_races(conn, answers, rows, written)
             status_detail = {"by": actor} if actor else {}
@@ -399,7 +415,7 @@ class MessagingService:
                 if r["id"] in written
             ]
             if queued:
-                conn.execute(_ADD_STATUS, queued)
+                insert_rows(raw, message_statuses, _STATUS_COLUMNS, queued)
         if ids is not None and any(a[0] != i for a, i in zip(answers, ids, strict=True)):
             raise Conflict("message_conflict", "an idempotency key names another message; send it again")
         return answers
