@@ -1,4 +1,5 @@
-"""A second enqueue with the same idempotency key, racing the first: it answers the first message.
+"""Idempotency keys in enqueue and enqueue_many; a second enqueue with the same key, racing the first,
+answers the first message.
 
 On PostgreSQL the second transaction does not see the first's uncommitted row, so its look-up finds
 nothing and its insert waits on the unique index until the first commits; then ON CONFLICT DO NOTHING
@@ -15,6 +16,7 @@ from sqlalchemy import func, select, text
 
 from omnikanal.db.engine import read_tx, run_write, write_tx
 from omnikanal.db.tables import message_statuses, messages
+from omnikanal.errors import Conflict, NotFound
 from omnikanal.hub import Hub
 from omnikanal.messaging.service import SendRequest
 from tests.integration.messaging.support import customer
@@ -102,3 +104,35 @@ def test_enqueue_many_answers_an_existing_key_with_its_message(hub: Hub) -> None
         ).scalars()
         assert count == 2
         assert sorted(queued) == sorted([first_id, answers[1][0]])
+
+
+def test_enqueue_many_refuses_an_unknown_profile_and_writes_nothing(hub: Hub) -> None:
+    pid = customer(hub, "u-known", email="known@example.org")
+    with pytest.raises(NotFound) as caught:
+        run_write(
+            hub.engine,
+            lambda conn: hub.messaging.enqueue_many(
+                conn, [_receipt(pid, "ok-1"), _receipt("prof_nobody", "ok-2")]
+            ),
+        )
+    assert caught.value.field == "profile_id"
+    with read_tx(hub.engine) as conn:
+        assert conn.execute(select(func.count()).select_from(messages)).scalar_one() == 0
+
+
+def test_enqueue_many_with_fixed_ids_refuses_a_key_written_under_another_id(hub: Hub) -> None:
+    pid = customer(hub, "u-fixed", email="fixed@example.org")
+    first_id, _ = run_write(hub.engine, lambda conn: hub.messaging.enqueue(conn, _receipt(pid, "fixed-1")))
+    with pytest.raises(Conflict):
+        run_write(
+            hub.engine,
+            lambda conn: hub.messaging.enqueue_many(conn, [_receipt(pid, "fixed-1")], ids=["msg_other"]),
+        )
+    answers = run_write(
+        hub.engine,
+        lambda conn: hub.messaging.enqueue_many(conn, [_receipt(pid, "fixed-2")], ids=["msg_chosen"]),
+    )
+    assert answers == [("msg_chosen", True)]
+    with read_tx(hub.engine) as conn:
+        ids = conn.execute(select(messages.c.id).order_by(messages.c.id)).scalars()
+        assert sorted(ids) == sorted([first_id, "msg_chosen"])
