@@ -147,7 +147,11 @@ def read_tx(engine: Engine) -> Iterator[Connection]:
 
 
 def insert_ignoring_duplicates(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
-    """INSERT ... ON CONFLICT DO NOTHING on either engine."""
+    """INSERT ... ON CONFLICT DO NOTHING on either engine.
+
+    It answers nothing: psycopg's row count is -1 after ON CONFLICT DO NOTHING, so a caller that must
+    know which rows went in uses RETURNING (``db/rows.insert_new_returning``).
+    """
     if not rows:
         return
     if conn.dialect.name == "postgresql":

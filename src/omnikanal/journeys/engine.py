@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,6 +25,8 @@ from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from omnikanal.db.fast import Raw
+from omnikanal.db.rows import delete_by, insert_rows, update_rows
 from omnikanal.db.tables import (
     events,
     journey_runs,
@@ -72,6 +76,20 @@ _DROP_FIRED_TIMER = delete(journey_timers).where(
 )
 _ADD_TIMER = insert(journey_timers)
 _ADD_STEP = insert(journey_steps)
+# the columns the batch writes (driver-level, db/rows.py)
+_STEP_COLUMNS = ("run_id", "seq", "profile_id", "step", "kind", "outcome", "message_id", "at")
+_TIMER_COLUMNS = ("run_id", "seq", "due_at", "profile_id")
+_RUN_COLUMNS = tuple(c.name for c in journey_runs.c if c.name != "id")
+_LOCK_RUNS = (
+    select(journey_runs)
+    .where(journey_runs.c.id.in_(bindparam("run_ids", expanding=True)))
+    # one order for every worker: two batches locking overlapping runs wait rather than deadlock
+    .order_by(journey_runs.c.id)
+    .with_for_update()
+)
+_LIVE_AMONG = select(profiles.c.id).where(
+    profiles.c.id.in_(bindparam("ids", expanding=True)), profiles.c.state == "live"
+)
 # RETURNING says whether the row went in: psycopg reports no row count for ON CONFLICT DO NOTHING
 _ADD_RUN = {
     "postgresql": pg_insert(journey_runs).on_conflict_do_nothing().returning(journey_runs.c.id),
@@ -91,6 +109,25 @@ def family_of(conn: Connection, live: str) -> list[str]:
     if conn.execute(_MERGED_INTO, {"live": live}).first() is None:
         return [live]
     return profiles_store.merge_set(conn, live)
+
+
+@dataclass(slots=True)
+class _Batch:
+    """Writes of a batch of fired timers, held until its end and then made in one statement each.
+
+    Safe because nothing the steps of a fired timer read is among them: a run has one timer (so one
+    run per batch), and the step log, the run rows, the timers and the outbox are not read again
+    before the batch's commit. The step log keeps its primary key: a step taken twice still fails
+    the whole transaction, at the flush.
+    """
+
+    live: set[str]  # profiles known to be live (read once for the batch)
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    saves: dict[str, dict[str, Any]] = field(default_factory=dict)  # run id -> its last state
+    dropped_timers: list[str] = field(default_factory=list)  # run ids
+    new_timers: list[dict[str, Any]] = field(default_factory=list)
+    # (request with its live profile, the message id the step log names, the actor)
+    messages: list[tuple[SendRequest, str, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +171,18 @@ class JourneyEngine:
         self.condition_limits = condition_limits
         self._default_tz = default_timezone
         self._versions: dict[tuple[str, int], Version] = {}
+        # the batch of the timer worker running in this thread (workers and the processor share
+        # the engine, each in a thread of its own)
+        self._local = threading.local()
+
+    @property
+    def _batch(self) -> _Batch | None:
+        batch: _Batch | None = getattr(self._local, "batch", None)
+        return batch
+
+    @_batch.setter
+    def _batch(self, batch: _Batch | None) -> None:
+        self._local.batch = batch
 
     # --- versions
 
@@ -244,6 +293,10 @@ class JourneyEngine:
         run = self.lock_run(conn, run_id)
         if run is None or run["status"] != ACTIVE or run["seq"] != seq or run["step"] is None:
             return False
+        self._fire_locked(conn, run, now)
+        return True
+
+    def _fire_locked(self, conn: Connection, run: dict[str, Any], now: datetime) -> None:
         version = self.version(conn, run["journey_id"], run["version"])
         step = version.journey.steps[run["step"]]
         if step.kind == "wait_for":
@@ -256,7 +309,51 @@ class JourneyEngine:
             following = step.id
         run["wait_event"] = None
         self._advance(conn, version, run, following, now)
-        return True
+
+    def fire_many(self, conn: Connection, timers: Sequence[tuple[str, int]], now: datetime) -> int:
+        """``fire`` for a batch of due (run id, seq) timers, with one statement per kind of write
+        and one look-up of runs and profiles; answers how many were not stale."""
+        if not timers:
+            return 0
+        conn.execute(_DROP_FIRED_TIMER, [{"run_id": r, "seq": q} for r, q in timers])
+        runs = {
+            row.id: dict(row._mapping)
+            for row in conn.execute(_LOCK_RUNS, {"run_ids": sorted({r for r, _ in timers})})
+        }
+        profile_ids = sorted({run["profile_id"] for run in runs.values()})
+        batch = _Batch(live=set(conn.execute(_LIVE_AMONG, {"ids": profile_ids}).scalars()))
+        fired = 0
+        self._batch = batch
+        try:
+            for run_id, seq in timers:
+                run = runs.pop(run_id, None)  # a run has one timer; a second row for it would be stale
+                if run is None or run["status"] != ACTIVE or run["seq"] != seq or run["step"] is None:
+                    continue
+                self._fire_locked(conn, run, now)
+                fired += 1
+        finally:
+            self._batch = None
+        self._flush(conn, batch)
+        return fired
+
+    def _flush(self, conn: Connection, batch: _Batch) -> None:
+        raw = Raw(conn)
+        if batch.steps:
+            insert_rows(raw, journey_steps, _STEP_COLUMNS, batch.steps)
+        if batch.saves:
+            saves = [{"id": k, **v} for k, v in batch.saves.items()]
+            update_rows(raw, journey_runs, _RUN_COLUMNS, "id", saves)
+        if batch.dropped_timers:
+            delete_by(raw, journey_timers, "run_id", batch.dropped_timers)
+        if batch.new_timers:
+            insert_rows(raw, journey_timers, _TIMER_COLUMNS, batch.new_timers)
+        by_actor: dict[str, list[tuple[SendRequest, str]]] = {}
+        for request, message_id, actor in batch.messages:
+            by_actor.setdefault(actor, []).append((request, message_id))
+        for actor, pending in by_actor.items():
+            self._messaging.enqueue_many(
+                conn, [r for r, _ in pending], actor=actor, ids=[i for _, i in pending]
+            )
 
     def resume(self, conn: Connection, run: dict[str, Any], version: Version, now: datetime) -> None:
         """A run waiting for an event or a segment saw it: on to the step after the wait."""
@@ -268,7 +365,7 @@ class JourneyEngine:
 
     def end(self, conn: Connection, run: dict[str, Any], reason: str, now: datetime) -> None:
         """End a run at once; a pending wait is cancelled with its timer."""
-        conn.execute(_DROP_TIMER, {"run_id": run["id"]})
+        self._drop_timer(conn, run["id"])
         run.update(
             status=ENDED,
             exit_reason=reason,
@@ -280,7 +377,17 @@ class JourneyEngine:
         self._save(conn, run)
 
     def _save(self, conn: Connection, run: dict[str, Any]) -> None:
-        conn.execute(_SAVE_RUN, {"_run": run["id"], **{k: v for k, v in run.items() if k != "id"}})
+        state = {k: v for k, v in run.items() if k != "id"}
+        if self._batch is not None:
+            self._batch.saves[run["id"]] = state
+            return
+        conn.execute(_SAVE_RUN, {"_run": run["id"], **state})
+
+    def _drop_timer(self, conn: Connection, run_id: str) -> None:
+        if self._batch is not None:
+            self._batch.dropped_timers.append(run_id)
+        else:
+            conn.execute(_DROP_TIMER, {"run_id": run_id})
 
     def _log(
         self,
@@ -293,19 +400,20 @@ class JourneyEngine:
     ) -> None:
         # A plain insert: the primary key (run, seq) refuses a step taken twice, and the whole
         # transaction with it.
-        conn.execute(
-            _ADD_STEP,
-            {
-                "run_id": run["id"],
-                "seq": run["seq"],
-                "profile_id": run["profile_id"],
-                "step": step.id,
-                "kind": step.kind,
-                "outcome": outcome,
-                "message_id": message_id,
-                "at": now,
-            },
-        )
+        entry = {
+            "run_id": run["id"],
+            "seq": run["seq"],
+            "profile_id": run["profile_id"],
+            "step": step.id,
+            "kind": step.kind,
+            "outcome": outcome,
+            "message_id": message_id,
+            "at": now,
+        }
+        if self._batch is not None:
+            self._batch.steps.append(entry)
+        else:
+            conn.execute(_ADD_STEP, entry)
         run["seq"] += 1
 
     def _advance(
@@ -331,9 +439,12 @@ class JourneyEngine:
         self._save(conn, run)
 
     def _set_timer(self, conn: Connection, run: dict[str, Any], due: datetime) -> None:
-        conn.execute(_DROP_TIMER, {"run_id": run["id"]})
+        self._drop_timer(conn, run["id"])
         timer = {"run_id": run["id"], "seq": run["seq"], "due_at": due, "profile_id": run["profile_id"]}
-        conn.execute(_ADD_TIMER, timer)
+        if self._batch is not None:  # after every drop of the batch (a run sets at most one timer)
+            self._batch.new_timers.append(timer)
+        else:
+            conn.execute(_ADD_TIMER, timer)
 
     def _take(
         self, conn: Connection, version: Version, run: dict[str, Any], step: Step, now: datetime
@@ -438,8 +549,17 @@ class JourneyEngine:
             )
         else:
             request = SendRequest(channel="webhook", transactional=True, to=body.get("url"), **common)
+        actor = f"journey:{version.journey_id}"
+        if self._batch is not None:
+            profile_id = run["profile_id"]
+            live = profile_id if profile_id in self._batch.live else live_of(conn, profile_id)
+            if live is None:
+                return None
+            message_id = new_id("msg")
+            self._batch.messages.append((replace(request, profile_id=live), message_id, actor))
+            return message_id
         try:
-            message_id, _ = self._messaging.enqueue(conn, request, actor=f"journey:{version.journey_id}")
+            message_id, _ = self._messaging.enqueue(conn, request, actor=actor)
         except NotFound:
             return None
         return message_id

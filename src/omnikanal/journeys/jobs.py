@@ -236,8 +236,7 @@ class TimerWorker:
             if conn.dialect.name == "postgresql":
                 query = query.with_for_update(skip_locked=True)
             due = conn.execute(query).all()
-            for timer in due:
-                self._engine.fire(conn, timer.run_id, timer.seq, now)
+            self._engine.fire_many(conn, [(t.run_id, t.seq) for t in due], now)
             if due and self._pause_file:
                 Path(self._pause_file).write_text(",".join(t.run_id for t in due))
                 time.sleep(self._pause_seconds)

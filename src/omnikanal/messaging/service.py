@@ -10,13 +10,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Connection, Engine, and_, bindparam, func, select, update
 
 from omnikanal.clock import Clock, isoformat
 from omnikanal.consent.model import ConsentChange, ConsentStatus
 from omnikanal.db.engine import read_tx, run_write
+from omnikanal.db.fast import Raw
+from omnikanal.db.rows import insert_new_returning, insert_rows
 from omnikanal.db.tables import (
     identities,
     message_statuses,
@@ -55,6 +55,37 @@ from omnikanal.sources.model import Source
 from omnikanal.sources.service import SourceService
 
 log = logging.getLogger(__name__)
+
+# Statements built once: enqueue runs for every step of every journey run, and building a
+# statement (and its cache key) costs SQLAlchemy more than the database needs to execute it.
+_BY_KEYS = select(messages.c.idempotency_key, messages.c.id).where(
+    messages.c.idempotency_key.in_(bindparam("keys", expanding=True))
+)
+_PROFILE_STATES = select(profiles.c.id, profiles.c.state).where(
+    profiles.c.id.in_(bindparam("ids", expanding=True))
+)
+# The columns a new message and its first status are written with (driver-level, db/rows.py).
+_MESSAGE_COLUMNS = (
+    "id",
+    "profile_id",
+    "requested_channel",
+    "channel",
+    "template",
+    "locale",
+    "purpose",
+    "transactional",
+    "status",
+    "idempotency_key",
+    "content",
+    "data",
+    "options",
+    "attempts",
+    "due_at",
+    "created_by",
+    "created_at",
+    "updated_at",
+)
+_STATUS_COLUMNS = ("message_id", "profile_id", "status", "at", "detail")
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,200}$")
 MESSAGING_SOURCE = "omnikanal-messaging"
@@ -331,21 +362,87 @@ class MessagingService:
         The dispatcher sends it after the commit. With an idempotency key a repeated call answers
         the message already written.
         """
-        live = profiles_store.resolve_live(conn, request.profile_id)
-        if live is None:
-            raise NotFound(
-                "profile_not_found", f"profile_id: no profile {request.profile_id!r}", "profile_id"
-            )
-        if request.idempotency_key:
-            existing = store.by_idempotency_key(conn, request.idempotency_key)
-            if existing is not None:
-                return str(existing.id), False
+        return self.enqueue_many(conn, [request], actor)[0]
+
+    def enqueue_many(
+        self,
+        conn: Connection,
+        requests: Sequence[SendRequest],
+        actor: str | None = None,
+        ids: Sequence[str] | None = None,
+    ) -> list[tuple[str, bool]]:
+        """``enqueue`` for many messages in a few statements; answers (message id, created) per request.
+
+        A profile that does not exist fails the whole call (NotFound, naming it). A key repeated in
+        the batch, or already in the outbox, answers that message. ``ids`` fixes the ids of the new
+        messages (a caller that recorded them already); a key found under another id is a Conflict.
+        """
+        if not requests:
+            return []
+        live = self._live_profiles(conn, {r.profile_id for r in requests})
+        keys = {r.idempotency_key for r in requests if r.idempotency_key}
+        known: dict[str, str] = {}
+        if keys:
+            known = {k: i for k, i in conn.execute(_BY_KEYS, {"keys": sorted(keys)})}
         now = self._clock.now()
-        message_id = new_id("msg")
+        answers: list[tuple[str, bool]] = []
+        rows: list[dict[str, Any]] = []
+        for n, request in enumerate(requests):
+            key = request.idempotency_key
+            if key and key in known:
+                answers.append((known[key], False))
+                continue
+            message_id = ids[n] if ids is not None else new_id("msg")
+            if key:
+                known[key] = message_id
+            answers.append((message_id, True))
+            rows.append(self._outbox_row(message_id, live[request.profile_id], request, actor, now))
+        if rows:
+            raw = Raw(conn)
+            written = insert_new_returning(raw, messages, _MESSAGE_COLUMNS, rows, "id")
+            if len(written) < len(rows):
+                answers = self._lost_races(conn, answers, rows, written)
+            status_detail = {"by": actor} if actor else {}
+            queued = [
+                {
+                    "message_id": r["id"],
+                    "profile_id": r["profile_id"],
+                    "status": Status.QUEUED.value,
+                    "at": now,
+                    "detail": status_detail,
+                }
+                for r in rows
+                if r["id"] in written
+            ]
+            if queued:
+                insert_rows(raw, message_statuses, _STATUS_COLUMNS, queued)
+        if ids is not None and any(a[0] != i for a, i in zip(answers, ids, strict=True)):
+            raise Conflict("message_conflict", "an idempotency key names another message; send it again")
+        return answers
+
+    def _live_profiles(self, conn: Connection, profile_ids: set[str]) -> dict[str, str]:
+        """Each id's live profile; the common case (it is live) in one statement for all."""
+        states = {i: s for i, s in conn.execute(_PROFILE_STATES, {"ids": sorted(profile_ids)})}
+        live: dict[str, str] = {}
+        for profile_id in sorted(profile_ids):
+            found = (
+                profile_id
+                if states.get(profile_id) == "live"
+                else profiles_store.resolve_live(conn, profile_id)
+            )
+            if found is None:
+                raise NotFound("profile_not_found", f"profile_id: no profile {profile_id!r}", "profile_id")
+            live[profile_id] = found
+        return live
+
+    @staticmethod
+    def _outbox_row(
+        message_id: str, live: str, request: SendRequest, actor: str | None, now: datetime
+    ) -> dict[str, Any]:
         options = {
             k: v for k, v in (("to", request.to), ("queue", request.queue), ("kind", request.kind)) if v
         }
-        row = {
+        return {
             "id": message_id,
             "profile_id": live,
             "requested_channel": request.channel,
@@ -365,15 +462,27 @@ class MessagingService:
             "created_at": now,
             "updated_at": now,
         }
-        insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-        result = conn.execute(insert(messages).values(row).on_conflict_do_nothing())
-        if result.rowcount == 0:  # the same idempotency key won a race
-            existing = store.by_idempotency_key(conn, request.idempotency_key or "")
-            if existing is None:
+
+    @staticmethod
+    def _lost_races(
+        conn: Connection, answers: list[tuple[str, bool]], rows: list[dict[str, Any]], written: set[str]
+    ) -> list[tuple[str, bool]]:
+        """Messages ON CONFLICT DO NOTHING skipped: a concurrent transaction committed the same
+        idempotency key after our look-up. Those answer its message instead."""
+        lost_keys = {r["id"]: r["idempotency_key"] for r in rows if r["id"] not in written}
+        if None in lost_keys.values():
+            raise Conflict("message_conflict", "the message could not be stored; send it again")
+        winners = {k: i for k, i in conn.execute(_BY_KEYS, {"keys": sorted(set(lost_keys.values()))})}
+        fixed: list[tuple[str, bool]] = []
+        for message_id, created in answers:
+            key = lost_keys.get(message_id)
+            if key is None:
+                fixed.append((message_id, created))
+            elif key in winners:
+                fixed.append((winners[key], False))
+            else:
                 raise Conflict("message_conflict", "the message could not be stored; send it again")
-            return str(existing.id), False
-        store.add_status(conn, message_id, live, Status.QUEUED.value, now, {"by": actor} if actor else {})
-        return message_id, True
+        return fixed
 
     def send(self, request: SendRequest, actor: str | None = None) -> tuple[dict[str, Any], bool]:
         """Validate, write to the outbox, and (inline dispatch on) hand it to the dispatcher at once."""
