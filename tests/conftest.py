@@ -32,6 +32,9 @@ from omnikanal.hub import Hub, build_hub
 from omnikanal.settings import Settings
 from omnikanal.sources.model import Source
 
+# The local SMTP server and webhook receiver fixtures (smtp, hooks), for the messaging and journey tests.
+pytest_plugins = ["tests.integration.messaging.support"]
+
 PG_ADMIN_URL = os.environ.get("OMNIKANAL_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 

@@ -170,22 +170,6 @@ class World:
 
 
 @pytest.fixture
-def smtp() -> Iterator[SmtpSink]:
-    sink = SmtpSink()
-    sink.start()
-    yield sink
-    sink.stop()
-
-
-@pytest.fixture
-def hooks() -> Iterator[WebhookReceiver]:
-    server = WebhookReceiver()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def journey_settings(database_url: str, tmp_path: Path, smtp: SmtpSink, hooks: WebhookReceiver) -> Settings:
     return Settings(
         database_url=database_url,

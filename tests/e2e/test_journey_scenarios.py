@@ -12,7 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 from tests.commerce_helpers import receive, setup_shop
-from tests.journey_support import World, hooks, journey_settings, smtp, world_fixture  # noqa: F401
+from tests.journey_support import World, journey_settings, world_fixture  # noqa: F401
 
 SCENARIO_8 = {
     "all": [

@@ -1,3 +1,3 @@
 """The journey fixtures (tests/journey_support.py)."""
 
-from tests.journey_support import hooks, journey_settings, smtp, world_fixture  # noqa: F401
+from tests.journey_support import journey_settings, world_fixture  # noqa: F401

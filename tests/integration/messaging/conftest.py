@@ -21,31 +21,15 @@ from omnikanal.app import create_app
 from omnikanal.clock import FixedClock
 from omnikanal.hub import Hub, build_hub
 from omnikanal.settings import Settings
-from tests.integration.messaging.support import FakeTwilio, SmtpSink, WebhookReceiver
+from tests.integration.messaging.support import FakeTwilio, SmtpSink
 
 # A Wednesday, 12:00 in Berlin (CEST): inside everybody's sending hours.
 START = datetime(2026, 6, 10, 10, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def smtp() -> Iterator[SmtpSink]:
-    sink = SmtpSink()
-    sink.start()
-    yield sink
-    sink.stop()
-
-
-@pytest.fixture
 def twilio() -> Iterator[FakeTwilio]:
     server = FakeTwilio()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def hooks() -> Iterator[WebhookReceiver]:
-    server = WebhookReceiver()
     server.start()
     yield server
     server.stop()

@@ -10,13 +10,14 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl
 
 import httpx
+import pytest
 from aiosmtpd.controller import Controller
 
 from omnikanal.consent.model import ConsentChange, ConsentStatus
@@ -206,3 +207,20 @@ def grant(hub: Any, profile_id: str, purpose: str, channel: str | None = None) -
     change = ConsentChange(purpose=purpose, status=ConsentStatus.GRANTED, channel=channel, proof=proof)
     [stored] = hub.consent.record(profile_id, [change], source="test")
     assert stored["status"] == "granted", stored
+
+
+# The local SMTP server and webhook receiver as fixtures, shared by the messaging and journey tests.
+@pytest.fixture
+def smtp() -> Iterator[SmtpSink]:
+    sink = SmtpSink()
+    sink.start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture
+def hooks() -> Iterator[WebhookReceiver]:
+    server = WebhookReceiver()
+    server.start()
+    yield server
+    server.stop()
