@@ -13,11 +13,11 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, select
 
 from omnikanal.clock import FixedClock
 from omnikanal.db.engine import read_tx
-from omnikanal.db.tables import events, journey_runs, journey_steps, journey_timers, messages
+from omnikanal.db.tables import journey_runs, journey_steps, journey_timers, messages
 from omnikanal.hub import Hub, build_hub
 from omnikanal.journeys.jobs import PROCESSOR
 from omnikanal.settings import Settings
@@ -68,10 +68,7 @@ class World:
         deadline = time.monotonic() + 10
         while True:
             self.hub.runner.run_once()
-            at = self.hub.eventlog.position(PROCESSOR)
-            with read_tx(self.hub.engine) as conn:
-                after = or_(events.c.txid > at.txid, and_(events.c.txid == at.txid, events.c.seq > at.seq))
-                behind = conn.execute(select(func.count()).select_from(events).where(after)).scalar_one()
+            behind = self.hub.eventlog.behind(PROCESSOR)
             if behind == 0:
                 return
             assert time.monotonic() < deadline, f"the journeys processor is {behind} events behind"

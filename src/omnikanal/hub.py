@@ -188,7 +188,9 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
         settings.messaging_default_timezone,
     )
     processors.append(JourneyProcessor(journey_engine, clock))
-    runner = ProcessorRunner(eventlog, processors, settings.worker_poll_seconds)
+    runner = ProcessorRunner(
+        eventlog, processors, settings.worker_poll_seconds, parallel=engine.dialect.name == "postgresql"
+    )
     ingest.committed.append(runner.wake)
     return Hub(
         settings=settings,

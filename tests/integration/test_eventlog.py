@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Sequence
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 
 from omnikanal.db.engine import write_tx
 from omnikanal.hub import Hub
@@ -86,9 +87,13 @@ def test_a_failing_processor_does_not_advance_its_cursor(hub: Hub) -> None:
     assert healthy.seen == ["x"]
 
 
-def test_an_event_whose_transaction_commits_late_is_not_skipped(hub: Hub) -> None:
+def _pg_only(hub: Hub) -> None:
     if hub.engine.dialect.name != "postgresql":
         pytest.skip("SQLite commits one writer at a time, so a late commit cannot overtake")
+
+
+def test_an_event_whose_transaction_commits_late_is_not_skipped(hub: Hub) -> None:
+    _pg_only(hub)
     source = hub.sources.create("shop", "web")[0]
     recorder = Recorder("late-commit")
     # Transaction A takes its sequence number first but stays open ...
@@ -101,14 +106,119 @@ def test_an_event_whose_transaction_commits_late_is_not_skipped(hub: Hub) -> Non
                 )
             ],
         )
-        # ... while B, with a later sequence number, commits.
+        # ... while B, with a later sequence number, commits: B is handed out at once, without
+        # waiting for A, and the cursor remembers it rather than moving past A's place.
         _track(hub, source, "late-seq")
-        # A reader going by sequence numbers alone would take B now and pass A for ever.
+        assert drain(hub, recorder, 1) == 1
+        assert recorder.seen == ["late-seq"]
         assert hub.eventlog.consume(recorder) == 0
-    # A has committed: both arrive, A first, each once.
-    assert drain(hub, recorder, 2) == 2
-    assert recorder.seen == ["early-seq", "late-seq"]
+        at = hub.eventlog.position(recorder.name)
+        assert at.ahead
+        assert hub.eventlog.behind(recorder.name) == 0
+    # A has committed: it arrives too, and nothing twice.
+    assert drain(hub, recorder, 1) == 1
+    assert recorder.seen == ["late-seq", "early-seq"]
     assert hub.eventlog.consume(recorder) == 0
+    assert hub.eventlog.behind(recorder.name) == 0
+
+
+def test_a_long_transaction_elsewhere_holds_no_consumer_back(hub: Hub) -> None:
+    """A transaction that writes no events (another program's, another database's) does not delay
+    the events committed after it began; once it ends, the cursor forgets what it read ahead."""
+    _pg_only(hub)
+    source = hub.sources.create("shop", "web")[0]
+    recorder = Recorder("not-held")
+    with hub.engine.connect() as other:
+        other.execute(text("SELECT pg_current_xact_id()"))  # an id of its own: the horizon stops here
+        for n in range(3):
+            _track(hub, source, f"m{n}")
+        assert drain(hub, recorder, 3) == 3
+        assert recorder.seen == ["m0", "m1", "m2"]
+        read_ahead = hub.eventlog.position(recorder.name).ahead
+        assert len(read_ahead) == 3
+        other.rollback()
+    # Once the horizon has passed them (other tests' transactions may still run for a moment), a
+    # later batch writes a cursor without those ids, and nothing came twice.
+    deadline = time.monotonic() + 20
+    n = 3
+    while hub.eventlog.position(recorder.name).ahead & read_ahead and time.monotonic() < deadline:
+        _track(hub, source, f"m{n}")
+        assert drain(hub, recorder, 1) == 1
+        n += 1
+        time.sleep(0.05)
+    assert not hub.eventlog.position(recorder.name).ahead & read_ahead
+    assert recorder.seen == [f"m{i}" for i in range(n)]
+    assert hub.eventlog.behind(recorder.name) == 0
+
+
+def test_a_transaction_past_the_horizon_is_handed_out_whole(hub: Hub) -> None:
+    _pg_only(hub)
+    source = hub.sources.create("shop", "web")[0]
+    recorder = Recorder("whole")
+    with hub.engine.connect() as other:
+        other.execute(text("SELECT pg_current_xact_id()"))
+        result = hub.ingest.ingest(
+            source,
+            [{"type": "track", "anonymousId": "a", "event": "E", "messageId": f"t{n}"} for n in range(3)],
+        )
+        assert result.accepted == 3
+        # two of its three events would fit: none is handed out rather than a part
+        assert hub.eventlog.consume(recorder, limit=2) == 0
+        assert recorder.seen == []
+        assert hub.eventlog.consume(recorder, limit=3) == 3
+        assert recorder.seen == ["t0", "t1", "t2"]
+        other.rollback()
+
+
+def test_a_follower_never_passes_the_processor_it_follows(hub: Hub) -> None:
+    source = hub.sources.create("shop", "web")[0]
+    for n in range(3):
+        _track(hub, source, f"m{n}")
+    leader = Recorder("leader")
+    follower = Recorder("follower")
+    follower.follows = "leader"  # type: ignore[attr-defined]
+    assert hub.eventlog.consume(follower) == 0  # the leader has not begun
+    assert drain(hub, leader, 2, limit=2) == 2
+    assert drain(hub, follower, 2) == 2
+    assert hub.eventlog.consume(follower) == 0
+    assert drain(hub, leader, 1) == 1
+    assert drain(hub, follower, 1) == 1
+    assert follower.seen == leader.seen == ["m0", "m1", "m2"]
+
+
+def test_a_slow_processor_does_not_hold_up_another(hub: Hub) -> None:
+    """With ``parallel`` (as on PostgreSQL) each processor runs in a thread of its own (on SQLite the
+    stuck one would hold the one write lock)."""
+    from omnikanal.eventlog.service import ProcessorRunner
+
+    if hub.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer: a processor stuck inside its transaction holds everyone")
+
+    release = threading.Event()
+
+    class Stuck(Recorder):
+        def handle(self, conn: Connection, batch: Sequence[Any]) -> None:
+            release.wait(30)
+            super().handle(conn, batch)
+
+    stuck, quick = Stuck("stuck"), Recorder("quick")
+    runner = ProcessorRunner(hub.eventlog, [stuck, quick], 0.05, parallel=True)
+    source = hub.sources.create("shop", "web")[0]
+    runner.start()
+    try:
+        _track(hub, source, "one")
+        deadline = time.monotonic() + 20
+        while quick.seen != ["one"] and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert quick.seen == ["one"]
+        assert stuck.seen == []
+        release.set()
+        while stuck.seen != ["one"] and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert stuck.seen == ["one"]
+    finally:
+        release.set()
+        runner.stop()
 
 
 def test_an_ingest_commit_wakes_the_processors_of_its_process(settings: Any) -> None:

@@ -15,11 +15,11 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, select
 
 from omnikanal.clock import FixedClock
 from omnikanal.db.engine import read_tx
-from omnikanal.db.tables import events, segment_changes
+from omnikanal.db.tables import segment_changes
 from omnikanal.hub import Hub, build_hub
 from omnikanal.segments.service import PROCESSOR
 from omnikanal.settings import Settings
@@ -67,10 +67,7 @@ class World:
         deadline = time.monotonic() + 10
         while True:
             self.hub.runner.run_once()
-            at = self.hub.eventlog.position(PROCESSOR)
-            with read_tx(self.hub.engine) as conn:
-                after = or_(events.c.txid > at.txid, and_(events.c.txid == at.txid, events.c.seq > at.seq))
-                behind = conn.execute(select(func.count()).select_from(events).where(after)).scalar_one()
+            behind = self.hub.eventlog.behind(PROCESSOR)
             if behind == 0:
                 return
             assert time.monotonic() < deadline, f"the segments processor is {behind} events behind"

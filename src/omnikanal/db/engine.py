@@ -1,7 +1,9 @@
 """The engine, and transactions with the concurrency rules decided here, in one place.
 
 SQLite: WAL, one writer at a time. A write transaction starts with ``BEGIN IMMEDIATE`` so it takes
-the write lock up front instead of failing half-way when it upgrades a read lock.
+the write lock up front instead of failing half-way when it upgrades a read lock. Writers of one
+process queue on a mutex before that: SQLite's busy handler sleeps (up to 100 ms a time) while the
+lock is held, whereas a thread waiting on the mutex runs the moment the writer before it is done.
 PostgreSQL: READ COMMITTED; code that races relies on unique constraints and row locks and is
 re-run as a whole when the database reports a deadlock, serialization failure or a lost insert race.
 """
@@ -9,7 +11,9 @@ re-run as a whole when the database reports a deadlock, serialization failure or
 from __future__ import annotations
 
 import logging
+import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -26,6 +30,10 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 RETRYABLE_PG_CODES = {"40001", "40P01", "23505"}  # serialization failure, deadlock, unique violation
+SQLITE_BUSY_SECONDS = 30
+
+# One writers' mutex per SQLite engine (see the module's docstring).
+_writers: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
 
 
 class RetryTransaction(Exception):
@@ -51,9 +59,10 @@ def make_engine(settings: Settings, url: str | None = None) -> Engine:
             json_deserializer=orjson.loads,
             pool_size=8,
             max_overflow=8,
-            connect_args={"check_same_thread": False, "timeout": 30},
+            connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_SECONDS},
         )
         _configure_sqlite(engine, settings.sqlite_synchronous, settings.sqlite_checkpoint_seconds > 0)
+        _writers[engine] = threading.RLock()
         return engine
     return create_engine(
         url,
@@ -111,7 +120,7 @@ def _configure_sqlite(engine: Engine, synchronous: str, checkpoint_in_background
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_SECONDS * 1000}")
         cursor.execute("PRAGMA temp_store=MEMORY")
         # Erasure must leave nothing in the file: deleted content is overwritten, not just unlinked.
         cursor.execute("PRAGMA secure_delete=ON")
@@ -131,9 +140,25 @@ def _configure_sqlite(engine: Engine, synchronous: str, checkpoint_in_background
 
 
 @contextmanager
+def _writer_turn(engine: Engine) -> Iterator[None]:
+    """Wait for this process's other writers of a SQLite database (nothing on PostgreSQL)."""
+    mutex = _writers.get(engine)
+    if mutex is None:
+        yield
+        return
+    # Bounded like SQLite's own wait: past it, SQLite's lock alone decides (and reports "locked").
+    held = mutex.acquire(timeout=SQLITE_BUSY_SECONDS)
+    try:
+        yield
+    finally:
+        if held:
+            mutex.release()
+
+
+@contextmanager
 def write_tx(engine: Engine) -> Iterator[Connection]:
     """A write transaction; commits on success, rolls back on error."""
-    with engine.connect() as conn:
+    with _writer_turn(engine), engine.connect() as conn:
         conn = conn.execution_options(omnikanal_write=True)
         with conn.begin():
             yield conn

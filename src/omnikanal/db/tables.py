@@ -103,7 +103,7 @@ events = Table(
     metadata,
     Column("seq", BigId, primary_key=True, autoincrement=True),
     # Writing transaction's id on PostgreSQL (0 on SQLite, where commits are serial): the event log
-    # orders by (txid, seq) and reads only below the oldest running transaction, so nothing is skipped.
+    # orders by (txid, seq) and keeps track of committed transactions, so nothing is skipped.
     Column("txid", BigInteger, nullable=False),
     Column("source_id", ID, ForeignKey("sources.id"), nullable=False),
     Column("message_id", String(200), nullable=False),
@@ -192,6 +192,9 @@ consumer_cursors = Table(
     Column("txid", BigInteger, nullable=False),
     Column("seq", BigInteger, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    # PostgreSQL: ids of committed transactions past the horizon that the consumer has read already
+    # (eventlog/service.py); NULL when there are none
+    Column("ahead", json_type(), nullable=True),
 )
 
 access_log = Table(

@@ -2,10 +2,13 @@
 
 Each consumer keeps a cursor (txid, seq). On PostgreSQL sequence numbers are handed out at insert
 but become visible at commit, so a reader going by seq alone could pass over an event whose
-transaction commits late. Every event therefore carries its writing transaction's id, and a reader
-takes only events of transactions older than the oldest one still running (the snapshot's xmin):
-that set can no longer grow, and (txid, seq) orders it totally, so a cursor never skips anything.
-On SQLite commits are serial and txid is 0, so the order is simply seq.
+transaction commits late. Every event therefore carries its writing transaction's id. Below the
+horizon (the oldest transaction still running anywhere on the server, the snapshot's xmin) the set
+of events can no longer grow, and (txid, seq) orders it totally: the cursor moves through it and
+never skips anything. Committed transactions past the horizon are read too, at once, so that one
+long transaction elsewhere on the server does not hold every consumer back: their ids are kept with
+the cursor (``ahead``) until the horizon passes them, so each is handed out once. On SQLite commits
+are serial and txid is 0, so the order is simply seq.
 """
 
 from __future__ import annotations
@@ -13,9 +16,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Engine, and_, or_, select, text, update
+from sqlalchemy import ColumnElement, Connection, Engine, and_, exists, func, or_, select, text, update
 
 from omnikanal.background import Periodic
 from omnikanal.clock import Clock
@@ -24,11 +28,22 @@ from omnikanal.db.tables import consumer_cursors, events
 
 log = logging.getLogger(__name__)
 
+# Transactions a consumer remembers past the horizon. A transaction running for hours while the hub
+# commits thousands would make the list long; beyond this many the consumer waits for the horizon.
+MAX_AHEAD = 10_000
+
 
 @dataclass(frozen=True, slots=True)
 class Position:
+    """Everything up to (txid, seq) has been handed out, and every event of the ``ahead`` txids."""
+
     txid: int
     seq: int
+    ahead: frozenset[int] = frozenset()
+
+    def covers(self, txid: int, seq: int) -> bool:
+        """Whether the event at (txid, seq) has been handed out already."""
+        return (txid, seq) <= (self.txid, self.seq) or txid in self.ahead
 
 
 START = Position(-1, 0)
@@ -50,6 +65,33 @@ def _horizon(conn: Connection) -> int | None:
     )
 
 
+def _after(position: Position, conn: Connection | None = None) -> ColumnElement[bool]:
+    """The events a consumer at ``position`` has not been handed yet (of those visible).
+
+    Given a SQLite connection, by seq alone: txid is always 0 there, and the log's index on (txid,
+    seq) holds no SQLite rows, so the general form would scan the whole table.
+    """
+    if conn is not None and conn.dialect.name != "postgresql":
+        return events.c.seq > position.seq
+    later = or_(
+        events.c.txid > position.txid, and_(events.c.txid == position.txid, events.c.seq > position.seq)
+    )
+    if not position.ahead:
+        return later
+    return and_(later, events.c.txid.not_in(sorted(position.ahead)))
+
+
+def _follows(processor: Processor) -> str | None:
+    """The consumer whose cursor this processor never passes (journeys follow segments, so an
+    audience or branch sees the segments and computed traits after the event), if any."""
+    leader: str | None = getattr(processor, "follows", None)
+    return leader
+
+
+def _position_of(row: Any) -> Position:
+    return Position(row.txid, row.seq, frozenset(row.ahead or ()))
+
+
 class EventLog:
     def __init__(self, engine: Engine, clock: Clock) -> None:
         self._engine = engine
@@ -59,31 +101,93 @@ class EventLog:
         with read_tx(self._engine) as conn:
             return self._position(conn, consumer)
 
+    def behind(self, consumer: str) -> int:
+        """How many committed events the consumer has not been handed yet."""
+        with read_tx(self._engine) as conn:
+            after = _after(self._position(conn, consumer), conn)
+            return int(conn.execute(select(func.count()).select_from(events).where(after)).scalar_one())
+
     @staticmethod
     def _position(conn: Connection, consumer: str) -> Position:
         row = conn.execute(
-            select(consumer_cursors.c.txid, consumer_cursors.c.seq).where(consumer_cursors.c.name == consumer)
+            select(consumer_cursors.c.txid, consumer_cursors.c.seq, consumer_cursors.c.ahead).where(
+                consumer_cursors.c.name == consumer
+            )
         ).first()
-        return Position(row.txid, row.seq) if row else START
+        return _position_of(row) if row else START
 
     @staticmethod
-    def read_after(conn: Connection, after: Position, limit: int) -> list[Any]:
-        """Committed events after a position, in log order, that no late commit can precede."""
+    def read(
+        conn: Connection, after: Position, limit: int, cap: Position | None = None
+    ) -> tuple[list[Any], Position]:
+        """Committed events not yet handed out, and the position once they are.
+
+        Below the horizon in log order first; then, if the limit leaves room, whole committed
+        transactions past it. With a ``cap`` (the position of the consumer this one follows), only
+        what the cap covers: events at or before its (txid, seq), and the transactions it read ahead.
+        """
         horizon = _horizon(conn)
         if horizon is None:
             # SQLite: serial commits, txid always 0, so seq alone is the order.
-            stmt = select(events).where(events.c.seq > after.seq).order_by(events.c.seq)
-            return list(conn.execute(stmt.limit(limit)))
-        stmt = select(events).where(
-            or_(events.c.txid > after.txid, and_(events.c.txid == after.txid, events.c.seq > after.seq)),
-            events.c.txid < horizon,
-        )
-        return list(conn.execute(stmt.order_by(events.c.txid, events.c.seq).limit(limit)))
+            stmt = select(events).where(events.c.seq > after.seq)
+            if cap is not None:
+                stmt = stmt.where(events.c.seq <= cap.seq)
+            rows = list(conn.execute(stmt.order_by(events.c.seq).limit(limit)))
+            return rows, (Position(rows[-1].txid, rows[-1].seq) if rows else after)
+        order = (events.c.txid, events.c.seq)
+        stmt = select(events).where(_after(after), events.c.txid < horizon)
+        if cap is not None:
+            stmt = stmt.where(~_after(Position(cap.txid, cap.seq)))
+        below = list(conn.execute(stmt.order_by(*order).limit(limit)))
+        if len(below) == limit:
+            return below, Position(below[-1].txid, below[-1].seq, after.ahead)
+        # Every event below the horizon (and the cap) has now been handed out; (horizon, 0) says so,
+        # as every sequence number is positive.
+        upper = (horizon, 0) if cap is None else min((horizon, 0), (cap.txid, cap.seq))
+        base = max((after.txid, after.seq), upper)
+        beyond: list[Any] = []
+        room = limit - len(below)
+        if len(after.ahead) < MAX_AHEAD and (cap is None or cap.ahead):
+            # Committed only: a running transaction's rows are not visible (and the cap's ahead are
+            # committed). A transaction is handed out whole, so one cut off by the limit waits.
+            past = events.c.txid >= horizon if cap is None else events.c.txid.in_(sorted(cap.ahead))
+            seen = () if not after.ahead else (events.c.txid.not_in(sorted(after.ahead)),)
+            beyond = list(conn.execute(select(events).where(past, *seen).order_by(*order).limit(room + 1)))
+            if len(beyond) > room:
+                cut = beyond[room].txid
+                beyond = [row for row in beyond[:room] if row.txid != cut]
+        ahead = frozenset(t for t in after.ahead | {row.txid for row in beyond} if t >= base[0])
+        return below + beyond, Position(base[0], base[1], ahead)
+
+    def _pending(self, conn: Connection, position: Position, leader: str | None = None) -> bool:
+        """Whether any committed event is after ``position`` (and, with a leader, at or before its
+        cursor)."""
+        condition = _after(position, conn)
+        if leader:
+            cap = self._position(conn, leader)
+            covered = ~_after(Position(cap.txid, cap.seq), conn)
+            if cap.ahead:
+                covered = or_(covered, events.c.txid.in_(sorted(cap.ahead)))
+            condition = and_(condition, covered)
+        return bool(conn.execute(select(exists().where(condition))).scalar_one())
 
     def consume(self, processor: Processor, limit: int = 500) -> int:
         """Hand the next events to a processor and advance its cursor in the same transaction."""
+        leader = _follows(processor)
+        if self._engine.dialect.name != "postgresql":
+            # A look without the write lock first: an idle consumer polling often must not queue
+            # for SQLite's one writer to learn that nothing is new.
+            with read_tx(self._engine) as conn:
+                if not self._pending(conn, self._position(conn, processor.name), leader):
+                    return 0
 
         def work(conn: Connection) -> int:
+            # PostgreSQL: the same look, before the cursor's row lock gives this transaction an id
+            # (which would hold back every reader's horizon while it runs).
+            if conn.dialect.name == "postgresql" and not self._pending(
+                conn, self._position(conn, processor.name), leader
+            ):
+                return 0
             insert_ignoring_duplicates(
                 conn,
                 consumer_cursors,
@@ -98,19 +202,26 @@ class EventLog:
             )
             # Taking the cursor row for update keeps two workers from handing out the same events.
             row = conn.execute(
-                select(consumer_cursors.c.txid, consumer_cursors.c.seq)
+                select(consumer_cursors.c.txid, consumer_cursors.c.seq, consumer_cursors.c.ahead)
                 .where(consumer_cursors.c.name == processor.name)
                 .with_for_update()
             ).one()
-            batch = self.read_after(conn, Position(row.txid, row.seq), limit)
-            if not batch:
-                return 0
-            processor.handle(conn, batch)
-            last = batch[-1]
+            before = _position_of(row)
+            cap = self._position(conn, leader) if leader else None
+            batch, after = self.read(conn, before, limit, cap)
+            if batch:
+                processor.handle(conn, batch)
+            elif after.ahead == before.ahead:
+                return 0  # nothing handed out and nothing to forget: no write
             conn.execute(
                 update(consumer_cursors)
                 .where(consumer_cursors.c.name == processor.name)
-                .values(txid=last.txid, seq=last.seq, updated_at=self._clock.now())
+                .values(
+                    txid=after.txid,
+                    seq=after.seq,
+                    ahead=sorted(after.ahead) or None,
+                    updated_at=self._clock.now(),
+                )
             )
             return len(batch)
 
@@ -123,39 +234,76 @@ class EventLog:
             conn.execute(
                 update(consumer_cursors)
                 .where(consumer_cursors.c.name == consumer)
-                .values(txid=START.txid, seq=START.seq, updated_at=self._clock.now())
+                .values(txid=START.txid, seq=START.seq, ahead=None, updated_at=self._clock.now())
             )
 
         run_write(self._engine, work)
 
 
 class ProcessorRunner:
-    """Polls the log for each registered processor in a background thread."""
+    """Polls the log for each registered processor in the background.
 
-    def __init__(self, log_: EventLog, processors: Sequence[Processor], poll_seconds: float) -> None:
+    With ``parallel`` (PostgreSQL) each processor has a thread of its own, so a slow one (journeys
+    taking steps) does not hold up another (segments reacting in real time). Otherwise (SQLite) one
+    thread takes them in turn: there is one writer anyway, and a writer sharing the interpreter
+    with busy siblings holds the write lock longer while they all take turns at the GIL.
+    """
+
+    def __init__(
+        self, log_: EventLog, processors: Sequence[Processor], poll_seconds: float, *, parallel: bool = False
+    ) -> None:
         self._log = log_
         self._processors = list(processors)
-        self._loop = Periodic("processors", poll_seconds, lambda: self.run_once() > 0)
+        groups = [[p] for p in self._processors] if parallel else [self._processors]
+        self._loops: dict[str, Periodic] = {}
+        for group in groups:
+            loop = Periodic(
+                f"processors {' '.join(p.name for p in group)}", poll_seconds, partial(self._tick, group)
+            )
+            self._loops.update((p.name, loop) for p in group)
+        # whom to wake when a processor has handled events: those that follow it
+        self._followers: dict[str, list[str]] = {}
+        for p in self._processors:
+            leader = _follows(p)
+            if leader:
+                self._followers.setdefault(leader, []).append(p.name)
         self.on_error: Callable[[Processor, Exception], None] = lambda p, e: log.exception(
             "processor %s failed", p.name, exc_info=e
         )
 
-    def run_once(self) -> int:
+    def _tick(self, group: Sequence[Processor]) -> bool:
+        return self._consume(group) > 0
+
+    def _consume(self, group: Sequence[Processor]) -> int:
         handled = 0
-        for processor in self._processors:
+        for processor in group:
             try:
-                handled += self._log.consume(processor)
+                done = self._log.consume(processor)
             except Exception as exc:  # one broken processor must not stop the others
                 self.on_error(processor, exc)
+                continue
+            handled += done
+            if done:
+                for name in self._followers.get(processor.name, ()):
+                    self._loops[name].wake()
         return handled
+
+    def run_once(self) -> int:
+        """One batch for every processor, one after the other, in the calling thread."""
+        return self._consume(self._processors)
+
+    def _distinct_loops(self) -> list[Periodic]:
+        return list({id(loop): loop for loop in self._loops.values()}.values())
 
     def wake(self) -> None:
         """Events were committed in this process: look now rather than at the next poll."""
-        self._loop.wake()
+        for loop in self._distinct_loops():
+            loop.wake()
 
     def start(self) -> None:
-        if self._processors:
-            self._loop.start()
+        for loop in self._distinct_loops():
+            loop.start()
 
     def stop(self) -> None:
-        self._loop.stop()
+        for loop in self._distinct_loops():
+            loop.stop()

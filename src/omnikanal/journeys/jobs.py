@@ -38,6 +38,7 @@ from omnikanal.journeys.engine import (
 )
 from omnikanal.journeys.timing import local_midnight, occurrence, trait_date, zone
 from omnikanal.segments.service import ENTERED, EXITED
+from omnikanal.segments.service import PROCESSOR as SEGMENTS_PROCESSOR
 
 log = logging.getLogger(__name__)
 PROCESSOR = "journeys"
@@ -63,20 +64,25 @@ def _known(conn: Connection, engine: JourneyEngine) -> _Known:
         .distinct()
     ).all()
     # goals are watched after a run ended, until their window closes; their versions are few
-    names: set[str] = {ENTERED, EXITED}
-    for version in [*triggers, *(engine.version(conn, r.journey_id, r.version) for r in in_use)]:
-        names |= version.journey.event_names()
-    for row in conn.execute(
+    goals = conn.execute(
         select(journey_runs.c.journey_id, journey_runs.c.version)
         .where(journey_runs.c.goal_at.is_(None), journey_runs.c.goal_until.is_not(None))
         .distinct()
-    ):
-        names |= engine.version(conn, row.journey_id, row.version).journey.event_names()
+    ).all()
+    names: set[str] = set()
+    for version in [*triggers, *(engine.version(conn, r.journey_id, r.version) for r in [*in_use, *goals])]:
+        names |= version.journey.event_names()
+        if version.segments:
+            # entering and leaving a segment matter only to journeys that name one (every profile's
+            # first event can make it enter several, and each would cost a look-up here)
+            names |= {ENTERED, EXITED}
     return _Known(triggers, names)
 
 
 class JourneyProcessor:
     name = PROCESSOR
+    # An audience or a branch taken for an event sees the segments and computed traits after it.
+    follows = SEGMENTS_PROCESSOR
 
     def __init__(self, engine: JourneyEngine, clock: Clock) -> None:
         self._engine = engine

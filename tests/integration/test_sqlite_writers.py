@@ -1,0 +1,61 @@
+"""SQLite: the writers of one process take turns on a mutex, not in SQLite's sleeping busy handler."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, text
+
+from omnikanal.db.engine import make_engine, write_tx
+from omnikanal.settings import Settings
+
+
+def test_a_second_writer_of_the_process_waits_its_turn(tmp_path: Path) -> None:
+    engine = make_engine(Settings(data_dir=tmp_path), f"sqlite:///{tmp_path / 'w.db'}")
+
+    # SQLite itself would refuse a second writer at once: only the mutex can make it wait.
+    @event.listens_for(engine, "connect")
+    def _no_busy_wait(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.execute("PRAGMA busy_timeout=0")
+
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE t (writer TEXT, at REAL)"))
+        first_in = threading.Event()
+        order: list[str] = []
+        errors: list[BaseException] = []
+
+        def first() -> None:
+            with write_tx(engine) as conn:
+                conn.execute(text("INSERT INTO t VALUES ('first', 0)"))
+                first_in.set()
+                time.sleep(0.3)
+                order.append("first")
+
+        def second() -> None:
+            try:
+                with write_tx(engine) as conn:
+                    conn.execute(text("INSERT INTO t VALUES ('second', 0)"))
+                    order.append("second")
+            except BaseException as exc:  # reported below: a thread's exception is lost otherwise
+                errors.append(exc)
+
+        one = threading.Thread(target=first)
+        one.start()
+        assert first_in.wait(10)
+        two = threading.Thread(target=second)
+        two.start()
+        one.join()
+        two.join()
+        assert errors == []
+        assert order == ["first", "second"]
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT writer FROM t ORDER BY rowid")).scalars().all() == [
+                "first",
+                "second",
+            ]
+    finally:
+        engine.dispose()
