@@ -257,3 +257,19 @@ def test_an_ingest_commit_wakes_the_processors_of_its_process(settings: Any) -> 
     finally:
         runner.stop()
         hub.close()
+
+
+def test_the_journeys_processor_takes_no_event_before_the_segments_processor(hub: Hub) -> None:
+    """A journey's audience or branch, decided for an event, sees the segments and computed traits
+    as they are after that event, whichever thread gets to the event first."""
+    hub.runner.stop()  # this test hands out the events itself
+    processors = {p.name: p for p in hub.processors}
+    journeys, segments = processors["journeys"], processors["segments"]
+    source = hub.sources.create("shop", "web")[0]
+    # both start from the end of what is already there
+    drain(hub, segments, hub.eventlog.behind("segments"))
+    drain(hub, journeys, hub.eventlog.behind("journeys"))
+    _track(hub, source, "first")
+    assert hub.eventlog.consume(journeys) == 0
+    assert drain(hub, segments, 1) == 1
+    assert drain(hub, journeys, 1) == 1
