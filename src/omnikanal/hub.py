@@ -188,9 +188,7 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
         settings.messaging_default_timezone,
     )
     processors.append(JourneyProcessor(journey_engine, clock))
-    runner = ProcessorRunner(
-        eventlog, processors, settings.worker_poll_seconds, parallel=engine.dialect.name == "postgresql"
-    )
+    runner = ProcessorRunner(eventlog, processors, settings.worker_poll_seconds)
     ingest.committed.append(runner.wake)
     return Hub(
         settings=settings,

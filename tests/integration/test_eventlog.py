@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -184,41 +183,6 @@ def test_a_follower_never_passes_the_processor_it_follows(hub: Hub) -> None:
     assert drain(hub, leader, 1) == 1
     assert drain(hub, follower, 1) == 1
     assert follower.seen == leader.seen == ["m0", "m1", "m2"]
-
-
-def test_a_slow_processor_does_not_hold_up_another(hub: Hub) -> None:
-    """With ``parallel`` (as on PostgreSQL) each processor runs in a thread of its own (on SQLite the
-    stuck one would hold the one write lock)."""
-    from omnikanal.eventlog.service import ProcessorRunner
-
-    if hub.engine.dialect.name != "postgresql":
-        pytest.skip("SQLite has one writer: a processor stuck inside its transaction holds everyone")
-
-    release = threading.Event()
-
-    class Stuck(Recorder):
-        def handle(self, conn: Connection, batch: Sequence[Any]) -> None:
-            release.wait(30)
-            super().handle(conn, batch)
-
-    stuck, quick = Stuck("stuck"), Recorder("quick")
-    runner = ProcessorRunner(hub.eventlog, [stuck, quick], 0.05, parallel=True)
-    source = hub.sources.create("shop", "web")[0]
-    runner.start()
-    try:
-        _track(hub, source, "one")
-        deadline = time.monotonic() + 20
-        while quick.seen != ["one"] and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert quick.seen == ["one"]
-        assert stuck.seen == []
-        release.set()
-        while stuck.seen != ["one"] and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert stuck.seen == ["one"]
-    finally:
-        release.set()
-        runner.stop()
 
 
 def test_an_ingest_commit_wakes_the_processors_of_its_process(settings: Any) -> None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import partial
 from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, Connection, Engine, and_, exists, func, or_, select, text, update
@@ -188,24 +187,22 @@ class EventLog:
                 conn, self._position(conn, processor.name), leader
             ):
                 return 0
-            insert_ignoring_duplicates(
-                conn,
-                consumer_cursors,
-                [
-                    {
-                        "name": processor.name,
-                        "txid": START.txid,
-                        "seq": START.seq,
-                        "updated_at": self._clock.now(),
-                    }
-                ],
-            )
             # Taking the cursor row for update keeps two workers from handing out the same events.
-            row = conn.execute(
+            locked = (
                 select(consumer_cursors.c.txid, consumer_cursors.c.seq, consumer_cursors.c.ahead)
                 .where(consumer_cursors.c.name == processor.name)
                 .with_for_update()
-            ).one()
+            )
+            row = conn.execute(locked).first()
+            if row is None:  # a new consumer
+                new = {
+                    "name": processor.name,
+                    "txid": START.txid,
+                    "seq": START.seq,
+                    "updated_at": self._clock.now(),
+                }
+                insert_ignoring_duplicates(conn, consumer_cursors, [new])
+                row = conn.execute(locked).one()
             before = _position_of(row)
             cap = self._position(conn, leader) if leader else None
             batch, after = self.read(conn, before, limit, cap)
@@ -241,69 +238,39 @@ class EventLog:
 
 
 class ProcessorRunner:
-    """Polls the log for each registered processor in the background.
+    """Polls the log for the registered processors in one background thread, taking them in turn.
 
-    With ``parallel`` (PostgreSQL) each processor has a thread of its own, so a slow one (journeys
-    taking steps) does not hold up another (segments reacting in real time). Otherwise (SQLite) one
-    thread takes them in turn: there is one writer anyway, and a writer sharing the interpreter
-    with busy siblings holds the write lock longer while they all take turns at the GIL.
+    One thread rather than one per processor, measured (bench.segments): threads of one process
+    doing short database round trips take turns at the GIL, and with three of them busy the
+    segments processor's real-time updates took four times as long on PostgreSQL (p50 125 ms
+    against 24 ms); on SQLite there is one writer anyway.
     """
 
-    def __init__(
-        self, log_: EventLog, processors: Sequence[Processor], poll_seconds: float, *, parallel: bool = False
-    ) -> None:
+    def __init__(self, log_: EventLog, processors: Sequence[Processor], poll_seconds: float) -> None:
         self._log = log_
         self._processors = list(processors)
-        groups = [[p] for p in self._processors] if parallel else [self._processors]
-        self._loops: dict[str, Periodic] = {}
-        for group in groups:
-            loop = Periodic(
-                f"processors {' '.join(p.name for p in group)}", poll_seconds, partial(self._tick, group)
-            )
-            self._loops.update((p.name, loop) for p in group)
-        # whom to wake when a processor has handled events: those that follow it
-        self._followers: dict[str, list[str]] = {}
-        for p in self._processors:
-            leader = _follows(p)
-            if leader:
-                self._followers.setdefault(leader, []).append(p.name)
+        self._loop = Periodic("processors", poll_seconds, lambda: self.run_once() > 0)
         self.on_error: Callable[[Processor, Exception], None] = lambda p, e: log.exception(
             "processor %s failed", p.name, exc_info=e
         )
 
-    def _tick(self, group: Sequence[Processor]) -> bool:
-        return self._consume(group) > 0
-
-    def _consume(self, group: Sequence[Processor]) -> int:
+    def run_once(self) -> int:
+        """One batch for every processor, one after the other (a processor follows its leader)."""
         handled = 0
-        for processor in group:
+        for processor in self._processors:
             try:
-                done = self._log.consume(processor)
+                handled += self._log.consume(processor)
             except Exception as exc:  # one broken processor must not stop the others
                 self.on_error(processor, exc)
-                continue
-            handled += done
-            if done:
-                for name in self._followers.get(processor.name, ()):
-                    self._loops[name].wake()
         return handled
-
-    def run_once(self) -> int:
-        """One batch for every processor, one after the other, in the calling thread."""
-        return self._consume(self._processors)
-
-    def _distinct_loops(self) -> list[Periodic]:
-        return list({id(loop): loop for loop in self._loops.values()}.values())
 
     def wake(self) -> None:
         """Events were committed in this process: look now rather than at the next poll."""
-        for loop in self._distinct_loops():
-            loop.wake()
+        self._loop.wake()
 
     def start(self) -> None:
-        for loop in self._distinct_loops():
-            loop.start()
+        if self._processors:
+            self._loop.start()
 
     def stop(self) -> None:
-        for loop in self._distinct_loops():
-            loop.stop()
+        self._loop.stop()
