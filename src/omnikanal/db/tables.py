@@ -591,7 +591,7 @@ segment_members = Table(
 )
 
 # Every entry and exit, in order: what a journey engine (or an export) subscribes to. txid as in
-# events: on PostgreSQL a reader orders by (txid, id) below the oldest running transaction.
+# events: the writing transaction's id on PostgreSQL, 0 on SQLite.
 segment_changes = Table(
     "segment_changes",
     metadata,

@@ -353,10 +353,22 @@ def segments_of(conn: Connection, profile_id: str) -> list[Any]:
 # --- the re-check schedule
 
 
+def _upsert_due(dialect: str) -> Any:
+    insert_for = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = insert_for(segment_due)
+    return stmt.on_conflict_do_update(index_elements=["profile_id"], set_={"due_at": stmt.excluded.due_at})
+
+
+_DUE_UPSERTS = {name: _upsert_due(name) for name in ("postgresql", "sqlite")}
+
+
 def set_due(conn: Connection, profile_id: str, due_at: datetime | None) -> None:
-    conn.execute(delete(segment_due).where(segment_due.c.profile_id == profile_id))
-    if due_at is not None:
-        conn.execute(insert(segment_due), [{"profile_id": profile_id, "due_at": due_at}])
+    """When the profile's answers may change by the passing of time (None: never); one statement,
+    as this runs for every profile an event touches."""
+    if due_at is None:
+        conn.execute(delete(segment_due).where(segment_due.c.profile_id == profile_id))
+    else:
+        conn.execute(_DUE_UPSERTS[conn.dialect.name], [{"profile_id": profile_id, "due_at": due_at}])
 
 
 def due_profiles(conn: Connection, now: datetime, limit: int) -> list[str]:
