@@ -213,6 +213,13 @@ def test_trait_dates_and_anniversaries() -> None:
     assert trait_date("2026-01-02T10:00:00Z") == date(2026, 1, 2)
     assert trait_date("not a date") is None
     assert trait_date(True) is None
+    # a moment counts on its day in the customer's zone: 22:30 UTC is the next day in Berlin
+    berlin = ZoneInfo("Europe/Berlin")
+    late = datetime(2026, 7, 15, 22, 30, tzinfo=UTC)
+    assert trait_date(late.timestamp()) == date(2026, 7, 15)
+    assert trait_date(late.timestamp(), berlin) == date(2026, 7, 16)
+    assert trait_date("2026-07-15T22:30:00Z", berlin) == date(2026, 7, 16)
+    assert trait_date("2026-07-15", berlin) == date(2026, 7, 15)  # a date is a date everywhere
     assert occurrence(date(1992, 2, 29), True, date(2026, 3, 1)) == date(2026, 2, 28)
     assert occurrence(date(1990, 5, 17), False, date(2026, 3, 1)) == date(1990, 5, 17)
 

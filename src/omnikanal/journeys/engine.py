@@ -574,7 +574,7 @@ class JourneyEngine:
         if "until" in body:
             return next_local_time(now, body["until"]["time"], body["until"].get("weekdays"), tz)
         spec = body["until_trait"]
-        day = trait_date(traits.get(spec["trait"]))
+        day = trait_date(traits.get(spec["trait"]), tz)
         if day is None:
             return now  # no such date: nothing to wait for
         moment = local_midnight(occurrence(day, bool(spec.get("annual")), now.astimezone(tz).date()), tz)

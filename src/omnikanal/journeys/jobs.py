@@ -21,12 +21,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Connection, Engine, null, select, update
 
 from omnikanal.background import Periodic
 from omnikanal.clock import Clock
 from omnikanal.db.engine import read_tx, run_write
-from omnikanal.db.tables import journey_runs, journey_timers, journeys, profiles
+from omnikanal.db.tables import computed_traits, journey_runs, journey_timers, journeys, profiles
 from omnikanal.journeys.engine import (
     ACTIVE,
     JourneyEngine,
@@ -305,34 +305,53 @@ class DateScan:
                 entered += self._scan(version)
         return entered
 
+    def _holders(
+        self, conn: Connection, rule: dict[str, Any], after: str
+    ) -> list[tuple[str, dict[str, Any], Any]]:
+        """(live profile, its traits, the date's value) for the next page of profiles holding it."""
+        if "computed" in rule:
+            # a computed trait holding a time (days_since_last keeps the last event's epoch seconds)
+            query = (
+                select(profiles.c.id, profiles.c.traits, computed_traits.c.value)
+                .join(computed_traits, computed_traits.c.profile_id == profiles.c.id)
+                .where(computed_traits.c.name == rule["computed"])
+            )
+        else:
+            query = select(profiles.c.id, profiles.c.traits, null().label("value"))
+        rows = conn.execute(
+            query.where(profiles.c.state == "live", profiles.c.id > after)
+            .order_by(profiles.c.id)
+            .limit(self._page)
+        ).all()
+        found = []
+        for row in rows:
+            traits = {k: v.get("value") for k, v in (row.traits or {}).items() if isinstance(v, dict)}
+            value = (row.value or {}).get("v") if "computed" in rule else traits.get(str(rule["trait"]))
+            found.append((row.id, traits, value))
+        return found
+
     def _scan(self, version: Version) -> int:
-        trait = str(version.journey.trigger["trait"])
-        annual = bool(version.journey.trigger.get("annual"))
+        rule: dict[str, Any] = version.journey.trigger
+        annual = bool(rule.get("annual"))
         entered = 0
         after = ""
         while True:
             now = self._clock.now()
             with read_tx(self._db) as conn:
-                page = conn.execute(
-                    select(profiles.c.id, profiles.c.traits)
-                    .where(profiles.c.state == "live", profiles.c.id > after)
-                    .order_by(profiles.c.id)
-                    .limit(self._page)
-                ).all()
+                page = self._holders(conn, rule, after)
             if not page:
                 return entered
-            after = page[-1].id
+            after = page[-1][0]
             due: list[tuple[str, str]] = []
-            for row in page:
-                traits = {k: v.get("value") for k, v in (row.traits or {}).items() if isinstance(v, dict)}
-                day = trait_date(traits.get(trait))
+            for profile_id, traits, value in page:
+                tz = zone(traits, self._default_tz)
+                day = trait_date(value, tz)
                 if day is None:
                     continue
-                tz = zone(traits, self._default_tz)
                 moment = local_midnight(occurrence(day, annual, now.astimezone(tz).date()), tz)
                 moment += version.journey.trigger_offset
                 if moment <= now < moment + timedelta(days=1):
-                    due.append((row.id, moment.date().isoformat()))
+                    due.append((profile_id, moment.date().isoformat()))
             if due:
 
                 def work(conn: Connection, due: list[tuple[str, str]] = due) -> int:

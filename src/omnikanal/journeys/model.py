@@ -193,6 +193,12 @@ def parse_journey(document: Any, limits: JourneyLimits, condition_limits: Limits
         trigger_offset = parse_duration(
             trigger["date"]["offset"], "/trigger/date/offset", max_days, signed=True
         )
+    if trigger_kind == "date":
+        named = [k for k in ("trait", "computed") if k in trigger["date"]]
+        if len(named) != 1:
+            raise fail("/trigger/date", "a date trigger names either a trait or a computed trait")
+        if named == ["computed"]:
+            computed.append(("/trigger/date/computed", trigger["date"]["computed"]))
 
     entry: dict[str, Any] = document.get("entry") or {}
     audience = None

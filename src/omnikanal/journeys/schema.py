@@ -194,11 +194,13 @@ def journey_schema(max_steps: int) -> dict[str, Any]:
                 {
                     "event": _EVENT,
                     "segment_entered": {"type": "string", "minLength": 1},
+                    # a date trait of the profile (a birthday) or a computed trait holding a time
+                    # (days_since_last: N days after the last order); model.py asks for one of them
                     "date": {
                         "type": "object",
-                        "required": ["trait"],
                         "properties": {
                             "trait": {"type": "string", "minLength": 1, "maxLength": 100},
+                            "computed": {"type": "string", "minLength": 1, "maxLength": 100},
                             "offset": _DURATION,
                             "annual": {"type": "boolean"},
                         },

@@ -366,7 +366,7 @@ class JourneyService:
 
 def _traits_of(journey: Journey) -> set[str]:
     found = set()
-    if journey.trigger_kind == "date":
+    if journey.trigger_kind == "date" and "trait" in journey.trigger:
         found.add(str(journey.trigger["trait"]))
     for step in journey.steps.values():
         if step.kind == "wait" and "until_trait" in step.body:

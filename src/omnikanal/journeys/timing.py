@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -37,17 +37,25 @@ def next_local_time(now: datetime, at: str, weekdays: list[str] | None, tz: Zone
     raise AssertionError("a week always holds an allowed weekday")
 
 
-def trait_date(value: Any) -> date | None:
-    """A date from a trait: ``1990-05-17``, an ISO 8601 time, or epoch seconds."""
+def trait_date(value: Any, tz: tzinfo = UTC) -> date | None:
+    """A date from a trait: ``1990-05-17``, an ISO 8601 time, or epoch seconds (a computed trait's
+    last event). A moment counts on the day it is in the customer's zone ``tz``."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
         try:
-            return datetime.fromtimestamp(value, UTC).date()
+            return datetime.fromtimestamp(value, UTC).astimezone(tz).date()
         except (OverflowError, OSError, ValueError):
             return None
     if isinstance(value, str):
         text = value.strip()
+        if len(text) > 10:
+            try:
+                moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            except ValueError:
+                moment = None
+            if moment is not None and moment.tzinfo is not None:
+                return moment.astimezone(tz).date()
         try:
             return date.fromisoformat(text[:10])
         except ValueError:

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from tests.helpers import bearer
 from tests.journey_support import World
 
 CART = {
@@ -357,6 +358,61 @@ def test_a_birthday_enters_once_per_year_at_local_midnight(world: World) -> None
     [run] = world.runs(journey_id)
     assert run["profile_id"] == pid
     assert world.get(f"/api/profiles/{pid}")["traits"]["congratulated"]["value"] == 2026
+
+
+def test_n_days_after_the_last_order_from_a_computed_trait(world: World) -> None:
+    """A date trigger on a computed trait: days_since_last keeps the last order's time, and the
+    journey starts 30 days after it (local midnight); a later order starts a later occurrence."""
+    world.put(
+        "/api/computed-traits",
+        {"name": "last_order", "function": "days_since_last", "event": "Order Completed"},
+    )
+    pid = customer(world, "ord", timezone="Europe/Berlin")
+    journey_id = world.journey(
+        {
+            "name": "win back",
+            "trigger": {"date": {"computed": "last_order", "offset": "P30D"}},
+            "entry": {"reentry": "after_exit"},
+            "steps": [{"id": "mark", "update_trait": {"key": "won_back", "value": True}}],
+        }
+    )
+    world.track("ord", "Order Completed", order_id="o-1")  # 10 June, 10:00 UTC
+    assert world.hub.journey_dates.run_once() == 0
+    world.clock.advance(timedelta(days=29))  # 9 July
+    assert world.hub.journey_dates.run_once() == 0
+    world.clock.advance(timedelta(hours=12))  # 9 July 22:00 UTC = 10 July 00:00 in Berlin
+    assert world.hub.journey_dates.run_once() == 1
+    assert world.hub.journey_dates.run_once() == 0  # the same occurrence never twice
+    [run] = world.runs(journey_id)
+    assert (run["profile_id"], run["status"]) == (pid, "ended")
+    world.clock.advance(timedelta(days=5))
+    world.track("ord", "Order Completed", order_id="o-2")  # a new last order: a new occurrence
+    world.clock.advance(timedelta(days=30))
+    assert world.hub.journey_dates.run_once() == 1
+    assert len(world.runs(journey_id)) == 2
+
+
+def test_a_date_trigger_names_a_trait_or_a_computed_trait(world: World) -> None:
+    both = {
+        "name": "d",
+        "trigger": {"date": {"trait": "birthday", "computed": "last_order"}},
+        "steps": [{"id": "x", "exit": {}}],
+    }
+    for trigger in ({"trait": "birthday", "computed": "last_order"}, {"offset": "P1D"}):
+        response = world.http.post(
+            "/api/journeys", json={**both, "trigger": {"date": trigger}}, headers=bearer(world.token)
+        )
+        assert response.status_code == 400, response.text
+        problem = response.json()["error"]
+        assert problem["field"] == "/trigger/date"
+        assert "either a trait or a computed trait" in problem["message"]
+    unknown = {**both, "trigger": {"date": {"computed": "last_order"}}}
+    response = world.http.post("/api/journeys", json=unknown, headers=bearer(world.token))
+    assert response.status_code == 400, response.text
+    assert (response.json()["error"]["code"], response.json()["error"]["field"]) == (
+        "unknown_computed_trait",
+        "/trigger/date/computed",
+    )
 
 
 def test_wait_until_a_local_time_and_until_a_date_trait(world: World) -> None:
