@@ -185,6 +185,26 @@ def test_a_follower_never_passes_the_processor_it_follows(hub: Hub) -> None:
     assert follower.seen == leader.seen == ["m0", "m1", "m2"]
 
 
+def test_a_follower_takes_what_its_leader_read_past_the_horizon(hub: Hub) -> None:
+    _pg_only(hub)
+    source = hub.sources.create("shop", "web")[0]
+    leader, follower = Recorder("ahead-leader"), Recorder("ahead-follower")
+    follower.follows = "ahead-leader"  # type: ignore[attr-defined]
+    with hub.engine.connect() as other:
+        other.execute(text("SELECT pg_current_xact_id()"))  # holds the horizon
+        _track(hub, source, "a")
+        _track(hub, source, "b")
+        assert drain(hub, leader, 2) == 2
+        assert drain(hub, follower, 2) == 2
+        _track(hub, source, "c")
+        assert hub.eventlog.consume(follower) == 0  # the leader has not read it
+        assert drain(hub, leader, 1) == 1
+        assert drain(hub, follower, 1) == 1
+        assert hub.eventlog.consume(follower) == 0
+        other.rollback()
+    assert follower.seen == leader.seen == ["a", "b", "c"]
+
+
 def test_an_ingest_commit_wakes_the_processors_of_its_process(settings: Any) -> None:
     """With a poll interval far longer than the test waits, only the wake-up can deliver the event."""
     from omnikanal.clock import SystemClock

@@ -18,7 +18,22 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, Connection, Engine, and_, exists, func, or_, select, text, update
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Connection,
+    Engine,
+    and_,
+    any_,
+    bindparam,
+    exists,
+    func,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from omnikanal.background import Periodic
 from omnikanal.clock import Clock
@@ -64,6 +79,12 @@ def _horizon(conn: Connection) -> int | None:
     )
 
 
+def _among(txids: frozenset[int]) -> ColumnElement[bool]:
+    """``txid`` among these (PostgreSQL only, where ``ahead`` is ever filled): one array parameter,
+    so the statement is the same text however many there are."""
+    return events.c.txid == any_(bindparam("txids", sorted(txids), type_=ARRAY(BigInteger), unique=True))
+
+
 def _after(position: Position, conn: Connection | None = None) -> ColumnElement[bool]:
     """The events a consumer at ``position`` has not been handed yet (of those visible).
 
@@ -77,7 +98,7 @@ def _after(position: Position, conn: Connection | None = None) -> ColumnElement[
     )
     if not position.ahead:
         return later
-    return and_(later, events.c.txid.not_in(sorted(position.ahead)))
+    return and_(later, ~_among(position.ahead))
 
 
 def _follows(processor: Processor) -> str | None:
@@ -149,8 +170,8 @@ class EventLog:
         if len(after.ahead) < MAX_AHEAD and (cap is None or cap.ahead):
             # Committed only: a running transaction's rows are not visible (and the cap's ahead are
             # committed). A transaction is handed out whole, so one cut off by the limit waits.
-            past = events.c.txid >= horizon if cap is None else events.c.txid.in_(sorted(cap.ahead))
-            seen = () if not after.ahead else (events.c.txid.not_in(sorted(after.ahead)),)
+            past = events.c.txid >= horizon if cap is None else _among(cap.ahead)
+            seen = () if not after.ahead else (~_among(after.ahead),)
             beyond = list(conn.execute(select(events).where(past, *seen).order_by(*order).limit(room + 1)))
             if len(beyond) > room:
                 cut = beyond[room].txid
@@ -166,7 +187,7 @@ class EventLog:
             cap = self._position(conn, leader)
             covered = ~_after(Position(cap.txid, cap.seq), conn)
             if cap.ahead:
-                covered = or_(covered, events.c.txid.in_(sorted(cap.ahead)))
+                covered = or_(covered, _among(cap.ahead))
             condition = and_(condition, covered)
         return bool(conn.execute(select(exists().where(condition))).scalar_one())
 
