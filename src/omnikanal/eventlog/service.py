@@ -26,11 +26,12 @@ from sqlalchemy import (
     and_,
     any_,
     bindparam,
-    exists,
     func,
+    literal,
     or_,
     select,
     text,
+    tuple_,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -89,16 +90,26 @@ def _after(position: Position, conn: Connection | None = None) -> ColumnElement[
     """The events a consumer at ``position`` has not been handed yet (of those visible).
 
     Given a SQLite connection, by seq alone: txid is always 0 there, and the log's index on (txid,
-    seq) holds no SQLite rows, so the general form would scan the whole table.
+    seq) holds no SQLite rows, so the general form would scan the whole table. On PostgreSQL a row
+    comparison, which the index on (txid, seq) answers as one range.
     """
     if conn is not None and conn.dialect.name != "postgresql":
         return events.c.seq > position.seq
-    later = or_(
-        events.c.txid > position.txid, and_(events.c.txid == position.txid, events.c.seq > position.seq)
-    )
+    later = tuple_(events.c.txid, events.c.seq) > _pair(position)
     if not position.ahead:
         return later
     return and_(later, ~_among(position.ahead))
+
+
+def _pair(position: Position) -> ColumnElement[Any]:
+    return tuple_(literal(position.txid, BigInteger), literal(position.seq, BigInteger))
+
+
+def _up_to(position: Position, conn: Connection) -> ColumnElement[bool]:
+    """The events at or before ``position``'s (txid, seq) (its ``ahead`` left aside)."""
+    if conn.dialect.name != "postgresql":
+        return events.c.seq <= position.seq
+    return tuple_(events.c.txid, events.c.seq) <= _pair(position)
 
 
 def _follows(processor: Processor) -> str | None:
@@ -157,7 +168,7 @@ class EventLog:
         order = (events.c.txid, events.c.seq)
         stmt = select(events).where(_after(after), events.c.txid < horizon)
         if cap is not None:
-            stmt = stmt.where(~_after(Position(cap.txid, cap.seq)))
+            stmt = stmt.where(_up_to(cap, conn))
         below = list(conn.execute(stmt.order_by(*order).limit(limit)))
         if len(below) == limit:
             return below, Position(below[-1].txid, below[-1].seq, after.ahead)
@@ -185,11 +196,16 @@ class EventLog:
         condition = _after(position, conn)
         if leader:
             cap = self._position(conn, leader)
-            covered = ~_after(Position(cap.txid, cap.seq), conn)
+            covered = _up_to(cap, conn)
             if cap.ahead:
                 covered = or_(covered, _among(cap.ahead))
             condition = and_(condition, covered)
-        return bool(conn.execute(select(exists().where(condition))).scalar_one())
+        # the first in log order rather than EXISTS: with the ORDER BY, even the generic plan of a
+        # prepared statement walks the log's index (measured: the EXISTS form now and then became a
+        # scan of the table, 50 ms at 200,000 events)
+        order = (events.c.seq,) if conn.dialect.name != "postgresql" else (events.c.txid, events.c.seq)
+        first = select(events.c.seq).where(condition).order_by(*order).limit(1)
+        return conn.execute(first).first() is not None
 
     def consume(self, processor: Processor, limit: int = 500) -> int:
         """Hand the next events to a processor and advance its cursor in the same transaction."""
