@@ -29,6 +29,7 @@ from omnikanal.db.engine import read_tx, run_write
 from omnikanal.db.tables import journey_runs, journey_timers, journeys, profiles
 from omnikanal.journeys.engine import (
     ACTIVE,
+    Entry,
     JourneyEngine,
     Version,
     event_matches,
@@ -88,14 +89,19 @@ class JourneyProcessor:
             return
         known = _known(conn, self._engine)
         now = self._clock.now()
+        pending = _Pending(known.triggers)
         for row in relevant:
             if row.event in known.names:
-                self._event(conn, known, row, now)
+                self._event(conn, known, row, now, pending)
+        pending.enter(conn, self._engine, now)
 
-    def _event(self, conn: Connection, known: _Known, row: Any, now: datetime) -> None:
+    def _event(self, conn: Connection, known: _Known, row: Any, now: datetime, pending: _Pending) -> None:
         live = live_of(conn, row.profile_id)
         if live is None:
             return
+        if live in pending.customers:
+            # this event may end, resume or reach the goal of runs those entries start: in first
+            pending.enter(conn, self._engine, now)
         properties: dict[str, Any] = (row.payload or {}).get("properties") or {}
         name: str = row.event
         segment_id = properties.get("segment_id") if name in (ENTERED, EXITED) else None
@@ -127,8 +133,10 @@ class JourneyProcessor:
                 if waited:
                     self._engine.resume(conn, run, version, now)
         self._goals(conn, family, name, properties, row.timestamp)
-        for version in known.triggers:
-            self._trigger(conn, version, live, row, name, properties, segment_id, now)
+        for n, version in enumerate(known.triggers):
+            entry = self._trigger(version, live, row, name, properties, segment_id)
+            if entry is not None:
+                pending.add(n, entry)
 
     def _goals(
         self, conn: Connection, family: list[str], name: str, properties: dict[str, Any], at: datetime
@@ -155,34 +163,57 @@ class JourneyProcessor:
                 .values(goal_at=at, goal_message_id=row.last_message_id)
             )
 
+    @staticmethod
     def _trigger(
-        self,
-        conn: Connection,
         version: Version,
         live: str,
         row: Any,
         name: str,
         properties: dict[str, Any],
         segment_id: str | None,
-        now: datetime,
-    ) -> None:
+    ) -> Entry | None:
+        """The entry this event asks for into this version, if it is the version's trigger."""
         journey = version.journey
         if journey.trigger_kind == "event":
             assert journey.trigger_event is not None
             if not event_matches(journey.trigger_event, name, properties):
-                return
+                return None
         elif journey.trigger_kind == "segment_entered":
             if name != ENTERED or segment_id != version.segments[str(journey.trigger)]:
-                return
+                return None
         else:
-            return
+            return None
         key = ""
         if journey.key is not None:
             if properties.get(journey.key) in (None, ""):
-                return  # a keyed journey needs the key (a cart without an id is no cart to follow)
+                return None  # a keyed journey needs the key (a cart without an id is no cart to follow)
             key = str(properties[journey.key])
         data = {k: v for k, v in properties.items() if isinstance(k, str)}
-        self._engine.enter(conn, version, live, key, f"event:{row.seq}", data, now)
+        return Entry(live, key, f"event:{row.seq}", data)
+
+
+class _Pending:
+    """Entries the processor's events asked for, held to enter many customers per version at once.
+
+    Entering later changes nothing as long as no later event of the same customer is handled before
+    (the processor lets them in first), and each customer's entries of one event still go into the
+    versions in trigger order. Different customers' runs do not touch each other.
+    """
+
+    def __init__(self, triggers: list[Version]) -> None:
+        self._triggers = triggers
+        self._entries: dict[int, list[Entry]] = {}  # index in triggers -> entries
+        self.customers: set[str] = set()
+
+    def add(self, trigger: int, entry: Entry) -> None:
+        self._entries.setdefault(trigger, []).append(entry)
+        self.customers.add(entry.profile_id)
+
+    def enter(self, conn: Connection, engine: JourneyEngine, now: datetime) -> None:
+        for n in sorted(self._entries):
+            engine.enter_many(conn, self._triggers[n], self._entries[n], now)
+        self._entries.clear()
+        self.customers.clear()
 
 
 class TimerWorker:
@@ -330,13 +361,9 @@ class DateScan:
             if due:
 
                 def work(conn: Connection, due: list[tuple[str, str]] = due) -> int:
-                    count = 0
-                    for profile_id, day in due:
-                        run_id, _ = self._engine.enter(
-                            conn, version, profile_id, "", f"date:{day}", {"date": day}, self._clock.now()
-                        )
-                        count += run_id is not None
-                    return count
+                    entries = [Entry(p, "", f"date:{day}", {"date": day}) for p, day in due]
+                    answers = self._engine.enter_many(conn, version, entries, self._clock.now())
+                    return sum(run_id is not None for run_id, _ in answers)
 
                 entered += run_write(self._db, work)
 
