@@ -16,15 +16,16 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy.sql.dml import ReturningDelete
 
 from omnikanal.db.fast import Raw
-from omnikanal.db.rows import insert_new_returning, insert_rows, update_rows
+from omnikanal.db.rows import among, insert_new_returning, insert_rows, update_rows
 from omnikanal.db.tables import (
     events,
     journey_runs,
@@ -59,19 +60,21 @@ ALREADY_SCAN_LIMIT = 500
 # Statements built once: the engine runs them for every step of every run, and building a statement
 # (and its cache key) costs SQLAlchemy more than SQLite needs to execute it.
 # the runs of a journey among a set of profiles: what the re-entry rules look at
-_EARLIER = select(
-    journey_runs.c.profile_id, journey_runs.c.run_key, journey_runs.c.status, journey_runs.c.entered_at
-).where(
-    journey_runs.c.journey_id == bindparam("journey_id"),
-    journey_runs.c.profile_id.in_(bindparam("ids", expanding=True)),
-)
-_STATES = select(profiles.c.id, profiles.c.state).where(profiles.c.id.in_(bindparam("ids", expanding=True)))
+_EARLIER = {
+    dialect: select(
+        journey_runs.c.profile_id, journey_runs.c.run_key, journey_runs.c.status, journey_runs.c.entered_at
+    ).where(journey_runs.c.journey_id == bindparam("journey_id"), among_ids)
+    for dialect, among_ids in among(journey_runs.c.profile_id, "ids").items()
+}
+_STATES = {
+    dialect: select(profiles.c.id, profiles.c.state).where(among_ids)
+    for dialect, among_ids in among(profiles.c.id, "ids").items()
+}
 # which of these live profiles absorbed others (most absorbed none: one cheap look for the batch)
-_WITH_MERGED = (
-    select(profiles.c.merged_into)
-    .where(profiles.c.merged_into.in_(bindparam("ids", expanding=True)))
-    .distinct()
-)
+_WITH_MERGED = {
+    dialect: select(profiles.c.merged_into).where(among_ids).distinct()
+    for dialect, among_ids in among(profiles.c.merged_into, "ids").items()
+}
 _STATE = select(profiles.c.state).where(profiles.c.id == bindparam("profile_id"))
 _MERGED_INTO = select(profiles.c.id).where(profiles.c.merged_into == bindparam("live")).limit(1)
 _LOCK_RUN = select(journey_runs).where(journey_runs.c.id == bindparam("run_id")).with_for_update()
@@ -82,21 +85,39 @@ _DROP_FIRED_TIMER = delete(journey_timers).where(
     journey_timers.c.run_id == bindparam("run_id"), journey_timers.c.seq == bindparam("seq")
 )
 _ADD_TIMER = insert(journey_timers)
+
+
+def _claim(skip_locked: bool) -> ReturningDelete[str, int, datetime]:
+    due = (
+        select(journey_timers.c.run_id)
+        .where(journey_timers.c.due_at <= bindparam("now"))
+        .order_by(journey_timers.c.due_at)
+        .limit(bindparam("limit"))
+    )
+    if skip_locked:
+        due = due.with_for_update(skip_locked=True)
+    return (
+        delete(journey_timers)
+        .where(journey_timers.c.run_id.in_(due.scalar_subquery()))
+        .returning(journey_timers.c.run_id, journey_timers.c.seq, journey_timers.c.due_at)
+    )
+
+
+# SQLite's single write lock is the claim there
+_CLAIM = {"postgresql": _claim(skip_locked=True), "sqlite": _claim(skip_locked=False)}
 _ADD_STEP = insert(journey_steps)
 # the columns the batch writes (driver-level, db/rows.py)
 _STEP_COLUMNS = ("run_id", "seq", "profile_id", "step", "kind", "outcome", "message_id", "at")
 _TIMER_COLUMNS = ("run_id", "seq", "due_at", "profile_id")
 _RUN_COLUMNS = tuple(c.name for c in journey_runs.c if c.name != "id")
-_LOCK_RUNS = (
-    select(journey_runs)
-    .where(journey_runs.c.id.in_(bindparam("run_ids", expanding=True)))
+_LOCK_RUNS = {
+    dialect: select(journey_runs)
+    .where(among_ids)
     # one order for every worker: two batches locking overlapping runs wait rather than deadlock
     .order_by(journey_runs.c.id)
     .with_for_update()
-)
-_LIVE_AMONG = select(profiles.c.id).where(
-    profiles.c.id.in_(bindparam("ids", expanding=True)), profiles.c.state == "live"
-)
+    for dialect, among_ids in among(journey_runs.c.id, "run_ids").items()
+}
 _NEW_RUN_COLUMNS = tuple(c.name for c in journey_runs.c)
 # Entries handled in one go: lookups bound their IN lists, and the insert makes statements of 500 rows.
 ENTER_SLICE = 1000
@@ -116,14 +137,18 @@ def family_of(conn: Connection, live: str) -> list[str]:
     return profiles_store.merge_set(conn, live)
 
 
+def states_of(conn: Connection, profile_ids: Iterable[str]) -> dict[str, str]:
+    """The state (live, merged, ...) of each of these profiles that exists, in one statement."""
+    found = conn.execute(_STATES[conn.dialect.name], {"ids": sorted(set(profile_ids))})
+    return {row.id: row.state for row in found}
+
+
 def lives_of(conn: Connection, profile_ids: Sequence[str]) -> tuple[dict[str, str | None], set[str]]:
     """``live_of`` for many ids: (id -> its live profile or None, the ids that are live themselves).
 
     One statement for the common case (every id live); merged ones follow their chain one by one.
     """
-    states: dict[str, str] = {
-        row.id: row.state for row in conn.execute(_STATES, {"ids": sorted(set(profile_ids))})
-    }
+    states = states_of(conn, profile_ids)
     live = {p for p, state in states.items() if state == "live"}
     lives = {
         p: p if p in live else (profiles_store.resolve_live(conn, p) if p in states else None)
@@ -137,7 +162,7 @@ def families_of(conn: Connection, lives: Sequence[str]) -> dict[str, list[str]]:
     wanted = sorted(set(lives))
     if not wanted:
         return {}
-    merged = set(conn.execute(_WITH_MERGED, {"ids": wanted}).scalars())
+    merged = set(conn.execute(_WITH_MERGED[conn.dialect.name], {"ids": wanted}).scalars())
     return {live: profiles_store.merge_set(conn, live) if live in merged else [live] for live in wanted}
 
 
@@ -344,7 +369,8 @@ class JourneyEngine:
         live_of_member = {
             m: live for live, family in families_of(conn, sorted(lives)).items() for m in family
         }
-        rows = conn.execute(_EARLIER, {"journey_id": version.journey_id, "ids": sorted(live_of_member)})
+        params = {"journey_id": version.journey_id, "ids": sorted(live_of_member)}
+        rows = conn.execute(_EARLIER[conn.dialect.name], params)
         earlier: dict[tuple[str, str], list[dict[str, Any]]] = {}
         for row in rows:
             earlier.setdefault((live_of_member[row.profile_id], row.run_key), []).append(
@@ -464,18 +490,24 @@ class JourneyEngine:
         run["wait_event"] = None
         self._advance(conn, version, run, following, now)
 
+    def claim_due(self, conn: Connection, now: datetime, limit: int) -> list[tuple[str, int, datetime]]:
+        """Take up to ``limit`` due timers, earliest first, off the table: (run id, seq, due at).
+
+        One statement deletes what it claims. On PostgreSQL it skips timers another worker holds, so
+        workers side by side take each timer once; a claim rolled back (a worker dies) puts them back.
+        """
+        claimed = conn.execute(_CLAIM[conn.dialect.name], {"now": now, "limit": limit}).all()
+        return sorted(((r.run_id, r.seq, r.due_at) for r in claimed), key=lambda t: t[2])
+
     def fire_many(self, conn: Connection, timers: Sequence[tuple[str, int]], now: datetime) -> int:
-        """``fire`` for a batch of due (run id, seq) timers, with one statement per kind of write
-        and one look-up of runs and profiles; answers how many were not stale."""
+        """``fire`` for a batch of due (run id, seq) timers that ``claim_due`` took, with one statement
+        per kind of write and one look-up of runs and profiles; answers how many were not stale."""
         if not timers:
             return 0
-        conn.execute(_DROP_FIRED_TIMER, [{"run_id": r, "seq": q} for r, q in timers])
-        runs = {
-            row.id: dict(row._mapping)
-            for row in conn.execute(_LOCK_RUNS, {"run_ids": sorted({r for r, _ in timers})})
-        }
-        profile_ids = sorted({run["profile_id"] for run in runs.values()})
-        batch = _Batch(live=set(conn.execute(_LIVE_AMONG, {"ids": profile_ids}).scalars()))
+        locked = conn.execute(_LOCK_RUNS[conn.dialect.name], {"run_ids": sorted({r for r, _ in timers})})
+        runs = {row.id: dict(row._mapping) for row in locked}
+        states = states_of(conn, (run["profile_id"] for run in runs.values()))
+        batch = _Batch(live={p for p, state in states.items() if state == "live"})
         fired = 0
         self._batch = batch
         try:

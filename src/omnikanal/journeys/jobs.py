@@ -258,20 +258,12 @@ class TimerWorker:
 
         def work(conn: Connection) -> list[tuple[str, datetime]]:
             now = self._clock.now()
-            query = (
-                select(journey_timers.c.run_id, journey_timers.c.seq, journey_timers.c.due_at)
-                .where(journey_timers.c.due_at <= now)
-                .order_by(journey_timers.c.due_at)
-                .limit(self._batch)
-            )
-            if conn.dialect.name == "postgresql":
-                query = query.with_for_update(skip_locked=True)
-            due = conn.execute(query).all()
-            self._engine.fire_many(conn, [(t.run_id, t.seq) for t in due], now)
+            due = self._engine.claim_due(conn, now, self._batch)
+            self._engine.fire_many(conn, [(run_id, seq) for run_id, seq, _ in due], now)
             if due and self._pause_file:
-                Path(self._pause_file).write_text(",".join(t.run_id for t in due))
+                Path(self._pause_file).write_text(",".join(run_id for run_id, _, _ in due))
                 time.sleep(self._pause_seconds)
-            return [(t.run_id, t.due_at) for t in due]
+            return [(run_id, due_at) for run_id, _, due_at in due]
 
         fired = run_write(self._db, work)
         if fired and self.on_commit is not None:
