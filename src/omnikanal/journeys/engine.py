@@ -405,7 +405,9 @@ class JourneyEngine:
             admitted.append((n, self._new_run(version, profile, entry, now)))
         if not admitted:
             return
-        runs = [run for _, run in admitted]
+        # in one order for every transaction: two batches racing to enter the same customers then wait
+        # for each other's rows instead of deadlocking on them
+        runs = sorted((run for _, run in admitted), key=lambda r: (r["profile_id"], r["run_key"]))
         written = insert_new_returning(Raw(conn), journey_runs, _NEW_RUN_COLUMNS, runs, "id")
         batch = _Batch(live=live)
         self._batch = batch

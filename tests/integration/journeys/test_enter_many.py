@@ -4,6 +4,7 @@ merged profiles, audience, keys), and the first steps it takes send and wait as 
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from typing import Any
 
@@ -236,4 +237,31 @@ def test_the_processor_enters_a_batch_of_events_and_a_later_event_of_a_customer_
     assert sorted(by_customer[pids["pa"]]) == [("active", None), ("ended", "event:Order Completed")]
     assert by_customer[pids["pb"]] == [("active", None)]
     assert by_customer[pids["pc"]] == [("active", None)]
+    assert world.timers() == 3
+
+
+def test_a_batch_racing_another_for_the_same_customers_enters_none_twice(world: World) -> None:
+    if world.hub.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite lets one writer in at a time: the second batch sees the first one's runs")
+    pids = [world.identify(f"race{i}") for i in range(3)]
+    journey_id = journey(world, WAIT)
+    engine = world.hub.journeys.engine
+    second: list[Entered] = []
+
+    def enter_second() -> None:
+        second.extend(enter_many(world, journey_id, *(entry(p, "second") for p in reversed(pids))))
+
+    with world.hub.engine.connect() as conn:
+        first = conn.begin()
+        version = engine.version(conn, journey_id, 1)
+        answers = engine.enter_many(conn, version, [entry(p, "first") for p in pids], world.clock.now())
+        assert reasons(answers) == ["entered"] * 3
+        racer = threading.Thread(target=enter_second)
+        racer.start()
+        racer.join(0.5)
+        assert racer.is_alive()  # its insert waits for the first batch's rows
+        first.commit()
+    racer.join(30)
+    assert reasons(second) == ["duplicate"] * 3
+    assert len(world.runs(journey_id)) == 3
     assert world.timers() == 3
