@@ -85,9 +85,26 @@ _DROP_FIRED_TIMER = delete(journey_timers).where(
     journey_timers.c.run_id == bindparam("run_id"), journey_timers.c.seq == bindparam("seq")
 )
 _ADD_TIMER = insert(journey_timers)
+_ADD_STEP = insert(journey_steps)
+# the columns the batch writes (driver-level, db/rows.py)
+_STEP_COLUMNS = ("run_id", "seq", "profile_id", "step", "kind", "outcome", "message_id", "at")
+_TIMER_COLUMNS = ("run_id", "seq", "due_at", "profile_id")
+_RUN_COLUMNS = tuple(c.name for c in journey_runs.c if c.name != "id")
+_LOCK_RUNS = {
+    dialect: select(journey_runs)
+    .where(among_ids)
+    # one order for every worker: two batches locking overlapping runs wait rather than deadlock
+    .order_by(journey_runs.c.id)
+    .with_for_update()
+    for dialect, among_ids in among(journey_runs.c.id, "run_ids").items()
+}
+_NEW_RUN_COLUMNS = tuple(c.name for c in journey_runs.c)
+# Entries handled in one go, to bound the lists a batch's look-ups pass and the rows it holds.
+ENTER_SLICE = 1000
 
 
 def _claim(skip_locked: bool) -> ReturningDelete[str, int, datetime]:
+    """The earliest due timers, deleted as they are claimed (``claim_due``)."""
     due = (
         select(journey_timers.c.run_id)
         .where(journey_timers.c.due_at <= bindparam("now"))
@@ -105,22 +122,6 @@ def _claim(skip_locked: bool) -> ReturningDelete[str, int, datetime]:
 
 # SQLite's single write lock is the claim there
 _CLAIM = {"postgresql": _claim(skip_locked=True), "sqlite": _claim(skip_locked=False)}
-_ADD_STEP = insert(journey_steps)
-# the columns the batch writes (driver-level, db/rows.py)
-_STEP_COLUMNS = ("run_id", "seq", "profile_id", "step", "kind", "outcome", "message_id", "at")
-_TIMER_COLUMNS = ("run_id", "seq", "due_at", "profile_id")
-_RUN_COLUMNS = tuple(c.name for c in journey_runs.c if c.name != "id")
-_LOCK_RUNS = {
-    dialect: select(journey_runs)
-    .where(among_ids)
-    # one order for every worker: two batches locking overlapping runs wait rather than deadlock
-    .order_by(journey_runs.c.id)
-    .with_for_update()
-    for dialect, among_ids in among(journey_runs.c.id, "run_ids").items()
-}
-_NEW_RUN_COLUMNS = tuple(c.name for c in journey_runs.c)
-# Entries handled in one go: lookups bound their IN lists, and the insert makes statements of 500 rows.
-ENTER_SLICE = 1000
 
 
 def live_of(conn: Connection, profile_id: str) -> str | None:
