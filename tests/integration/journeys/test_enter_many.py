@@ -124,6 +124,24 @@ def test_the_audience_decides_per_customer(world: World) -> None:
     assert run["profile_id"] == gold
 
 
+def test_an_audience_on_a_computed_trait_reads_each_customers_value(world: World) -> None:
+    definition = {
+        "name": "lifetime_value",
+        "function": "sum",
+        "event": "Order Completed",
+        "property": "revenue",
+    }
+    world.put("/api/computed-traits", definition)
+    big, small = world.identify("cbig"), world.identify("csmall")
+    world.track("cbig", "Order Completed", revenue=150)
+    world.track("csmall", "Order Completed", revenue=20)
+    journey_id = journey(
+        world, WAIT, entry={"audience": {"computed": {"name": "lifetime_value", "op": "gte", "value": 100}}}
+    )
+    answers = enter_many(world, journey_id, entry(small, "x"), entry(big, "x"), entry(small, "y"))
+    assert reasons(answers) == ["not_in_audience", "entered", "not_in_audience"]
+
+
 def test_keyed_runs_of_one_customer_go_in_parallel_within_a_batch(world: World) -> None:
     pid = world.identify("key")
     journey_id = journey(world, WAIT, entry={"key": "cart_id"})
