@@ -2,10 +2,10 @@
 PostgreSQL, with a local SMTP server (aiosmtpd in a process of its own).
 
 1. **Throughput**: N customers (default 100,000) enter an API-triggered journey ``wait PT1H -> send
-   email`` (entries per second, 500 per transaction, as the event processor or the API would write
-   them); then, an hour later on the hub clock, timer workers fire every wait and write every email
-   into the outbox (steps per second), and the dispatcher sends ``--dispatch`` of them (default
-   10,000) to the SMTP sink (emails per second).
+   email`` (entries per second, 500 per transaction through ``enter_many``, as the event processor
+   and the date scan write them); then, an hour later on the hub clock, timer workers fire every
+   wait and write every email into the outbox (steps per second), and the dispatcher sends
+   ``--dispatch`` of them (default 10,000) to the SMTP sink (emails per second).
 2. **Lateness of due timers at a steady rate**: ``--rate`` timers per second (default 1,000) fall due
    over ``--seconds`` (default 20) of real time; timer workers (threads of this process polling every
    50 ms; ``--workers``, default 1 on SQLite, 2 on PostgreSQL) fire them. Lateness is the time from a
@@ -38,7 +38,7 @@ from omnikanal.clock import FixedClock, SystemClock
 from omnikanal.db.engine import read_tx, run_write
 from omnikanal.db.tables import identities, journey_timers, messages
 from omnikanal.hub import Hub, build_hub
-from omnikanal.journeys.engine import Version
+from omnikanal.journeys.engine import Entry, Version
 from omnikanal.settings import Settings
 
 PG_URL = os.environ.get("OMNIKANAL_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -84,18 +84,17 @@ def seed(hub: Hub, customers: int) -> list[str]:
         ]
 
 
-def enter_all(hub: Hub, version: Version, pids: list[str], clock: FixedClock, spacing: float = 0.0) -> float:
-    """Enter every customer, 500 per transaction; ``spacing`` seconds of hub time between entries."""
+def enter_all(hub: Hub, version: Version, pids: list[str], clock: FixedClock) -> float:
+    """Enter every customer, 500 per transaction (``enter_many``, as the event processor and the date
+    scan enter them); seconds taken."""
     engine = hub.journeys.engine
     started = time.perf_counter()
     for start in range(0, len(pids), CHUNK):
 
         def work(conn: Connection, chunk: list[str] = pids[start : start + CHUNK]) -> None:
-            for pid in chunk:
-                run_id, _ = engine.enter(conn, version, pid, "", f"bench:{uuid.uuid4().hex}", {}, clock.now())
-                assert run_id is not None
-                if spacing:
-                    clock.advance(timedelta(seconds=spacing))
+            entries = [Entry(pid, "", f"bench:{uuid.uuid4().hex}", {}) for pid in chunk]
+            answers = engine.enter_many(conn, version, entries, clock.now())
+            assert all(run_id is not None for run_id, _ in answers), answers
 
         run_write(hub.engine, work)
     return time.perf_counter() - started

@@ -16,17 +16,16 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.sql.dml import ReturningDelete
 
 from omnikanal.db.fast import Raw
-from omnikanal.db.rows import delete_by, insert_rows, update_rows
+from omnikanal.db.rows import among, insert_new_returning, insert_rows, update_rows
 from omnikanal.db.tables import (
     events,
     journey_runs,
@@ -44,7 +43,7 @@ from omnikanal.messaging.service import MessagingService, SendRequest
 from omnikanal.profiles import store as profiles_store
 from omnikanal.segments import store as segments_store
 from omnikanal.segments.evaluate import Facts, evaluate, matches_filters, readable
-from omnikanal.segments.model import Condition, Limits, parse_computed
+from omnikanal.segments.model import ComputedTrait, Condition, Limits, parse_computed
 from omnikanal.segments.service import SegmentService
 
 log = logging.getLogger(__name__)
@@ -60,11 +59,22 @@ ALREADY_SCAN_LIMIT = 500
 
 # Statements built once: the engine runs them for every step of every run, and building a statement
 # (and its cache key) costs SQLAlchemy more than SQLite needs to execute it.
-_EARLIER = select(journey_runs.c.status, journey_runs.c.entered_at).where(
-    journey_runs.c.journey_id == bindparam("journey_id"),
-    journey_runs.c.profile_id.in_(bindparam("family", expanding=True)),
-    journey_runs.c.run_key == bindparam("run_key"),
-)
+# the runs of a journey among a set of profiles: what the re-entry rules look at
+_EARLIER = {
+    dialect: select(
+        journey_runs.c.profile_id, journey_runs.c.run_key, journey_runs.c.status, journey_runs.c.entered_at
+    ).where(journey_runs.c.journey_id == bindparam("journey_id"), among_ids)
+    for dialect, among_ids in among(journey_runs.c.profile_id, "ids").items()
+}
+_STATES = {
+    dialect: select(profiles.c.id, profiles.c.state).where(among_ids)
+    for dialect, among_ids in among(profiles.c.id, "ids").items()
+}
+# which of these live profiles absorbed others (most absorbed none: one cheap look for the batch)
+_WITH_MERGED = {
+    dialect: select(profiles.c.merged_into).where(among_ids).distinct()
+    for dialect, among_ids in among(profiles.c.merged_into, "ids").items()
+}
 _STATE = select(profiles.c.state).where(profiles.c.id == bindparam("profile_id"))
 _MERGED_INTO = select(profiles.c.id).where(profiles.c.merged_into == bindparam("live")).limit(1)
 _LOCK_RUN = select(journey_runs).where(journey_runs.c.id == bindparam("run_id")).with_for_update()
@@ -80,21 +90,38 @@ _ADD_STEP = insert(journey_steps)
 _STEP_COLUMNS = ("run_id", "seq", "profile_id", "step", "kind", "outcome", "message_id", "at")
 _TIMER_COLUMNS = ("run_id", "seq", "due_at", "profile_id")
 _RUN_COLUMNS = tuple(c.name for c in journey_runs.c if c.name != "id")
-_LOCK_RUNS = (
-    select(journey_runs)
-    .where(journey_runs.c.id.in_(bindparam("run_ids", expanding=True)))
+_LOCK_RUNS = {
+    dialect: select(journey_runs)
+    .where(among_ids)
     # one order for every worker: two batches locking overlapping runs wait rather than deadlock
     .order_by(journey_runs.c.id)
     .with_for_update()
-)
-_LIVE_AMONG = select(profiles.c.id).where(
-    profiles.c.id.in_(bindparam("ids", expanding=True)), profiles.c.state == "live"
-)
-# RETURNING says whether the row went in: psycopg reports no row count for ON CONFLICT DO NOTHING
-_ADD_RUN = {
-    "postgresql": pg_insert(journey_runs).on_conflict_do_nothing().returning(journey_runs.c.id),
-    "sqlite": sqlite_insert(journey_runs).on_conflict_do_nothing().returning(journey_runs.c.id),
+    for dialect, among_ids in among(journey_runs.c.id, "run_ids").items()
 }
+_NEW_RUN_COLUMNS = tuple(c.name for c in journey_runs.c)
+# Entries handled in one go, to bound the lists a batch's look-ups pass and the rows it holds.
+ENTER_SLICE = 1000
+
+
+def _claim(skip_locked: bool) -> ReturningDelete[str, int, datetime]:
+    """The earliest due timers, deleted as they are claimed (``claim_due``)."""
+    due = (
+        select(journey_timers.c.run_id)
+        .where(journey_timers.c.due_at <= bindparam("now"))
+        .order_by(journey_timers.c.due_at)
+        .limit(bindparam("limit"))
+    )
+    if skip_locked:
+        due = due.with_for_update(skip_locked=True)
+    return (
+        delete(journey_timers)
+        .where(journey_timers.c.run_id.in_(due.scalar_subquery()))
+        .returning(journey_timers.c.run_id, journey_timers.c.seq, journey_timers.c.due_at)
+    )
+
+
+# SQLite's single write lock is the claim there
+_CLAIM = {"postgresql": _claim(skip_locked=True), "sqlite": _claim(skip_locked=False)}
 
 
 def live_of(conn: Connection, profile_id: str) -> str | None:
@@ -111,20 +138,89 @@ def family_of(conn: Connection, live: str) -> list[str]:
     return profiles_store.merge_set(conn, live)
 
 
+def states_of(conn: Connection, profile_ids: Iterable[str]) -> dict[str, str]:
+    """The state (live, merged, ...) of each of these profiles that exists, in one statement."""
+    found = conn.execute(_STATES[conn.dialect.name], {"ids": sorted(set(profile_ids))})
+    return {row.id: row.state for row in found}
+
+
+def lives_of(conn: Connection, profile_ids: Sequence[str]) -> tuple[dict[str, str | None], set[str]]:
+    """``live_of`` for many ids: (id -> its live profile or None, the ids that are live themselves).
+
+    One statement for the common case (every id live); merged ones follow their chain one by one.
+    """
+    states = states_of(conn, profile_ids)
+    live = {p for p, state in states.items() if state == "live"}
+    lives = {
+        p: p if p in live else (profiles_store.resolve_live(conn, p) if p in states else None)
+        for p in profile_ids
+    }
+    return lives, live
+
+
+def families_of(conn: Connection, lives: Sequence[str]) -> dict[str, list[str]]:
+    """``family_of`` for many live profiles, in one statement unless some absorbed others."""
+    wanted = sorted(set(lives))
+    if not wanted:
+        return {}
+    merged = set(conn.execute(_WITH_MERGED[conn.dialect.name], {"ids": wanted}).scalars())
+    return {live: profiles_store.merge_set(conn, live) if live in merged else [live] for live in wanted}
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One customer to let in: ``profile_id`` may be merged (the run goes to the live profile);
+    ``origin`` names the cause (an event, a date, an API call), entering once per profile."""
+
+    profile_id: str
+    key: str
+    origin: str
+    data: dict[str, Any]
+
+
+# (run id or None, why): the answer to one entry
+Entered = tuple[str | None, str]
+
+
+def refusal(journey: Journey, earlier: Sequence[dict[str, Any]], now: datetime) -> str | None:
+    """Why the re-entry rules keep a customer out, given their earlier runs with the same key (each
+    with its ``status`` and ``entered_at``); None lets them in."""
+    if journey.reentry != "every_time" and any(r["status"] == ACTIVE for r in earlier):
+        return "already_inside"
+    if journey.reentry == "once" and earlier:
+        return "entered_before"
+    cooldown = journey.cooldown if journey.reentry == "cooldown" else None
+    if earlier and cooldown is not None and max(r["entered_at"] for r in earlier) + cooldown > now:
+        return "cooling_down"
+    return None
+
+
+def one_per_customer(waiting: list[tuple[int, str]]) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+    """Split (entry index, live profile) pairs into the first of each customer and the rest, in order."""
+    seen: set[str] = set()
+    first: list[tuple[int, str]] = []
+    rest: list[tuple[int, str]] = []
+    for item in waiting:
+        (rest if item[1] in seen else first).append(item)
+        seen.add(item[1])
+    return first, rest
+
+
 @dataclass(slots=True)
 class _Batch:
-    """Writes of a batch of fired timers, held until its end and then made in one statement each.
+    """Writes of a batch of runs moving on (fired timers, or new entries), held until its end and
+    then made in one statement each.
 
-    Safe because nothing the steps of a fired timer read is among them: a run has one timer (so one
-    run per batch), and the step log, the run rows, the timers and the outbox are not read again
-    before the batch's commit. The step log keeps its primary key: a step taken twice still fails
-    the whole transaction, at the flush.
+    Safe because nothing the steps of a run read is among them: a run is at most once in a batch
+    (one timer per run; one entry per customer), and the step log, the run rows, the timers and the
+    outbox are not read again before the batch's commit. The step log keeps its primary key: a step
+    taken twice still fails the whole transaction, at the flush. No run of a batch has a timer row to
+    drop (a fired one's was deleted by its claim, a new one has none), so a batch drops none.
     """
 
     live: set[str]  # profiles known to be live (read once for the batch)
     steps: list[dict[str, Any]] = field(default_factory=list)
     saves: dict[str, dict[str, Any]] = field(default_factory=dict)  # run id -> its last state
-    dropped_timers: list[str] = field(default_factory=list)  # run ids
     new_timers: list[dict[str, Any]] = field(default_factory=list)
     # (request with its live profile, the message id the step log names, the actor)
     messages: list[tuple[SendRequest, str, str]] = field(default_factory=list)
@@ -220,43 +316,136 @@ class JourneyEngine:
         origin: str,
         data: dict[str, Any],
         now: datetime,
-    ) -> tuple[str | None, str]:
+    ) -> Entered:
         """Let a customer in if the entry rules allow; (run id or None, why)."""
+        [answer] = self.enter_many(conn, version, [Entry(profile_id, key, origin, data)], now)
+        return answer
+
+    def enter_many(
+        self, conn: Connection, version: Version, entries: Sequence[Entry], now: datetime
+    ) -> list[Entered]:
+        """Let many customers in, answering each as ``enter`` would have had they come one by one.
+
+        Why an entry is refused: ``unknown_profile``, ``not_in_audience``, ``already_inside``,
+        ``entered_before``, ``cooling_down``, or ``duplicate`` (its origin entered that customer
+        before, or a racing transaction let them in first: the unique keys make the insert a no-op).
+        A few statements per slice of entries whatever its size; the audience is still checked
+        customer by customer.
+        """
+        answers: list[Entered] = []
+        for start in range(0, len(entries), ENTER_SLICE):
+            answers += self._enter_slice(conn, version, entries[start : start + ENTER_SLICE], now)
+        return answers
+
+    def _enter_slice(
+        self, conn: Connection, version: Version, entries: Sequence[Entry], now: datetime
+    ) -> list[Entered]:
+        lives, live = lives_of(conn, [e.profile_id for e in entries])
+        known = {p for p in lives.values() if p is not None}
+        earlier = self._earlier_runs(conn, version, known)
+        answers: dict[int, Entered] = {}
+        waiting: list[tuple[int, str]] = []
+        for n, entry in enumerate(entries):
+            profile = lives[entry.profile_id]
+            if profile is None:
+                answers[n] = (None, "unknown_profile")
+            else:
+                waiting.append((n, profile))
+        while waiting:
+            # A customer's later entry must see the run of the earlier one as its first steps left it
+            # (after_exit lets them in again if that run ended at once), so a round takes one entry
+            # per customer, in order; the rounds are as many as one customer's entries in the slice.
+            this_round, waiting = one_per_customer(waiting)
+            self._enter_round(
+                conn, version, [(n, entries[n], p) for n, p in this_round], live, earlier, answers, now
+            )
+        return [answers[n] for n in range(len(entries))]
+
+    def _earlier_runs(
+        self, conn: Connection, version: Version, lives: set[str]
+    ) -> dict[tuple[str, str], list[dict[str, Any]]]:
+        """(live profile, key) -> the journey's runs of that customer's family with that key."""
+        if version.journey.reentry == "every_time" or not lives:
+            return {}  # nothing earlier keeps anybody out
+        live_of_member = {
+            m: live for live, family in families_of(conn, sorted(lives)).items() for m in family
+        }
+        params = {"journey_id": version.journey_id, "ids": sorted(live_of_member)}
+        rows = conn.execute(_EARLIER[conn.dialect.name], params)
+        earlier: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for row in rows:
+            earlier.setdefault((live_of_member[row.profile_id], row.run_key), []).append(
+                {"status": row.status, "entered_at": row.entered_at}
+            )
+        return earlier
+
+    def _enter_round(
+        self,
+        conn: Connection,
+        version: Version,
+        round_: Sequence[tuple[int, Entry, str]],
+        live: set[str],
+        earlier: dict[tuple[str, str], list[dict[str, Any]]],
+        answers: dict[int, Entered],
+        now: datetime,
+    ) -> None:
+        """Entries of different customers: the rules decide, the runs go in with one insert, and
+        their first steps are taken as one batch."""
         journey = version.journey
-        live = live_of(conn, profile_id)
-        if live is None:
-            return None, "unknown_profile"
-        if journey.audience is not None and not self.audience_matches(conn, live, journey.audience, now):
-            return None, "not_in_audience"
-        family = family_of(conn, live)
-        earlier = conn.execute(
-            _EARLIER, {"journey_id": version.journey_id, "family": family, "run_key": key}
-        ).all()
-        if journey.reentry != "every_time" and any(r.status == ACTIVE for r in earlier):
-            return None, "already_inside"
-        if journey.reentry == "once" and earlier:
-            return None, "entered_before"
-        if journey.reentry == "cooldown" and earlier and journey.cooldown is not None:
-            last = max(r.entered_at for r in earlier)
-            if last + journey.cooldown > now:
-                return None, "cooling_down"
-        run_id = new_id("run")
-        row: dict[str, Any] = {
-            "id": run_id,
+        # the audience is still checked customer by customer, on that customer's facts
+        computed = self.computed_traits(conn) if journey.audience is not None else []
+        admitted: list[tuple[int, dict[str, Any]]] = []
+        for n, entry, profile in round_:
+            if journey.audience is not None and not self.audience_matches(
+                conn, profile, journey.audience, now, computed
+            ):
+                answers[n] = (None, "not_in_audience")
+                continue
+            why = refusal(journey, earlier.get((profile, entry.key), []), now)
+            if why is not None:
+                answers[n] = (None, why)
+                continue
+            admitted.append((n, self._new_run(version, profile, entry, now)))
+        if not admitted:
+            return
+        # in one order for every transaction: two batches racing to enter the same customers then wait
+        # for each other's rows instead of deadlocking on them
+        runs = sorted((run for _, run in admitted), key=lambda r: (r["profile_id"], r["run_key"]))
+        written = insert_new_returning(Raw(conn), journey_runs, _NEW_RUN_COLUMNS, runs, "id")
+        batch = _Batch(live=live)
+        self._batch = batch
+        try:
+            for n, run in admitted:
+                if run["id"] not in written:
+                    answers[n] = (None, "duplicate")
+                    continue
+                answers[n] = (run["id"], "entered")
+                # the run itself: a later round sees its status after the first steps
+                earlier.setdefault((run["profile_id"], run["run_key"]), []).append(run)
+                self._advance(conn, version, run, journey.first, now)
+        finally:
+            self._batch = None
+        self._flush(conn, batch)
+
+    @staticmethod
+    def _new_run(version: Version, profile: str, entry: Entry, now: datetime) -> dict[str, Any]:
+        journey = version.journey
+        return {
+            "id": new_id("run"),
             "journey_id": version.journey_id,
             "version": version.version,
-            "profile_id": live,
-            "run_key": key,
-            "origin": origin,
+            "profile_id": profile,
+            "run_key": entry.key,
+            "origin": entry.origin,
             # every_time allows parallel runs; otherwise the unique key turns a racing second entry
             # into a no-op
-            "active_key": None if journey.reentry == "every_time" else f"{live}|{key}",
+            "active_key": None if journey.reentry == "every_time" else f"{profile}|{entry.key}",
             "status": ACTIVE,
             "step": None,
             "seq": 0,
             "wait_event": None,
             "variant": None,
-            "data": data,
+            "data": entry.data,
             "last_message_id": None,
             "exit_reason": None,
             "entered_at": now,
@@ -266,17 +455,26 @@ class JourneyEngine:
             "goal_message_id": None,
             "updated_at": now,
         }
-        if conn.execute(_ADD_RUN[conn.dialect.name], row).first() is None:
-            return None, "duplicate"
-        self._advance(conn, version, row, journey.first, now)
-        return run_id, "entered"
 
-    def audience_matches(self, conn: Connection, live: str, condition: Condition, now: datetime) -> bool:
+    def computed_traits(self, conn: Connection) -> list[ComputedTrait]:
+        """The computed traits' definitions, which every audience check reads."""
+        rows = segments_store.computed_definitions(conn)
+        return [parse_computed(row.definition, self.condition_limits) for row in rows]
+
+    def audience_matches(
+        self,
+        conn: Connection,
+        live: str,
+        condition: Condition,
+        now: datetime,
+        computed: Sequence[ComputedTrait] | None = None,
+    ) -> bool:
+        """Whether the customer meets the condition; ``computed`` (``computed_traits``) spares a batch
+        reading the definitions for every customer."""
         facts: Facts
         facts, _ = SegmentService.facts(conn, live, None)
         stored = segments_store.stored_computed(conn, live)
-        for definition in segments_store.computed_definitions(conn):
-            trait = parse_computed(definition.definition, self.condition_limits)
+        for trait in self.computed_traits(conn) if computed is None else computed:
             facts.computed[trait.name] = readable(trait, stored.get(trait.name), now)
         member, _ = evaluate(condition, facts, now)
         return member
@@ -310,18 +508,24 @@ class JourneyEngine:
         run["wait_event"] = None
         self._advance(conn, version, run, following, now)
 
+    def claim_due(self, conn: Connection, now: datetime, limit: int) -> list[tuple[str, int, datetime]]:
+        """Take up to ``limit`` due timers, earliest first, off the table: (run id, seq, due at).
+
+        One statement deletes what it claims. On PostgreSQL it skips timers another worker holds, so
+        workers side by side take each timer once; a claim rolled back (a worker dies) puts them back.
+        """
+        claimed = conn.execute(_CLAIM[conn.dialect.name], {"now": now, "limit": limit}).all()
+        return sorted(((r.run_id, r.seq, r.due_at) for r in claimed), key=lambda t: t[2])
+
     def fire_many(self, conn: Connection, timers: Sequence[tuple[str, int]], now: datetime) -> int:
-        """``fire`` for a batch of due (run id, seq) timers, with one statement per kind of write
-        and one look-up of runs and profiles; answers how many were not stale."""
+        """``fire`` for a batch of due (run id, seq) timers that ``claim_due`` took, with one statement
+        per kind of write and one look-up of runs and profiles; answers how many were not stale."""
         if not timers:
             return 0
-        conn.execute(_DROP_FIRED_TIMER, [{"run_id": r, "seq": q} for r, q in timers])
-        runs = {
-            row.id: dict(row._mapping)
-            for row in conn.execute(_LOCK_RUNS, {"run_ids": sorted({r for r, _ in timers})})
-        }
-        profile_ids = sorted({run["profile_id"] for run in runs.values()})
-        batch = _Batch(live=set(conn.execute(_LIVE_AMONG, {"ids": profile_ids}).scalars()))
+        locked = conn.execute(_LOCK_RUNS[conn.dialect.name], {"run_ids": sorted({r for r, _ in timers})})
+        runs = {row.id: dict(row._mapping) for row in locked}
+        states = states_of(conn, (run["profile_id"] for run in runs.values()))
+        batch = _Batch(live={p for p, state in states.items() if state == "live"})
         fired = 0
         self._batch = batch
         try:
@@ -343,8 +547,6 @@ class JourneyEngine:
         if batch.saves:
             saves = [{"id": k, **v} for k, v in batch.saves.items()]
             update_rows(raw, journey_runs, _RUN_COLUMNS, "id", saves)
-        if batch.dropped_timers:
-            delete_by(raw, journey_timers, "run_id", batch.dropped_timers)
         if batch.new_timers:
             insert_rows(raw, journey_timers, _TIMER_COLUMNS, batch.new_timers)
         by_actor: dict[str, list[tuple[SendRequest, str]]] = {}
@@ -384,9 +586,7 @@ class JourneyEngine:
         conn.execute(_SAVE_RUN, {"_run": run["id"], **state})
 
     def _drop_timer(self, conn: Connection, run_id: str) -> None:
-        if self._batch is not None:
-            self._batch.dropped_timers.append(run_id)
-        else:
+        if self._batch is None:  # a batch's runs have no timer row (see _Batch)
             conn.execute(_DROP_TIMER, {"run_id": run_id})
 
     def _log(
@@ -441,7 +641,7 @@ class JourneyEngine:
     def _set_timer(self, conn: Connection, run: dict[str, Any], due: datetime) -> None:
         self._drop_timer(conn, run["id"])
         timer = {"run_id": run["id"], "seq": run["seq"], "due_at": due, "profile_id": run["profile_id"]}
-        if self._batch is not None:  # after every drop of the batch (a run sets at most one timer)
+        if self._batch is not None:
             self._batch.new_timers.append(timer)
         else:
             conn.execute(_ADD_TIMER, timer)

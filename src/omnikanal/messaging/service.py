@@ -10,13 +10,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, bindparam, func, select, update
+from sqlalchemy import Connection, Engine, and_, func, select, update
 
 from omnikanal.clock import Clock, isoformat
 from omnikanal.consent.model import ConsentChange, ConsentStatus
 from omnikanal.db.engine import read_tx, run_write
 from omnikanal.db.fast import Raw
-from omnikanal.db.rows import insert_new_returning, insert_rows
+from omnikanal.db.rows import among, insert_new_returning, insert_rows
 from omnikanal.db.tables import (
     identities,
     message_statuses,
@@ -58,12 +58,15 @@ log = logging.getLogger(__name__)
 
 # Statements built once: enqueue runs for every step of every journey run, and building a
 # statement (and its cache key) costs SQLAlchemy more than the database needs to execute it.
-_BY_KEYS = select(messages.c.idempotency_key, messages.c.id).where(
-    messages.c.idempotency_key.in_(bindparam("keys", expanding=True))
-)
-_PROFILE_STATES = select(profiles.c.id, profiles.c.state).where(
-    profiles.c.id.in_(bindparam("ids", expanding=True))
-)
+# per dialect (db/rows.among): on PostgreSQL a list is one array parameter
+_BY_KEYS = {
+    dialect: select(messages.c.idempotency_key, messages.c.id).where(among_keys)
+    for dialect, among_keys in among(messages.c.idempotency_key, "keys").items()
+}
+_PROFILE_STATES = {
+    dialect: select(profiles.c.id, profiles.c.state).where(among_ids)
+    for dialect, among_ids in among(profiles.c.id, "ids").items()
+}
 # The columns a new message and its first status are written with (driver-level, db/rows.py).
 _MESSAGE_COLUMNS = (
     "id",
@@ -383,7 +386,7 @@ class MessagingService:
         keys = {r.idempotency_key for r in requests if r.idempotency_key}
         known: dict[str, str] = {}
         if keys:
-            known = {k: i for k, i in conn.execute(_BY_KEYS, {"keys": sorted(keys)})}
+            known = {k: i for k, i in conn.execute(_BY_KEYS[conn.dialect.name], {"keys": sorted(keys)})}
         now = self._clock.now()
         answers: list[tuple[str, bool]] = []
         rows: list[dict[str, Any]] = []
@@ -422,7 +425,9 @@ class MessagingService:
 
     def _live_profiles(self, conn: Connection, profile_ids: set[str]) -> dict[str, str]:
         """Each id's live profile; the common case (it is live) in one statement for all."""
-        states = {i: s for i, s in conn.execute(_PROFILE_STATES, {"ids": sorted(profile_ids)})}
+        states = {
+            i: s for i, s in conn.execute(_PROFILE_STATES[conn.dialect.name], {"ids": sorted(profile_ids)})
+        }
         live: dict[str, str] = {}
         for profile_id in sorted(profile_ids):
             found = (
@@ -472,7 +477,10 @@ class MessagingService:
         lost_keys = {r["id"]: r["idempotency_key"] for r in rows if r["id"] not in written}
         if None in lost_keys.values():
             raise Conflict("message_conflict", "the message could not be stored; send it again")
-        winners = {k: i for k, i in conn.execute(_BY_KEYS, {"keys": sorted(set(lost_keys.values()))})}
+        winners = {
+            k: i
+            for k, i in conn.execute(_BY_KEYS[conn.dialect.name], {"keys": sorted(set(lost_keys.values()))})
+        }
         fixed: list[tuple[str, bool]] = []
         for message_id, created in answers:
             key = lost_keys.get(message_id)

@@ -21,6 +21,7 @@ from omnikanal.clock import FixedClock
 from omnikanal.db.engine import read_tx, run_write
 from omnikanal.db.tables import journey_runs, journey_steps, journey_timers, messages
 from omnikanal.hub import Hub, build_hub
+from omnikanal.journeys.engine import Entry
 from omnikanal.settings import Settings
 from tests.conftest import _truncate_pg
 
@@ -58,9 +59,9 @@ def seed(settings: Settings, customers: int) -> list[str]:
 
             def work(conn: Connection, chunk: list[str] = pids[start : start + 500]) -> None:
                 version = engine.version(conn, journey_id, 1)
-                for pid in chunk:
-                    run_id, _ = engine.enter(conn, version, pid, "", f"seed:{pid}", {}, clock.now())
-                    assert run_id is not None
+                entries = [Entry(pid, "", f"seed:{pid}", {}) for pid in chunk]
+                answers = engine.enter_many(conn, version, entries, clock.now())
+                assert all(run_id is not None for run_id, _ in answers)
 
             run_write(hub.engine, work)
         return pids
