@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import event, text
 
 from omnikanal.db.engine import make_engine, write_tx
@@ -57,5 +58,37 @@ def test_a_second_writer_of_the_process_waits_its_turn(tmp_path: Path) -> None:
                 "first",
                 "second",
             ]
+    finally:
+        engine.dispose()
+
+
+def test_a_redoable_transaction_commits_without_waiting_for_the_disk_and_only_it(tmp_path: Path) -> None:
+    engine = make_engine(Settings(data_dir=tmp_path), f"sqlite:///{tmp_path / 'r.db'}")
+    try:
+        # SQLite numbers the levels: 1 NORMAL, 2 FULL (the default setting)
+        with write_tx(engine) as conn:
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar_one() == 2
+        with write_tx(engine, redoable=True) as conn:
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar_one() == 1
+            conn.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+        # the pooled connection went back at the configured level
+        for _ in range(3):
+            with write_tx(engine) as conn:
+                assert conn.exec_driver_sql("PRAGMA synchronous").scalar_one() == 2
+        with pytest.raises(RuntimeError), write_tx(engine, redoable=True):
+            raise RuntimeError("rolled back")
+        with write_tx(engine) as conn:
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar_one() == 2
+    finally:
+        engine.dispose()
+
+
+def test_a_database_configured_normal_stays_normal(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, sqlite_synchronous="NORMAL")
+    engine = make_engine(settings, f"sqlite:///{tmp_path / 'n.db'}")
+    try:
+        for redoable in (True, False):
+            with write_tx(engine, redoable=redoable) as conn:
+                assert conn.exec_driver_sql("PRAGMA synchronous").scalar_one() == 1
     finally:
         engine.dispose()

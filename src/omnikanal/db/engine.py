@@ -32,8 +32,9 @@ T = TypeVar("T")
 RETRYABLE_PG_CODES = {"40001", "40P01", "23505"}  # serialization failure, deadlock, unique violation
 SQLITE_BUSY_SECONDS = 30
 
-# One writers' mutex per SQLite engine (see the module's docstring).
+# One writers' mutex per SQLite engine (see the module's docstring), and its configured synchronous.
 _writers: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
+_synchronous: weakref.WeakKeyDictionary[Engine, str] = weakref.WeakKeyDictionary()
 
 
 class RetryTransaction(Exception):
@@ -63,6 +64,7 @@ def make_engine(settings: Settings, url: str | None = None) -> Engine:
         )
         _configure_sqlite(engine, settings.sqlite_synchronous, settings.sqlite_checkpoint_seconds > 0)
         _writers[engine] = threading.RLock()
+        _synchronous[engine] = settings.sqlite_synchronous.upper()
         return engine
     return create_engine(
         url,
@@ -155,13 +157,39 @@ def _writer_turn(engine: Engine) -> Iterator[None]:
             mutex.release()
 
 
+def _set_synchronous(conn: Connection, value: str) -> None:
+    # on the driver's connection, outside any transaction (SQLAlchemy's would begin one first)
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    driver.execute(f"PRAGMA synchronous={value}")
+
+
 @contextmanager
-def write_tx(engine: Engine) -> Iterator[Connection]:
-    """A write transaction; commits on success, rolls back on error."""
+def write_tx(engine: Engine, *, redoable: bool = False) -> Iterator[Connection]:
+    """A write transaction; commits on success, rolls back on error.
+
+    ``redoable``: the transaction only derives from state that is already durable, in a way that is
+    redone if it is lost (an event-log processor with its cursor, a timer worker with its timers).
+    On SQLite it then commits without waiting for the disk (``synchronous=NORMAL``): a power loss
+    may take it back, and the work is done again; the next ordinary commit makes it durable with
+    everything before it, as the log is written in order.
+    """
+    relaxed = redoable and _synchronous.get(engine) in ("FULL", "EXTRA")
     with _writer_turn(engine), engine.connect() as conn:
-        conn = conn.execution_options(omnikanal_write=True)
-        with conn.begin():
-            yield conn
+        if relaxed:
+            _set_synchronous(conn, "NORMAL")
+        try:
+            conn = conn.execution_options(omnikanal_write=True)
+            with conn.begin():
+                yield conn
+        finally:
+            if relaxed:
+                try:
+                    _set_synchronous(conn, _synchronous[engine])
+                except Exception:
+                    # never hand a relaxed connection back to the pool
+                    conn.invalidate()
+                    raise
 
 
 @contextmanager
@@ -198,15 +226,18 @@ def is_retryable(exc: BaseException) -> bool:
     return False
 
 
-def run_write(engine: Engine, work: Callable[[Connection], T], attempts: int = 8) -> T:
+def run_write(
+    engine: Engine, work: Callable[[Connection], T], attempts: int = 8, *, redoable: bool = False
+) -> T:
     """Run ``work`` in a write transaction, re-running it on retryable conflicts with backoff.
 
     ``work`` must be safe to re-run: everything it did in a failed attempt was rolled back.
+    ``redoable``: see ``write_tx``.
     """
     delay = 0.005
     for attempt in range(1, attempts + 1):
         try:
-            with write_tx(engine) as conn:
+            with write_tx(engine, redoable=redoable) as conn:
                 return work(conn)
         except (OperationalError, IntegrityError, DBAPIError, RetryTransaction) as exc:
             if attempt == attempts or not is_retryable(exc):

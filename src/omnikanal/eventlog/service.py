@@ -259,7 +259,8 @@ class EventLog:
             )
             return len(batch)
 
-        return run_write(self._engine, work)
+        # redone from the log if a power loss takes it back: the cursor moves in the same transaction
+        return run_write(self._engine, work, redoable=True)
 
     def reset(self, consumer: str) -> None:
         """Replay from the start: adding a processor and replaying history are the same operation."""

@@ -265,7 +265,9 @@ class TimerWorker:
                 time.sleep(self._pause_seconds)
             return [(run_id, due_at) for run_id, _, due_at in due]
 
-        fired = run_write(self._db, work)
+        # redone if a power loss takes it back: the timers it deleted come back with it, and the
+        # messages it wrote carry keys of (run, step), so they are written once
+        fired = run_write(self._db, work, redoable=True)
         self._behind = len(fired) == self._batch
         if fired and self.on_commit is not None:
             self.on_commit(fired)
