@@ -170,9 +170,10 @@ def write_tx(engine: Engine, *, redoable: bool = False) -> Iterator[Connection]:
 
     ``redoable``: the transaction only derives from state that is already durable, in a way that is
     redone if it is lost (an event-log processor with its cursor, a timer worker with its timers).
-    On SQLite it then commits without waiting for the disk (``synchronous=NORMAL``): a power loss
-    may take it back, and the work is done again; the next ordinary commit makes it durable with
-    everything before it, as the log is written in order.
+    It then commits without waiting for the disk (SQLite: ``synchronous=NORMAL``; PostgreSQL:
+    ``synchronous_commit`` off for the transaction): a crash of the machine may take it back, and
+    the work is done again; the next ordinary commit makes it durable with everything before it, as
+    the log is written in order.
     """
     relaxed = redoable and _synchronous.get(engine) in ("FULL", "EXTRA")
     with _writer_turn(engine), engine.connect() as conn:
@@ -181,6 +182,8 @@ def write_tx(engine: Engine, *, redoable: bool = False) -> Iterator[Connection]:
         try:
             conn = conn.execution_options(omnikanal_write=True)
             with conn.begin():
+                if redoable and conn.dialect.name == "postgresql":
+                    conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
                 yield conn
         finally:
             if relaxed:

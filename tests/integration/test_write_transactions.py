@@ -1,4 +1,5 @@
-"""SQLite: the writers of one process take turns on a mutex, not in SQLite's sleeping busy handler."""
+"""Write transactions: SQLite writers of one process take turns on a mutex, not in SQLite's sleeping
+busy handler; redoable work commits without waiting for the disk."""
 
 from __future__ import annotations
 
@@ -90,5 +91,16 @@ def test_a_database_configured_normal_stays_normal(tmp_path: Path) -> None:
         for redoable in (True, False):
             with write_tx(engine, redoable=redoable) as conn:
                 assert conn.exec_driver_sql("PRAGMA synchronous").scalar_one() == 1
+    finally:
+        engine.dispose()
+
+
+def test_on_postgresql_a_redoable_transaction_does_not_wait_for_the_wal_flush(pg_url: str) -> None:
+    engine = make_engine(Settings(), pg_url)
+    try:
+        with write_tx(engine, redoable=True) as conn:
+            assert conn.exec_driver_sql("SHOW synchronous_commit").scalar_one() == "off"
+        with write_tx(engine) as conn:  # SET LOCAL ended with the transaction
+            assert conn.exec_driver_sql("SHOW synchronous_commit").scalar_one() == "on"
     finally:
         engine.dispose()
