@@ -113,6 +113,8 @@ def test_a_new_version_while_customers_are_inside_each_finishes_on_the_version_i
     assert [v["version"] for v in updated["versions"]] == [1, 2]
     world.track("v2", "Product Added", cart_id="y")
     assert {r["profile_id"]: r["version"] for r in world.runs(journey_id)} == {first: 1, second: 2}
+    stats = world.get(f"/api/journeys/{journey_id}/stats")  # currently at each step, per version
+    assert [(v["version"], v["at_step"]) for v in stats["versions"]] == [(1, {"wait": 1}), (2, {"wait": 1})]
 
     world.advance(timedelta(hours=1))
     assert [m.template for m in world.messages_of(first)] == ["cart"]
@@ -120,9 +122,9 @@ def test_a_new_version_while_customers_are_inside_each_finishes_on_the_version_i
     world.advance(timedelta(hours=1))
     assert [m.template for m in world.messages_of(second)] == ["cart-v2"]
     stats = world.get(f"/api/journeys/{journey_id}/stats")
-    assert [(v["version"], v["entered"], v["exited"]) for v in stats["versions"]] == [
-        (1, 1, {"completed": 1}),
-        (2, 1, {"completed": 1}),
+    assert [(v["version"], v["entered"], v["exited"], v["at_step"]) for v in stats["versions"]] == [
+        (1, 1, {"completed": 1}, {}),
+        (2, 1, {"completed": 1}, {}),
     ]
 
 
