@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from sqlalchemy import Connection, Engine, select, update
 
 from omnikanal.db.engine import run_write
-from omnikanal.db.tables import commerce_notifications
+from omnikanal.db.tables import commerce_notifications, profiles
 from omnikanal.errors import NotFound, OmnikanalError
 from omnikanal.messaging import store as messaging_store
 from omnikanal.messaging.service import MessagingService, SendRequest
@@ -70,12 +70,24 @@ class ConfirmationMailer:
                 to=item["email"],
             )
             try:
-                run_write(self._engine, partial(self._messaging.enqueue, request=request, actor="consent"))
+                run_write(self._engine, partial(self._enqueue, request=request))
             except NotFound:
                 log.info("confirmation %s: the profile is gone", item["id"])
             self._consent.mark_confirmation_sent(item["id"])
             written += 1
         return written
+
+    def _enqueue(self, conn: Connection, request: SendRequest) -> None:
+        # The profile's row, shared-locked first: an erasure locks it for update before it deletes
+        # the person's messages, so the two take turns. Either this email is written first and the
+        # erasure removes it, or the erasure goes first and the profile is gone here (PostgreSQL; on
+        # SQLite writers take turns anyway).
+        found = conn.execute(
+            select(profiles.c.id).where(profiles.c.id == request.profile_id).with_for_update(read=True)
+        ).first()
+        if found is None:
+            raise NotFound("profile_not_found", f"no profile {request.profile_id!r}", "profile_id")
+        self._messaging.enqueue(conn, request=request, actor="consent")
 
 
 # What commerce tells the customer, in German and English; a retailer's own template named like the
