@@ -35,13 +35,15 @@ DESCRIPTION = """Omnikanal, the omnichannel customer hub: every channel's events
 """
 
 
-def create_app(hub: Hub, *, manage_lifecycle: bool = True) -> FastAPI:
-    """The API for a hub. With ``manage_lifecycle`` the app starts and stops the hub's workers."""
+def create_app(hub: Hub, *, manage_lifecycle: bool = True, worker: bool = True) -> FastAPI:
+    """The API for a hub. With ``manage_lifecycle`` the app starts and stops the hub's background
+    work: the API role's, and with ``worker`` the worker role's in this process too (tests, the demo
+    builder); ``omnikanal serve`` runs the worker role in a process of its own."""
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if manage_lifecycle:
-            hub.start()
+            hub.start(api=True, worker=worker)
             console_overview.warm(app, hub)
         try:
             yield
@@ -104,7 +106,8 @@ def app_from_environment() -> FastAPI:
     from omnikanal.hub import build_hub
     from omnikanal.settings import load_settings
 
-    app = create_app(build_hub(load_settings(), migrate=False))
+    # the worker role runs in a process of its own beside these (omnikanal serve starts it)
+    app = create_app(build_hub(load_settings(), migrate=False), worker=False)
     tune_gc()
     return app
 

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
+import signal
+import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -54,37 +58,118 @@ def serve(
     port: Annotated[int | None, typer.Option(help="port to listen on")] = None,
     workers: Annotated[
         int,
-        typer.Option(min=1, max=64, help="processes serving the API (each with its own background workers)"),
+        typer.Option(min=1, max=64, help="processes serving the API on this port"),
     ] = 1,
+    no_worker: Annotated[
+        bool,
+        typer.Option(
+            "--no-worker",
+            help="serve the API only; the event-log processors, dispatcher, timers and scheduled jobs "
+            "run in `omnikanal worker` processes elsewhere (several machines on PostgreSQL)",
+        ),
+    ] = False,
 ) -> None:
-    """Run the API and the background workers (one process, or --workers processes on one port)."""
+    """Run the API, and (unless --no-worker) one worker process beside it for everything that follows
+    from what was stored. One command on one machine; `serve --no-worker` N times and `worker` M
+    times against PostgreSQL on several."""
     import uvicorn
 
     from omnikanal.app import create_app
+    from omnikanal.worker_process import WorkerProcess
 
     settings = load_settings()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     hub = build_hub(settings)
     bind_host, bind_port = host or settings.host, port or settings.port
+    shape = "API only" if no_worker else "API and a worker process"
     console.print(
-        f"Omnikanal on http://{bind_host}:{bind_port} ({hub.engine.dialect.name}, {workers} process(es))"
+        f"Omnikanal on http://{bind_host}:{bind_port} ({hub.engine.dialect.name}, {workers} API "
+        f"process(es), {shape})"
     )
-    if workers == 1:
-        app_ = create_app(hub)
-        tune_gc()
-        uvicorn.run(app_, host=bind_host, port=bind_port, log_level="warning", access_log=False)
+    worker = None if no_worker else WorkerProcess(args=("--parent", str(os.getpid())))
+    if worker is not None:
+        # uvicorn raises a SIGTERM again once it has shut down; with the default handler that would
+        # end this process before the worker is stopped (the worker also ends when it sees its
+        # parent gone, should this process be killed)
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        worker.start()
+    try:
+        if workers == 1:
+            app_ = create_app(hub, worker=False)
+            tune_gc()
+            uvicorn.run(app_, host=bind_host, port=bind_port, log_level="warning", access_log=False)
+            return
+        hub.engine.dispose()  # migrated; each API process opens its own
+        uvicorn.run(
+            "omnikanal.app:app_from_environment",
+            factory=True,
+            workers=workers,
+            host=bind_host,
+            port=bind_port,
+            log_level="warning",
+            access_log=False,
+        )
+    finally:
+        if worker is not None:
+            worker.stop()
         hub.engine.dispose()
-        return
-    hub.engine.dispose()  # migrated; each worker process opens its own
-    uvicorn.run(
-        "omnikanal.app:app_from_environment",
-        factory=True,
-        workers=workers,
-        host=bind_host,
-        port=bind_port,
-        log_level="warning",
-        access_log=False,
-    )
+
+
+@app.command()
+def worker(
+    status_seconds: Annotated[
+        float, typer.Option(min=0, help="log the processors' lag this often (0: never)")
+    ] = 60.0,
+    parent: Annotated[
+        int | None, typer.Option(help="stop when the process with this id ends (set by omnikanal serve)")
+    ] = None,
+) -> None:
+    """Run the worker role until stopped (SIGTERM or Ctrl-C): the event-log processors, the
+    dispatcher, journey timers and scheduled jobs. Run as many side by side as needed; they share
+    work only through the database (row claims, the processors' cursors)."""
+    import threading
+
+    settings = load_settings()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    hub = build_hub(settings)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    hub.start(api=False, worker=True)
+    tune_gc()
+    log = logging.getLogger("omnikanal.worker")
+    log.info("worker started (%s)", hub.engine.dialect.name)
+    next_status = time.monotonic() + status_seconds
+    try:
+        while not stop.wait(1.0):
+            if parent is not None and os.getppid() != parent:
+                log.warning("the serving process %s is gone; stopping", parent)
+                break
+            if not status_seconds or time.monotonic() < next_status:
+                continue
+            next_status = time.monotonic() + status_seconds
+            for item in hub.eventlog.lag([p.name for p in hub.processors]):
+                if item.behind:
+                    log.info(
+                        "%s is %d events behind (oldest %.1f s)",
+                        item.consumer,
+                        item.behind,
+                        item.oldest_seconds or 0,
+                    )
+    finally:
+        hub.close()
+        log.info("worker stopped")
+
+
+@app.command()
+def lag() -> None:
+    """How far each event-log processor is behind: events waiting, and the age of the oldest."""
+    table = Table("processor", "events behind", "oldest waiting")
+    with _hub() as hub:
+        for item in hub.eventlog.lag([p.name for p in hub.processors]):
+            oldest = "-" if item.oldest_seconds is None else f"{item.oldest_seconds:.1f} s"
+            table.add_row(item.consumer, f"{item.behind:,}", oldest)
+    console.print(table)
 
 
 @app.command()
@@ -293,7 +378,6 @@ def journeys_work(
     once: Annotated[bool, typer.Option("--once", help="fire what is due now, then stop")] = False,
 ) -> None:
     """Fire due journey timers until stopped (Ctrl-C); run as many of these side by side as needed."""
-    import signal
     import threading
 
     with _hub() as hub:

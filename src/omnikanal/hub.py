@@ -17,6 +17,7 @@ from omnikanal.db.checkpoint import Checkpointer
 from omnikanal.db.engine import make_engine, make_hot_read_engine
 from omnikanal.db.migrate import upgrade
 from omnikanal.eventlog.service import EventLog, Processor, ProcessorRunner
+from omnikanal.eventlog.watch import LogWatch
 from omnikanal.identity.model import IdentityRules
 from omnikanal.ingest.service import IngestService
 from omnikanal.ingest.writer import IngestWriter
@@ -72,25 +73,38 @@ class Hub:
     journeys: JourneyService
     journey_worker: TimerWorker
     journey_dates: DateScan
+    watch: LogWatch
     processors: list[Processor] = field(default_factory=list)
 
-    def start(self) -> None:
-        """Start the background work of a serving process."""
-        self.consent.suppression.warm()
-        self.writer.start()
-        self.audit.start()
-        self.runner.start()
-        self.checkpointer.start()
-        self.dispatcher.start()
-        if self.settings.retention_interval_seconds > 0:
-            self.retention.start()
-        self.commerce.start()
-        if self.settings.segment_recheck_seconds > 0:
-            self.segment_recheck.start()
-        if self.settings.journey_worker_poll_seconds > 0:
-            self.journey_worker.start()
-        if self.settings.journey_date_scan_seconds > 0:
-            self.journey_dates.start()
+    def start(self, *, api: bool = True, worker: bool = True) -> None:
+        """Start the background work of a process in these roles.
+
+        ``api``: what the request path needs (the ingest writer, the access-log flush, checkpoints).
+        ``worker``: everything that follows from what was stored (the event-log processors, the
+        dispatcher, timers, scheduled jobs). ``omnikanal serve`` runs the two in separate processes so
+        that no listener of the log takes CPU or the write lock from ingest; tests and the CLI may run
+        both in one process.
+        """
+        if api:
+            self.consent.suppression.warm()
+            self.writer.start()
+            self.audit.start()
+            self.checkpointer.start()
+        if worker:
+            self.runner.start()
+            if not api:
+                # the API is another process: its commits are seen through the database
+                self.watch.start()
+            self.dispatcher.start()
+            if self.settings.retention_interval_seconds > 0:
+                self.retention.start()
+            self.commerce.start()
+            if self.settings.segment_recheck_seconds > 0:
+                self.segment_recheck.start()
+            if self.settings.journey_worker_poll_seconds > 0:
+                self.journey_worker.start()
+            if self.settings.journey_date_scan_seconds > 0:
+                self.journey_dates.start()
 
     def stop(self) -> None:
         self.journey_dates.stop()
@@ -99,6 +113,7 @@ class Hub:
         self.dispatcher.stop()
         self.commerce.stop()
         self.retention.stop()
+        self.watch.stop()
         self.runner.stop()
         self.writer.stop()
         self.audit.stop()
@@ -171,6 +186,8 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
         settings.segment_recheck_batch,
     )
     processors.append(SegmentProcessor(segments, clock))
+    # a merge made by an event the segments processor skips by its name still reaches the re-check
+    ingest.merged.append(segments.merged)
     # Unmerges, restrictions and rectifications announce no event: segments re-check those profiles.
     profiles.on_change.append(segments.mark_due)
     privacy = PrivacyService(engine, clock, registry, suppression, profiles)
@@ -242,5 +259,6 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
             settings.messaging_default_timezone,
             settings.journey_date_scan_page,
         ),
+        watch=LogWatch(engine, settings.worker_watch_seconds, (runner.wake,)),
         processors=processors,
     )

@@ -85,6 +85,10 @@ class Settings(BaseSettings):
     page_size_default: int = 50
     page_size_max: int = 500
     worker_poll_seconds: float = 1.0
+    # How often a worker process looks whether another process committed to the database (SQLite:
+    # PRAGMA data_version, a read of shared memory; PostgreSQL: LISTEN wakes it at once and this is
+    # the longest wait). It bounds the latency of real-time segments and journeys, not their cost.
+    worker_watch_seconds: float = Field(default=0.005, gt=0, le=5)
 
     # Consent and data-protection rights.
     consent_purposes: tuple[str, ...] = DEFAULT_PURPOSES

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, select, update
 
 from omnikanal.clock import Clock, isoformat
 from omnikanal.db.engine import insert_ignoring_duplicates, read_tx
@@ -58,6 +58,45 @@ class Carts:
             .values(quantity=new, updated_at=now)
         )
         conn.execute(delete(commerce_cart_items).where(c.profile_id == live, c.quantity <= 0))
+
+    def change_many(self, conn: Connection, changes: list[tuple[str, str, int]]) -> None:
+        """Apply (live profile, sku, change of quantity) in order, as ``put(absolute=False)`` one by
+        one would (a line that reaches zero or less is gone, and a later add starts from zero), with
+        one read and a few writes for the whole list."""
+        if not changes:
+            return
+        now = self._clock.now()
+        pairs = sorted({(live, sku) for live, sku, _ in changes})
+        lives = sorted({live for live, _ in pairs})
+        current = {
+            (row.profile_id, row.sku): row.quantity
+            for row in conn.execute(
+                select(c.profile_id, c.sku, c.quantity).where(c.profile_id.in_(lives))
+            )
+        }
+        final = {pair: current.get(pair, 0) for pair in pairs}
+        for live, sku, quantity in changes:
+            final[(live, sku)] = max(0, final[(live, sku)] + quantity)
+        kept = [
+            {"profile_id": live, "sku": sku, "quantity": q, "updated_at": now}
+            for (live, sku), q in final.items()
+            if q > 0
+        ]
+        insert_ignoring_duplicates(conn, commerce_cart_items, kept)
+        changed = [row for row in kept if current.get((row["profile_id"], row["sku"])) != row["quantity"]]
+        if changed:
+            conn.execute(
+                update(commerce_cart_items)
+                .where(c.profile_id == bindparam("p"), c.sku == bindparam("s"))
+                .values(quantity=bindparam("q"), updated_at=now),
+                [{"p": r["profile_id"], "s": r["sku"], "q": r["quantity"]} for r in changed],
+            )
+        gone = [pair for pair, q in final.items() if q == 0 and pair in current]
+        if gone:
+            conn.execute(
+                delete(commerce_cart_items).where(c.profile_id == bindparam("p"), c.sku == bindparam("s")),
+                [{"p": live, "s": sku} for live, sku in gone],
+            )
 
     def fold(self, conn: Connection, live: str) -> None:
         """Move the items of profiles merged into ``live`` onto its own cart."""

@@ -12,6 +12,7 @@ from sqlalchemy import Connection
 
 from omnikanal.background import Periodic
 from omnikanal.clock import Clock
+from omnikanal.eventlog.service import Interest
 from omnikanal.profiles import store as profile_store
 
 from . import catalogue_store
@@ -55,6 +56,10 @@ def _quantity(value: Any) -> int | None:
     return int(value) if 0 < value <= 10_000 else None
 
 
+CART_EVENTS = frozenset({"Product Added", "Product Removed"})
+INTEREST = Interest(names=SHOP_ORDER_EVENTS | CART_EVENTS)
+
+
 class ShopEventsProcessor:
     """Reads the event log: ``Order Completed`` and friends sent by a shop through ingest create and
     update orders; ``Product Added`` / ``Product Removed`` fill the customer's cart.
@@ -71,7 +76,11 @@ class ShopEventsProcessor:
         self._clock = clock
         self._carts = carts
 
+    def interest(self, conn: Connection) -> Interest:
+        return INTEREST
+
     def handle(self, conn: Connection, batch: Sequence[Any]) -> None:
+        carts: list[tuple[Any, str, int]] = []  # (event, sku, change), applied together below
         for event in batch:
             if event.type != "track" or not event.event:
                 continue
@@ -84,19 +93,31 @@ class ShopEventsProcessor:
             if not isinstance(properties, dict):
                 continue
             if event.event in SHOP_ORDER_EVENTS:
+                self._cart_changes(conn, carts)  # an order may read the cart: earlier changes first
+                carts = []
                 self._order_event(conn, event, properties)
-            elif event.event in ("Product Added", "Product Removed"):
-                self._cart_event(conn, event, properties)
+            elif event.event in CART_EVENTS:
+                sku = _text(properties.get("sku")) or _text(properties.get("product_id"))
+                quantity = _quantity(properties.get("quantity"))
+                if sku is None or quantity is None:
+                    log.info("cart event %s skipped: no usable sku or quantity", event.message_id)
+                    continue
+                carts.append((event, sku, quantity if event.event == "Product Added" else -quantity))
+        self._cart_changes(conn, carts)
 
-    def _cart_event(self, conn: Connection, event: Any, properties: dict[str, Any]) -> None:
-        sku = _text(properties.get("sku")) or _text(properties.get("product_id"))
-        quantity = _quantity(properties.get("quantity"))
-        live = profile_store.resolve_live(conn, event.profile_id)
-        if sku is None or quantity is None or live is None:
-            log.info("cart event %s skipped: no usable sku or quantity", event.message_id)
+    def _cart_changes(self, conn: Connection, changes: list[tuple[Any, str, int]]) -> None:
+        """Cart events of a batch: their live profiles in one look-up, their lines in one pass."""
+        if not changes:
             return
-        sign = 1 if event.event == "Product Added" else -1
-        self._carts.put(conn, live, sku, sign * quantity, absolute=False)
+        lives = profile_store.live_ids(conn, [event.profile_id for event, _, _ in changes])
+        resolved = []
+        for event, sku, quantity in changes:
+            live = lives.get(event.profile_id)
+            if live is None:
+                log.info("cart event %s skipped: its profile is gone", event.message_id)
+                continue
+            resolved.append((live, sku, quantity))
+        self._carts.change_many(conn, resolved)
 
     def _order_event(self, conn: Connection, event: Any, properties: dict[str, Any]) -> None:
         order_id = _text(properties.get("order_id")) or _text(properties.get("orderId"))

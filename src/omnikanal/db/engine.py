@@ -1,16 +1,21 @@
 """The engine, and transactions with the concurrency rules decided here, in one place.
 
 SQLite: WAL, one writer at a time. A write transaction starts with ``BEGIN IMMEDIATE`` so it takes
-the write lock up front instead of failing half-way when it upgrades a read lock. Writers of one
-process queue on a mutex before that: SQLite's busy handler sleeps (up to 100 ms a time) while the
-lock is held, whereas a thread waiting on the mutex runs the moment the writer before it is done.
+the write lock up front instead of failing half-way when it upgrades a read lock. Writers queue for
+their turn before that: SQLite's busy handler sleeps (up to 100 ms a time) while the lock is held,
+whereas a writer waiting on a lock of its own runs the moment the writer before it is done. Threads
+of one process queue on a mutex; processes (the API and its worker beside it) on an advisory lock
+of a file next to the database (``flock``), which the kernel hands on at once when it is released
+and frees by itself when its holder dies.
 PostgreSQL: READ COMMITTED; code that races relies on unique constraints and row locks and is
 re-run as a whole when the database reports a deadlock, serialization failure or a lost insert race.
 """
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 import threading
 import time
 import weakref
@@ -32,8 +37,53 @@ T = TypeVar("T")
 RETRYABLE_PG_CODES = {"40001", "40P01", "23505"}  # serialization failure, deadlock, unique violation
 SQLITE_BUSY_SECONDS = 30
 
-# One writers' mutex per SQLite engine (see the module's docstring), and its configured synchronous.
-_writers: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
+
+class _WriterLock:
+    """This process's turn at a SQLite database: a mutex for its threads and, for a file, an advisory
+    lock of ``<file>-writer`` for its processes. Re-entrant in one thread; the file lock is taken on
+    the outermost turn only."""
+
+    def __init__(self, path: str | None) -> None:
+        self._mutex = threading.RLock()
+        self._path = path
+        self._fd: int | None = None
+        self._depth = 0
+        self._pid = os.getpid()
+
+    def acquire(self, timeout: float) -> bool:
+        # Bounded like SQLite's own wait: past it, SQLite's lock alone decides (and reports "locked").
+        if not self._mutex.acquire(timeout=timeout):
+            return False
+        if self._depth == 0 and self._path is not None:
+            try:
+                fcntl.flock(self._file(), fcntl.LOCK_EX)
+            except BaseException:
+                self._mutex.release()
+                raise
+        self._depth += 1
+        return True
+
+    def release(self) -> None:
+        self._depth -= 1
+        try:
+            if self._depth == 0 and self._fd is not None:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._mutex.release()
+
+    def _file(self) -> int:
+        if self._fd is None or self._pid != os.getpid():
+            assert self._path is not None
+            self._fd = os.open(self._path + "-writer", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            self._pid = os.getpid()
+        return self._fd
+
+
+# One writer lock per SQLite database file and process (see the module's docstring), shared by the
+# engines of one file, and each engine's configured synchronous.
+_writer_locks: dict[str, _WriterLock] = {}
+_writer_locks_guard = threading.Lock()
+_writers: weakref.WeakKeyDictionary[Engine, _WriterLock] = weakref.WeakKeyDictionary()
 _synchronous: weakref.WeakKeyDictionary[Engine, str] = weakref.WeakKeyDictionary()
 
 
@@ -63,7 +113,7 @@ def make_engine(settings: Settings, url: str | None = None) -> Engine:
             connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_SECONDS},
         )
         _configure_sqlite(engine, settings.sqlite_synchronous, settings.sqlite_checkpoint_seconds > 0)
-        _writers[engine] = threading.RLock()
+        _writers[engine] = _writer_lock(path)
         _synchronous[engine] = settings.sqlite_synchronous.upper()
         return engine
     return create_engine(
@@ -76,6 +126,17 @@ def make_engine(settings: Settings, url: str | None = None) -> Engine:
         isolation_level="READ COMMITTED",
         connect_args={"options": "-c timezone=UTC"},
     )
+
+
+def _writer_lock(path: str) -> _WriterLock:
+    if not path or path == ":memory:":
+        return _WriterLock(None)
+    key = os.path.realpath(path)
+    with _writer_locks_guard:
+        lock = _writer_locks.get(key)
+        if lock is None:
+            lock = _writer_locks[key] = _WriterLock(key)
+        return lock
 
 
 def make_hot_read_engine(main: Engine) -> Engine:
@@ -143,12 +204,12 @@ def _configure_sqlite(engine: Engine, synchronous: str, checkpoint_in_background
 
 @contextmanager
 def _writer_turn(engine: Engine) -> Iterator[None]:
-    """Wait for this process's other writers of a SQLite database (nothing on PostgreSQL)."""
+    """Wait for the other writers of a SQLite database, in this process and others (nothing on
+    PostgreSQL)."""
     mutex = _writers.get(engine)
     if mutex is None:
         yield
         return
-    # Bounded like SQLite's own wait: past it, SQLite's lock alone decides (and reports "locked").
     held = mutex.acquire(timeout=SQLITE_BUSY_SECONDS)
     try:
         yield

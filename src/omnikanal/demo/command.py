@@ -3,6 +3,7 @@ create a staff user per role, then serve the console and print how to log in."""
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import time
@@ -20,6 +21,7 @@ from omnikanal.demo.smtp_sink import SmtpSink
 from omnikanal.errors import NotFound
 from omnikanal.hub import Hub, build_hub
 from omnikanal.settings import load_settings
+from omnikanal.worker_process import WorkerProcess
 
 LOGINS_FILE = "demo-logins.txt"
 # One user per role; the store user works in the first Berlin store.
@@ -61,8 +63,16 @@ def run_demo(
         overrides["smtp_url"] = sink.url
     settings = load_settings(**overrides)
     hub = build_hub(settings)
-    server = ThreadServer(create_app(hub), host or settings.host, port if port is not None else settings.port)
+    # The worker role in a process of its own beside the API, as under `omnikanal serve`; it reads
+    # its settings from the environment, so it gets the demo's overrides there.
+    worker = WorkerProcess(
+        env={**os.environ, **{f"OMNIKANAL_{k.upper()}": _env(v) for k, v in overrides.items()}}
+    )
+    server = ThreadServer(
+        create_app(hub, worker=False), host or settings.host, port if port is not None else settings.port
+    )
     server.start()
+    worker.start()
     logins = settings.data_dir / LOGINS_FILE
     built: Built | None = None
     try:
@@ -82,10 +92,15 @@ def run_demo(
             server.wait()
     finally:
         server.stop()
+        worker.stop()
         if sink is not None:
             sink.stop()
         hub.engine.dispose()
     return built
+
+
+def _env(value: object) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
 
 
 def _build(console: Console, hub: Hub, url: str, customers: int, seed: int) -> Built:

@@ -64,12 +64,53 @@ class Position:
 START = Position(-1, 0)
 
 
+@dataclass(frozen=True, slots=True)
+class Lag:
+    consumer: str
+    behind: int
+    # seconds since the oldest event not yet handed out was received; None when nothing is waiting
+    oldest_seconds: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Interest:
+    """Which events a processor can be affected by, decided from its definitions: every event, the
+    events of some types, or track events of some names. The others are skipped without reading
+    their payloads or the profiles behind them, so a listener costs only for what is defined."""
+
+    every: bool = False
+    types: frozenset[str] = frozenset()
+    names: frozenset[str] = frozenset()
+
+    def wants(self, event_type: str, name: str | None) -> bool:
+        return self.every or event_type in self.types or (name is not None and name in self.names)
+
+    @property
+    def nothing(self) -> bool:
+        return not (self.every or self.types or self.names)
+
+
+EVERY = Interest(every=True)
+NOTHING = Interest()
+
+
 class Processor(Protocol):
-    """Something that reacts to events; it runs in the same transaction as its cursor's advance."""
+    """Something that reacts to events; it runs in the same transaction as its cursor's advance.
+
+    A processor may also have ``interest(conn) -> Interest``, asked in that transaction before each
+    batch (without it, every event is handed to it), and ``follows``, the name of the consumer whose
+    cursor it never passes.
+    """
 
     name: str
 
     def handle(self, conn: Connection, batch: Sequence[Any]) -> None: ...
+
+
+# What is read of events a processor may not want: enough to decide, and to move the cursor.
+_HEAD = (events.c.seq, events.c.txid, events.c.type, events.c.event)
+# Events looked at per round when a processor wants only some: most are skipped by their heads.
+SCAN_LIMIT = 5000
 
 
 def _horizon(conn: Connection) -> int | None:
@@ -112,6 +153,29 @@ def _up_to(position: Position, conn: Connection) -> ColumnElement[bool]:
     return tuple_(events.c.txid, events.c.seq) <= _pair(position)
 
 
+def _interest(processor: Processor, conn: Connection) -> Interest:
+    ask = getattr(processor, "interest", None)
+    return EVERY if ask is None else ask(conn)
+
+
+def _full_rows(conn: Connection, seqs: list[int]) -> list[Any]:
+    """The whole rows of these events, in log order."""
+    if not seqs:
+        return []
+    if conn.dialect.name == "postgresql":
+        wanted = events.c.seq == any_(bindparam("seqs", seqs, type_=ARRAY(BigInteger)))
+    else:
+        wanted = events.c.seq.in_(bindparam("seqs", seqs, expanding=True))
+    return list(conn.execute(select(events).where(wanted).order_by(*_log_order(conn))))
+
+
+def _log_order(conn: Connection) -> tuple[ColumnElement[Any], ...]:
+    """The log's order as its index holds it: seq on SQLite (txid is always 0), (txid, seq) else."""
+    if conn.dialect.name != "postgresql":
+        return (events.c.seq,)
+    return (events.c.txid, events.c.seq)
+
+
 def _follows(processor: Processor) -> str | None:
     """The consumer whose cursor this processor never passes (journeys follow segments, so an
     audience or branch sees the segments and computed traits after the event), if any."""
@@ -138,6 +202,25 @@ class EventLog:
             after = _after(self._position(conn, consumer), conn)
             return int(conn.execute(select(func.count()).select_from(events).where(after)).scalar_one())
 
+    def lag(self, consumers: Sequence[str]) -> list[Lag]:
+        """How far each consumer is behind: events not yet handed to it, and how long ago the oldest
+        of them was received."""
+        now = self._clock.now()
+        out = []
+        with read_tx(self._engine) as conn:
+            for name in consumers:
+                after = _after(self._position(conn, name), conn)
+                behind = int(conn.execute(select(func.count()).select_from(events).where(after)).scalar_one())
+                oldest = None
+                if behind:
+                    first = conn.execute(
+                        select(events.c.received_at).where(after).order_by(*_log_order(conn)).limit(1)
+                    ).scalar()
+                    if first is not None:
+                        oldest = max(0.0, (now - first).total_seconds())
+                out.append(Lag(name, behind, oldest))
+        return out
+
     @staticmethod
     def _position(conn: Connection, consumer: str) -> Position:
         row = conn.execute(
@@ -149,7 +232,11 @@ class EventLog:
 
     @staticmethod
     def read(
-        conn: Connection, after: Position, limit: int, cap: Position | None = None
+        conn: Connection,
+        after: Position,
+        limit: int,
+        cap: Position | None = None,
+        columns: Sequence[ColumnElement[Any]] | None = None,
     ) -> tuple[list[Any], Position]:
         """Committed events not yet handed out, and the position once they are.
 
@@ -158,15 +245,16 @@ class EventLog:
         what the cap covers: events at or before its (txid, seq), and the transactions it read ahead.
         """
         horizon = _horizon(conn)
+        picked = (events,) if columns is None else tuple(columns)
         if horizon is None:
             # SQLite: serial commits, txid always 0, so seq alone is the order.
-            stmt = select(events).where(events.c.seq > after.seq)
+            stmt = select(*picked).where(events.c.seq > after.seq)
             if cap is not None:
                 stmt = stmt.where(events.c.seq <= cap.seq)
             rows = list(conn.execute(stmt.order_by(events.c.seq).limit(limit)))
             return rows, (Position(rows[-1].txid, rows[-1].seq) if rows else after)
         order = (events.c.txid, events.c.seq)
-        stmt = select(events).where(_after(after), events.c.txid < horizon)
+        stmt = select(*picked).where(_after(after), events.c.txid < horizon)
         if cap is not None:
             stmt = stmt.where(_up_to(cap, conn))
         below = list(conn.execute(stmt.order_by(*order).limit(limit)))
@@ -183,7 +271,7 @@ class EventLog:
             # committed). A transaction is handed out whole, so one cut off by the limit waits.
             past = events.c.txid >= horizon if cap is None else _among(cap.ahead)
             seen = () if not after.ahead else (~_among(after.ahead),)
-            beyond = list(conn.execute(select(events).where(past, *seen).order_by(*order).limit(room + 1)))
+            beyond = list(conn.execute(select(*picked).where(past, *seen).order_by(*order).limit(room + 1)))
             if len(beyond) > room:
                 cut = beyond[room].txid
                 beyond = [row for row in beyond[:room] if row.txid != cut]
@@ -203,8 +291,7 @@ class EventLog:
         # the first in log order rather than EXISTS: with the ORDER BY, even the generic plan of a
         # prepared statement walks the log's index (measured: the EXISTS form now and then became a
         # scan of the table, 50 ms at 200,000 events)
-        order = (events.c.seq,) if conn.dialect.name != "postgresql" else (events.c.txid, events.c.seq)
-        first = select(events.c.seq).where(condition).order_by(*order).limit(1)
+        first = select(events.c.seq).where(condition).order_by(*_log_order(conn)).limit(1)
         return conn.execute(first).first() is not None
 
     def consume(self, processor: Processor, limit: int = 500) -> int:
@@ -242,10 +329,17 @@ class EventLog:
                 row = conn.execute(locked).one()
             before = _position_of(row)
             cap = self._position(conn, leader) if leader else None
-            batch, after = self.read(conn, before, limit, cap)
+            interest = _interest(processor, conn)
+            if interest.every:
+                batch, after = self.read(conn, before, limit, cap)
+                seen = len(batch)
+            else:
+                heads, after = self.read(conn, before, SCAN_LIMIT, cap, _HEAD)
+                seen = len(heads)
+                batch = _full_rows(conn, [h.seq for h in heads if interest.wants(h.type, h.event)])
             if batch:
                 processor.handle(conn, batch)
-            elif after.ahead == before.ahead:
+            elif after == before:
                 return 0  # nothing handed out and nothing to forget: no write
             conn.execute(
                 update(consumer_cursors)
@@ -257,7 +351,7 @@ class EventLog:
                     updated_at=self._clock.now(),
                 )
             )
-            return len(batch)
+            return seen
 
         # redone from the log if a power loss takes it back: the cursor moves in the same transaction
         return run_write(self._engine, work, redoable=True)

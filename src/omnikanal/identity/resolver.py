@@ -293,6 +293,10 @@ class Resolver:
 
     # -- writing -------------------------------------------------------------------------------
 
+    def merges_made(self) -> list[tuple[str, str]]:
+        """(the profile merged away, the live profile it went into) for each merge of this group."""
+        return [(r["merged_id"], self.live(r["profile_id"])) for r in self._pending.merges]
+
     def flush(self) -> None:
         """Write what the group changed: new profiles, merges, identifiers, conflicts, profile values."""
         conn, now = self._conn, self._now

@@ -131,6 +131,9 @@ class IngestService:
         # called after each commit of events (no arguments): the log's processors in this process
         # start at once instead of at their next poll
         self.committed: list[Callable[[], None]] = []
+        # called inside the transaction with the profiles a group's merges touched (both sides) and
+        # the time: a processor that skips the merging event by its name still re-checks them
+        self.merged: list[Callable[[Connection, list[str], datetime], None]] = []
         self.suppressor: Suppressor | None = None
 
     @property
@@ -286,6 +289,10 @@ class IngestService:
             results[position].accepted += 1
 
         resolver.flush()
+        if self.merged and (made := resolver.merges_made()):
+            touched = sorted({pid for pair in made for pid in pair})
+            for listener in self.merged:
+                listener(conn, touched, now)
         txid = store.transaction_id(conn)
         store.insert_events(
             conn,

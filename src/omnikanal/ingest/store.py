@@ -8,6 +8,7 @@ from sqlalchemy import Connection, insert, select, text
 
 from omnikanal.db.fast import Raw
 from omnikanal.db.tables import quarantine
+from omnikanal.eventlog.watch import CHANNEL as LOG_CHANNEL
 
 CHUNK = 400
 
@@ -31,10 +32,19 @@ def existing_message_ids(conn: Connection, keys: set[tuple[str, str]]) -> set[tu
 
 
 def transaction_id(conn: Connection) -> int:
-    """The writing transaction's id on PostgreSQL; 0 on SQLite, where writers are serial anyway."""
+    """The writing transaction's id on PostgreSQL; 0 on SQLite, where writers are serial anyway.
+
+    On PostgreSQL the same round trip notifies the workers listening on the log's channel
+    (eventlog/watch.py): delivered at commit, once per transaction.
+    """
     if conn.dialect.name == "postgresql":
-        return int(conn.execute(text("SELECT pg_current_xact_id()::text::bigint")).scalar_one())
+        return int(conn.execute(_TXID_AND_NOTIFY).scalar_one())
     return 0
+
+
+_TXID_AND_NOTIFY = text(
+    f"SELECT pg_current_xact_id()::text::bigint, pg_notify('{LOG_CHANNEL}', '')"
+)
 
 
 EVENT_COLUMNS = (

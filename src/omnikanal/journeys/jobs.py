@@ -27,6 +27,7 @@ from omnikanal.background import Periodic
 from omnikanal.clock import Clock
 from omnikanal.db.engine import read_tx, run_write
 from omnikanal.db.tables import computed_traits, journey_runs, journey_timers, journeys, profiles
+from omnikanal.eventlog.service import NOTHING, Interest
 from omnikanal.journeys.engine import (
     ACTIVE,
     Entry,
@@ -88,12 +89,20 @@ class JourneyProcessor:
     def __init__(self, engine: JourneyEngine, clock: Clock) -> None:
         self._engine = engine
         self._clock = clock
+        self._known: _Known | None = None
+
+    def interest(self, conn: Connection) -> Interest:
+        """Track events of the names some journey triggers on, exits on, waits for or counts as a
+        goal; nothing without journeys. The versions read for it serve the batch that follows."""
+        self._known = _known(conn, self._engine)
+        return Interest(names=frozenset(self._known.names)) if self._known.names else NOTHING
 
     def handle(self, conn: Connection, batch: Sequence[Any]) -> None:
         relevant = [r for r in batch if r.type == "track"]
         if not relevant:
             return
-        known = _known(conn, self._engine)
+        # read in interest() in this transaction just before; anew if called on its own
+        known, self._known = self._known or _known(conn, self._engine), None
         now = self._clock.now()
         pending = _Pending(known.triggers)
         for row in relevant:

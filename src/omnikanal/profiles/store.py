@@ -125,6 +125,40 @@ def mark_live(conn: Connection, profile_id: str, now: datetime) -> None:
     )
 
 
+def live_ids(conn: Connection, profile_ids: Iterable[str]) -> dict[str, str]:
+    """profile id -> its live profile (following merges), for the ids that exist."""
+    wanted = list(set(profile_ids))
+    found: dict[str, str] = {}
+    pending = wanted
+    parent: dict[str, str | None] = {}
+    for _ in range(20):  # merge chains are short; a bound keeps a broken chain from looping
+        todo = [p for p in pending if p not in parent]
+        for start in range(0, len(todo), CHUNK):
+            chunk = todo[start : start + CHUNK]
+            for pid, state, into in conn.execute(
+                select(profiles.c.id, profiles.c.state, profiles.c.merged_into).where(
+                    profiles.c.id.in_(chunk)
+                )
+            ):
+                parent[pid] = into if state != "live" else None
+        pending = [v for v in parent.values() if v is not None and v not in parent]
+        if not pending:
+            break
+    for pid in wanted:
+        current: str | None = pid
+        for _ in range(20):
+            if current is None or current not in parent:
+                current = None
+                break
+            nxt = parent[current]
+            if nxt is None:
+                break
+            current = nxt
+        if current is not None:
+            found[pid] = current
+    return found
+
+
 def resolve_live(conn: Connection, profile_id: str) -> str | None:
     """Follow merged_into to the live profile."""
     current = profile_id

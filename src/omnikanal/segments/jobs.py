@@ -20,6 +20,7 @@ from sqlalchemy import Connection
 
 from omnikanal.background import Periodic
 from omnikanal.clock import Clock
+from omnikanal.eventlog.service import Interest
 from omnikanal.segments.service import PROCESSOR, SegmentService
 from omnikanal.segments.store import SYSTEM_SOURCE_ID
 
@@ -30,6 +31,9 @@ class SegmentProcessor:
     def __init__(self, service: SegmentService, clock: Clock) -> None:
         self._service = service
         self._clock = clock
+
+    def interest(self, conn: Connection) -> Interest:
+        return self._service.interest(conn)
 
     def handle(self, conn: Connection, batch: Sequence[Any]) -> None:
         touched = {row.profile_id for row in batch if row.source_id != SYSTEM_SOURCE_ID}

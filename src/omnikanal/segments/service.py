@@ -26,9 +26,11 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 
 from omnikanal.clock import Clock, isoformat
+from omnikanal.consent.events import EVENT_NAME as CONSENT_EVENT_NAME
 from omnikanal.db.engine import read_tx, run_write
 from omnikanal.db.fast import Raw
 from omnikanal.errors import Conflict, NotFound
+from omnikanal.eventlog.service import EVERY, NOTHING, Interest
 from omnikanal.ids import new_id
 from omnikanal.ingest import store as ingest_store
 from omnikanal.segments import store
@@ -36,16 +38,23 @@ from omnikanal.segments.compile import compile_condition
 from omnikanal.segments.evaluate import Facts, compute, evaluate, readable
 from omnikanal.segments.model import (
     Channels,
+    Computed,
     ComputedTrait,
     Condition,
+    Consent,
     EventCount,
+    IdentifierLeaf,
     Limits,
+    Trait,
     parse_computed,
     parse_condition,
     walk,
 )
 
 PROCESSOR = "segments"
+# event types whose merges bring another profile's facts into a live one
+MERGING_TYPES = frozenset({"identify", "alias"})
+
 ENTERED = "Segment Entered"
 EXITED = "Segment Exited"
 SAMPLE_SIZE = 20
@@ -75,6 +84,30 @@ def windows(condition: Condition) -> list[int | None]:
     return [n.window_seconds for n in walk(condition) if isinstance(n, EventCount | Channels)]
 
 
+def _interest_of(conditions: list[Condition], definitions: list[ComputedTrait]) -> Interest:
+    if not conditions and not definitions:
+        return NOTHING
+    by_name = {d.name: d for d in definitions}
+    names: set[str] = set()
+    for definition in definitions:
+        if definition.event is None:
+            return EVERY
+        names.add(definition.event)
+    for condition in conditions:
+        for node in walk(condition):
+            if isinstance(node, EventCount):
+                names.add(node.name)
+            elif isinstance(node, Consent):
+                names.add(CONSENT_EVENT_NAME)
+            elif isinstance(node, Computed):
+                known = by_name.get(node.name)
+                if known is None or known.event is None:
+                    return EVERY
+            elif isinstance(node, Trait | IdentifierLeaf | Channels):
+                return EVERY
+    return Interest(types=MERGING_TYPES, names=frozenset(names))
+
+
 def segment_view(row: Any, members: int | None = None) -> dict[str, Any]:
     view = {
         "id": row.id,
@@ -99,6 +132,7 @@ class SegmentService:
         self._recheck_batch = recheck_batch
         self._parsed: dict[tuple[str, datetime], _Segment] = {}
         self._parsed_computed: dict[tuple[str, datetime], ComputedTrait] = {}
+        self._interest: tuple[object, Interest] | None = None
         self.listeners: list[ChangeListener] = []
 
     # --- definitions
@@ -322,6 +356,29 @@ class SegmentService:
         }
 
     # --- computation
+
+    def interest(self, conn: Connection) -> Interest:
+        """The events that can change a computed trait or a segment's answer, from the definitions.
+
+        Nothing defined: nothing. Otherwise identify and alias (their merges bring other profiles'
+        events and traits), the names counted by event leaves and computed traits, Consent Updated for
+        consent leaves, and every event as soon as a leaf looks at traits (any event may carry them in
+        context.traits), identifiers, channels or all events of a profile. A merge by another event
+        marks its profiles due (``merged``), so the re-check job covers it.
+        """
+        segments = self._segments(conn)
+        definitions = self._definitions(conn)
+        key = (tuple((s.id, id(s)) for s in segments), tuple(id(d) for d in definitions))
+        if self._interest is not None and self._interest[0] == key:
+            return self._interest[1]
+        found = _interest_of([s.condition for s in segments], definitions)
+        self._interest = (key, found)
+        return found
+
+    def merged(self, conn: Connection, profile_ids: list[str], now: datetime) -> None:
+        """A merge inside ingest: the re-check job evaluates its profiles, if anything is defined."""
+        if store.anything_defined(conn):
+            self.mark_due(conn, profile_ids, now)
 
     def mark_due(self, conn: Connection, profile_ids: list[str], now: datetime) -> None:
         """Have the re-check job evaluate these profiles now: a change no event announces (an unmerge,

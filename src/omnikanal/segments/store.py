@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -96,6 +96,14 @@ def delete_segment(conn: Connection, segment_id: str) -> None:
     conn.execute(delete(segments).where(segments.c.id == segment_id))
 
 
+def anything_defined(conn: Connection) -> bool:
+    """Whether any segment or computed trait exists."""
+    return (
+        conn.execute(select(segments.c.id).limit(1)).first() is not None
+        or conn.execute(select(computed_trait_defs.c.name).limit(1)).first() is not None
+    )
+
+
 def computed_definitions(conn: Connection) -> list[Any]:
     return list(conn.execute(select(computed_trait_defs).order_by(computed_trait_defs.c.name)))
 
@@ -120,38 +128,8 @@ def delete_definition(conn: Connection, name: str) -> int:
 # --- one profile's facts
 
 
-def live_ids(conn: Connection, profile_ids: Iterable[str]) -> dict[str, str]:
-    """profile id -> its live profile (following merges), for the ids that exist."""
-    wanted = list(set(profile_ids))
-    found: dict[str, str] = {}
-    pending = wanted
-    parent: dict[str, str | None] = {}
-    for _ in range(20):  # merge chains are short; a bound keeps a broken chain from looping
-        todo = [p for p in pending if p not in parent]
-        for start in range(0, len(todo), CHUNK):
-            chunk = todo[start : start + CHUNK]
-            for pid, state, into in conn.execute(
-                select(profiles.c.id, profiles.c.state, profiles.c.merged_into).where(
-                    profiles.c.id.in_(chunk)
-                )
-            ):
-                parent[pid] = into if state != "live" else None
-        pending = [v for v in parent.values() if v is not None and v not in parent]
-        if not pending:
-            break
-    for pid in wanted:
-        current: str | None = pid
-        for _ in range(20):
-            if current is None or current not in parent:
-                current = None
-                break
-            nxt = parent[current]
-            if nxt is None:
-                break
-            current = nxt
-        if current is not None:
-            found[pid] = current
-    return found
+# the owner's batch look-up of live profiles, used by the processor for a whole batch
+live_ids = profiles_store.live_ids
 
 
 def profile_traits(conn: Connection, profile_id: str) -> dict[str, Any]:
