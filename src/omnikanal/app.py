@@ -16,6 +16,7 @@ from omnikanal.consent import api as consent_api
 from omnikanal.consent import pages as consent_pages
 from omnikanal.console import overview as console_overview
 from omnikanal.console import routes as console_routes
+from omnikanal.eventlog import api as eventlog_api
 from omnikanal.hub import Hub
 from omnikanal.ingest import api as ingest_api
 from omnikanal.journeys import api as journeys_api
@@ -68,6 +69,7 @@ def create_app(hub: Hub, *, manage_lifecycle: bool = True, worker: bool = True) 
     app.include_router(segments_api.router)
     console_routes.install(app)
     app.include_router(journeys_api.router)
+    app.include_router(eventlog_api.router)
 
     @app.get("/health", tags=["operations"], summary="Liveness and the database engine in use")
     def health() -> dict[str, Any]:

@@ -36,6 +36,7 @@ class Permission(StrEnum):
     SEGMENTS_WRITE = "segments:write"
     JOURNEYS_READ = "journeys:read"
     JOURNEYS_WRITE = "journeys:write"
+    OPERATIONS_READ = "operations:read"
 
 
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
