@@ -446,3 +446,44 @@ def test_the_openapi_document_describes_commerce(http: httpx.Client) -> None:
     ]
     assert body["$ref"] == "#/components/schemas/OrderIn"
     assert "text/csv" in doc["paths"]["/api/commerce/catalogue/import"]["post"]["requestBody"]["content"]
+
+
+def test_cart_events_of_one_batch_apply_in_order(
+    http: httpx.Client, admin_token: str, make_channel: Any, hub: Hub
+) -> None:
+    """The processor applies a round's cart events together, with the result of one at a time: a
+    removal from an empty cart leaves nothing to take from a later add, and a line taken below zero
+    is gone before the next add starts it again."""
+    setup_shop(http, admin_token)
+    key = make_channel("app", "app").write_key
+
+    def cart_event(n: int, who: str, name: str, sku: str, quantity: int) -> dict[str, Any]:
+        return {
+            "type": "track",
+            "anonymousId": who,
+            "event": name,
+            "messageId": f"cart-{n}",
+            "properties": {"sku": sku, "quantity": quantity},
+        }
+
+    batch = [
+        cart_event(1, "p-1", "Product Removed", "DRILL-18V-BLUE", 1),
+        cart_event(2, "p-1", "Product Added", "DRILL-18V-BLUE", 1),
+        cart_event(3, "p-2", "Product Added", "DRILL-18V-GREEN", 2),
+        cart_event(4, "p-2", "Product Removed", "DRILL-18V-GREEN", 5),
+        cart_event(5, "p-2", "Product Added", "DRILL-18V-GREEN", 1),
+        cart_event(6, "p-2", "Product Added", "DRILL-18V-BLUE", 3),
+        cart_event(7, "p-2", "Product Removed", "DRILL-18V-BLUE", 3),
+    ]
+    response = http.post("/v1/batch", json={"batch": batch}, auth=(key, ""))
+    assert response.status_code == 200, response.text
+    assert response.json()["accepted"] == len(batch)
+    _process(hub)
+
+    def items(who: str) -> list[tuple[str, int]]:
+        pid = lookup(http, admin_token, "anonymous_id", who)["id"]
+        cart = get(http, admin_token, f"/api/commerce/carts/{pid}")
+        return [(i["sku"], i["quantity"]) for i in cart["items"]]
+
+    assert items("p-1") == [("DRILL-18V-BLUE", 1)]
+    assert items("p-2") == [("DRILL-18V-GREEN", 1)]
