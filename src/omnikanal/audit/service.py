@@ -28,6 +28,7 @@ class AuditTrail:
         self._clock = clock
         self._buffer: list[dict[str, Any]] = []
         self._lock = threading.Lock()
+        self._flushing = threading.Lock()
         self._loop = Periodic(
             "audit-flush",
             FLUSH_SECONDS,
@@ -43,6 +44,12 @@ class AuditTrail:
             )
 
     def flush(self) -> int:
+        # One flush at a time: a caller that flushes before it reads the log (the access-log
+        # endpoint) must not return while the background flush still writes the rows it took.
+        with self._flushing:
+            return self._flush()
+
+    def _flush(self) -> int:
         with self._lock:
             rows, self._buffer = self._buffer, []
         if rows:
