@@ -295,9 +295,24 @@ class EventLog:
         return conn.execute(first).first() is not None
 
     def consume(self, processor: Processor, limit: int = 500) -> int:
-        """Hand the next events to a processor and advance its cursor in the same transaction."""
+        """Hand the next events to a processor and advance its cursor in the same transaction.
+
+        A processor with ``plan(conn, batch)`` and ``apply(conn, batch, plan)`` does its reading and
+        deciding in a read transaction first (on SQLite without the one write lock, which ingest
+        needs), and only ``apply``, the writes, in the transaction that advances the cursor; if the
+        cursor moved meanwhile (another worker took the batch), the plan is dropped unused.
+        """
         leader = _follows(processor)
-        if self._engine.dialect.name != "postgresql":
+        planner = getattr(processor, "plan", None)
+        planned: tuple[Position, list[Any], Position, int, Any] | None = None
+        if planner is not None:
+            with read_tx(self._engine) as conn:
+                start = self._position(conn, processor.name)
+                if not self._pending(conn, start, leader):
+                    return 0
+                batch, after, seen = self._take(conn, processor, start, leader, limit)
+                planned = (start, batch, after, seen, planner(conn, batch) if batch else None)
+        elif self._engine.dialect.name != "postgresql":
             # A look without the write lock first: an idle consumer polling often must not queue
             # for SQLite's one writer to learn that nothing is new.
             with read_tx(self._engine) as conn:
@@ -307,39 +322,24 @@ class EventLog:
         def work(conn: Connection) -> int:
             # PostgreSQL: the same look, before the cursor's row lock gives this transaction an id
             # (which would hold back every reader's horizon while it runs).
-            if conn.dialect.name == "postgresql" and not self._pending(
-                conn, self._position(conn, processor.name), leader
+            if (
+                planned is None
+                and conn.dialect.name == "postgresql"
+                and not self._pending(conn, self._position(conn, processor.name), leader)
             ):
                 return 0
-            # Taking the cursor row for update keeps two workers from handing out the same events.
-            locked = (
-                select(consumer_cursors.c.txid, consumer_cursors.c.seq, consumer_cursors.c.ahead)
-                .where(consumer_cursors.c.name == processor.name)
-                .with_for_update()
-            )
-            row = conn.execute(locked).first()
-            if row is None:  # a new consumer
-                new = {
-                    "name": processor.name,
-                    "txid": START.txid,
-                    "seq": START.seq,
-                    "updated_at": self._clock.now(),
-                }
-                insert_ignoring_duplicates(conn, consumer_cursors, [new])
-                row = conn.execute(locked).one()
-            before = _position_of(row)
-            cap = self._position(conn, leader) if leader else None
-            interest = _interest(processor, conn)
-            if interest.every:
-                batch, after = self.read(conn, before, limit, cap)
-                seen = len(batch)
+            before = self._lock_cursor(conn, processor.name)
+            if planned is not None:
+                start, batch, after, seen, plan = planned
+                if before != start:
+                    return 0  # another worker took this batch; the next round reads anew
+                if batch:
+                    processor.apply(conn, batch, plan)  # type: ignore[attr-defined]
             else:
-                heads, after = self.read(conn, before, SCAN_LIMIT, cap, _HEAD)
-                seen = len(heads)
-                batch = _full_rows(conn, [h.seq for h in heads if interest.wants(h.type, h.event)])
-            if batch:
-                processor.handle(conn, batch)
-            elif after == before:
+                batch, after, seen = self._take(conn, processor, before, leader, limit)
+                if batch:
+                    processor.handle(conn, batch)
+            if not batch and after == before:
                 return 0  # nothing handed out and nothing to forget: no write
             conn.execute(
                 update(consumer_cursors)
@@ -355,6 +355,34 @@ class EventLog:
 
         # redone from the log if a power loss takes it back: the cursor moves in the same transaction
         return run_write(self._engine, work, redoable=True)
+
+    def _lock_cursor(self, conn: Connection, name: str) -> Position:
+        """The consumer's position, its row taken for update (so two workers never hand out the
+        same events); a new consumer's row is made."""
+        locked = (
+            select(consumer_cursors.c.txid, consumer_cursors.c.seq, consumer_cursors.c.ahead)
+            .where(consumer_cursors.c.name == name)
+            .with_for_update()
+        )
+        row = conn.execute(locked).first()
+        if row is None:
+            new = {"name": name, "txid": START.txid, "seq": START.seq, "updated_at": self._clock.now()}
+            insert_ignoring_duplicates(conn, consumer_cursors, [new])
+            row = conn.execute(locked).one()
+        return _position_of(row)
+
+    def _take(
+        self, conn: Connection, processor: Processor, before: Position, leader: str | None, limit: int
+    ) -> tuple[list[Any], Position, int]:
+        """The events for the processor after ``before``, the position past them, and how many
+        events that passed (the ones it does not want included)."""
+        cap = self._position(conn, leader) if leader else None
+        interest = _interest(processor, conn)
+        if interest.every:
+            batch, after = self.read(conn, before, limit, cap)
+            return batch, after, len(batch)
+        heads, after = self.read(conn, before, SCAN_LIMIT, cap, _HEAD)
+        return _full_rows(conn, [h.seq for h in heads if interest.wants(h.type, h.event)]), after, len(heads)
 
     def reset(self, consumer: str) -> None:
         """Replay from the start: adding a processor and replaying history are the same operation."""

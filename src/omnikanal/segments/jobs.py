@@ -21,7 +21,7 @@ from sqlalchemy import Connection
 from omnikanal.background import Periodic
 from omnikanal.clock import Clock
 from omnikanal.eventlog.service import Interest
-from omnikanal.segments.service import PROCESSOR, SegmentService
+from omnikanal.segments.service import PROCESSOR, RefreshPlan, SegmentService
 from omnikanal.segments.store import SYSTEM_SOURCE_ID
 
 
@@ -36,9 +36,16 @@ class SegmentProcessor:
         return self._service.interest(conn)
 
     def handle(self, conn: Connection, batch: Sequence[Any]) -> None:
+        self.apply(conn, batch, self.plan(conn, batch))
+
+    def plan(self, conn: Connection, batch: Sequence[Any]) -> RefreshPlan | None:
+        """Read and decide, without writing (the event log runs it before the writing transaction)."""
         touched = {row.profile_id for row in batch if row.source_id != SYSTEM_SOURCE_ID}
-        if touched:
-            self._service.refresh(conn, touched, self._clock.now())
+        return self._service.plan_refresh(conn, touched, self._clock.now()) if touched else None
+
+    def apply(self, conn: Connection, batch: Sequence[Any], plan: RefreshPlan | None) -> None:
+        if plan is not None:
+            self._service.apply_refresh(conn, plan, self._clock.now())
 
 
 class RecheckJob:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -122,6 +122,26 @@ def segment_view(row: Any, members: int | None = None) -> dict[str, Any]:
     if members is not None:
         view["member_count"] = members
     return view
+
+
+@dataclass(slots=True)
+class _Target:
+    """What a live profile's stored answers should be, as its facts said when the plan was made."""
+
+    family: list[str]  # the profile and those merged into it
+    computed: dict[str, Any]  # computed trait -> value (None: no value, dropped if stored)
+    members: set[str]  # the segments it belongs to
+    due: datetime | None  # when the answers may change by the passing of time
+
+
+@dataclass(slots=True)
+class RefreshPlan:
+    """What ``plan_refresh`` read and decided; ``apply_refresh`` writes the difference."""
+
+    segments: list[_Segment]
+    definitions: list[ComputedTrait]
+    gone: list[str]
+    targets: dict[str, _Target] = field(default_factory=dict)
 
 
 class SegmentService:
@@ -441,20 +461,68 @@ class SegmentService:
 
     def refresh(self, conn: Connection, profile_ids: set[str] | list[str], now: datetime) -> list[Change]:
         """Re-evaluate computed traits and segments of the live profiles behind these ids."""
+        return self.apply_refresh(conn, self.plan_refresh(conn, profile_ids, now), now)
+
+    def plan_refresh(self, conn: Connection, profile_ids: set[str] | list[str], now: datetime) -> RefreshPlan:
+        """The reading half of ``refresh``: each live profile's computed values, segments and due time
+        as its facts say now. Writes nothing, so the worker runs it without SQLite's write lock."""
         segments = self._segments(conn)
         definitions = self._definitions(conn)
         since = self._since(segments, definitions, now)
         lives = store.live_ids(conn, profile_ids)
+        plan = RefreshPlan(
+            segments=segments,
+            definitions=definitions,
+            gone=sorted(pid for pid in profile_ids if lives.get(pid) != pid),
+        )
+        for live in sorted(set(lives.values())):
+            plan.targets[live] = self._target(conn, live, segments, definitions, since, now)
+        return plan
+
+    def apply_refresh(self, conn: Connection, plan: RefreshPlan, now: datetime) -> list[Change]:
+        """The writing half of ``refresh``: the differences between the plan and what is stored now.
+
+        What is stored is read again here, in the writing transaction, so a plan made a moment
+        earlier never adds a member twice or drops one that another writer already dropped; a
+        profile merged away meanwhile is treated as gone.
+        """
+        names = {seg.id: seg.name for seg in plan.segments}
+        still = store.live_ids(conn, list(plan.targets))
+        gone = sorted({*plan.gone, *(pid for pid in plan.targets if still.get(pid) != pid)})
         changes: list[Change] = []
-        names = {s.id: s.name for s in segments}
-        gone = sorted(pid for pid in profile_ids if lives.get(pid) != pid)
         for segment_id, pid in store.remove_all_memberships(conn, gone):
             changes.append(Change(segment_id, names.get(segment_id, ""), pid, "exited", now))
         for pid in gone:
             store.set_due(conn, pid, None)
         quiet = set(gone)
-        for live in sorted(set(lives.values())):
-            changes.extend(self._refresh_one(conn, live, segments, definitions, since, now, quiet))
+        lives = [pid for pid in plan.targets if pid not in quiet]
+        current = store.memberships(conn, lives)
+        defined = {d.name for d in plan.definitions}
+        for live in lives:
+            target = plan.targets[live]
+            others = [pid for pid in target.family if pid != live]
+            quiet.update(others)
+            for segment_id, pid in store.remove_all_memberships(conn, others):
+                changes.append(Change(segment_id, names.get(segment_id, ""), pid, "exited", now))
+            stored = store.stored_computed(conn, live) if plan.definitions or target.computed else {}
+            changed = {
+                name: value
+                for name, value in target.computed.items()
+                if value is not None
+                and (name not in stored or stored[name] != value or type(stored[name]) is not type(value))
+            }
+            dropped = [
+                name for name in stored if name not in defined or target.computed.get(name, 0) is None
+            ]
+            store.put_computed(conn, live, changed, now)
+            store.drop_computed(conn, live, dropped)
+            members = current.get(live, set())
+            for seg in plan.segments:
+                if seg.id in target.members and seg.id not in members:
+                    changes.append(Change(seg.id, seg.name, live, "entered", now))
+                elif seg.id not in target.members and seg.id in members:
+                    changes.append(Change(seg.id, seg.name, live, "exited", now))
+            store.set_due(conn, live, target.due)
         self._apply(conn, changes, now, quiet)
         return changes
 
@@ -482,7 +550,7 @@ class SegmentService:
         )
         return facts, family
 
-    def _refresh_one(
+    def _target(
         self,
         conn: Connection,
         live: str,
@@ -490,15 +558,8 @@ class SegmentService:
         definitions: list[ComputedTrait],
         since: datetime | None,
         now: datetime,
-        quiet: set[str],
-    ) -> list[Change]:
+    ) -> _Target:
         facts, family = self.facts(conn, live, since)
-        changes = []
-        others = [pid for pid in family if pid != live]
-        quiet.update(others)
-        names = {s.id: s.name for s in segments}
-        for segment_id, pid in store.remove_all_memberships(conn, others):
-            changes.append(Change(segment_id, names.get(segment_id, ""), pid, "exited", now))
         due: datetime | None = None
 
         def sooner(moment: datetime | None) -> None:
@@ -506,35 +567,19 @@ class SegmentService:
             if moment is not None and (due is None or moment < due):
                 due = moment
 
-        stored = store.stored_computed(conn, live) if definitions else {}
-        changed: dict[str, Any] = {}
-        dropped = [name for name in stored if name not in {d.name for d in definitions}]
+        computed: dict[str, Any] = {}
         for trait in definitions:
             value, moment = compute(trait, facts.events, now)
             sooner(moment)
-            if value is None:
-                if trait.name in stored:
-                    dropped.append(trait.name)
-            elif (
-                trait.name not in stored
-                or stored[trait.name] != value
-                or type(stored[trait.name]) is not type(value)
-            ):
-                changed[trait.name] = value
+            computed[trait.name] = value
             facts.computed[trait.name] = readable(trait, value, now)
-        store.put_computed(conn, live, changed, now)
-        store.drop_computed(conn, live, dropped)
-
-        current = store.memberships(conn, [live]).get(live, set())
+        members = set()
         for seg in segments:
             member, moment = evaluate(seg.condition, facts, now)
             sooner(moment)
-            if member and seg.id not in current:
-                changes.append(Change(seg.id, seg.name, live, "entered", now))
-            elif not member and seg.id in current:
-                changes.append(Change(seg.id, seg.name, live, "exited", now))
-        store.set_due(conn, live, due)
-        return changes
+            if member:
+                members.add(seg.id)
+        return _Target(family, computed, members, due)
 
     def _apply(
         self, conn: Connection, changes: list[Change], now: datetime, quiet: set[str] | None = None
