@@ -80,6 +80,15 @@ def history(conn: Connection, profile_ids: Sequence[str], limit: int) -> list[An
     )
 
 
+def restricted_among(conn: Connection, profile_ids: Sequence[str]) -> set[str]:
+    """Which of these profiles carry a restriction."""
+    return set(
+        conn.execute(
+            select(restrictions.c.profile_id).where(restrictions.c.profile_id.in_(profile_ids))
+        ).scalars()
+    )
+
+
 def is_restricted(conn: Connection, profile_ids: Sequence[str]) -> bool:
     return (
         conn.execute(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -172,6 +172,29 @@ def resolve_live(conn: Connection, profile_id: str) -> str | None:
             return current
         current = row.merged_into
     return None
+
+
+def merge_sets(conn: Connection, profile_ids: Sequence[str]) -> dict[str, list[str]]:
+    """``merge_set`` of many profiles: one query per level of merging, not one per profile."""
+    families: dict[str, list[str]] = {pid: [pid] for pid in profile_ids}
+    root = {pid: pid for pid in profile_ids}
+    level = list(profile_ids)
+    for _ in range(64):  # merge chains are short; the bound guards against a corrupt cycle
+        if not level:
+            break
+        found: list[str] = []
+        for start in range(0, len(level), CHUNK):
+            chunk = level[start : start + CHUNK]
+            for pid, into in conn.execute(
+                select(profiles.c.id, profiles.c.merged_into).where(profiles.c.merged_into.in_(chunk))
+            ):
+                if pid in root:
+                    continue
+                root[pid] = root[into]
+                families[root[into]].append(pid)
+                found.append(pid)
+        level = found
+    return families
 
 
 def merge_set(conn: Connection, profile_id: str) -> list[str]:

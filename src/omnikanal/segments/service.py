@@ -475,8 +475,22 @@ class SegmentService:
             definitions=definitions,
             gone=sorted(pid for pid in profile_ids if lives.get(pid) != pid),
         )
-        for live in sorted(set(lives.values())):
-            plan.targets[live] = self._target(conn, live, segments, definitions, since, now)
+        live_ids = sorted(set(lives.values()))
+        if not segments and not definitions:
+            # nothing to evaluate: every stored answer goes (there is none to keep)
+            plan.targets = {live: _Target([live], {}, set(), None) for live in live_ids}
+            return plan
+        for live, (traits, consents, restricted, types, events, family) in store.facts_many(
+            conn, live_ids, since
+        ).items():
+            facts = Facts(
+                traits=traits,
+                consents=consents,
+                identifier_types=types,
+                events=events,
+                restricted=restricted,
+            )
+            plan.targets[live] = self._target(facts, family, segments, definitions, now)
         return plan
 
     def apply_refresh(self, conn: Connection, plan: RefreshPlan, now: datetime) -> list[Change]:
@@ -498,13 +512,15 @@ class SegmentService:
         lives = [pid for pid in plan.targets if pid not in quiet]
         current = store.memberships(conn, lives)
         defined = {d.name for d in plan.definitions}
+        computed = store.stored_computed_many(conn, lives) if plan.definitions else {}
+        due: dict[str, datetime | None] = {}
         for live in lives:
             target = plan.targets[live]
             others = [pid for pid in target.family if pid != live]
             quiet.update(others)
             for segment_id, pid in store.remove_all_memberships(conn, others):
                 changes.append(Change(segment_id, names.get(segment_id, ""), pid, "exited", now))
-            stored = store.stored_computed(conn, live) if plan.definitions or target.computed else {}
+            stored = computed.get(live, {})
             changed = {
                 name: value
                 for name, value in target.computed.items()
@@ -522,7 +538,8 @@ class SegmentService:
                     changes.append(Change(seg.id, seg.name, live, "entered", now))
                 elif seg.id not in target.members and seg.id in members:
                     changes.append(Change(seg.id, seg.name, live, "exited", now))
-            store.set_due(conn, live, target.due)
+            due[live] = target.due
+        store.set_due_many(conn, due)
         self._apply(conn, changes, now, quiet)
         return changes
 
@@ -550,16 +567,14 @@ class SegmentService:
         )
         return facts, family
 
+    @staticmethod
     def _target(
-        self,
-        conn: Connection,
-        live: str,
+        facts: Facts,
+        family: list[str],
         segments: list[_Segment],
         definitions: list[ComputedTrait],
-        since: datetime | None,
         now: datetime,
     ) -> _Target:
-        facts, family = self.facts(conn, live, since)
         due: datetime | None = None
 
         def sooner(moment: datetime | None) -> None:

@@ -180,6 +180,94 @@ def profile_events(conn: Connection, profile_id: str, since: datetime | None) ->
     return found
 
 
+def facts_many(
+    conn: Connection, lives: Sequence[str], since: datetime | None
+) -> dict[str, tuple[dict[str, Any], dict[str, str], bool, set[str], list[EventFact], list[str]]]:
+    """What ``consents_and_restriction``, ``profile_traits``, ``identifier_types`` and
+    ``profile_events`` answer, for many live profiles in a few statements (one round of the
+    segments processor): traits, consents, restricted, identifier types, events, family."""
+    families = profiles_store.merge_sets(conn, lives)
+    owner = {member: live for live, family in families.items() for member in family}
+    members = sorted(owner)
+    newest: dict[str, dict[str, tuple[datetime, str, str]]] = {live: {} for live in lives}
+    restricted: set[str] = set()
+    traits: dict[str, dict[str, Any]] = {live: {} for live in lives}
+    types: dict[str, set[str]] = {live: set() for live in lives}
+    facts: dict[str, list[EventFact]] = {live: [] for live in lives}
+    for start in range(0, len(members), CHUNK):
+        chunk = members[start : start + CHUNK]
+        for pid, purpose, status, at, record_id in conn.execute(
+            select(
+                consent_state.c.profile_id,
+                consent_state.c.purpose,
+                consent_state.c.status,
+                consent_state.c.occurred_at,
+                consent_state.c.record_id,
+            ).where(consent_state.c.profile_id.in_(chunk))
+        ):
+            best = newest[owner[pid]]
+            # the newest per purpose; a tie goes to the higher record id (as compile.py decides it)
+            if purpose not in best or best[purpose][:2] < (at, record_id):
+                best[purpose] = (at, record_id, status)
+        restricted.update(owner[pid] for pid in consent_store.restricted_among(conn, chunk))
+    for start in range(0, len(lives), CHUNK):
+        chunk = list(lives[start : start + CHUNK])
+        for pid, stored in conn.execute(
+            select(profiles.c.id, profiles.c.traits).where(profiles.c.id.in_(chunk))
+        ):
+            traits[pid] = {
+                k: v.get("value") if isinstance(v, dict) else None for k, v in (stored or {}).items()
+            }
+        for pid, kind in conn.execute(
+            select(identities.c.profile_id, identities.c.type)
+            .where(identities.c.profile_id.in_(chunk))
+            .distinct()
+        ):
+            types[pid].add(kind)
+        stmt = select(
+            events.c.profile_id,
+            events.c.seq,
+            events.c.type,
+            events.c.event,
+            events.c.channel,
+            events.c.timestamp,
+            events.c.payload,
+        ).where(events.c.profile_id.in_(chunk), events.c.source_id != SYSTEM_SOURCE_ID)
+        if since is not None:
+            stmt = stmt.where(events.c.timestamp >= since)
+        for pid, seq, type_, name, channel, at, payload in conn.execute(
+            stmt.order_by(events.c.profile_id, events.c.timestamp, events.c.seq)
+        ):
+            props = (payload or {}).get("properties") if isinstance(payload, dict) else None
+            facts[pid].append(
+                EventFact(seq, type_, name, channel, at, props if isinstance(props, dict) else {})
+            )
+    return {
+        live: (
+            traits[live],
+            {purpose: status for purpose, (_, _, status) in newest[live].items()},
+            live in restricted,
+            types[live],
+            facts[live],
+            families[live],
+        )
+        for live in lives
+    }
+
+
+def stored_computed_many(conn: Connection, profile_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """``stored_computed`` of many profiles in one statement per chunk."""
+    found: dict[str, dict[str, Any]] = {pid: {} for pid in profile_ids}
+    for start in range(0, len(profile_ids), CHUNK):
+        for pid, name, value in conn.execute(
+            select(computed_traits.c.profile_id, computed_traits.c.name, computed_traits.c.value).where(
+                computed_traits.c.profile_id.in_(profile_ids[start : start + CHUNK])
+            )
+        ):
+            found[pid][name] = (value or {}).get("v")
+    return found
+
+
 def stored_computed(conn: Connection, profile_id: str) -> dict[str, Any]:
     return {
         name: (value or {}).get("v")
@@ -338,6 +426,16 @@ def _upsert_due(dialect: str) -> Any:
 
 
 _DUE_UPSERTS = {name: _upsert_due(name) for name in ("postgresql", "sqlite")}
+
+
+def set_due_many(conn: Connection, due: dict[str, datetime | None]) -> None:
+    """``set_due`` of many profiles: one delete and one upsert."""
+    never = sorted(pid for pid, at in due.items() if at is None)
+    for start in range(0, len(never), CHUNK):
+        conn.execute(delete(segment_due).where(segment_due.c.profile_id.in_(never[start : start + CHUNK])))
+    rows = [{"profile_id": pid, "due_at": at} for pid, at in sorted(due.items()) if at is not None]
+    if rows:
+        conn.execute(_DUE_UPSERTS[conn.dialect.name], rows)
 
 
 def set_due(conn: Connection, profile_id: str, due_at: datetime | None) -> None:
