@@ -77,7 +77,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--catch-up-limit",
         type=float,
         default=300.0,
-        help="seconds to wait at most for the worker to catch up after a burst (default 300; --quick 60)",
+        help="seconds to wait at most for the worker to catch up after a burst (default 300; --quick 30)",
     )
     parser.add_argument(
         "--postgres-url",
@@ -129,7 +129,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.profiles = min(args.profiles, 10_000)
         args.wait_quiet = min(args.wait_quiet, 5.0)
         args.repeat_if_busy = 0
-        args.catch_up_limit = min(args.catch_up_limit, 60.0)
+        args.catch_up_limit = min(args.catch_up_limit, 30.0)
     if args.server_workers is not None and args.server_workers < 1:
         parser.error("--server-workers must be at least 1")
     for name in ("duration", "rate", "clients", "batch_size", "lookup_clients"):

@@ -76,6 +76,25 @@ def _check(response: httpx.Response, what: str) -> dict[str, Any]:
     return body
 
 
+def effects(base_url: str, token: str) -> dict[str, dict[str, Any]]:
+    """What the definitions did by now: members per segment, and per journey the customers who
+    entered, are inside, and left (by reason): proof that the processors worked, not only skipped."""
+    auth = {"Authorization": f"Bearer {token}"}
+    out: dict[str, dict[str, Any]] = {"segments": {}, "journeys": {}}
+    with httpx.Client(base_url=base_url, timeout=60.0, headers=auth) as client:
+        for segment in _check(client.get("/api/segments"), "GET /api/segments")["segments"]:
+            out["segments"][segment["name"]] = segment.get("member_count")
+        for journey in _check(client.get("/api/journeys"), "GET /api/journeys")["journeys"]:
+            stats = _check(client.get(f"/api/journeys/{journey['id']}/stats"), "GET journey stats")
+            versions = stats["versions"]
+            out["journeys"][journey["name"]] = {
+                "entered": sum(v["entered"] for v in versions),
+                "active": sum(v["active"] for v in versions),
+                "exited": sum(sum(v["exited"].values()) for v in versions),
+            }
+    return out
+
+
 def create(base_url: str, token: str, kind: str, seed: int) -> list[str]:
     """Make the definitions of ``kind`` active on the running server; what was made, one line each."""
     if kind == "none":

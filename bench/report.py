@@ -142,6 +142,13 @@ def print_summary(console: Console, result: dict[str, Any]) -> None:
         console.print(f"definitions ({defined.get('kind')}): {len(active)} active" + (": " if active else ""))
         for line in active:
             console.print(f"  - {line}")
+        done = defined.get("effects")
+        if done:
+            members = ", ".join(f"{name} {n:,}" for name, n in done["segments"].items() if n is not None)
+            console.print(f"  segment members at the end of the load: {members or '-'}")
+            for name, j in done["journeys"].items():
+                counts = f"{j['entered']:,} entered, {j['active']:,} inside, {j['exited']:,} left"
+                console.print(f"  journey {name}: {counts}")
 
     def row(phase: str, figure: str, value: str, key: str | None = None, raw: float | None = None) -> None:
         target, verdict = _verdict(engine, key, raw) if key else ("", "")

@@ -102,15 +102,19 @@ class _Meter:
         self._server = server
         self._database = target.database_name
         engine = target.engine
-        self._recording: hotspots.Recording | None = None
+        self._recordings: dict[str, hotspots.Recording] = {}
         if opts.py_spy:
             RESULTS.mkdir(parents=True, exist_ok=True)
-            out = RESULTS / f"{engine}-{opts.stamp}-{phase}-{opts.py_spy}.pyspy.txt"
-            run = 2
-            while out.exists():  # a phase run again because the machine was busy
-                out = RESULTS / f"{engine}-{opts.stamp}-{phase}-{opts.py_spy}-run{run}.pyspy.txt"
-                run += 1
-            self._recording = hotspots.Recording(server.pid, out, seconds, opts.py_spy)
+            # the serving process and the worker (not API children of --server-workers)
+            pids = {cpu.SERVER: server.pid}
+            for worker in cpu.roles(server.pid)[cpu.WORKER][:1]:
+                pids[cpu.WORKER] = worker.pid
+            for role, pid in pids.items():
+                name = f"{engine}-{opts.stamp}-{phase}-{role}-{opts.py_spy}"
+                out, run = RESULTS / f"{name}.pyspy.txt", 2
+                while out.exists():  # a phase run again because the machine was busy
+                    out, run = RESULTS / f"{name}-run{run}.pyspy.txt", run + 1
+                self._recordings[role] = hotspots.Recording(pid, out, seconds, opts.py_spy)
         self._tree_cpu = cpu.role_seconds(server.pid)
         self._client_cpu = cpu.own_seconds()
         self._system_cpu = cpu.system_busy_seconds()
@@ -132,12 +136,13 @@ class _Meter:
         result["database_cores"] = database  # PostgreSQL backends of the benchmark database
         # py-spy and anything else running on the machine (a test run, say)
         result["other_cores"] = max(0.0, system - server - worker - client - database)
-        if self._recording is not None:
-            raw = self._recording.finish()
+        for role, recording in self._recordings.items():
+            raw = recording.finish()
             if raw is not None:
                 spots = hotspots.analyse(raw)
-                result["hotspots"] = spots.as_dict() | {"file": raw.name}
-                hotspots.print_hotspots(f"{title} (py-spy, {raw.name})", spots)
+                key = "hotspots" if role == cpu.SERVER else f"{role}_hotspots"
+                result[key] = spots.as_dict() | {"file": raw.name}
+                hotspots.print_hotspots(f"{title}, {role} (py-spy, {raw.name})", spots)
 
 
 @contextmanager
@@ -348,6 +353,22 @@ def _catch_up(
     return result
 
 
+def _settle(console: Console, server: Server, token: str, opts: Options, wait: bool, phase: str) -> bool:
+    """Before a phase: wait for the worker to catch up (``catch_up_limit`` s at most), unless the
+    last wait already ran out (``wait`` false), so that a worker that cannot keep up costs the
+    limit once per run, not before every phase. Whether nothing is behind as the phase starts."""
+    if wait:
+        caught = _catch_up(console, server, token, opts.catch_up_limit, time.perf_counter(), None)
+        return bool(caught["caught_up"])
+    now = _lag_now(server, token)
+    if now.behind:
+        console.print(
+            f"[yellow]note:[/yellow] {phase} starts with {now.behind:,} events behind (oldest "
+            f"{now.oldest_seconds:.0f} s): its lag figures include that backlog"
+        )
+    return now.behind == 0
+
+
 def _burst(
     console: Console,
     server: Server,
@@ -356,12 +377,13 @@ def _burst(
     mix: str,
     opts: Options,
     target: Target,
+    wait: bool,
 ) -> dict[str, Any]:
     """Phase 1 with one mix, the lag right after it, phase 2 at once, then the catch-up."""
     traffic = Traffic.of(MIXES[mix], opts.seed)
     # phase 2's bodies are made now: it starts the moment the burst ends
     track_bodies = _generate(console, "track bodies", int(opts.rate * opts.duration), traffic.track_body)
-    before = _catch_up(console, server, token, opts.catch_up_limit, time.perf_counter(), None)
+    settled = _settle(console, server, token, opts, wait, f"phase 1 ({mix})")
     ended = 0.0
 
     def burst() -> dict[str, Any]:
@@ -386,7 +408,7 @@ def _burst(
     return {
         "mix": mix,
         "description": MIXES[mix].description,
-        "caught_up_before": before["caught_up"],
+        "caught_up_before": settled,
         "batch": batch,
         "lag_after_burst": _lag_dict(after),
         "track": track,
@@ -395,7 +417,7 @@ def _burst(
 
 
 def _phase_lag(
-    console: Console, server: Server, key: str, token: str, opts: Options, target: Target
+    console: Console, server: Server, key: str, token: str, opts: Options, target: Target, wait: bool
 ) -> dict[str, Any]:
     """/v1/batch open loop at ``lag_rate`` events/s (live mix) while the lag is sampled."""
     traffic = Traffic.of(MIXES["live"], opts.seed + 2)
@@ -403,7 +425,7 @@ def _phase_lag(
     bodies = _generate(
         console, "lag bodies", max(1, int(rate * opts.duration)), lambda: traffic.batch_body(opts.batch_size)
     )
-    before = _catch_up(console, server, token, opts.catch_up_limit, time.perf_counter(), None)
+    settled = _settle(console, server, token, opts, wait, "the lag phase")
     _quiet(console, opts, _ours(server, target))
     meter = _Meter(server, opts, target, "lag", opts.duration)
     title = f"lag phase: /v1/batch at {opts.lag_rate:,.0f} events/s, lag sampled: requests"
@@ -434,7 +456,7 @@ def _phase_lag(
         "batch_size": opts.batch_size,
         "achieved_events_per_second": run.achieved_rate * opts.batch_size,
         "wall_seconds": run.wall_seconds,
-        "caught_up_before": before["caught_up"],
+        "caught_up_before": settled,
         "latency": load.latency_summary(run.latencies),
         "samples": len(samples),
         "sample_interval_seconds": opts.lag_interval,
@@ -594,12 +616,17 @@ def run_engine(
             else:
                 console.print("definitions: none (--definitions none): the processors have nothing to do")
             result["mixes"] = {}
+            wait = True  # for the worker before a phase, until a catch-up ran out of time
             for mix in opts.mixes:
                 sampler.phase(f"burst {mix}")
-                result["mixes"][mix] = _burst(console, server, key, token, mix, opts, target)
+                run = _burst(console, server, key, token, mix, opts, target, wait)
+                result["mixes"][mix] = run
+                wait = wait and run["catch_up"]["caught_up"]
             if opts.lag_rate > 0:
                 sampler.phase("lag")
-                result["lag"] = _phase_lag(console, server, key, token, opts, target)
+                result["lag"] = _phase_lag(console, server, key, token, opts, target, wait)
+            if made:
+                result["definitions"]["effects"] = definitions.effects(server.base_url, token)
         finally:
             _stop(server, sampler, server_log)
 
