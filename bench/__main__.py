@@ -127,7 +127,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.duration = min(args.duration, 3.0)
         args.warmup = min(args.warmup, 1.0)
         args.profiles = min(args.profiles, 10_000)
-        args.wait_quiet = min(args.wait_quiet, 5.0)
+        args.wait_quiet = min(args.wait_quiet, 2.0)
         args.repeat_if_busy = 0
         args.catch_up_limit = min(args.catch_up_limit, 30.0)
     if args.server_workers is not None and args.server_workers < 1:
