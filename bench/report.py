@@ -288,6 +288,13 @@ def print_summary(console: Console, result: dict[str, Any]) -> None:
         )
     errors = result.get("errors") or []
     console.print(table)
+    times = result.get("times")
+    if times:
+        console.print(
+            f"{engine} took {times['total_seconds']:.0f} s; the slowest server start "
+            f"{times['start_seconds']:.1f} s, the slowest stop (server and worker) "
+            f"{times['stop_seconds']:.1f} s"
+        )
     retries = result.get("transaction_retries") or {}
     if retries.get("count"):
         console.print(f"[yellow]server log: {retries['count']} transaction retries[/yellow]")

@@ -570,18 +570,34 @@ def _seed(console: Console, target: Target, opts: Options) -> seed.SeedResult:
     return result
 
 
-def _serve(server: Server, samplers: list[RssSampler]) -> RssSampler:
+def _serve(
+    console: Console, server: Server, samplers: list[RssSampler], times: dict[str, float]
+) -> RssSampler:
+    began = time.perf_counter()
     server.start()
+    took = time.perf_counter() - began
+    times["start_seconds"] = max(times.get("start_seconds", 0.0), took)
+    console.print(f"server up in {took:.1f} s (answering /health)")
     sampler = RssSampler(server.pid)
     sampler.start()
     samplers.append(sampler)
     return sampler
 
 
-def _stop(server: Server, sampler: RssSampler | None, log: dict[str, list[str]]) -> None:
+def _stop(
+    console: Console,
+    server: Server,
+    sampler: RssSampler | None,
+    log: dict[str, list[str]],
+    times: dict[str, float],
+) -> None:
     if sampler is not None:
         sampler.stop()
-    server.stop()
+    began = time.perf_counter()
+    server.stop()  # the server stops its worker, which first finishes its round
+    took = time.perf_counter() - began
+    times["stop_seconds"] = max(times.get("stop_seconds", 0.0), took)
+    console.print(f"server and worker stopped in {took:.1f} s")
     for level, lines in server.log_problems().items():
         log.setdefault(level, []).extend(lines)
 
@@ -591,6 +607,7 @@ def run_engine(
 ) -> dict[str, Any]:
     """Every phase on a fresh database of ``engine``; the result record."""
     context = sqlite_target(parent) if engine == "sqlite" else postgres_target(pg_url)
+    began = time.perf_counter()
     with context as target:
         console.rule(f"[bold]{engine}[/bold]: {target.description}")
         result: dict[str, Any] = {
@@ -604,11 +621,12 @@ def run_engine(
         samplers: list[RssSampler] = []
         server_log: dict[str, list[str]] = {}
         errors: list[str] = []
+        times: dict[str, float] = {}
 
         server = Server(target, "server-1.log", opts.server_workers)
         sampler: RssSampler | None = None
         try:
-            sampler = _serve(server, samplers)
+            sampler = _serve(console, server, samplers, times)
             sampler.phase("definitions")
             made = definitions.create(server.base_url, token, opts.definitions, opts.seed)
             result["definitions"] = {"kind": opts.definitions, "active": made}
@@ -631,7 +649,7 @@ def run_engine(
             if made:
                 result["definitions"]["effects"] = definitions.effects(server.base_url, token)
         finally:
-            _stop(server, sampler, server_log)
+            _stop(console, server, sampler, server_log, times)
 
         if opts.profiles > 0:
             seeded = _seed(console, target, opts)
@@ -644,13 +662,13 @@ def run_engine(
             server = Server(target, "server-2.log", opts.server_workers)
             sampler = None
             try:
-                sampler = _serve(server, samplers)
+                sampler = _serve(console, server, samplers, times)
                 sampler.phase("lookup")
                 result["lookup"] = _least_disturbed(
                     console, opts, "phase 3", lambda: _phase_lookup(console, server, token, opts, target)
                 )
             finally:
-                _stop(server, sampler, server_log)
+                _stop(console, server, sampler, server_log, times)
 
         result["memory"] = _memory(samplers)
         for mix in result["mixes"].values():
@@ -670,6 +688,8 @@ def run_engine(
             "distinct": _distinct(server_log.get("WARNING", [])),
         }
         result["errors"] = errors
+        times["total_seconds"] = time.perf_counter() - began
+        result["times"] = times
         return result
 
 
