@@ -8,7 +8,7 @@ import math
 import time
 from collections import Counter
 from collections.abc import Callable, Coroutine, Sequence
-from contextlib import suppress
+from contextlib import AsyncExitStack, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -102,22 +102,30 @@ class BatchRun:
 async def batch_load(
     kind: str,
     base_url: str,
-    write_key: str,
+    write_key: str | Sequence[str],
     bodies: list[bytes],
     clients: int,
     duration: float,
     on_progress: Callable[[int], None] | None = None,
 ) -> BatchRun:
-    """``clients`` closed loops POSTing the pre-serialised bodies until the time or the bodies run out."""
+    """``clients`` closed loops POSTing the pre-serialised bodies until the time or the bodies run out.
+    With several write keys, loop ``i`` sends with ``write_key[i % len(write_key)]`` (sources of
+    different channels)."""
     pool = iter(bodies)
     outcome = Outcome()
     latencies: list[float] = []
     totals = Counter[str]()
     exhausted = False
+    keys = [write_key] if isinstance(write_key, str) else list(write_key)
+    per_key = [sum(1 for i in range(clients) if i % len(keys) == k) for k in range(len(keys))]
 
-    async with _client(kind, base_url, basic_auth(write_key), clients) as client:
+    async with AsyncExitStack() as stack:
+        by_key = [
+            await stack.enter_async_context(_client(kind, base_url, basic_auth(key), max(1, n)))
+            for key, n in zip(keys, per_key, strict=True)
+        ]
 
-        async def worker(deadline: float) -> None:
+        async def worker(deadline: float, client: Client) -> None:
             nonlocal exhausted
             while time.perf_counter() < deadline:
                 body = next(pool, None)
@@ -146,7 +154,8 @@ async def batch_load(
                     on_progress(data.get("accepted", 0))
 
         started = time.perf_counter()
-        await _bounded([worker(started + duration) for _ in range(clients)], duration + GRACE, outcome)
+        loops = [worker(started + duration, by_key[i % len(keys)]) for i in range(clients)]
+        await _bounded(loops, duration + GRACE, outcome)
         wall = time.perf_counter() - started
     return BatchRun(
         wall_seconds=wall,

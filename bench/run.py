@@ -13,7 +13,7 @@ import math
 import random
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +41,8 @@ from bench.server import (
 MAX_POOL_EVENTS = 600_000  # bodies kept in memory for phase 1, whatever the warm-up measured
 MAX_LOOKUPS_PER_SECOND = 10_000  # bound of phase 3's request list (far above what 4 clients reach)
 SOURCE_NAME = "bench"
+APP_SOURCE_NAME = "bench-app"  # a second channel, so that customers are seen on two
+APP_SHARE = 4  # every 4th batch client of phase 1 sends through the app source
 BUSY_CORES = 0.25  # other processes' CPU use above which a phase counts as disturbed
 FIRST_SECONDS = 10.0  # phase 2's figures are also given for its first seconds after the burst
 CATCH_UP_POLL = 0.5  # seconds between looks at the lag while the worker catches up
@@ -192,7 +194,13 @@ def _errors(outcome: load.Outcome, phase: str) -> list[str]:
 
 
 def _phase_batch(
-    console: Console, server: Server, key: str, traffic: Traffic, opts: Options, target: Target, mix: str
+    console: Console,
+    server: Server,
+    keys: Sequence[str],
+    traffic: Traffic,
+    opts: Options,
+    target: Target,
+    mix: str,
 ) -> dict[str, Any]:
     # Warm-up: connections, caches, the first profiles of the returning customers. It also measures
     # the rate, so that the timed phase gets enough pre-serialised bodies without wasting memory.
@@ -204,7 +212,7 @@ def _phase_batch(
     with _timed(console, f"phase 1 warm-up ({mix}) events", opts.warmup) as advance:
         warm = http.run(
             load.batch_load(
-                opts.client, server.base_url, key, warm_bodies, opts.clients, opts.warmup, advance
+                opts.client, server.base_url, keys, warm_bodies, opts.clients, opts.warmup, advance
             )
         )
     del warm_bodies
@@ -218,7 +226,7 @@ def _phase_batch(
     meter = _Meter(server, opts, target, f"batch-{mix}", opts.duration)
     with _timed(console, f"phase 1 batch throughput, {mix} mix: events", opts.duration) as advance:
         run = http.run(
-            load.batch_load(opts.client, server.base_url, key, bodies, opts.clients, opts.duration, advance)
+            load.batch_load(opts.client, server.base_url, keys, bodies, opts.clients, opts.duration, advance)
         )
     ended = time.perf_counter()
     result: dict[str, Any] = {
@@ -375,6 +383,7 @@ def _burst(
     console: Console,
     server: Server,
     key: str,
+    burst_keys: Sequence[str],
     token: str,
     mix: str,
     opts: Options,
@@ -390,7 +399,7 @@ def _burst(
 
     def burst() -> dict[str, Any]:
         nonlocal ended
-        result = _phase_batch(console, server, key, traffic, opts, target, mix)
+        result = _phase_batch(console, server, burst_keys, traffic, opts, target, mix)
         ended = result.pop("ended")
         return result
 
@@ -617,6 +626,10 @@ def run_engine(
         }
         run_cli(target, "migrate")
         key = last_line(run_cli(target, "source", "create", "--name", SOURCE_NAME, "--channel", "web"))
+        app = ("source", "create", "--name", APP_SOURCE_NAME, "--channel", "app")
+        app_key = last_line(run_cli(target, *app))
+        # phase 1's clients: most send as the web shop, every APP_SHARE-th as the app
+        burst_keys = [app_key if i % APP_SHARE == APP_SHARE - 1 else key for i in range(opts.clients)]
         token = last_line(run_cli(target, "token", "create", "--name", "bench", "--role", "admin"))
         samplers: list[RssSampler] = []
         server_log: dict[str, list[str]] = {}
@@ -640,7 +653,7 @@ def run_engine(
             wait = True  # for the worker before a phase, until a catch-up ran out of time
             for mix in opts.mixes:
                 sampler.phase(f"burst {mix}")
-                run = _burst(console, server, key, token, mix, opts, target, wait)
+                run = _burst(console, server, key, burst_keys, token, mix, opts, target, wait)
                 result["mixes"][mix] = run
                 wait = wait and run["catch_up"]["caught_up"]
             if opts.lag_rate > 0:
