@@ -9,6 +9,8 @@ from pathlib import Path
 
 from rich.console import Console
 
+from bench.definitions import KINDS
+from bench.events import MIXES
 from bench.report import describe_machine, machine, print_summary, stamp, write_json
 from bench.run import Options, run_engine
 from bench.server import BenchError, postgres_unreachable, settings_overrides
@@ -21,9 +23,12 @@ DEFAULT_PG_URL = os.environ.get(
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bench",
-        description="Benchmarks of a real Omnikanal server on 127.0.0.1: (1) /v1/batch throughput, "
-        "(2) /v1/track latency under an open-loop rate, (3) profile lookup latency with N profiles. "
-        "Prints figures next to the targets and writes them to bench/results/<engine>-<time>.json.",
+        description="Benchmarks of a real Omnikanal server (API and worker process) on 127.0.0.1, with "
+        "the demo's definitions active: (1) a burst of /v1/batch per load mix, the processors' lag "
+        "after it, (2) /v1/track latency at an open-loop rate right after the burst, and how long the "
+        "worker takes to catch up, (lag) batches at a fixed rate with the lag sampled, (3) profile "
+        "lookup latency with N profiles. Prints figures next to the targets and writes them to "
+        "bench/results/<engine>-<time>.json.",
     )
     parser.add_argument("--engine", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--duration", type=float, default=15.0, help="seconds per timed phase (default 15)")
@@ -41,6 +46,39 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--warmup", type=float, default=3.0, help="untimed warm-up seconds before phases 1, 3"
     )
     parser.add_argument("--seed", type=int, default=1, help="random seed of the generated traffic")
+    parser.add_argument(
+        "--definitions",
+        choices=KINDS,
+        default="demo",
+        help="what is defined before the load: 'demo' (the demo retailer's computed trait and segments, "
+        "and two journeys; default) or 'none'",
+    )
+    parser.add_argument(
+        "--mix",
+        choices=(*MIXES, "both"),
+        default="live",
+        help="traffic of phase 1: 'live' (30 %% new anonymous visitors; default), 'history' (an import: "
+        "95 %% customers never seen), or 'both' (phases 1 and 2 once per mix, one after the other on the "
+        "same server and database)",
+    )
+    parser.add_argument(
+        "--lag-rate",
+        type=float,
+        default=2_000.0,
+        help="events/s of the lag phase, sent as batches of --batch-size (default 2,000; 0 skips the phase)",
+    )
+    parser.add_argument(
+        "--lag-interval",
+        type=float,
+        default=0.1,
+        help="seconds between samples of GET /api/operations/log in the lag phase (default 0.1)",
+    )
+    parser.add_argument(
+        "--catch-up-limit",
+        type=float,
+        default=300.0,
+        help="seconds to wait at most for the worker to catch up after a burst (default 300; --quick 30)",
+    )
     parser.add_argument(
         "--postgres-url",
         default=DEFAULT_PG_URL,
@@ -89,8 +127,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.duration = min(args.duration, 3.0)
         args.warmup = min(args.warmup, 1.0)
         args.profiles = min(args.profiles, 10_000)
-        args.wait_quiet = min(args.wait_quiet, 5.0)
+        args.wait_quiet = min(args.wait_quiet, 2.0)
         args.repeat_if_busy = 0
+        args.catch_up_limit = min(args.catch_up_limit, 30.0)
     if args.server_workers is not None and args.server_workers < 1:
         parser.error("--server-workers must be at least 1")
     for name in ("duration", "rate", "clients", "batch_size", "lookup_clients"):
@@ -100,6 +139,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--duration must be at most 3600 s and --warmup at most 600 s")
     if args.profiles < 0:
         parser.error("--profiles cannot be negative")
+    if args.lag_rate < 0 or not 0.02 <= args.lag_interval <= 10 or not 0 < args.catch_up_limit <= 3600:
+        parser.error("--lag-rate cannot be negative, --lag-interval is 0.02-10 s, --catch-up-limit 0-3600 s")
     return args
 
 
@@ -123,6 +164,11 @@ def main(argv: list[str] | None = None) -> int:
         client=args.client,
         server_workers=args.server_workers,
         stamp=when,
+        definitions=args.definitions,
+        mixes=tuple(MIXES) if args.mix == "both" else (args.mix,),
+        lag_rate=args.lag_rate,
+        lag_interval=args.lag_interval,
+        catch_up_limit=args.catch_up_limit,
     )
     console.print(f"machine: {describe_machine(info)}")
     console.print(
@@ -131,7 +177,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     client = "httpx.AsyncClient" if args.client == "httpx" else "lean asyncio HTTP/1.1 client"
     workers = f" --workers {args.server_workers}" if args.server_workers else ""
-    console.print(f"load generator: {client}, keep-alive; server: omnikanal serve{workers} on 127.0.0.1")
+    console.print(
+        f"load generator: {client}, keep-alive; server: omnikanal serve{workers} on 127.0.0.1 "
+        "(the API, and an omnikanal worker process beside it)"
+    )
+    for mix in opts.mixes:
+        console.print(f"mix {mix}: {MIXES[mix].description}")
     overrides = settings_overrides()
     if overrides:
         console.print(f"server settings from the environment: {overrides}")

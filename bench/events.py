@@ -3,6 +3,11 @@
 A pool of returning customers (known anonymousId and userId, now and then an identify with email and
 phone) plus a share of first-time visitors whose anonymousId was never seen before. Every event has
 a fresh uuid4 messageId, so nothing is deduplicated away.
+
+Two mixes (``MIXES``): ``live`` is a webshop's traffic (30 % of the events from never-seen anonymous
+visitors, the rest from returning customers); ``history`` is an import of a shop system's past
+(95 % of the events from customers never seen before, each with a user id of its own, the rest from
+a pool of 200,000 so that they too are seldom seen twice).
 """
 
 from __future__ import annotations
@@ -68,28 +73,43 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-class Traffic:
-    """Generates events. ``new_share`` of the events come from never-seen anonymous visitors."""
+@dataclass(frozen=True, slots=True)
+class Mix:
+    name: str
+    people: int  # the pool of returning customers
+    new_share: float  # events from people never seen before
+    new_known: bool  # the new people are customers with a user id (a shop system's history)
+    description: str
 
-    def __init__(self, seed: int, people: int = 20_000, new_share: float = 0.3) -> None:
+
+MIXES: dict[str, Mix] = {
+    "live": Mix(
+        "live", 20_000, 0.3, False, "live traffic: 30 % new anonymous visitors, the rest returning customers"
+    ),
+    "history": Mix(
+        "history",
+        200_000,
+        0.95,
+        True,
+        "history import: 95 % customers never seen before (user id each), the rest from 200,000",
+    ),
+}
+
+
+class Traffic:
+    """Generates events. ``new_share`` of the events come from people never seen before: anonymous
+    visitors, or with ``new_known`` customers with a user id of their own (a history import)."""
+
+    def __init__(
+        self, seed: int, people: int = 20_000, new_share: float = 0.3, new_known: bool = False
+    ) -> None:
         self._rng = random.Random(seed)
+        self._seed = seed
         self._new_share = new_share
+        self._new_known = new_known
+        self._new_people = 0
+        self._people = [self._person(n) for n in range(people)]
         rng = self._rng
-        self._people = [
-            Person(
-                number=n,
-                anonymous_id=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-                user_id=f"cust-{seed}-{n:07d}",
-                email=f"kunde{seed}.{n}@example.com",
-                phone=f"+49 151 {20_000_000 + n:08d}",
-                first_name=rng.choice(FIRST_NAMES),
-                last_name=rng.choice(LAST_NAMES),
-                city=rng.choice(CITIES),
-                user_agent=rng.choice(USER_AGENTS),
-                ip=f"203.0.113.{n % 254 + 1}",
-            )
-            for n in range(people)
-        ]
         self._products = [
             Product(
                 product_id=f"SKU-{10_000 + n}",
@@ -100,12 +120,35 @@ class Traffic:
             for n in range(500)
         ]
 
+    @classmethod
+    def of(cls, mix: Mix, seed: int) -> Traffic:
+        return cls(seed, people=mix.people, new_share=mix.new_share, new_known=mix.new_known)
+
+    def _person(self, n: int, prefix: str = "cust") -> Person:
+        rng = self._rng
+        return Person(
+            number=n,
+            anonymous_id=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+            user_id=f"{prefix}-{self._seed}-{n:07d}",
+            email=f"{'kunde' if prefix == 'cust' else prefix}{self._seed}.{n}@example.com",
+            phone=f"+49 151 {(20_000_000 if prefix == 'cust' else 60_000_000) + n:08d}",
+            first_name=rng.choice(FIRST_NAMES),
+            last_name=rng.choice(LAST_NAMES),
+            city=rng.choice(CITIES),
+            user_agent=rng.choice(USER_AGENTS),
+            ip=f"203.0.113.{n % 254 + 1}",
+        )
+
     # -- one event ---------------------------------------------------------------------------------
 
     def event(self, timestamp: str) -> dict[str, Any]:
-        """One event of the mix: ~30 % from new visitors, the rest from returning customers."""
+        """One event of the mix: ``new_share`` from people never seen, the rest returning customers."""
         rng = self._rng
-        if rng.random() < self._new_share:
+        new = rng.random() < self._new_share
+        if new and self._new_known:
+            self._new_people += 1
+            return self._known(self._person(self._new_people, "hist"), timestamp, new=True)
+        if new:
             ua = rng.choice(USER_AGENTS)
             ip = f"198.51.100.{rng.randrange(1, 255)}"
             ids = {"anonymousId": str(uuid.uuid4())}
@@ -113,8 +156,12 @@ class Traffic:
             kind = "page" if roll < 0.5 else ("Product Viewed" if roll < 0.9 else "Added to Cart")
             return self._shape(kind, ids, ua, ip, timestamp, None)
         person = self._people[int(rng.random() ** 2 * len(self._people))]  # some customers come back often
+        return self._known(person, timestamp, new=False)
+
+    def _known(self, person: Person, timestamp: str, new: bool) -> dict[str, Any]:
+        rng = self._rng
         # Now and then a known customer logs in on a device never seen before.
-        anonymous_id = str(uuid.uuid4()) if rng.random() < 0.05 else person.anonymous_id
+        anonymous_id = str(uuid.uuid4()) if not new and rng.random() < 0.05 else person.anonymous_id
         ids = {"anonymousId": anonymous_id, "userId": person.user_id}
         roll = rng.random()
         if roll < 0.10:

@@ -1,4 +1,4 @@
-"""The three load phases. Every loop is bounded in count and in time and talks only to 127.0.0.1."""
+"""The load phases. Every loop is bounded in count and in time and talks only to 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import math
 import time
 from collections import Counter
 from collections.abc import Callable, Coroutine, Sequence
+from contextlib import AsyncExitStack, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -101,22 +102,30 @@ class BatchRun:
 async def batch_load(
     kind: str,
     base_url: str,
-    write_key: str,
+    write_key: str | Sequence[str],
     bodies: list[bytes],
     clients: int,
     duration: float,
     on_progress: Callable[[int], None] | None = None,
 ) -> BatchRun:
-    """``clients`` closed loops POSTing the pre-serialised bodies until the time or the bodies run out."""
+    """``clients`` closed loops POSTing the pre-serialised bodies until the time or the bodies run out.
+    With several write keys, loop ``i`` sends with ``write_key[i % len(write_key)]`` (sources of
+    different channels)."""
     pool = iter(bodies)
     outcome = Outcome()
     latencies: list[float] = []
     totals = Counter[str]()
     exhausted = False
+    keys = [write_key] if isinstance(write_key, str) else list(write_key)
+    per_key = [sum(1 for i in range(clients) if i % len(keys) == k) for k in range(len(keys))]
 
-    async with _client(kind, base_url, basic_auth(write_key), clients) as client:
+    async with AsyncExitStack() as stack:
+        by_key = [
+            await stack.enter_async_context(_client(kind, base_url, basic_auth(key), max(1, n)))
+            for key, n in zip(keys, per_key, strict=True)
+        ]
 
-        async def worker(deadline: float) -> None:
+        async def worker(deadline: float, client: Client) -> None:
             nonlocal exhausted
             while time.perf_counter() < deadline:
                 body = next(pool, None)
@@ -145,7 +154,8 @@ async def batch_load(
                     on_progress(data.get("accepted", 0))
 
         started = time.perf_counter()
-        await _bounded([worker(started + duration) for _ in range(clients)], duration + GRACE, outcome)
+        loops = [worker(started + duration, by_key[i % len(keys)]) for i in range(clients)]
+        await _bounded(loops, duration + GRACE, outcome)
         wall = time.perf_counter() - started
     return BatchRun(
         wall_seconds=wall,
@@ -170,8 +180,14 @@ class OpenLoopRun:
     wall_seconds: float
     latencies: list[float]  # from the moment the request was actually started
     from_schedule: list[float]  # from the moment it was due (includes the client's own lag)
+    due: list[float]  # when each answered request was due, seconds after the first was
     max_start_lag: float
     outcome: Outcome
+
+    def within(self, seconds: float) -> tuple[list[float], list[float]]:
+        """Latencies (from the send, from the due time) of the requests due in the first ``seconds``."""
+        chosen = [i for i, due in enumerate(self.due) if due < seconds]
+        return [self.latencies[i] for i in chosen], [self.from_schedule[i] for i in chosen]
 
     @property
     def achieved_rate(self) -> float:
@@ -186,11 +202,14 @@ async def open_loop(
     bodies: list[bytes],
     rate: float,
     on_progress: Callable[[int], None] | None = None,
+    events_per_body: int = 1,
 ) -> OpenLoopRun:
-    """POST one body every 1/rate seconds, not waiting for earlier answers; one body per request."""
+    """POST one body every 1/rate seconds, not waiting for earlier answers; one body per request,
+    each answered with ``accepted`` = ``events_per_body`` (a single event or a batch)."""
     outcome = Outcome()
     latencies: list[float] = []
     from_schedule: list[float] = []
+    dues: list[float] = []
     max_lag = 0.0
 
     async with _client(kind, base_url, basic_auth(write_key), 256) as client:
@@ -207,11 +226,12 @@ async def open_loop(
             done = time.perf_counter()
             latencies.append(done - began)
             from_schedule.append(done - due)
+            dues.append(due - started)
             if status != 200:
                 outcome.failed(f"HTTP {status}", answer.decode(errors="replace"))
                 return
             data = orjson.loads(answer)
-            if data.get("accepted") != 1:
+            if data.get("accepted") != events_per_body:
                 outcome.failed("not accepted", answer.decode(errors="replace"))
                 return
             outcome.ok += 1
@@ -242,9 +262,83 @@ async def open_loop(
         wall_seconds=wall,
         latencies=latencies,
         from_schedule=from_schedule,
+        due=dues,
         max_start_lag=max_lag,
         outcome=outcome,
     )
+
+
+# -- the lag phase: batches at a fixed rate while the processors' lag is sampled -------------------
+
+
+@dataclass(frozen=True)
+class LagSample:
+    at: float  # seconds after the sampling began
+    oldest_seconds: float  # the oldest unprocessed event's age, max over the processors (0: none)
+    behind: int  # events not yet processed, max over the processors
+    per_processor: dict[str, tuple[int, float | None]]  # name -> (behind, oldest_seconds)
+
+
+def lag_sample(answer: bytes, at: float) -> LagSample:
+    """A sample from the body of ``GET /api/operations/log``."""
+    processors = orjson.loads(answer)["processors"]
+    per = {p["name"]: (int(p["behind"]), p["oldest_seconds"]) for p in processors}
+    return LagSample(
+        at=at,
+        oldest_seconds=max((o or 0.0 for _, o in per.values()), default=0.0),
+        behind=max((b for b, _ in per.values()), default=0),
+        per_processor=per,
+    )
+
+
+async def sample_lag(
+    kind: str, base_url: str, token: str, interval: float, stop: asyncio.Event, outcome: Outcome
+) -> list[LagSample]:
+    """``GET /api/operations/log`` every ``interval`` seconds (one at a time) until ``stop`` is set."""
+    samples: list[LagSample] = []
+    async with _client(kind, base_url, f"Bearer {token}", 1) as client:
+        started = time.perf_counter()
+        while not stop.is_set():
+            began = time.perf_counter()
+            try:
+                status, answer = await client.request("GET", "/api/operations/log")
+            except HttpError as exc:
+                outcome.failed("lag: no answer", str(exc))
+            else:
+                if status == 200:
+                    samples.append(lag_sample(answer, began - started))
+                else:
+                    outcome.failed(f"lag: HTTP {status}", answer.decode(errors="replace"))
+            pause = interval - (time.perf_counter() - began)
+            if pause > 0:
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), pause)
+    return samples
+
+
+async def lag_load(
+    kind: str,
+    base_url: str,
+    write_key: str,
+    token: str,
+    bodies: list[bytes],
+    rate: float,
+    events_per_body: int,
+    interval: float,
+    on_progress: Callable[[int], None] | None = None,
+) -> tuple[OpenLoopRun, list[LagSample], Outcome]:
+    """``bodies`` (batches) POSTed to /v1/batch open loop at ``rate`` requests/s while the lag is
+    sampled every ``interval`` seconds; the sampling ends with the last answer."""
+    stop = asyncio.Event()
+    sampling = Outcome()
+    sampler = asyncio.create_task(sample_lag(kind, base_url, token, interval, stop, sampling))
+    try:
+        run = await open_loop(
+            kind, base_url, write_key, "/v1/batch", bodies, rate, on_progress, events_per_body
+        )
+    finally:
+        stop.set()
+    return run, await sampler, sampling
 
 
 # -- phase 3: profile lookups ----------------------------------------------------------------------

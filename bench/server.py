@@ -24,6 +24,8 @@ from psycopg import sql
 from rich.console import Console
 from sqlalchemy.engine import make_url
 
+from bench import cpu
+
 LOCAL_HOSTS = {None, "", "127.0.0.1", "localhost", "::1"}
 HOST = "127.0.0.1"
 
@@ -259,15 +261,20 @@ class Server:
 
 @dataclass
 class RssSampler:
-    """Samples the RSS of a process and its children every ``interval`` seconds, per phase."""
+    """Samples the RSS of the server's process tree every ``interval`` seconds, per phase: by role
+    (``server``: the serving process and any API children; ``worker``: the ``omnikanal worker``
+    child) and summed over the tree."""
 
     pid: int
     interval: float = 0.1
-    peak_bytes: int = 0
+    peak_bytes: int = 0  # the whole tree
     # Anonymous memory only (heap, stacks): RSS also counts pages of files mapped into the process,
     # such as the SQLite database with mmap_size set, which are page cache the kernel can drop.
     peak_anon_bytes: int = 0
     phase_peaks: dict[str, int] = field(default_factory=dict)
+    role_peaks: dict[str, int] = field(default_factory=dict)  # role -> peak RSS
+    role_anon_peaks: dict[str, int] = field(default_factory=dict)
+    role_phase_peaks: dict[str, dict[str, int]] = field(default_factory=dict)  # role -> phase -> peak
     samples: int = 0
     _phase: str = "startup"
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -287,29 +294,35 @@ class RssSampler:
 
     def _run(self) -> None:
         try:
-            proc = psutil.Process(self.pid)
+            psutil.Process(self.pid)
         except psutil.Error:
             return
-        children: list[psutil.Process] = []
+        tree: dict[str, list[psutil.Process]] = {}
         listed = 0.0
         while not self._stop.is_set():
             if time.monotonic() - listed > 2.0:  # listing children scans /proc: not at every sample
-                with suppress(psutil.Error):
-                    children = proc.children(recursive=True)
+                tree = cpu.roles(self.pid)
                 listed = time.monotonic()
-            try:
-                rss = proc.memory_info().rss
-            except psutil.Error:
-                return
-            anon = _anon_bytes(self.pid)
-            for child in children:
-                with suppress(psutil.Error):
-                    rss += child.memory_info().rss
-                    anon += _anon_bytes(child.pid)
+                if not tree[cpu.SERVER]:
+                    return  # the server is gone
+            total = anon_total = 0
+            for role, procs in tree.items():
+                rss = anon = 0
+                for proc in procs:
+                    with suppress(psutil.Error):
+                        rss += proc.memory_info().rss
+                        anon += _anon_bytes(proc.pid)
+                total += rss
+                anon_total += anon
+                if procs:
+                    self.role_peaks[role] = max(self.role_peaks.get(role, 0), rss)
+                    self.role_anon_peaks[role] = max(self.role_anon_peaks.get(role, 0), anon)
+                    phases = self.role_phase_peaks.setdefault(role, {})
+                    phases[self._phase] = max(phases.get(self._phase, 0), rss)
             self.samples += 1
-            self.peak_bytes = max(self.peak_bytes, rss)
-            self.peak_anon_bytes = max(self.peak_anon_bytes, anon)
-            self.phase_peaks[self._phase] = max(self.phase_peaks.get(self._phase, 0), rss)
+            self.peak_bytes = max(self.peak_bytes, total)
+            self.peak_anon_bytes = max(self.peak_anon_bytes, anon_total)
+            self.phase_peaks[self._phase] = max(self.phase_peaks.get(self._phase, 0), total)
             self._stop.wait(self.interval)
 
 
