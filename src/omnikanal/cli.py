@@ -86,7 +86,11 @@ def serve(
         f"Omnikanal on http://{bind_host}:{bind_port} ({hub.engine.dialect.name}, {workers} API "
         f"process(es), {shape})"
     )
-    worker = None if no_worker else WorkerProcess(args=("--parent", str(os.getpid())))
+    worker = (
+        None
+        if no_worker
+        else WorkerProcess(args=("--parent", str(os.getpid())), nice=settings.worker_nice)
+    )
     if worker is not None:
         # uvicorn raises a SIGTERM again once it has shut down; with the default handler that would
         # end this process before the worker is stopped (the worker also ends when it sees its

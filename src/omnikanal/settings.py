@@ -89,6 +89,9 @@ class Settings(BaseSettings):
     # PRAGMA data_version, a read of shared memory; PostgreSQL: LISTEN wakes it at once and this is
     # the longest wait). It bounds the latency of real-time segments and journeys, not their cost.
     worker_watch_seconds: float = Field(default=0.005, gt=0, le=5)
+    # The niceness `omnikanal serve` gives the worker process it starts beside the API (0: the same
+    # priority as the API; higher: the worker takes the CPU the requests leave).
+    worker_nice: int = Field(default=0, ge=0, le=19)
 
     # Consent and data-protection rights.
     consent_purposes: tuple[str, ...] = DEFAULT_PURPOSES

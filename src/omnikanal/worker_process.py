@@ -26,9 +26,12 @@ RESTART_MAX_SECONDS = 30.0
 
 
 class WorkerProcess:
-    def __init__(self, env: Mapping[str, str] | None = None, args: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, env: Mapping[str, str] | None = None, args: tuple[str, ...] = (), nice: int = 0
+    ) -> None:
         self._env = dict(os.environ if env is None else env)
         self._args = args
+        self._nice = nice
         self._process: subprocess.Popen[bytes] | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -51,6 +54,13 @@ class WorkerProcess:
                 return
             command = [sys.executable, "-m", "omnikanal", "worker", *self._args]
             self._process = subprocess.Popen(command, env=self._env)  # noqa: S603 - our own interpreter
+            if self._nice:
+                # beside the API on one machine the worker yields the CPU to requests during a burst and
+                # catches up when they are fewer
+                try:
+                    os.setpriority(os.PRIO_PROCESS, self._process.pid, self._nice)
+                except OSError:
+                    log.warning("could not lower the worker's priority")
             log.info("worker process %s started", self._process.pid)
 
     def _supervise(self) -> None:
