@@ -18,6 +18,8 @@ from omnikanal.console import overview as console_overview
 from omnikanal.console import routes as console_routes
 from omnikanal.hub import Hub
 from omnikanal.ingest import api as ingest_api
+from omnikanal.ingest import browser as ingest_browser
+from omnikanal.ingest import settings_api as ingest_settings_api
 from omnikanal.journeys import api as journeys_api
 from omnikanal.messaging import api as messaging_api
 from omnikanal.messaging import push_api
@@ -53,6 +55,8 @@ def create_app(hub: Hub, *, manage_lifecycle: bool = True) -> FastAPI:
     app.state.hub = hub
     install_error_handlers(app)
     app.include_router(ingest_api.router)
+    app.include_router(ingest_api.beacon_router)
+    app.include_router(ingest_settings_api.router)
     app.include_router(profiles_api.router)
     app.include_router(sources_api.router)
     app.include_router(messaging_api.router)
@@ -66,6 +70,8 @@ def create_app(hub: Hub, *, manage_lifecycle: bool = True) -> FastAPI:
     app.include_router(segments_api.router)
     console_routes.install(app)
     app.include_router(journeys_api.router)
+    # outermost: preflights and CORS headers for the tracking endpoints, errors included
+    ingest_browser.install(app, hub)
 
     @app.get("/health", tags=["operations"], summary="Liveness and the database engine in use")
     def health() -> dict[str, Any]:
