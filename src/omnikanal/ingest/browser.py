@@ -18,6 +18,7 @@ from typing import Any
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from omnikanal.errors import Forbidden, InvalidInput, TooManyRequests
@@ -138,7 +139,7 @@ class CorsGate:
             "Access-Control-Max-Age": self.max_age.decode(),
             "Vary": "Origin, Access-Control-Request-Method, Access-Control-Request-Headers",
         }
-        await JSONResponse(None, status_code=204, headers=headers)(scope, receive, send)
+        await Response(status_code=204, headers=headers)(scope, receive, send)
 
 
 async def _refuse(origin: str, scope: Scope, receive: Receive, send: Send) -> None:
