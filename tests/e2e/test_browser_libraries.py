@@ -122,7 +122,7 @@ class ShopServer:
         pages = self.pages
 
         class Handler(SimpleHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (the standard library's name)
+            def do_GET(self) -> None:
                 path = self.path.split("?", 1)[0]
                 if path in files:
                     body, kind = files[path].read_bytes(), "text/javascript"
@@ -223,7 +223,8 @@ def events_of(http: httpx.Client, token: str, user_id: str) -> list[dict[str, An
 def check_web_timeline(events: list[dict[str, Any]], shop: ShopServer, anonymous_id: str, name: str) -> None:
     """Page, track, identify and alias on the web channel with the page's context, plus the ERP event."""
     types = {(e["type"], e["event"]) for e in events}
-    assert ("identify", None) in types and ("alias", None) in types, types
+    assert ("identify", None) in types, types
+    assert ("alias", None) in types, types
     assert ("track", "Product Viewed") in types, types
     web = [e for e in events if e["source"]["name"] == "webshop"]
     assert {e["channel"] for e in web} == {"web"}

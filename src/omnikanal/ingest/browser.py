@@ -125,7 +125,7 @@ class CorsGate:
         if extra:
             body = error_body(
                 "header_not_allowed",
-                f"the request header {extra[0]!r} is not allowed; allowed are: "
+                f"Access-Control-Request-Headers names {extra[0]!r}, which is not allowed; allowed are: "
                 f"{self.allow_headers_value.decode()}",
                 "Access-Control-Request-Headers",
             )
@@ -145,8 +145,9 @@ class CorsGate:
 async def _refuse(origin: str, scope: Scope, receive: Receive, send: Send) -> None:
     body = error_body(
         "origin_not_allowed",
-        f"the origin {origin[:200]!r} is not allowed by any source; add it to the allowed origins "
-        "of the shop's source (omnikanal source origins add, or PATCH /api/sources/<source>)",
+        f"the Origin {origin[:200]!r} is not allowed by any source; add it to the allowed origins "
+        "of the shop's source (omnikanal source browser SOURCE --origin ORIGIN, "
+        "or PATCH /api/sources/SOURCE)",
         "Origin",
     )
     await JSONResponse(body, status_code=403, headers={"Vary": "Origin"})(scope, receive, send)
@@ -215,7 +216,7 @@ def admit(request: Request, source: Source) -> None:
     if origin is not None and origin not in source.allowed_origins:
         raise Forbidden(
             "origin_not_allowed",
-            f"the origin {origin[:200]!r} may not send to the source {source.name!r}; add it to the "
+            f"the Origin {origin[:200]!r} may not send to the source {source.name!r}; add it to the "
             "source's allowed origins",
             "Origin",
         )

@@ -27,7 +27,7 @@ class SourceService:
         self._clock = clock
         self._cache: dict[str, tuple[float, Source | None]] = {}
         self._lock = threading.Lock()
-        # every origin an enabled source allows, and when it was read (for preflights)
+        # every origin a source allows, and when it was read (for preflights)
         self._origins: tuple[float, frozenset[str]] = (-AUTH_CACHE_SECONDS, frozenset())
 
     def create(
@@ -112,12 +112,12 @@ class SourceService:
         return self.get(source.id)
 
     def origins_cached(self) -> frozenset[str] | None:
-        """Every origin an enabled source allows, as read moments ago; None when it must be read."""
+        """Every origin a source allows, as read moments ago; None when it must be read."""
         read_at, origins = self._origins
         return origins if time.monotonic() - read_at < AUTH_CACHE_SECONDS else None
 
     def all_origins(self) -> frozenset[str]:
-        """Every origin an enabled source allows (a preflight carries no write key to find its source)."""
+        """Every origin a source allows (a preflight carries no write key to find its source)."""
         cached = self.origins_cached()
         if cached is not None:
             return cached

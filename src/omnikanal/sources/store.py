@@ -96,9 +96,12 @@ def set_browser(
 
 
 def all_origins(conn: Connection) -> set[str]:
-    """Every origin some enabled source allows (answers preflights, which carry no write key)."""
+    """Every origin some source allows (answers preflights, which carry no write key).
+
+    A disabled source's origins are among them, so its pages learn that it is disabled.
+    """
     found: set[str] = set()
-    rows = conn.execute(select(sources.c.allowed_origins).where(sources.c.enabled.is_(True)))
+    rows = conn.execute(select(sources.c.allowed_origins))
     for (origins,) in rows:
         found.update(origins or ())
     return found
