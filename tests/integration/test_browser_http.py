@@ -12,6 +12,7 @@ import pytest
 from omnikanal.hub import Hub
 from omnikanal.settings import Settings
 from tests.conftest import LiveServer
+from tests.console_helpers import login, make_users
 from tests.helpers import assert_error, bearer, lookup, timeline
 
 SHOP = "https://shop.example.de"
@@ -322,3 +323,16 @@ def test_sources_list_their_origins_through_the_api(http: httpx.Client, token: s
     assert_error(bad, 400, "invalid_origin", "allowed_origins")
     bad = http.patch("/api/sources/shop2", json={"ip_policy": "hash"}, headers=bearer(token))
     assert_error(bad, 400, "invalid_ip_policy", "ip_policy")
+
+
+def test_the_console_shows_each_sources_origins_and_ip_policy(
+    http: httpx.Client, hub: Hub, live_server: LiveServer, web_key: str
+) -> None:
+    make_users(hub)
+    with httpx.Client(base_url=live_server.url, timeout=30) as client:
+        assert login(client, "admin").status_code == 303
+        html = client.get("/console/quality", params={"lang": "de"}).text
+    row = next(r for r in html.split("<tr>") if "<td>webshop</td>" in r)
+    assert f"<code>{SHOP}</code>" in row
+    assert "gekürzt" in row
+    assert "öffentlich" in row
