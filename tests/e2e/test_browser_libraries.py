@@ -24,6 +24,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from omnikanal.hub import Hub
 from tests.conftest import IN_CI, LiveServer
+from tests.console_helpers import PASSWORD
 from tests.helpers import bearer, lookup, timeline
 
 CHROMIUM = os.environ.get("OMNIKANAL_TEST_CHROMIUM", "/usr/bin/chromium")
@@ -98,7 +99,7 @@ SEGMENT_PAGE = """<!doctype html><html lang="de"><head><meta charset="utf-8">
 <body><h1>Akku-Bohrschrauber 18 V</h1><p id="state">lädt</p>
 <script>
   // The shop's own code: the library unchanged, pointed at the hub.
-  window.shop = AnalyticsNext.AnalyticsBrowser.load({{ writeKey: "{write_key}", cdnURL: "{hub}" }});
+  window.shop = AnalyticsNext.AnalyticsBrowser.load({{ writeKey: "{write_key}", cdnURL: "{hub}" }}{options});
   window.shop.ready(() => {{ document.getElementById("state").textContent = "bereit"; }});
 </script></body></html>"""
 
@@ -180,6 +181,25 @@ def shot(page: Page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"browser-{name}.png"), full_page=True)
 
 
+def console_shot(browser: Browser, hub: Hub, live_server: LiveServer, profile_id: str, name: str) -> None:
+    """The customer's timeline in the staff console, as a service agent sees what the shop sent."""
+    hub.staff.create_user("service", "service", PASSWORD, None)
+    context = browser.new_context(
+        base_url=live_server.url, locale="de-DE", viewport={"width": 1280, "height": 900}
+    )
+    page = context.new_page()
+    page.goto("/console/login")
+    page.get_by_label("Benutzername").fill("service")
+    page.get_by_label("Passwort").fill(PASSWORD)
+    page.get_by_role("button", name="Anmelden").click()
+    page.get_by_role("button", name="Abmelden").wait_for()
+    page.goto(f"/console/customers/{profile_id}")
+    page.get_by_text("Product Viewed").first.wait_for()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"browser-{name}-timeline.png"), full_page=True)
+    context.close()
+
+
 def wait_for(check: Callable[[], Any], what: str, seconds: float = 20.0) -> Any:
     deadline = time.monotonic() + seconds
     while True:
@@ -242,6 +262,7 @@ def check_web_timeline(events: list[dict[str, Any]], shop: ShopServer, anonymous
 
 
 def test_analytics_next_sends_page_track_identify_and_alias_that_stitch_with_the_backend(
+    browser: Browser,
     page: Page,
     hub: Hub,
     http: httpx.Client,
@@ -251,7 +272,9 @@ def test_analytics_next_sends_page_track_identify_and_alias_that_stitch_with_the
     token: str,
 ) -> None:
     server_side_identify(http, hub, "kunde-4711", "eva@example.de")
-    shop_server.pages["/segment.html"] = SEGMENT_PAGE.format(write_key=web_key, hub=live_server.url)
+    shop_server.pages["/segment.html"] = SEGMENT_PAGE.format(
+        write_key=web_key, hub=live_server.url, options=""
+    )
     posted: list[str] = []
     page.on("request", lambda r: posted.append(r.url) if r.method == "POST" else None)
     open_product_page(page, shop_server, "segment")
@@ -274,6 +297,7 @@ def test_analytics_next_sends_page_track_identify_and_alias_that_stitch_with_the
     eva = lookup(http, token, "email", "eva@example.de")
     assert eva["id"] == lookup(http, token, "anonymous_id", anonymous_id)["id"]
     shot(page, "analytics-next")
+    console_shot(browser, hub, live_server, eva["id"], "analytics-next")
 
 
 def test_rudderstack_sends_page_track_identify_and_alias_that_stitch_with_the_backend(
@@ -349,7 +373,9 @@ def test_the_cookie_banner_choice_holds_and_declined_analytics_is_not_stored(
     web_key: str,
     token: str,
 ) -> None:
-    shop_server.pages["/segment.html"] = SEGMENT_PAGE.format(write_key=web_key, hub=live_server.url)
+    shop_server.pages["/segment.html"] = SEGMENT_PAGE.format(
+        write_key=web_key, hub=live_server.url, options=""
+    )
     open_product_page(page, shop_server, "segment")
     page.evaluate(
         """async () => {
@@ -401,7 +427,7 @@ def test_a_page_on_an_origin_not_allowed_is_refused(
     page: Page, hub: Hub, http: httpx.Client, live_server: LiveServer, shop_server: ShopServer, token: str
 ) -> None:
     key = hub.sources.create("other-shop", "web", allowed_origins=["https://shop.example.de"])[1]
-    shop_server.pages["/segment.html"] = SEGMENT_PAGE.format(write_key=key, hub=live_server.url)
+    shop_server.pages["/segment.html"] = SEGMENT_PAGE.format(write_key=key, hub=live_server.url, options="")
     page.goto(f"{shop_server.origin}/segment.html")
     outcome = page.evaluate(
         """async ([hub, key]) => {
@@ -428,3 +454,39 @@ def test_a_page_on_an_origin_not_allowed_is_refused(
     assert "access-control-allow-origin" not in preflight.headers
     assert hub.sources.get("other-shop").enabled
     assert http.get("/api/quarantine", headers=bearer(token)).json()["items"] == []
+
+
+def test_analytics_next_batches_and_sends_with_keepalive_when_the_visitor_leaves(
+    page: Page,
+    hub: Hub,
+    http: httpx.Client,
+    live_server: LiveServer,
+    shop_server: ShopServer,
+    web_key: str,
+    token: str,
+) -> None:
+    # a batch of 20 or a minute: nothing goes before the page is left, then keepalive requests to /v1/b
+    batching = (
+        ', { integrations: { "Segment.io": { deliveryStrategy: { strategy: "batching",'
+        " config: { size: 20, timeout: 60000, keepalive: true } } } } }"
+    )
+    shop_server.pages["/segment.html"] = SEGMENT_PAGE.format(
+        write_key=web_key, hub=live_server.url, options=batching
+    )
+    open_product_page(page, shop_server, "segment")
+    page.evaluate(
+        """() => {
+        window.shop.identify("kunde-8000", { email: "ben@example.de" });
+        window.shop.track("Product Viewed", { sku: "A" });
+        window.shop.track("Product Added", { sku: "A" });
+    }"""
+    )
+    page.wait_for_timeout(1000)
+    assert events_of(http, token, "kunde-8000") == [], "batching sent before the page was left"
+    page.goto("about:blank")
+    events = wait_for(lambda: (e := events_of(http, token, "kunde-8000")) and len(e) >= 3 and e, "the batch")
+    assert sorted((e["type"], e["event"]) for e in events) == [
+        ("identify", None),
+        ("track", "Product Added"),
+        ("track", "Product Viewed"),
+    ]
