@@ -68,6 +68,7 @@ class SourceService:
             if store.by_name(conn, name) is not None:
                 raise Conflict("source_exists", f"a source named {name!r} exists already", "name")
             store.insert_source(conn, source, hash_secret(key))
+        self._forget()  # its origins pass preflights at once
         return source, key
 
     def list(self) -> list[Source]:
