@@ -109,7 +109,7 @@ RUDDER_PAGE = """<!doctype html><html lang="de"><head><meta charset="utf-8">
 <script>
   window.shop = new rudderanalytics.RudderAnalytics();
   window.shop.load("{write_key}", "{hub}", {{ configUrl: "{hub}", useBeacon: {beacon},
-    beaconQueueOptions: {{ flushQueueInterval: 500 }},
+    beaconQueueOptions: {{ flushQueueInterval: 500 }},{extra}
     onLoaded: () => {{ document.getElementById("state").textContent = "bereit"; }} }});
 </script></body></html>"""
 
@@ -311,7 +311,7 @@ def test_rudderstack_sends_page_track_identify_and_alias_that_stitch_with_the_ba
 ) -> None:
     server_side_identify(http, hub, "kunde-5000", "jonas@example.de")
     shop_server.pages["/rudder.html"] = RUDDER_PAGE.format(
-        write_key=web_key, hub=live_server.url, beacon="false", guard=""
+        write_key=web_key, hub=live_server.url, beacon="false", guard="", extra=""
     )
     posted: list[str] = []
     page.on("request", lambda r: posted.append(r.url) if r.method == "POST" else None)
@@ -352,7 +352,7 @@ def test_rudderstack_beacons_arrive_when_the_visitor_leaves(
       if (method.toUpperCase() === "POST") { throw new Error("no XHR POST on this page"); }
       return open.call(this, method, ...rest); };</script>"""
     shop_server.pages["/rudder.html"] = RUDDER_PAGE.format(
-        write_key=web_key, hub=live_server.url, beacon="true", guard=guard
+        write_key=web_key, hub=live_server.url, beacon="true", guard=guard, extra=""
     )
     open_product_page(page, shop_server, "rudder")
     page.evaluate("() => window.shop.identify('kunde-6000', { email: 'mia@example.de' })")
@@ -490,3 +490,47 @@ def test_analytics_next_batches_and_sends_with_keepalive_when_the_visitor_leaves
         ("track", "Product Added"),
         ("track", "Product Viewed"),
     ]
+
+
+def test_rudderstack_carries_the_banner_choice_and_declined_analytics_is_not_stored(
+    page: Page,
+    hub: Hub,
+    http: httpx.Client,
+    live_server: LiveServer,
+    shop_server: ShopServer,
+    web_key: str,
+    token: str,
+) -> None:
+    # the shop's banner hands its answer to RudderStack's custom consent manager
+    choice = """
+    consentManagement: { enabled: true, provider: "custom",
+      allowedConsentIds: ["personalisation"], deniedConsentIds: ["analytics", "marketing"] },"""
+    shop_server.pages["/rudder.html"] = RUDDER_PAGE.format(
+        write_key=web_key, hub=live_server.url, beacon="false", guard="", extra=choice
+    )
+    open_product_page(page, shop_server, "rudder")
+    page.evaluate(
+        """() => {
+        window.shop.identify("kunde-9000", { email: "ida@example.de" });
+        window.shop.track("Consent Updated", { consents: [
+            { purpose: "analytics", status: "denied" }, { purpose: "marketing", status: "denied" },
+            { purpose: "personalisation", status: "granted" } ] });
+        window.shop.track("Product Viewed", { sku: "X" });
+        window.shop.page();
+        window.shop.track("Search Done", { query: "Säge" });
+    }"""
+    )
+    events = wait_for(lambda: (e := events_of(http, token, "kunde-9000")) and len(e) >= 2 and e, "the events")
+    page.wait_for_timeout(1500)  # the declined ones had time to arrive, had they been sent on
+    events = events_of(http, token, "kunde-9000")
+    assert sorted((e["type"], e["event"]) for e in events) == [
+        ("identify", None),
+        ("track", "Consent Updated"),
+    ]
+    consent = next(e for e in events if e["event"] == "Consent Updated")
+    assert consent["context"]["consentManagement"]["deniedConsentIds"] == ["analytics", "marketing"]
+    profile_id = lookup(http, token, "user_id", "kunde-9000")["id"]
+    marketing = http.get(
+        f"/api/profiles/{profile_id}/contact", params={"purpose": "marketing"}, headers=bearer(token)
+    ).json()
+    assert (marketing["allowed"], marketing["reason"]) == (False, "denied")
