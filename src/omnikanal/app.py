@@ -54,6 +54,8 @@ def create_app(hub: Hub, *, manage_lifecycle: bool = True) -> FastAPI:
     app = FastAPI(title="Omnikanal", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.hub = hub
     install_error_handlers(app)
+    # outside the error handlers: preflights and CORS headers for the tracking endpoints, errors included
+    ingest_browser.install(app, hub)
     app.include_router(ingest_api.router)
     app.include_router(ingest_api.beacon_router)
     app.include_router(ingest_settings_api.router)
@@ -70,8 +72,6 @@ def create_app(hub: Hub, *, manage_lifecycle: bool = True) -> FastAPI:
     app.include_router(segments_api.router)
     console_routes.install(app)
     app.include_router(journeys_api.router)
-    # outermost: preflights and CORS headers for the tracking endpoints, errors included
-    ingest_browser.install(app, hub)
 
     @app.get("/health", tags=["operations"], summary="Liveness and the database engine in use")
     def health() -> dict[str, Any]:
