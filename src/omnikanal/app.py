@@ -19,6 +19,8 @@ from omnikanal.console import routes as console_routes
 from omnikanal.eventlog import api as eventlog_api
 from omnikanal.hub import Hub
 from omnikanal.ingest import api as ingest_api
+from omnikanal.ingest import browser as ingest_browser
+from omnikanal.ingest import settings_api as ingest_settings_api
 from omnikanal.journeys import api as journeys_api
 from omnikanal.messaging import api as messaging_api
 from omnikanal.messaging import push_api
@@ -55,7 +57,11 @@ def create_app(hub: Hub, *, manage_lifecycle: bool = True, worker: bool = True) 
     app = FastAPI(title="Omnikanal", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.hub = hub
     install_error_handlers(app)
+    # outside the error handlers: preflights and CORS headers for the tracking endpoints, errors included
+    ingest_browser.install(app, hub)
     app.include_router(ingest_api.router)
+    app.include_router(ingest_api.beacon_router)
+    app.include_router(ingest_settings_api.router)
     app.include_router(profiles_api.router)
     app.include_router(sources_api.router)
     app.include_router(messaging_api.router)

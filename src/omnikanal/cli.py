@@ -190,10 +190,20 @@ def migrate() -> None:
 def source_create(
     name: Annotated[str, typer.Option(help="a name for the channel system, e.g. 'webshop'")],
     channel: Annotated[str, typer.Option(help=f"business channel: {', '.join(CHANNELS)}")],
+    origin: Annotated[
+        list[str] | None,
+        typer.Option(help="a page origin that may send from a browser (repeat for more)"),
+    ] = None,
+    public: Annotated[
+        bool | None, typer.Option("--public/--not-public", help="rate limit per client address")
+    ] = None,
+    ip_policy: Annotated[str | None, typer.Option(help="keep, truncate or drop the IP address")] = None,
 ) -> None:
     """Create a source; its write key is printed alone on the last line."""
     with _hub() as hub:
-        source, key = hub.sources.create(name, channel)
+        source, key = hub.sources.create(
+            name, channel, allowed_origins=origin or [], public=public, ip_policy=ip_policy
+        )
         console.print(f"source {source.name} ({source.channel}) created as {source.id}; its write key:")
         print(key)
 
@@ -208,6 +218,32 @@ def source_list() -> None:
                 s.id, s.name, s.channel, "yes" if s.enabled else "no", isoformat(s.created_at) or ""
             )
     console.print(table)
+
+
+@source_app.command("browser")
+def source_browser(
+    ref: Annotated[str, typer.Argument(help="source id or name")],
+    origin: Annotated[
+        list[str] | None,
+        typer.Option(help="an allowed page origin; the ones given replace the list (repeat for more)"),
+    ] = None,
+    no_origins: Annotated[bool, typer.Option("--no-origins", help="allow no browser origin")] = False,
+    public: Annotated[
+        bool | None, typer.Option("--public/--not-public", help="rate limit per client address")
+    ] = None,
+    ip_policy: Annotated[str | None, typer.Option(help="keep, truncate or drop the IP address")] = None,
+) -> None:
+    """Show or change what browsers may do with a source: allowed origins, public key, IP policy."""
+    with _hub() as hub:
+        origins = [] if no_origins else origin
+        if origins is not None or public is not None or ip_policy is not None:
+            source = hub.sources.set_browser(ref, allowed_origins=origins, public=public, ip_policy=ip_policy)
+        else:
+            source = hub.sources.get(ref)
+        console.print(
+            f"source {source.name}: origins {', '.join(source.allowed_origins) or '(none)'}; "
+            f"public {'yes' if source.public else 'no'}; ip {source.ip_policy}"
+        )
 
 
 @source_app.command("disable")

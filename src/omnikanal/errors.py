@@ -50,3 +50,10 @@ class TooManyRequests(OmnikanalError):
     """Refused for now by a rate limit (failed logins); the same request may succeed later."""
 
     status = 429
+
+    def __init__(
+        self, code: str, message: str, field: str | None = None, retry_after: int | None = None
+    ) -> None:
+        super().__init__(code, message, field)
+        # whole seconds until the same request may succeed; sent as the Retry-After header
+        self.retry_after = retry_after

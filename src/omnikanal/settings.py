@@ -216,6 +216,35 @@ class Settings(BaseSettings):
     console_overview_days: int = Field(default=30, ge=1, le=366)
     # How long the overview's aggregates are reused (they scan the window's events); 0: every request.
     console_overview_cache_seconds: float = Field(default=60.0, ge=0)
+    # --- the browser as a channel (CORS, public write keys) ---
+    # Requests per second a public source takes from one client address, and the burst allowed on
+    # top (a token bucket per source and address, per process). Generous, because many visitors can
+    # share one address (a company's network, a mobile carrier's NAT); over it: 429 with Retry-After.
+    browser_rate_per_second: float = Field(default=20.0, gt=0)
+    browser_rate_burst: int = Field(default=200, ge=1)
+    # Client addresses remembered per process; past this, buckets already full again are forgotten.
+    browser_rate_max_clients: int = Field(default=100_000, ge=100)
+    # How long a browser may reuse a preflight answer (Chromium caps it at 7200 seconds).
+    browser_preflight_max_age_seconds: int = Field(default=7200, ge=0)
+    # Request headers a page may send to the tracking endpoints: those of Segment's analytics-next and
+    # RudderStack's JavaScript SDK, retries included. A preflight asking for another is refused.
+    browser_allowed_headers: tuple[str, ...] = (
+        "authorization",
+        "content-type",
+        "content-encoding",
+        "accept",
+        "anonymousid",
+        "sentat",
+        "x-retry-count",
+        "rsa-recovered",
+        "rsa-retry-attempt",
+        "rsa-retry-reason",
+        "rsa-since-first-attempt",
+        "rsa-since-last-attempt",
+    )
+    # The largest body a beacon (navigator.sendBeacon, fetch keepalive) may carry: browsers refuse to
+    # send more than 64 KiB that way, so a larger beacon did not come from a tracking library.
+    browser_max_beacon_bytes: int = Field(default=64 * 1024, ge=1024)
     # --- messaging leftovers (push, speed, inbound STOP) ---
     # A dispatcher round works through up to this many batches, claiming and gating the next while
     # the one before it is out at the providers (database work and network waits overlap).

@@ -126,7 +126,9 @@ def install_error_handlers(app: FastAPI) -> None:
         if request.url.path.startswith("/v1/"):
             # The Segment and RudderStack clients read code and message at the top level of an error.
             body.update(code=exc.code, message=exc.message)
-        return JSONResponse(body, status_code=exc.status)
+        retry_after = getattr(exc, "retry_after", None)
+        headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+        return JSONResponse(body, status_code=exc.status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -54,6 +54,43 @@ def test_source_create_prints_the_write_key_alone_on_the_last_line(
     assert hub.sources.get("tills").enabled is False
 
 
+def test_source_browser_lists_origins_and_sets_the_ip_policy(cli_env: dict[str, str], hub: Hub) -> None:
+    run(
+        ["source", "create", "--name", "shop", "--channel", "web", "--origin", "https://Shop.example.de"],
+        cli_env,
+    )
+    made = hub.sources.get("shop")
+    assert (made.allowed_origins, made.public, made.ip_policy) == (
+        ("https://shop.example.de",),
+        True,
+        "truncate",
+    )
+    shown = run(["source", "browser", "shop"], cli_env).stdout
+    assert "https://shop.example.de" in shown
+    run(
+        [
+            "source",
+            "browser",
+            "shop",
+            "--origin",
+            "http://localhost:3000",
+            "--origin",
+            "https://m.example.de",
+            "--ip-policy",
+            "drop",
+        ],
+        cli_env,
+    )
+    changed = hub.sources.get("shop")
+    assert changed.allowed_origins == ("http://localhost:3000", "https://m.example.de")
+    assert changed.ip_policy == "drop"
+    run(["source", "browser", "shop", "--no-origins", "--not-public"], cli_env)
+    assert (hub.sources.get("shop").allowed_origins, hub.sources.get("shop").public) == ((), False)
+    bad = run(["source", "browser", "shop", "--origin", "shop.example.de"], cli_env, check=False)
+    assert bad.returncode == 2
+    assert "is not an origin" in bad.stdout
+
+
 def test_token_create_list_revoke(cli_env: dict[str, str], hub: Hub) -> None:
     token = (
         run(["token", "create", "--name", "hotline-tool", "--role", "service"], cli_env)

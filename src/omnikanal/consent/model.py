@@ -15,6 +15,8 @@ DEFAULT_PURPOSES: tuple[str, ...] = (
     "messenger_marketing",
     "personalisation",
     "analytics",
+    # the cookie banner's marketing category (advertising, retargeting); no messaging channel's consent
+    "marketing",
 )
 
 # The marketing purpose that covers contact over each messaging channel. A consent for one channel

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 
@@ -45,6 +46,11 @@ sources = Table(
     Column("enabled", Boolean, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("key_rotated_at", UTCDateTime, nullable=True),
+    # Browser sources: the page origins allowed to send (CORS), whether the write key is public (rate
+    # limited per client address), and what happens to the visitor's IP address before storing.
+    Column("allowed_origins", json_type(), nullable=True),
+    Column("public", Boolean, nullable=False, server_default=false()),
+    Column("ip_policy", String(10), nullable=False, server_default="keep"),
 )
 
 api_tokens = Table(

@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from omnikanal.errors import InvalidInput, PayloadTooLarge, Unavailable
 from omnikanal.hub import Hub
+from omnikanal.ingest import browser
 from omnikanal.ingest.schemas import BatchRequest, Envelope, ErrorResponse, IngestResponse
 from omnikanal.sources.model import Source
 from omnikanal.web import JSONResponse
@@ -84,8 +85,14 @@ def _write_key(request: Request, body: Any) -> str | None:
     return None
 
 
-async def _store(hub: Hub, submission: Any) -> JSONResponse:
-    """Wait for the commit; a 2xx only once the events are durable."""
+async def _store(
+    hub: Hub, submission: Any, declined: int = 0, positions: list[int] | None = None
+) -> JSONResponse:
+    """Wait for the commit; a 2xx only once the events are durable.
+
+    ``positions`` maps the submitted events back to their places in the request, when events the
+    visitor's consent declined were left out (``declined`` of them).
+    """
     try:
         result = await asyncio.wait_for(
             asyncio.wrap_future(hub.writer.submit(submission)), hub.settings.ingest_timeout_seconds
@@ -95,16 +102,37 @@ async def _store(hub: Hub, submission: Any) -> JSONResponse:
         raise Unavailable(
             "storage_unavailable", "the events could not be stored just now; send them again"
         ) from None
-    return JSONResponse(result.as_dict())
+    answer = result.as_dict()
+    if declined:
+        answer["declined"] = declined
+        if positions is not None:
+            for item in answer["quarantined"]:
+                item["index"] = positions[item["index"]]
+    return JSONResponse(answer)
 
 
 async def _single(request: Request, event_type: str) -> JSONResponse:
     hub: Hub = request.app.state.hub
+    browser.check_body_type(request)
     body = _parse(await _read_body(request, hub.settings.max_request_bytes))
     if not isinstance(body, dict):
         raise InvalidInput("invalid_event", "the body must be a JSON object")
     source = await _source(hub, _write_key(request, body))
+    browser.admit(request, source)
     body.pop("writeKey", None)
+    browser.apply_ip_policy(source, request.client.host if request.client else None, [body], None)
+    kept, _ = browser.without_declined([body], event_type)
+    if not kept:
+        return JSONResponse(
+            {
+                "success": True,
+                "accepted": 0,
+                "duplicates": 0,
+                "suppressed": 0,
+                "declined": 1,
+                "quarantined": [],
+            }
+        )
     submission = hub.ingest.prepare(source, [body], forced_type=event_type)
     if submission.rejected:
         _, rejection, _ = submission.rejected[0]
@@ -112,13 +140,18 @@ async def _single(request: Request, event_type: str) -> JSONResponse:
     return await _store(hub, submission)
 
 
-async def _batch(request: Request) -> JSONResponse:
+async def _batch(request: Request, *, beacon: bool = False) -> JSONResponse:
     hub: Hub = request.app.state.hub
     settings = hub.settings
-    body = _parse(await _read_body(request, settings.max_request_bytes))
+    browser.check_body_type(request)
+    limit = settings.browser_max_beacon_bytes if beacon else settings.max_request_bytes
+    body = _parse(await _read_body(request, limit))
     if not isinstance(body, dict):
         raise InvalidInput("invalid_batch", "the body must be a JSON object with a batch array")
-    source = await _source(hub, _write_key(request, body))
+    # A beacon cannot send headers: its write key comes in the query string.
+    key = request.query_params.get("writeKey") if beacon else None
+    source = await _source(hub, key or _write_key(request, body))
+    browser.admit(request, source)
     items = body.get("batch")
     if not isinstance(items, list):
         raise InvalidInput("invalid_batch", "batch must be an array of events", "batch")
@@ -134,8 +167,12 @@ async def _batch(request: Request) -> JSONResponse:
         for item in items:
             if isinstance(item, dict) and "sentAt" not in item:
                 item["sentAt"] = sent_at
-    submission = hub.ingest.prepare(source, items, batch_context=body.get("context"))
-    return await _store(hub, submission)
+    browser.apply_ip_policy(
+        source, request.client.host if request.client else None, items, body.get("context")
+    )
+    kept, positions = browser.without_declined(items)
+    submission = hub.ingest.prepare(source, kept, batch_context=body.get("context"))
+    return await _store(hub, submission, len(items) - len(kept), positions)
 
 
 def _document(event_type: str, summary: str) -> None:
@@ -143,6 +180,8 @@ def _document(event_type: str, summary: str) -> None:
         return await _single(request, event_type)
 
     endpoint.__name__ = f"ingest_{event_type}"
+    # Segment's analytics-next posts to the first letter of the type (/v1/p, /v1/t, ...).
+    router.add_api_route(f"/{event_type[0]}", endpoint, methods=["POST"], include_in_schema=False)
     router.add_api_route(
         f"/{event_type}",
         endpoint,
@@ -183,6 +222,22 @@ _document("alias", "Merge two identities of one user (previousId into userId)")
 )
 async def ingest_batch(request: Request) -> JSONResponse:
     return await _batch(request)
+
+
+# analytics-next's batching delivery posts to /v1/b.
+router.add_api_route("/b", ingest_batch, methods=["POST"], include_in_schema=False)
+
+beacon_router = APIRouter(tags=["tracking"])
+
+
+@beacon_router.post(
+    "/beacon/v1/batch",
+    summary="A batch sent by navigator.sendBeacon (RudderStack): write key in the query, at most 64 KiB",
+    response_model=IngestResponse,
+    responses=_RESPONSES,
+)
+async def ingest_beacon(request: Request) -> JSONResponse:
+    return await _batch(request, beacon=True)
 
 
 SCHEMA_MODELS = (Envelope, BatchRequest)

@@ -59,6 +59,10 @@ class IngestResponse(BaseModel):
     success: bool
     accepted: int = Field(description="events stored now")
     duplicates: int = Field(description="events already stored under the same messageId (not stored again)")
+    suppressed: int = Field(0, description="events of an erased person, dropped and never stored")
+    declined: int = Field(
+        0, description="events of a purpose the visitor declined (their consent context), not stored"
+    )
     quarantined: list[QuarantinedItem]
 
 

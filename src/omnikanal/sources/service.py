@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 
 from sqlalchemy import Engine
 
@@ -12,7 +13,8 @@ from omnikanal.db.engine import read_tx, write_tx
 from omnikanal.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from omnikanal.ids import hash_secret, new_id, new_secret
 from omnikanal.sources import store
-from omnikanal.sources.model import CHANNELS, Source
+from omnikanal.sources.cors import normalise_origins
+from omnikanal.sources.model import CHANNELS, IP_POLICIES, Source
 
 # How long a write key's source is trusted from memory before it is read again. Disabling or rotating
 # in this process takes effect at once; in another process after at most this long.
@@ -25,9 +27,26 @@ class SourceService:
         self._clock = clock
         self._cache: dict[str, tuple[float, Source | None]] = {}
         self._lock = threading.Lock()
+        # every origin a source allows, and when it was read (for preflights)
+        self._origins: tuple[float, frozenset[str]] = (-AUTH_CACHE_SECONDS, frozenset())
 
-    def create(self, name: str, channel: str) -> tuple[Source, str]:
-        """Create a source; returns it with its write key, which is shown only this once."""
+    def create(
+        self,
+        name: str,
+        channel: str,
+        *,
+        allowed_origins: Sequence[str] = (),
+        public: bool | None = None,
+        ip_policy: str | None = None,
+    ) -> tuple[Source, str]:
+        """Create a source; returns it with its write key, which is shown only this once.
+
+        A source with browser origins is public (rate limited per client address) and truncates IP
+        addresses unless told otherwise: privacy by default for what a visitor's browser sends.
+        """
+        origins = normalise_origins(allowed_origins)
+        public = bool(origins) if public is None else public
+        ip_policy = _ip_policy(ip_policy if ip_policy is not None else ("truncate" if public else "keep"))
         name = name.strip()
         if not name or len(name) > 200:
             raise InvalidInput("invalid_name", "name must be 1 to 200 characters", "name")
@@ -41,11 +60,15 @@ class SourceService:
             enabled=True,
             created_at=self._clock.now(),
             key_rotated_at=None,
+            allowed_origins=origins,
+            public=public,
+            ip_policy=ip_policy,
         )
         with write_tx(self._engine) as conn:
             if store.by_name(conn, name) is not None:
                 raise Conflict("source_exists", f"a source named {name!r} exists already", "name")
             store.insert_source(conn, source, hash_secret(key))
+        self._forget()  # its origins pass preflights at once
         return source, key
 
     def list(self) -> list[Source]:
@@ -66,6 +89,44 @@ class SourceService:
             store.set_enabled(conn, source.id, enabled)
         self._forget()
         return self.get(source.id)
+
+    def set_browser(
+        self,
+        ref: str,
+        *,
+        allowed_origins: Sequence[str] | None = None,
+        public: bool | None = None,
+        ip_policy: str | None = None,
+    ) -> Source:
+        """Change what a source allows browsers (origins, public key, IP policy); None keeps a value."""
+        source = self.get(ref)
+        origins = source.allowed_origins if allowed_origins is None else normalise_origins(allowed_origins)
+        with write_tx(self._engine) as conn:
+            store.set_browser(
+                conn,
+                source.id,
+                origins,
+                source.public if public is None else public,
+                source.ip_policy if ip_policy is None else _ip_policy(ip_policy),
+            )
+        self._forget()
+        return self.get(source.id)
+
+    def origins_cached(self) -> frozenset[str] | None:
+        """Every origin a source allows, as read moments ago; None when it must be read."""
+        read_at, origins = self._origins
+        return origins if time.monotonic() - read_at < AUTH_CACHE_SECONDS else None
+
+    def all_origins(self) -> frozenset[str]:
+        """Every origin a source allows (a preflight carries no write key to find its source)."""
+        cached = self.origins_cached()
+        if cached is not None:
+            return cached
+        now = time.monotonic()
+        with read_tx(self._engine) as conn:
+            origins = frozenset(store.all_origins(conn))
+        self._origins = (now, origins)
+        return origins
 
     def rotate_key(self, ref: str) -> tuple[Source, str]:
         """Give the source a new write key; the old one stops working."""
@@ -114,3 +175,12 @@ class SourceService:
     def _forget(self) -> None:
         with self._lock:
             self._cache.clear()
+            self._origins = (-AUTH_CACHE_SECONDS, frozenset())
+
+
+def _ip_policy(value: str) -> str:
+    if value not in IP_POLICIES:
+        raise InvalidInput(
+            "invalid_ip_policy", f"ip_policy must be one of: {', '.join(IP_POLICIES)}", "ip_policy"
+        )
+    return value

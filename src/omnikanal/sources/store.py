@@ -17,6 +17,9 @@ _COLUMNS = (
     sources.c.enabled,
     sources.c.created_at,
     sources.c.key_rotated_at,
+    sources.c.allowed_origins,
+    sources.c.public,
+    sources.c.ip_policy,
 )
 
 
@@ -28,6 +31,9 @@ def _row(row: Any) -> Source:
         enabled=bool(row.enabled),
         created_at=row.created_at,
         key_rotated_at=row.key_rotated_at,
+        allowed_origins=tuple(row.allowed_origins or ()),
+        public=bool(row.public),
+        ip_policy=row.ip_policy,
     )
 
 
@@ -41,6 +47,9 @@ def insert_source(conn: Connection, source: Source, key_hash: str) -> None:
             enabled=source.enabled,
             created_at=source.created_at,
             key_rotated_at=None,
+            allowed_origins=list(source.allowed_origins),
+            public=source.public,
+            ip_policy=source.ip_policy,
         )
     )
 
@@ -73,3 +82,26 @@ def set_key(conn: Connection, source_id: str, key_hash: str, at: datetime) -> bo
         update(sources).where(sources.c.id == source_id).values(write_key_hash=key_hash, key_rotated_at=at)
     )
     return result.rowcount > 0
+
+
+def set_browser(
+    conn: Connection, source_id: str, allowed_origins: tuple[str, ...], public: bool, ip_policy: str
+) -> bool:
+    result = conn.execute(
+        update(sources)
+        .where(sources.c.id == source_id)
+        .values(allowed_origins=list(allowed_origins), public=public, ip_policy=ip_policy)
+    )
+    return result.rowcount > 0
+
+
+def all_origins(conn: Connection) -> set[str]:
+    """Every origin some source allows (answers preflights, which carry no write key).
+
+    A disabled source's origins are among them, so its pages learn that it is disabled.
+    """
+    found: set[str] = set()
+    rows = conn.execute(select(sources.c.allowed_origins))
+    for (origins,) in rows:
+        found.update(origins or ())
+    return found
