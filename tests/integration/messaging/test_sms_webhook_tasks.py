@@ -61,6 +61,8 @@ def test_transactional_sms_goes_through_twilio_and_the_signed_callback_marks_it_
     assert sent["provider_id"].startswith("SM")
 
     wait_for(lambda: message(http, admin_token, sent["id"])["status"] == "delivered")
+    # the fake provider records our answer to its callback after it has read it
+    wait_for(lambda: twilio.callback_answers != [])
     assert twilio.callback_answers == [204]
     history = [h["status"] for h in message(http, admin_token, sent["id"])["history"]]
     assert sorted(history) == ["delivered", "queued", "sent"]  # the callback may beat our own record
