@@ -109,6 +109,19 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
 }
 
 
+def store_binding_error(role: str, store_id: str | None) -> str | None:
+    """Why a role and a store binding do not fit together, or None.
+
+    A store's principal without a store would pass every own-store check (None means "any store"),
+    so the store role needs one; other roles act for every store and take none.
+    """
+    if role == "store" and not store_id:
+        return "a store user or token needs a store (the location id)"
+    if role != "store" and store_id:
+        return "only store users and tokens are tied to a store"
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class Principal:
     id: str

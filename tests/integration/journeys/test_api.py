@@ -116,7 +116,7 @@ def test_api_entries_are_refused_clearly(world: World) -> None:
 def test_roles_marketing_writes_service_reads_store_does_not(world: World) -> None:
     marketing = world.hub.tokens.create("m", "marketing")[1]
     service = world.hub.tokens.create("s", "service")[1]
-    store = world.hub.tokens.create("t", "store")[1]
+    store = world.hub.tokens.create("t", "store", "store-mitte")[1]
     assert post(world, BASIC, marketing).status_code == 201
     assert post(world, {**BASIC, "name": "other"}, service).status_code == 403
     assert world.http.get("/api/journeys", headers=bearer(service)).status_code == 200
