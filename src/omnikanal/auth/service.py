@@ -61,7 +61,7 @@ class TokenService:
         if cached is None or time.monotonic() - cached[0] >= AUTH_CACHE_SECONDS:
             return None
         token = cached[1]
-        if token is None or token.revoked_at is not None:
+        if token is None or token.revoked_at is not None or store_binding_error(token.role, token.store_id):
             return None
         return Principal(token.id, token.name, token.role, store_id=token.store_id)
 

@@ -46,9 +46,7 @@ class PrivacyRequestIn(BaseModel):
 @router.post("/api/privacy/requests", status_code=201, summary="File a data-subject request (and run it)")
 def file_request(hub: HubDep, principal: PrincipalDep, body: PrivacyRequestIn) -> dict[str, Any]:
     kind = RequestType(body.type)
-    require(
-        principal, Permission.PRIVACY_ERASE if kind is RequestType.ERASURE else Permission.PRIVACY_REQUESTS
-    )
+    require(principal, Permission.PRIVACY_ERASE if kind is RequestType.ERASURE else Permission.PRIVACY_FILE)
     filed = hub.privacy.file(
         kind,
         profile_id=body.profile_id,
