@@ -72,7 +72,9 @@ def serve(
     if workers == 1:
         app_ = create_app(hub)
         tune_gc()
-        uvicorn.run(app_, host=bind_host, port=bind_port, log_level="warning", access_log=False)
+        uvicorn.run(
+            app_, host=bind_host, port=bind_port, log_level="warning", access_log=False, proxy_headers=False
+        )
         hub.engine.dispose()
         return
     hub.engine.dispose()  # migrated; each worker process opens its own
@@ -84,6 +86,8 @@ def serve(
         port=bind_port,
         log_level="warning",
         access_log=False,
+        # X-Forwarded-For is believed only from OMNIKANAL_TRUSTED_PROXIES (web.client_address).
+        proxy_headers=False,
     )
 
 

@@ -202,6 +202,12 @@ class Settings(BaseSettings):
     console_login_max_failures: int = Field(default=5, ge=1)
     console_login_max_failures_per_ip: int = Field(default=20, ge=1)
     console_login_window_seconds: float = Field(default=900.0, gt=0)
+    # Reverse proxies (addresses or CIDRs) whose X-Forwarded-For names the client: the login limit
+    # per address and the consent proof use it only from these; from anyone else it is ignored.
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="JSON list of proxy addresses or networks trusted to set X-Forwarded-For",
+    )
     console_password_min_length: int = Field(default=10, ge=8)
     # Rows shown in console lists (search hits, timeline, tasks) before "more".
     console_page_rows: int = Field(default=50, ge=1, le=500)
@@ -255,7 +261,7 @@ class Settings(BaseSettings):
             raise ValueError("must be one of OFF, NORMAL, FULL, EXTRA")
         return value
 
-    @field_validator("webhook_allowed_networks")
+    @field_validator("webhook_allowed_networks", "trusted_proxies")
     @classmethod
     def _check_networks(cls, value: list[str]) -> list[str]:
         for text in value:

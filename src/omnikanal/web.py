@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Annotated, Any
 
 import orjson
@@ -91,6 +93,41 @@ async def session_principal(request: Request, hub: Hub) -> Principal:
     if changing and not hub.staff.csrf_ok(session, request.headers.get(CSRF_HEADER)):
         raise Forbidden("csrf_failed", "the request lacks the session's CSRF token (X-CSRF-Token)")
     return session.user.principal()
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@lru_cache(maxsize=8)
+def _networks(texts: tuple[str, ...]) -> tuple[Network, ...]:
+    return tuple(ipaddress.ip_network(t.strip(), strict=False) for t in texts)
+
+
+def _within(address: str, networks: tuple[Network, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address.strip())
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
+
+
+def client_address(request: Request) -> str:
+    """The client's address: the peer, or what a trusted proxy says in X-Forwarded-For.
+
+    Only a peer in ``trusted_proxies`` is believed; its header is read from the right (the entry its
+    own proxy added last) past the other trusted proxies, so a client cannot put a made-up address
+    in front. uvicorn runs with proxy_headers off, so the peer here is the real one.
+    """
+    peer = request.client.host if request.client else "unknown"
+    hub: Hub = request.app.state.hub
+    trusted = _networks(tuple(hub.settings.trusted_proxies))
+    if not trusted or not _within(peer, trusted):
+        return peer
+    hops = [h.strip() for h in ",".join(request.headers.getlist("x-forwarded-for")).split(",") if h.strip()]
+    for hop in reversed(hops):
+        if not _within(hop, trusted):
+            return hop[:64]
+    return peer
 
 
 def require(principal: Principal, permission: Permission) -> None:
