@@ -202,6 +202,23 @@ class Settings(BaseSettings):
     console_login_max_failures: int = Field(default=5, ge=1)
     console_login_max_failures_per_ip: int = Field(default=20, ge=1)
     console_login_window_seconds: float = Field(default=900.0, gt=0)
+    # Request bodies, per kind of route; a larger body is refused with 413 while it is read, before
+    # any handler sees it. The tracking API (/v1) keeps its own limits (Segment's).
+    api_max_body_bytes: int = Field(
+        default=2 * 1024 * 1024, ge=1024, description="largest JSON body of an /api request"
+    )
+    console_max_form_bytes: int = Field(
+        default=64 * 1024, ge=1024, description="largest form posted to the console (login included)"
+    )
+    callback_max_body_bytes: int = Field(
+        default=64 * 1024, ge=1024, description="largest body of a provider's callback (/callbacks)"
+    )
+    public_form_max_bytes: int = Field(
+        default=16 * 1024,
+        ge=1024,
+        description="largest form of the customers' pages (preferences, confirmation, unsubscribe) and "
+        "of any other route",
+    )
     # Reverse proxies (addresses or CIDRs) whose X-Forwarded-For names the client: the login limit
     # per address and the consent proof use it only from these; from anyone else it is ignored.
     trusted_proxies: list[str] = Field(

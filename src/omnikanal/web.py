@@ -15,12 +15,13 @@ from fastapi.responses import Response
 from sqlalchemy.exc import DataError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from omnikanal.auth.model import Permission, Principal
 from omnikanal.errors import Forbidden, InvalidInput, OmnikanalError, Unauthorized
 from omnikanal.hub import Hub
 from omnikanal.ingest.model import MAX_TIME, MIN_TIME
+from omnikanal.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -154,6 +155,69 @@ class RefuseNul:
         await self.app(scope, receive, send)
 
 
+class BodyTooLarge(StarletteHTTPException):
+    """A request body past its route's limit. An HTTPException, so FastAPI's body parsing passes it
+    on (it turns other errors while reading into a 400) and it is answered as a 413."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"body: the request body is larger than the limit of {limit} bytes")
+
+
+def body_limits(settings: Settings) -> tuple[tuple[str, int | None], ...]:
+    """(path prefix, limit) in the order they are tried; None: the route keeps its own limits."""
+    return (
+        # The tracking API's own limits (Segment's) apply while it reads: nothing is added here.
+        ("/v1/", None),
+        ("/api/commerce/catalogue/import", settings.catalogue_import_max_bytes),
+        ("/api/journeys", settings.journey_max_document_bytes),
+        ("/api/", settings.api_max_body_bytes),
+        ("/console/", settings.console_max_form_bytes),
+        ("/callbacks/", settings.callback_max_body_bytes),
+        ("", settings.public_form_max_bytes),
+    )
+
+
+class BodyLimit:
+    """Refuses a request body past its route's limit while it arrives: at once by its declared
+    Content-Length, else when the bytes received pass it, so no handler reads a huge body whole.
+
+    /v1 passes through after one prefix check: the hot path stays as it was.
+    """
+
+    def __init__(self, app: ASGIApp, limits: tuple[tuple[str, int | None], ...]) -> None:
+        self.app = app
+        self.limits = limits
+
+    def _limit(self, path: str) -> int | None:
+        for prefix, limit in self.limits:
+            if path.startswith(prefix):
+                return limit
+        return None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        limit = self._limit(scope["path"]) if scope["type"] == "http" else None
+        if limit is None:
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope["headers"]:
+            if name == b"content-length" and value.isdigit() and int(value) > limit:
+                body = error_body("body_too_large", BodyTooLarge(limit).detail, "body")
+                await JSONResponse(body, status_code=413)(scope, receive, send)
+                return
+        received = 0
+
+        async def limited() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLarge(limit)
+            return message
+
+        await self.app(scope, limited, send)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_middleware(RefuseNul)
 
@@ -174,6 +238,10 @@ def install_error_handlers(app: FastAPI) -> None:
             f"{field}: {first.get('msg', 'invalid')}" if field else str(first.get("msg", "invalid request"))
         )
         return JSONResponse(error_body("invalid_request", message, field), status_code=400)
+
+    @app.exception_handler(BodyTooLarge)
+    async def _too_large(_: Request, exc: BodyTooLarge) -> JSONResponse:
+        return JSONResponse(error_body("body_too_large", str(exc.detail), "body"), status_code=413)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
