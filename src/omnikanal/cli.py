@@ -329,7 +329,8 @@ def journeys_validate(
     from omnikanal.journeys.model import load_text
 
     with _hub() as hub:
-        result = hub.journeys.validate(load_text(file.read_bytes(), "application/yaml"))
+        document = load_text(file.read_bytes(), "application/yaml", hub.settings.journey_max_document_depth)
+        result = hub.journeys.validate(document)
     for warning in result["warnings"]:
         console.print(f"[yellow]warning[/yellow] ({warning['code']}): {warning['message']}")
     console.print("valid")

@@ -182,6 +182,11 @@ class Settings(BaseSettings):
     # the longest wait, timeout, cooldown or goal window
     journey_max_wait_days: int = Field(default=730, ge=1)
     journey_max_document_bytes: int = Field(default=256 * 1024, ge=1024)
+    # Deepest nesting of lists and objects in a journey document (YAML or JSON); YAML aliases are
+    # refused outright, so a small document cannot expand into a huge one.
+    journey_max_document_depth: int = Field(
+        default=32, ge=8, le=200, description="deepest nesting of a journey document"
+    )
     # Seconds between timer worker rounds when nothing is due; 0: this process runs no timer worker
     # (API-only nodes; run `omnikanal journeys work` beside them).
     journey_worker_poll_seconds: float = Field(default=0.5, ge=0)
