@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import logging
+import re
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Annotated, Any
@@ -215,7 +217,113 @@ class BodyLimit:
                     raise BodyTooLarge(limit)
             return message
 
-        await self.app(scope, limited, send)
+        started = False
+
+        async def sending(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, limited, sending)
+        except BodyTooLarge as exc:
+            # raised while a middleware inside (not a route) read the body
+            if started:
+                raise
+            body = error_body("body_too_large", str(exc.detail), "body")
+            await JSONResponse(body, status_code=413)(scope, receive, send)
+
+
+_BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
+INT64 = (-(2**63), 2**63 - 1)
+
+
+def bad_json_value(value: Any) -> tuple[str, str] | None:
+    """The first place (dotted, as validation errors name fields) holding a value no engine stores
+    alike, and why: a NUL character or an unpaired surrogate in a string or key (PostgreSQL refuses
+    NUL, no UTF-8 holds a lone surrogate), or an integer past 64 bits. Walks without recursion, so
+    nesting cannot exhaust the stack."""
+    stack: list[tuple[str, Any]] = [("", value)]
+    while stack:
+        place, item = stack.pop()
+        if isinstance(item, str):
+            if _BAD_TEXT.search(item):
+                return place, "text must not contain NUL characters or unpaired surrogates"
+        elif isinstance(item, bool):
+            continue
+        elif isinstance(item, int):
+            if not INT64[0] <= item <= INT64[1]:
+                return place, "integers must fit in 64 bits"
+        elif isinstance(item, dict):
+            for key, inner in item.items():
+                # a bad key is named escaped (\ud800), so the error itself is valid JSON
+                shown = _BAD_TEXT.sub(lambda m: f"\\u{ord(m.group()):04x}", key)
+                where = f"{place}.{shown}" if place else shown
+                if shown != key:
+                    return where, "keys must not contain NUL characters or unpaired surrogates"
+                stack.append((where, inner))
+        elif isinstance(item, list):
+            stack.extend((f"{place}.{i}" if place else str(i), inner) for i, inner in enumerate(item))
+    return None
+
+
+class RefuseBadJsonText:
+    """Answers 400 naming the field to an /api JSON body with a value of ``bad_json_value``, so
+    every route and both engines follow one rule (before, some stored NUL, others answered 500).
+
+    It reads the body (BodyLimit, outside it, bounds it) and hands it on unchanged; /v1 and other
+    routes pass after one prefix check.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/api/") or not _json_body(scope):
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                await self.app(scope, _replay([message], receive), send)
+                return
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        found = _bad_in(body) if body else None
+        if found is not None:
+            field, problem = found
+            message_text = f"{field}: {problem}" if field else problem
+            error = error_body("invalid_character", message_text, field or "body")
+            await JSONResponse(error, status_code=400)(scope, receive, send)
+            return
+        await self.app(scope, _replay([{"type": "http.request", "body": body}], receive), send)
+
+
+def _bad_in(body: bytes) -> tuple[str, str] | None:
+    # Python's parser, as FastAPI's routes use it: it keeps integers past 64 bits and lone
+    # surrogates (orjson turns the one into a float and refuses the other), so both can be named.
+    # Not JSON at all: None, and the route's own parsing answers.
+    try:
+        return bad_json_value(json.loads(body))
+    except (ValueError, RecursionError):
+        return None
+
+
+def _json_body(scope: Scope) -> bool:
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            return b"json" in value.lower()
+    return False
+
+
+def _replay(messages: list[Message], receive: Receive) -> Receive:
+    async def replay() -> Message:
+        return messages.pop(0) if messages else await receive()
+
+    return replay
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -24,7 +24,7 @@ from omnikanal.messaging.model import AUTO, CHANNELS, LOCALES, Status
 from omnikanal.messaging.service import SendRequest
 from omnikanal.profiles.service import TimelineQuery
 from omnikanal.signing import InvalidToken
-from omnikanal.web import ERROR_RESPONSES, HubDep, PrincipalDep, require
+from omnikanal.web import ERROR_RESPONSES, HubDep, PrincipalDep, aware_time, require
 
 router = APIRouter(tags=["messaging"], responses=ERROR_RESPONSES)
 public = APIRouter(tags=["messaging: customer links"])
@@ -217,9 +217,7 @@ def stats(
     since: Annotated[datetime | None, Query(description="ISO 8601; messages created since")] = None,
 ) -> dict[str, Any]:
     require(principal, Permission.MESSAGES_READ)
-    if since is not None:
-        since = since.replace(tzinfo=UTC) if since.tzinfo is None else since.astimezone(UTC)
-    return hub.messaging.stats(since)
+    return hub.messaging.stats(aware_time(since, "since"))
 
 
 # -- staff tasks ---------------------------------------------------------------------------------

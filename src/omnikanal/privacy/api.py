@@ -129,7 +129,9 @@ def access_log(
     principal: PrincipalDep,
     profile_id: str,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    before: Annotated[int | None, Query(ge=1, description="page: entries older than this id")] = None,
+    before: Annotated[
+        int | None, Query(ge=1, le=2**63 - 1, description="page: entries older than this id")
+    ] = None,
 ) -> dict[str, Any]:
     require(principal, Permission.AUDIT_READ)
     hub.audit.flush()
