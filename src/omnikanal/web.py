@@ -315,7 +315,10 @@ def _bad_in(body: bytes) -> tuple[str, str] | None:
 def _json_body(scope: Scope) -> bool:
     for name, value in scope["headers"]:
         if name == b"content-type":
-            return b"json" in value.lower()
+            # application/json or application/*+json; not JSON Lines (a catalogue file), which
+            # the importer checks line by line
+            media = value.split(b";", 1)[0].strip().lower()
+            return media == b"application/json" or media.endswith(b"+json")
     return False
 
 
