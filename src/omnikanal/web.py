@@ -317,7 +317,7 @@ def _json_body(scope: Scope) -> bool:
         if name == b"content-type":
             # application/json or application/*+json; not JSON Lines (a catalogue file), which
             # the importer checks line by line
-            media = value.split(b";", 1)[0].strip().lower()
+            media = bytes(value).split(b";", 1)[0].strip().lower()
             return media == b"application/json" or media.endswith(b"+json")
     return False
 
