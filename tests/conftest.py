@@ -152,7 +152,9 @@ class LiveServer:
         self.sock.bind(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(create_app(hub, manage_lifecycle=False), log_level="warning", lifespan="on")
+        config = uvicorn.Config(
+            create_app(hub, manage_lifecycle=False), log_level="warning", lifespan="on", proxy_headers=False
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
 

@@ -28,7 +28,7 @@ from omnikanal.privacy import api as privacy_api
 from omnikanal.profiles import api as profiles_api
 from omnikanal.segments import api as segments_api
 from omnikanal.sources import api as sources_api
-from omnikanal.web import install_error_handlers
+from omnikanal.web import BodyLimit, RefuseBadJsonText, body_limits, install_error_handlers
 
 DESCRIPTION = """Omnikanal, the omnichannel customer hub: every channel's events in one profile per customer.
 
@@ -57,7 +57,11 @@ def create_app(hub: Hub, *, manage_lifecycle: bool = True, worker: bool = True) 
     app = FastAPI(title="Omnikanal", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.hub = hub
     install_error_handlers(app)
-    # outside the error handlers: preflights and CORS headers for the tracking endpoints, errors included
+    # Starlette runs the middleware added last first: the body limit wraps the text check's reading.
+    app.add_middleware(RefuseBadJsonText)
+    app.add_middleware(BodyLimit, limits=body_limits(hub.settings))
+    # outside the error handlers and the limits: preflights and CORS headers for the tracking
+    # endpoints, errors included
     ingest_browser.install(app, hub)
     app.include_router(ingest_api.router)
     app.include_router(ingest_api.beacon_router)

@@ -101,7 +101,14 @@ def serve(
         if workers == 1:
             app_ = create_app(hub, worker=False)
             tune_gc()
-            uvicorn.run(app_, host=bind_host, port=bind_port, log_level="warning", access_log=False)
+            uvicorn.run(
+                app_,
+                host=bind_host,
+                port=bind_port,
+                log_level="warning",
+                access_log=False,
+                proxy_headers=False,
+            )
             return
         hub.engine.dispose()  # migrated; each API process opens its own
         uvicorn.run(
@@ -112,6 +119,8 @@ def serve(
             port=bind_port,
             log_level="warning",
             access_log=False,
+            # X-Forwarded-For is believed only from OMNIKANAL_TRUSTED_PROXIES (web.client_address).
+            proxy_headers=False,
         )
     finally:
         if worker is not None:
@@ -449,7 +458,8 @@ def journeys_validate(
     from omnikanal.journeys.model import load_text
 
     with _hub() as hub:
-        result = hub.journeys.validate(load_text(file.read_bytes(), "application/yaml"))
+        document = load_text(file.read_bytes(), "application/yaml", hub.settings.journey_max_document_depth)
+        result = hub.journeys.validate(document)
     for warning in result["warnings"]:
         console.print(f"[yellow]warning[/yellow] ({warning['code']}): {warning['message']}")
     console.print("valid")

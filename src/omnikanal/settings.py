@@ -189,6 +189,11 @@ class Settings(BaseSettings):
     # the longest wait, timeout, cooldown or goal window
     journey_max_wait_days: int = Field(default=730, ge=1)
     journey_max_document_bytes: int = Field(default=256 * 1024, ge=1024)
+    # Deepest nesting of lists and objects in a journey document (YAML or JSON); YAML aliases are
+    # refused outright, so a small document cannot expand into a huge one.
+    journey_max_document_depth: int = Field(
+        default=32, ge=8, le=200, description="deepest nesting of a journey document"
+    )
     # Seconds between timer worker rounds when nothing is due; 0: this process runs no timer worker
     # (API-only nodes; run `omnikanal journeys work` beside them).
     journey_worker_poll_seconds: float = Field(default=0.5, ge=0)
@@ -209,6 +214,29 @@ class Settings(BaseSettings):
     console_login_max_failures: int = Field(default=5, ge=1)
     console_login_max_failures_per_ip: int = Field(default=20, ge=1)
     console_login_window_seconds: float = Field(default=900.0, gt=0)
+    # Request bodies, per kind of route; a larger body is refused with 413 while it is read, before
+    # any handler sees it. The tracking API (/v1) keeps its own limits (Segment's).
+    api_max_body_bytes: int = Field(
+        default=2 * 1024 * 1024, ge=1024, description="largest JSON body of an /api request"
+    )
+    console_max_form_bytes: int = Field(
+        default=64 * 1024, ge=1024, description="largest form posted to the console (login included)"
+    )
+    callback_max_body_bytes: int = Field(
+        default=64 * 1024, ge=1024, description="largest body of a provider's callback (/callbacks)"
+    )
+    public_form_max_bytes: int = Field(
+        default=16 * 1024,
+        ge=1024,
+        description="largest form of the customers' pages (preferences, confirmation, unsubscribe) and "
+        "of any other route",
+    )
+    # Reverse proxies (addresses or CIDRs) whose X-Forwarded-For names the client: the login limit
+    # per address and the consent proof use it only from these; from anyone else it is ignored.
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="JSON list of proxy addresses or networks trusted to set X-Forwarded-For",
+    )
     console_password_min_length: int = Field(default=10, ge=8)
     # Rows shown in console lists (search hits, timeline, tasks) before "more".
     console_page_rows: int = Field(default=50, ge=1, le=500)
@@ -291,7 +319,7 @@ class Settings(BaseSettings):
             raise ValueError("must be one of OFF, NORMAL, FULL, EXTRA")
         return value
 
-    @field_validator("webhook_allowed_networks")
+    @field_validator("webhook_allowed_networks", "trusted_proxies")
     @classmethod
     def _check_networks(cls, value: list[str]) -> list[str]:
         for text in value:

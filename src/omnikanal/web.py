@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
+import json
 import logging
+import re
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Annotated, Any
 
 import orjson
@@ -13,12 +17,13 @@ from fastapi.responses import Response
 from sqlalchemy.exc import DataError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from omnikanal.auth.model import Permission, Principal
 from omnikanal.errors import Forbidden, InvalidInput, OmnikanalError, Unauthorized
 from omnikanal.hub import Hub
 from omnikanal.ingest.model import MAX_TIME, MIN_TIME
+from omnikanal.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +98,41 @@ async def session_principal(request: Request, hub: Hub) -> Principal:
     return session.user.principal()
 
 
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@lru_cache(maxsize=8)
+def _networks(texts: tuple[str, ...]) -> tuple[Network, ...]:
+    return tuple(ipaddress.ip_network(t.strip(), strict=False) for t in texts)
+
+
+def _within(address: str, networks: tuple[Network, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address.strip())
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
+
+
+def client_address(request: Request) -> str:
+    """The client's address: the peer, or what a trusted proxy says in X-Forwarded-For.
+
+    Only a peer in ``trusted_proxies`` is believed; its header is read from the right (the entry its
+    own proxy added last) past the other trusted proxies, so a client cannot put a made-up address
+    in front. uvicorn runs with proxy_headers off, so the peer here is the real one.
+    """
+    peer = request.client.host if request.client else "unknown"
+    hub: Hub = request.app.state.hub
+    trusted = _networks(tuple(hub.settings.trusted_proxies))
+    if not trusted or not _within(peer, trusted):
+        return peer
+    hops = [h.strip() for h in ",".join(request.headers.getlist("x-forwarded-for")).split(",") if h.strip()]
+    for hop in reversed(hops):
+        if not _within(hop, trusted):
+            return hop[:64]
+    return peer
+
+
 def require(principal: Principal, permission: Permission) -> None:
     from omnikanal.auth.service import TokenService
 
@@ -117,6 +157,178 @@ class RefuseNul:
         await self.app(scope, receive, send)
 
 
+class BodyTooLarge(StarletteHTTPException):
+    """A request body past its route's limit. An HTTPException, so FastAPI's body parsing passes it
+    on (it turns other errors while reading into a 400) and it is answered as a 413."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"body: the request body is larger than the limit of {limit} bytes")
+
+
+def body_limits(settings: Settings) -> tuple[tuple[str, int | None], ...]:
+    """(path prefix, limit) in the order they are tried; None: the route keeps its own limits."""
+    return (
+        # The tracking API's own limits (Segment's) apply while it reads: nothing is added here.
+        ("/v1/", None),
+        ("/api/commerce/catalogue/import", settings.catalogue_import_max_bytes),
+        ("/api/journeys", settings.journey_max_document_bytes),
+        ("/api/", settings.api_max_body_bytes),
+        ("/console/", settings.console_max_form_bytes),
+        ("/callbacks/", settings.callback_max_body_bytes),
+        ("", settings.public_form_max_bytes),
+    )
+
+
+class BodyLimit:
+    """Refuses a request body past its route's limit while it arrives: at once by its declared
+    Content-Length, else when the bytes received pass it, so no handler reads a huge body whole.
+
+    /v1 passes through after one prefix check: the hot path stays as it was.
+    """
+
+    def __init__(self, app: ASGIApp, limits: tuple[tuple[str, int | None], ...]) -> None:
+        self.app = app
+        self.limits = limits
+
+    def _limit(self, path: str) -> int | None:
+        for prefix, limit in self.limits:
+            if path.startswith(prefix):
+                return limit
+        return None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        limit = self._limit(scope["path"]) if scope["type"] == "http" else None
+        if limit is None:
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope["headers"]:
+            if name == b"content-length" and value.isdigit() and int(value) > limit:
+                body = error_body("body_too_large", BodyTooLarge(limit).detail, "body")
+                await JSONResponse(body, status_code=413)(scope, receive, send)
+                return
+        received = 0
+
+        async def limited() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLarge(limit)
+            return message
+
+        started = False
+
+        async def sending(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, limited, sending)
+        except BodyTooLarge as exc:
+            # raised while a middleware inside (not a route) read the body
+            if started:
+                raise
+            body = error_body("body_too_large", str(exc.detail), "body")
+            await JSONResponse(body, status_code=413)(scope, receive, send)
+
+
+_BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
+INT64 = (-(2**63), 2**63 - 1)
+
+
+def bad_json_value(value: Any) -> tuple[str, str] | None:
+    """The first place (dotted, as validation errors name fields) holding a value no engine stores
+    alike, and why: a NUL character or an unpaired surrogate in a string or key (PostgreSQL refuses
+    NUL, no UTF-8 holds a lone surrogate), or an integer past 64 bits. Walks without recursion, so
+    nesting cannot exhaust the stack."""
+    stack: list[tuple[str, Any]] = [("", value)]
+    while stack:
+        place, item = stack.pop()
+        if isinstance(item, str):
+            if _BAD_TEXT.search(item):
+                return place, "text must not contain NUL characters or unpaired surrogates"
+        elif isinstance(item, bool):
+            continue
+        elif isinstance(item, int):
+            if not INT64[0] <= item <= INT64[1]:
+                return place, "integers must fit in 64 bits"
+        elif isinstance(item, dict):
+            for key, inner in item.items():
+                # a bad key is named escaped (\ud800), so the error itself is valid JSON
+                shown = _BAD_TEXT.sub(lambda m: f"\\u{ord(m.group()):04x}", key)
+                where = f"{place}.{shown}" if place else shown
+                if shown != key:
+                    return where, "keys must not contain NUL characters or unpaired surrogates"
+                stack.append((where, inner))
+        elif isinstance(item, list):
+            stack.extend((f"{place}.{i}" if place else str(i), inner) for i, inner in enumerate(item))
+    return None
+
+
+class RefuseBadJsonText:
+    """Answers 400 naming the field to an /api JSON body with a value of ``bad_json_value``, so
+    every route and both engines follow one rule (before, some stored NUL, others answered 500).
+
+    It reads the body (BodyLimit, outside it, bounds it) and hands it on unchanged; /v1 and other
+    routes pass after one prefix check.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/api/") or not _json_body(scope):
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                await self.app(scope, _replay([message], receive), send)
+                return
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        found = _bad_in(body) if body else None
+        if found is not None:
+            field, problem = found
+            message_text = f"{field}: {problem}" if field else problem
+            error = error_body("invalid_character", message_text, field or "body")
+            await JSONResponse(error, status_code=400)(scope, receive, send)
+            return
+        await self.app(scope, _replay([{"type": "http.request", "body": body}], receive), send)
+
+
+def _bad_in(body: bytes) -> tuple[str, str] | None:
+    # Python's parser, as FastAPI's routes use it: it keeps integers past 64 bits and lone
+    # surrogates (orjson turns the one into a float and refuses the other), so both can be named.
+    # Not JSON at all: None, and the route's own parsing answers.
+    try:
+        return bad_json_value(json.loads(body))
+    except (ValueError, RecursionError):
+        return None
+
+
+def _json_body(scope: Scope) -> bool:
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            # application/json or application/*+json; not JSON Lines (a catalogue file), which
+            # the importer checks line by line
+            media = bytes(value).split(b";", 1)[0].strip().lower()
+            return media == b"application/json" or media.endswith(b"+json")
+    return False
+
+
+def _replay(messages: list[Message], receive: Receive) -> Receive:
+    async def replay() -> Message:
+        return messages.pop(0) if messages else await receive()
+
+    return replay
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_middleware(RefuseNul)
 
@@ -139,6 +351,10 @@ def install_error_handlers(app: FastAPI) -> None:
             f"{field}: {first.get('msg', 'invalid')}" if field else str(first.get("msg", "invalid request"))
         )
         return JSONResponse(error_body("invalid_request", message, field), status_code=400)
+
+    @app.exception_handler(BodyTooLarge)
+    async def _too_large(_: Request, exc: BodyTooLarge) -> JSONResponse:
+        return JSONResponse(error_body("body_too_large", str(exc.detail), "body"), status_code=413)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:

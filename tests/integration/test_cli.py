@@ -113,6 +113,15 @@ def test_bad_arguments_get_a_clear_message_and_a_non_zero_exit(cli_env: dict[str
     assert "role must be one of" in result.stdout
 
 
+def test_token_create_refuses_a_store_token_without_its_store(cli_env: dict[str, str], hub: Hub) -> None:
+    result = run(["token", "create", "--name", "till", "--role", "store"], cli_env, check=False)
+    assert result.returncode == 2
+    assert "needs a store" in result.stdout
+    assert hub.tokens.list() == []
+    made = run(["token", "create", "--name", "till", "--role", "store", "--store", "store-mitte"], cli_env)
+    assert hub.tokens.authenticate(made.stdout.strip().splitlines()[-1]).store_id == "store-mitte"
+
+
 @pytest.mark.parametrize(
     "args",
     [

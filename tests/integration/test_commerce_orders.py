@@ -340,7 +340,7 @@ def test_damaged_returns_are_not_restocked_and_partial_returns_keep_the_order_op
 def test_roles_decide_who_may_read_and_change_commerce(
     hub: Hub, http: httpx.Client, admin_token: str, shop: str
 ) -> None:
-    store_token = hub.tokens.create("till", "store")[1]
+    store_token = hub.tokens.create("till", "store", "store-mitte")[1]
     marketing = hub.tokens.create("campaigns", "marketing")[1]
     service = hub.tokens.create("hotline", "service")[1]
     movement = {"location_id": "store-mitte", "sku": "DRILL-18V-BLUE", "kind": "receipt", "quantity": 1}

@@ -755,7 +755,7 @@ def test_a_revoked_token_is_refused(hub: Hub, http: httpx.Client, person: str) -
 
 
 def test_a_role_without_the_permission_is_403(hub: Hub, http: httpx.Client, person: str) -> None:
-    _, store_token = hub.tokens.create("store-berlin", "store")
+    _, store_token = hub.tokens.create("store-berlin", "store", "berlin-1")
     # a store may read profiles ...
     assert http.get(f"/api/profiles/{person}", headers=bearer(store_token)).status_code == 200
     # ... but not the quarantine

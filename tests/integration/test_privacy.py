@@ -188,8 +188,7 @@ def test_erasure_leaves_nothing_and_late_events_do_not_bring_the_person_back(
     assert _tables_holding(hub, SECRETS) == []
     assert lookup_status(http, admin_token, "user_id", "other-1") == 200  # nobody else was touched
     if hub.engine.dialect.name == "sqlite":
-        with hub.engine.connect() as conn:
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        # the files as the product leaves them: the erasure emptied the WAL itself
         database = Path(hub.engine.url.database or "")
         for path in (database, database.with_name(database.name + "-wal")):
             if path.exists():

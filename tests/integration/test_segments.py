@@ -368,7 +368,7 @@ def test_invalid_conditions_are_refused_naming_the_place(
 
 
 def test_segment_permissions_and_missing_things(world: World) -> None:
-    store_token = world.hub.tokens.create("till", "store")[1]
+    store_token = world.hub.tokens.create("till", "store", "store-mitte")[1]
     response = world.http.get("/api/segments", headers=bearer(store_token))
     assert_error(response, 403, response.json()["error"]["code"])
     service_token = world.hub.tokens.create("hotline", "service")[1]

@@ -17,6 +17,13 @@ class Permission(StrEnum):
     SOURCES_WRITE = "sources:write"
     CONSENTS_READ = "consents:read"
     CONSENTS_WRITE = "consents:write"
+    # Record an email grant as already confirmed (proof.confirmed_at): skips the hub's double opt-in.
+    CONSENTS_CONFIRMED = "consents:confirmed"
+    # Read the pending double opt-in links (each confirms a consent) and mark them sent: a mailer's job.
+    CONSENTS_CONFIRMATIONS = "consents:confirmations"
+    # File a data-subject request (export, restriction, rectification) for the person being served.
+    PRIVACY_FILE = "privacy:file"
+    # List, read and run every data-subject request and download the exports.
     PRIVACY_REQUESTS = "privacy:requests"
     PRIVACY_ERASE = "privacy:erase"
     AUDIT_READ = "audit:read"
@@ -39,8 +46,12 @@ class Permission(StrEnum):
     OPERATIONS_READ = "operations:read"
 
 
+# Least privilege per role; docs/roles.md shows the same decisions as a table, and
+# tests/integration/test_authorisation_matrix.py checks every operation against it.
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     # Erasure is the data-protection officer's alone: not even an administrator deletes a person.
+    # Only an administrator (the integration of a system that runs its own double opt-in) records
+    # an email grant as confirmed, and reads the pending confirmation links for an outside mailer.
     "admin": frozenset(Permission) - {Permission.PRIVACY_ERASE},
     # Marketing writes templates and sends marketing messages; service sends transactional ones and
     # works the hotline's tasks; a store works its own queue (messaging/api.py checks which send and
@@ -60,14 +71,15 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             Permission.JOURNEYS_WRITE,
         }
     ),
-    # The hotline sees orders, products and stock to answer questions; it does not change them.
+    # The hotline sees orders, products and stock to answer questions; it does not change them. It
+    # files a caller's data-subject request, but does not list others' requests or read exports.
     "service": frozenset(
         {
             Permission.PROFILES_READ,
             Permission.PROFILES_UNMERGE,
             Permission.CONSENTS_READ,
             Permission.CONSENTS_WRITE,
-            Permission.PRIVACY_REQUESTS,
+            Permission.PRIVACY_FILE,
             Permission.MESSAGES_SEND,
             Permission.MESSAGES_READ,
             Permission.TASKS_READ,
@@ -102,12 +114,26 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             Permission.PROFILES_UNMERGE,
             Permission.CONSENTS_READ,
             Permission.CONSENTS_WRITE,
+            Permission.PRIVACY_FILE,
             Permission.PRIVACY_REQUESTS,
             Permission.PRIVACY_ERASE,
             Permission.AUDIT_READ,
         }
     ),
 }
+
+
+def store_binding_error(role: str, store_id: str | None) -> str | None:
+    """Why a role and a store binding do not fit together, or None.
+
+    A store's principal without a store would pass every own-store check (None means "any store"),
+    so the store role needs one; other roles act for every store and take none.
+    """
+    if role == "store" and not store_id:
+        return "a store user or token needs a store (the location id)"
+    if role != "store" and store_id:
+        return "only store users and tokens are tied to a store"
+    return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ import time
 from sqlalchemy import Engine
 
 from omnikanal.auth import store
-from omnikanal.auth.model import ROLES, ApiToken, Permission, Principal
+from omnikanal.auth.model import ROLES, ApiToken, Permission, Principal, store_binding_error
 from omnikanal.clock import Clock
 from omnikanal.db.engine import read_tx, write_tx
 from omnikanal.errors import Forbidden, InvalidInput, NotFound, Unauthorized
@@ -31,8 +31,10 @@ class TokenService:
             raise InvalidInput("invalid_name", "name must be 1 to 200 characters", "name")
         if role not in ROLES:
             raise InvalidInput("invalid_role", f"role must be one of: {', '.join(ROLES)}", "role")
-        if store_id is not None and not store_id.strip():
-            raise InvalidInput("invalid_store", "store must be a location id", "store")
+        store_id = (store_id or "").strip() or None
+        problem = store_binding_error(role, store_id)
+        if problem is not None:
+            raise InvalidInput("store_required" if role == "store" else "store_not_allowed", problem, "store")
         secret = new_secret("ok")
         token = ApiToken(new_id("tok"), name, role, self._clock.now(), None, store_id)
         with write_tx(self._engine) as conn:
@@ -59,7 +61,7 @@ class TokenService:
         if cached is None or time.monotonic() - cached[0] >= AUTH_CACHE_SECONDS:
             return None
         token = cached[1]
-        if token is None or token.revoked_at is not None:
+        if token is None or token.revoked_at is not None or store_binding_error(token.role, token.store_id):
             return None
         return Principal(token.id, token.name, token.role, store_id=token.store_id)
 
@@ -78,6 +80,9 @@ class TokenService:
                 self._cache[key] = (now, token)
         if token is None or token.revoked_at is not None:
             raise Unauthorized("invalid_token", "the API token is unknown or revoked")
+        if store_binding_error(token.role, token.store_id) is not None:
+            # A store token made before the store was required would pass every own-store check.
+            raise Unauthorized("token_needs_store", "this store token has no store; create one with --store")
         return Principal(token.id, token.name, token.role, store_id=token.store_id)
 
     @staticmethod

@@ -205,6 +205,9 @@ def get_stock(
 )
 def post_movement(hub: HubDep, principal: PrincipalDep, body: StockMovementIn) -> dict[str, Any]:
     require(principal, Permission.STOCK_WRITE)
+    # A movement changes the stock at its location_id (a transfer takes it from there): a store
+    # books its own stock only; a transfer out of it may go to any location.
+    _own_store(principal, body.location_id)
     return {"stock": hub.commerce.stock.post(body, principal.actor)}
 
 
@@ -285,6 +288,9 @@ def create_order(hub: HubDep, principal: PrincipalDep, body: OrderIn, response: 
     require(principal, Permission.COMMERCE_WRITE)
     if principal.store_id is not None:
         _own_store(principal, body.origin_location_id or principal.store_id)
+        if body.fulfilment == "buy_in_store":
+            # A sale at the till takes the goods off this store's shelf, never another's.
+            _own_store(principal, body.fulfilment_location_id or principal.store_id)
     order, created = hub.commerce.orders.place(body, principal.actor)
     response.status_code = 201 if created else 200
     return order
@@ -344,6 +350,13 @@ def change_status(hub: HubDep, principal: PrincipalDep, order_id: str, body: Sta
 )
 def create_return(hub: HubDep, principal: PrincipalDep, order_id: str, body: ReturnIn) -> dict[str, Any]:
     require(principal, Permission.COMMERCE_WRITE)
+    if principal.store_id is not None and body.location_id != principal.store_id:
+        # Goods may come back in any store, but a store books (and restocks) returns at itself only.
+        raise Forbidden(
+            "other_store",
+            f"location_id: a store takes returns at its own store {principal.store_id!r} only",
+            "location_id",
+        )
     return hub.commerce.orders.return_goods(order_id, body, principal.actor)
 
 
@@ -381,7 +394,7 @@ def get_notifications(
     require(principal, Permission.COMMERCE_READ)
     with read_tx(hub.engine) as conn:
         ids = branch(conn, live_profile(conn, profile_id)) if profile_id else None
-        found = list_notifications(conn, status, ids, limit)
+        found = list_notifications(conn, status, ids, limit, principal.store_id)
     hub.audit.record(principal.actor, "commerce.notifications.read", profile_id)
     return {"notifications": found}
 
@@ -391,7 +404,7 @@ def get_notifications(
 
 @router.get(
     "/export/orders.jsonl",
-    summary="Every order as JSON Lines",
+    summary="Every order as JSON Lines (a store's token: the orders started or fulfilled in the store)",
     response_class=StreamingResponse,
     responses={200: {"content": {"application/x-ndjson": {}}}},
 )
@@ -402,7 +415,9 @@ def export_orders(
 ) -> StreamingResponse:
     require(principal, Permission.COMMERCE_READ)
     hub.audit.record(principal.actor, "commerce.orders.export", None)
-    return StreamingResponse(export.orders_jsonl(hub.engine, status), media_type="application/x-ndjson")
+    # A store-bound principal exports the orders started or fulfilled in its store only.
+    lines = export.orders_jsonl(hub.engine, status, principal.store_id)
+    return StreamingResponse(lines, media_type="application/x-ndjson")
 
 
 @router.get(

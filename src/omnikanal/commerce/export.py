@@ -28,12 +28,12 @@ STOCK_COLUMNS = (
 )
 
 
-def orders_jsonl(engine: Engine, status: str | None = None) -> Iterator[bytes]:
-    """Every order as one JSON object per line, in id order."""
+def orders_jsonl(engine: Engine, status: str | None = None, store_id: str | None = None) -> Iterator[bytes]:
+    """Every order (of one store: started or fulfilled there) as one JSON object per line, in id order."""
     after: str | None = None
     while True:
         with read_tx(engine) as conn:
-            rows = orders_store.orders_of(conn, None, status, after, PAGE)
+            rows = orders_store.orders_of(conn, None, status, after, PAGE, store_id)
             lines = orders_store.lines_of(conn, [r.id for r in rows])
         if not rows:
             return

@@ -89,9 +89,16 @@ def insert_return(conn: Connection, values: dict[str, Any]) -> None:
 
 
 def orders_of(
-    conn: Connection, profile_ids: Sequence[str] | None, status: str | None, after: str | None, limit: int
+    conn: Connection,
+    profile_ids: Sequence[str] | None,
+    status: str | None,
+    after: str | None,
+    limit: int,
+    store_id: str | None = None,
 ) -> list[Row[Any]]:
     stmt = select(commerce_orders)
+    if store_id is not None:
+        stmt = stmt.where((o.origin_location_id == store_id) | (o.fulfilment_location_id == store_id))
     if profile_ids is not None:
         stmt = stmt.where(o.profile_id.in_(list(profile_ids)))
     if status is not None:

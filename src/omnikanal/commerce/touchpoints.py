@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, func, insert, select
 
 from omnikanal.clock import Clock, isoformat
-from omnikanal.db.tables import commerce_notifications, identities
+from omnikanal.db.tables import commerce_notifications, commerce_orders, commerce_reservations, identities
 from omnikanal.errors import Conflict, NotFound
 from omnikanal.ids import new_id
 from omnikanal.ingest.service import IngestService
@@ -159,11 +159,28 @@ def notify(
 
 
 def list_notifications(
-    conn: Connection, status: str | None, profile_ids: Sequence[str] | None, limit: int
+    conn: Connection,
+    status: str | None,
+    profile_ids: Sequence[str] | None,
+    limit: int,
+    store_id: str | None = None,
 ) -> list[dict[str, Any]]:
+    """Notifications, oldest first; with ``store_id`` only those of the store's orders and reservations."""
     stmt = select(commerce_notifications).order_by(
         commerce_notifications.c.created_at, commerce_notifications.c.id
     )
+    if store_id is not None:
+        orders = commerce_orders.c
+        of_orders = select(orders.id).where(
+            (orders.origin_location_id == store_id) | (orders.fulfilment_location_id == store_id)
+        )
+        of_reservations = select(commerce_reservations.c.id).where(
+            commerce_reservations.c.location_id == store_id
+        )
+        stmt = stmt.where(
+            commerce_notifications.c.order_id.in_(of_orders)
+            | commerce_notifications.c.reservation_id.in_(of_reservations)
+        )
     if status is not None:
         stmt = stmt.where(commerce_notifications.c.status == status)
     if profile_ids is not None:

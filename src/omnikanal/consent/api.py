@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from omnikanal.auth.model import Permission
 from omnikanal.consent.model import ConsentChange, ConsentStatus
+from omnikanal.errors import Forbidden
 from omnikanal.web import ERROR_RESPONSES, HubDep, PrincipalDep, aware_time, require
 
 router = APIRouter(tags=["consent"], responses=ERROR_RESPONSES)
@@ -66,6 +67,17 @@ def post_consents(hub: HubDep, principal: PrincipalDep, profile_id: str, body: C
     require(principal, Permission.CONSENTS_WRITE)
     changes = []
     for index, change in enumerate(body.changes):
+        if change.proof.confirmed_at is not None and not principal.may(Permission.CONSENTS_CONFIRMED):
+            # The hub cannot check another system's double opt-in: only an administrator's
+            # integration may claim one; at a counter or on the phone the hub sends its own link.
+            field = f"changes[{index}].proof.confirmed_at"
+            raise Forbidden(
+                "forbidden",
+                f"{field}: the role {principal.role!r} may not record a consent as already confirmed "
+                f"(needs {Permission.CONSENTS_CONFIRMED.value}); leave it out and the customer gets "
+                "a confirmation link",
+                field,
+            )
         proof = change.proof.model_dump(exclude_none=True, mode="json")
         proof.setdefault("staff_user", principal.name)
         changes.append(
@@ -114,7 +126,7 @@ def confirmations(
     principal: PrincipalDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:
-    require(principal, Permission.CONSENTS_WRITE)
+    require(principal, Permission.CONSENTS_CONFIRMATIONS)
     return {"items": hub.consent.pending_confirmations(limit)}
 
 
@@ -124,5 +136,5 @@ def confirmations(
     summary="Mark a confirmation email as sent",
 )
 def confirmation_sent(hub: HubDep, principal: PrincipalDep, confirmation_id: str) -> None:
-    require(principal, Permission.CONSENTS_WRITE)
+    require(principal, Permission.CONSENTS_CONFIRMATIONS)
     hub.consent.mark_confirmation_sent(confirmation_id)

@@ -19,7 +19,7 @@ from omnikanal.hub import Hub
 from omnikanal.pages import LANGUAGES, language, render
 from omnikanal.privacy.model import RequestType
 from omnikanal.signing import InvalidToken
-from omnikanal.web import HubDep
+from omnikanal.web import HubDep, client_address
 
 router = APIRouter(include_in_schema=False)
 
@@ -45,7 +45,7 @@ async def confirm_page(hub: HubDep, request: Request, token: str) -> HTMLRespons
 @router.post("/confirm/{token}", response_class=HTMLResponse)
 async def confirm(hub: HubDep, request: Request, token: str) -> HTMLResponse:
     lang = language(request)
-    ip = request.client.host if request.client else None
+    ip = client_address(request)
     try:
         await run_in_threadpool(
             hub.consent.confirm, token, ip=ip, user_agent=request.headers.get("user-agent")
@@ -143,7 +143,7 @@ async def save_preferences(hub: HubDep, request: Request, token: str) -> HTMLRes
                 preferred_channel=(form.get("preferred_channel") or [""])[0] or None,
                 preferred_language=chosen_language if chosen_language in LANGUAGES else None,
                 proof={
-                    "ip": request.client.host if request.client else None,
+                    "ip": client_address(request),
                     "user_agent": (request.headers.get("user-agent") or "")[:500] or None,
                 },
             )

@@ -451,6 +451,8 @@ class ConsentService:
             parsed = consent_events.parse(item.event, self._purposes)
             if isinstance(parsed, Rejection):  # checked before the transaction; kept for safety
                 continue
+            if item.source.channel not in DOI_TRUSTED_CHANNELS:
+                parsed = [_unconfirmed(c) for c in parsed]
             self.record_in(
                 conn,
                 item.profile_id,
@@ -459,6 +461,27 @@ class ConsentService:
                 actor=next((c.proof.get("staff_user") for c in parsed if c.proof.get("staff_user")), None),
                 now=now,
             )
+
+
+# Sources that may report a double opt-in they ran themselves (confirmedAt): an email or newsletter
+# system sends the confirmation mail; a till, the shop or the hotline cannot, so their email grants
+# stay pending until the customer confirms the hub's own link.
+DOI_TRUSTED_CHANNELS = frozenset({"email"})
+
+
+def _unconfirmed(change: ConsentChange) -> ConsentChange:
+    if "confirmed_at" not in change.proof:
+        return change
+    proof = {k: v for k, v in change.proof.items() if k != "confirmed_at"}
+    return ConsentChange(
+        change.purpose,
+        change.status,
+        change.channel,
+        change.wording,
+        change.policy_version,
+        proof,
+        change.occurred_at,
+    )
 
 
 def _with_channel(change: ConsentChange, channel: str) -> ConsentChange:

@@ -10,13 +10,13 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from omnikanal.console.frame import LANG_COOKIE, MAX_FORM_BYTES, language
+from omnikanal.console.frame import LANG_COOKIE, MAX_FORM_BYTES, language, refuse_page
 from omnikanal.console.nav import home
 from omnikanal.console.texts import LANGUAGES, TEXTS
 from omnikanal.errors import InvalidInput, TooManyRequests, Unauthorized
 from omnikanal.hub import Hub
 from omnikanal.pages import render
-from omnikanal.web import SESSION_COOKIE
+from omnikanal.web import SESSION_COOKIE, client_address
 
 router = APIRouter(include_in_schema=False)
 
@@ -62,7 +62,7 @@ async def login(request: Request) -> Response:
     body = await request.body()
     form = dict(parse_qsl(body[:MAX_FORM_BYTES].decode("utf-8", "replace"), keep_blank_values=True))
     target = _safe_next(form.get("next"))
-    ip = request.client.host if request.client else "unknown"
+    ip = client_address(request)
     try:
         secret, session = await run_in_threadpool(
             hub.staff.login, form.get("username", ""), form.get("password", ""), ip
@@ -91,8 +91,12 @@ async def logout(request: Request) -> Response:
     session = await run_in_threadpool(hub.staff.session, secret)
     body = await request.body()
     form = dict(parse_qsl(body[:MAX_FORM_BYTES].decode("utf-8", "replace")))
-    # Another site must not be able to log a user out either: the form carries the CSRF token.
-    if session is not None and hub.staff.csrf_ok(session, form.get("csrf")):
+    # Another site must not be able to log a user out either: the form carries the CSRF token, and
+    # without it neither the session nor the cookie goes.
+    if session is not None:
+        if not hub.staff.csrf_ok(session, form.get("csrf")):
+            lang = language(request)
+            return refuse_page(request, lang, 403, "csrf_failed")
         await run_in_threadpool(hub.staff.logout, secret)
     response = RedirectResponse("/console/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")

@@ -92,7 +92,8 @@ def _view(
             or principal.may_see_store(o["origin_location_id"])
         ]
         view["reservations"] = hub.commerce.reservations.find(principal.store_id, live, None, 20)
-    if ctx.may(Permission.PRIVACY_REQUESTS):
+    if ctx.may(Permission.PRIVACY_FILE):
+        # The requests of the person on the screen (their status for the caller), never others'.
         with read_tx(hub.engine) as conn:
             view["requests"] = queries.privacy_requests_of(conn, live, 20)
     return view
@@ -187,7 +188,7 @@ async def withdraw_consent(ctx: CustomersPage, profile_id: str) -> Response:
 
 @router.post("/console/customers/{profile_id}/privacy")
 async def file_request(ctx: CustomersPage, profile_id: str) -> Response:
-    _refuse_without(ctx, Permission.PRIVACY_REQUESTS)
+    _refuse_without(ctx, Permission.PRIVACY_FILE)
     form = await form_of(ctx)
     try:
         kind = RequestType(form.get("type", ""))
@@ -210,7 +211,7 @@ async def file_request(ctx: CustomersPage, profile_id: str) -> Response:
 @router.post("/console/customers/{profile_id}/privacy/{request_id}/run")
 async def run_request(ctx: CustomersPage, profile_id: str, request_id: str) -> Response:
     """Carry out a filed request; an erasure (privacy role only) leaves nobody to show afterwards."""
-    _refuse_without(ctx, Permission.PRIVACY_REQUESTS)
+    _refuse_without(ctx, Permission.PRIVACY_FILE)
     await form_of(ctx)
     may_erase = ctx.may(Permission.PRIVACY_ERASE)
     try:

@@ -157,7 +157,7 @@ def journeys(ctx: JourneysPage) -> HTMLResponse:
 
 @router.get("/console/journeys/{journey_id}", response_class=HTMLResponse)
 def journey(
-    ctx: JourneysPage, journey_id: str, version: Annotated[int | None, Query(ge=1)] = None
+    ctx: JourneysPage, journey_id: str, version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None
 ) -> HTMLResponse:
     try:
         found = ctx.hub.journeys.get(journey_id)

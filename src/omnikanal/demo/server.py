@@ -19,7 +19,9 @@ class ThreadServer:
         self.port = self.sock.getsockname()[1]
         loopback = "127.0.0.1" if host in ("0.0.0.0", "") else host  # noqa: S104 - reaching a wildcard bind
         self.url = f"http://{loopback}:{self.port}"
-        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
+        config = uvicorn.Config(
+            app, log_level="warning", access_log=False, lifespan="on", proxy_headers=False
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
 

@@ -12,6 +12,7 @@ from omnikanal.auth.model import Permission
 from omnikanal.errors import InvalidInput, PayloadTooLarge
 from omnikanal.ids import new_id
 from omnikanal.journeys.model import load_text
+from omnikanal.settings import Settings
 from omnikanal.web import ERROR_RESPONSES, HubDep, PrincipalDep, require
 
 router = APIRouter(tags=["journeys"], responses=ERROR_RESPONSES)
@@ -37,13 +38,16 @@ class Entry(BaseModel):
     )
 
 
-async def _document(request: Request, limit: int) -> Any:
+async def _document(request: Request, settings: Settings) -> Any:
+    limit = settings.journey_max_document_bytes
     body = await request.body()
     if len(body) > limit:
         raise PayloadTooLarge("document_too_large", f"a journey document is limited to {limit} bytes", "body")
     if not body.strip():
         raise InvalidInput("invalid_document", "the body is empty; send a journey document", "body")
-    return load_text(body, request.headers.get("content-type"))
+    # Parsing is CPU work (a large document takes a while): in a thread, so the server goes on.
+    media_type = request.headers.get("content-type")
+    return await run_in_threadpool(load_text, body, media_type, settings.journey_max_document_depth)
 
 
 @router.get("/api/journeys/schema", summary="The JSON Schema of journey documents")
@@ -63,7 +67,7 @@ def list_journeys(hub: HubDep, principal: PrincipalDep) -> dict[str, Any]:
 )
 async def validate(request: Request, hub: HubDep, principal: PrincipalDep) -> dict[str, Any]:
     require(principal, Permission.JOURNEYS_READ)
-    document = await _document(request, hub.settings.journey_max_document_bytes)
+    document = await _document(request, hub.settings)
     return await run_in_threadpool(hub.journeys.validate, document)
 
 
@@ -75,7 +79,7 @@ async def validate(request: Request, hub: HubDep, principal: PrincipalDep) -> di
 )
 async def create(request: Request, hub: HubDep, principal: PrincipalDep) -> dict[str, Any]:
     require(principal, Permission.JOURNEYS_WRITE)
-    document = await _document(request, hub.settings.journey_max_document_bytes)
+    document = await _document(request, hub.settings)
     return await run_in_threadpool(hub.journeys.create, document, principal.actor)
 
 
@@ -92,7 +96,7 @@ def get(hub: HubDep, principal: PrincipalDep, journey_id: str) -> dict[str, Any]
 )
 async def put(request: Request, hub: HubDep, principal: PrincipalDep, journey_id: str) -> dict[str, Any]:
     require(principal, Permission.JOURNEYS_WRITE)
-    document = await _document(request, hub.settings.journey_max_document_bytes)
+    document = await _document(request, hub.settings)
     return await run_in_threadpool(hub.journeys.update, journey_id, document, principal.actor)
 
 

@@ -115,15 +115,63 @@ class Journey:
         return found
 
 
-def load_text(text: str | bytes, media_type: str | None) -> Any:
-    """A document from JSON or YAML text (YAML is a superset of JSON, so one parser serves both)."""
+class _DocumentLoader(yaml.SafeLoader):
+    """YAML's safe loader without aliases and with a bounded depth.
+
+    An alias repeats an anchored node, so a few hundred bytes can stand for millions of nodes; a
+    journey never needs one. The composer recurses per level, so a deep document would end in
+    Python's recursion limit: it is stopped at the configured depth first.
+    """
+
+    max_depth = 32
+    _depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+            raise _Refused(f"YAML aliases (*{mark.line + 1}) are not allowed", mark)
+        if self._depth >= self.max_depth:
+            raise _Refused(
+                f"the document is nested deeper than {self.max_depth} levels",
+                self.peek_event().start_mark,  # type: ignore[no-untyped-call]
+            )
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+class _Refused(yaml.YAMLError):
+    def __init__(self, problem: str, mark: Any) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.problem_mark = mark
+
+
+def load_text(text: str | bytes, media_type: str | None, max_depth: int = 32) -> Any:
+    """A document from JSON or YAML text (YAML is a superset of JSON, so one parser serves both).
+
+    CPU-bound: callers on the event loop run it in a thread, after checking the size.
+    """
+    loader = _DocumentLoader(text)
+    loader.max_depth = max_depth
     try:
-        return yaml.safe_load(text)
+        return loader.get_single_data()
+    except _Refused as exc:
+        mark = exc.problem_mark
+        raise InvalidInput(
+            "invalid_document",
+            f"body: {exc.problem} (line {mark.line + 1}, column {mark.column + 1})",
+            "body",
+        ) from None
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         place = f" (line {where.line + 1}, column {where.column + 1})" if where is not None else ""
         kind = "YAML" if media_type and "yaml" in media_type else "JSON or YAML"
         raise InvalidInput("invalid_document", f"the body is not valid {kind}{place}", "body") from None
+    finally:
+        loader.dispose()
 
 
 @cache

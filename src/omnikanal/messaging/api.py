@@ -24,7 +24,7 @@ from omnikanal.messaging.model import AUTO, CHANNELS, LOCALES, Status
 from omnikanal.messaging.service import SendRequest
 from omnikanal.profiles.service import TimelineQuery
 from omnikanal.signing import InvalidToken
-from omnikanal.web import ERROR_RESPONSES, HubDep, PrincipalDep, require
+from omnikanal.web import ERROR_RESPONSES, HubDep, PrincipalDep, aware_time, require
 
 router = APIRouter(tags=["messaging"], responses=ERROR_RESPONSES)
 public = APIRouter(tags=["messaging: customer links"])
@@ -192,6 +192,8 @@ def get_message(hub: HubDep, principal: PrincipalDep, message_id: str) -> dict[s
 @router.post("/api/messages/{message_id}/retry", summary="Send a failed message again")
 def retry_message(hub: HubDep, principal: PrincipalDep, message_id: str) -> dict[str, Any]:
     require(principal, Permission.MESSAGES_SEND)
+    # A retry sends again: the same rules as sending decide who may (marketing vs transactional).
+    _may_send(principal, bool(hub.messaging.get(message_id)["transactional"]))
     return hub.messaging.retry(message_id, principal.actor)
 
 
@@ -215,9 +217,7 @@ def stats(
     since: Annotated[datetime | None, Query(description="ISO 8601; messages created since")] = None,
 ) -> dict[str, Any]:
     require(principal, Permission.MESSAGES_READ)
-    if since is not None:
-        since = since.replace(tzinfo=UTC) if since.tzinfo is None else since.astimezone(UTC)
-    return hub.messaging.stats(since)
+    return hub.messaging.stats(aware_time(since, "since"))
 
 
 # -- staff tasks ---------------------------------------------------------------------------------
@@ -254,12 +254,14 @@ def list_tasks(
 
 @router.post("/api/tasks/{task_id}/claim", summary="Take a task")
 def claim_task(hub: HubDep, principal: PrincipalDep, task_id: str) -> dict[str, Any]:
+    require(principal, Permission.TASKS_WRITE)  # before the lookup: no answer tells who has tasks
     _may_use_queue(principal, hub.messaging.task_queue(task_id), Permission.TASKS_WRITE)
     return hub.messaging.claim_task(task_id, principal.actor)
 
 
 @router.post("/api/tasks/{task_id}/complete", summary="Mark a task done, with its outcome")
 def complete_task(hub: HubDep, principal: PrincipalDep, task_id: str, body: TaskDone) -> dict[str, Any]:
+    require(principal, Permission.TASKS_WRITE)
     _may_use_queue(principal, hub.messaging.task_queue(task_id), Permission.TASKS_WRITE)
     return hub.messaging.complete_task(task_id, principal.actor, body.outcome)
 

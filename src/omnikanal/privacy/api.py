@@ -46,9 +46,7 @@ class PrivacyRequestIn(BaseModel):
 @router.post("/api/privacy/requests", status_code=201, summary="File a data-subject request (and run it)")
 def file_request(hub: HubDep, principal: PrincipalDep, body: PrivacyRequestIn) -> dict[str, Any]:
     kind = RequestType(body.type)
-    require(
-        principal, Permission.PRIVACY_ERASE if kind is RequestType.ERASURE else Permission.PRIVACY_REQUESTS
-    )
+    require(principal, Permission.PRIVACY_ERASE if kind is RequestType.ERASURE else Permission.PRIVACY_FILE)
     filed = hub.privacy.file(
         kind,
         profile_id=body.profile_id,
@@ -131,7 +129,9 @@ def access_log(
     principal: PrincipalDep,
     profile_id: str,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    before: Annotated[int | None, Query(ge=1, description="page: entries older than this id")] = None,
+    before: Annotated[
+        int | None, Query(ge=1, le=2**63 - 1, description="page: entries older than this id")
+    ] = None,
 ) -> dict[str, Any]:
     require(principal, Permission.AUDIT_READ)
     hub.audit.flush()

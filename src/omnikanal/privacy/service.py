@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Engine, insert, select, update
 from omnikanal.clock import Clock, isoformat
 from omnikanal.consent import store as consent_store
 from omnikanal.consent.suppression import SuppressionList
+from omnikanal.db.checkpoint import truncate_wal
 from omnikanal.db.engine import read_tx, run_write
 from omnikanal.db.tables import events, privacy_exports, privacy_requests, profiles
 from omnikanal.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -141,7 +142,7 @@ class PrivacyService:
     def run(self, request_id: str, actor: str, *, may_erase: bool) -> dict[str, Any]:
         """Carry a received request out, in one transaction; answers the completed request."""
 
-        def work(conn: Connection) -> None:
+        def work(conn: Connection) -> bool:
             row = conn.execute(
                 select(privacy_requests).where(privacy_requests.c.id == request_id).with_for_update()
             ).first()
@@ -183,8 +184,13 @@ class PrivacyService:
             elif kind is RequestType.RECTIFICATION:
                 values["details"] = {**(row.details or {}), "previous": result.pop("previous")}
             conn.execute(update(privacy_requests).where(privacy_requests.c.id == request_id).values(**values))
+            return kind is RequestType.ERASURE
 
-        run_write(self._engine, work)
+        erased = run_write(self._engine, work)
+        if erased:
+            # The WAL still holds the pages as they were before the erasure: into the file (where
+            # secure_delete overwrote the rows) and out of the WAL.
+            truncate_wal(self._engine)
         return self.get(request_id)
 
     def _export(

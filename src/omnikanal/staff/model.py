@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from omnikanal.auth.model import ROLES, Principal
+from omnikanal.auth.model import ROLES, Principal, store_binding_error
 from omnikanal.errors import InvalidInput
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,99}$")
@@ -49,10 +49,9 @@ def check_username(username: str) -> str:
 def check_role(role: str, store_id: str | None) -> None:
     if role not in ROLES:
         raise InvalidInput("invalid_role", f"role must be one of: {', '.join(ROLES)}", "role")
-    if role == "store" and not store_id:
-        raise InvalidInput("store_required", "a store user needs a store (the location id)", "store")
-    if role != "store" and store_id:
-        raise InvalidInput("store_not_allowed", "only store users are tied to a store", "store")
+    problem = store_binding_error(role, store_id)
+    if problem is not None:
+        raise InvalidInput("store_required" if role == "store" else "store_not_allowed", problem, "store")
 
 
 def check_password(password: str, min_length: int) -> None:

@@ -74,16 +74,23 @@ class StaffService:
         if len(password) > 1000:
             raise Unauthorized("invalid_login", "unknown user name or wrong password")
         now = self._clock.now()
-        with read_tx(self._engine) as conn:
+
+        # The attempt counts as a failure before the password is checked, in one transaction with
+        # the count (serialised by a lock): parallel guesses cannot all pass a count of zero. A
+        # right password then takes its attempt back (clear_failures).
+        def attempt(conn: Connection) -> tuple[StaffUser, str] | None:
+            store.lock_logins(conn)
             by_name, by_ip = store.failures(conn, name, ip, now - self._window)
-            found = store.user_with_hash(conn, name)
-        if by_name >= self._max_failures or by_ip >= self._max_failures_ip:
-            raise TooManyRequests(
-                "too_many_failures", "too many failed logins; wait a few minutes and try again"
-            )
+            if by_name >= self._max_failures or by_ip >= self._max_failures_ip:
+                raise TooManyRequests(
+                    "too_many_failures", "too many failed logins; wait a few minutes and try again"
+                )
+            store.add_failure(conn, name, ip, now)
+            return store.user_with_hash(conn, name)
+
+        found = run_write(self._engine, attempt)
         ok = verify_password(found[1] if found else None, password)
         if not ok or found is None or found[0].disabled:
-            run_write(self._engine, lambda conn: store.add_failure(conn, name, ip, now))
             raise Unauthorized("invalid_login", "unknown user name or wrong password")
         user, current_hash = found
         secret = secrets.token_urlsafe(32)

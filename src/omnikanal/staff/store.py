@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, text, update
 
 from omnikanal.db.tables import staff_login_failures, staff_sessions, staff_users
 from omnikanal.staff.model import StaffUser
@@ -93,6 +93,16 @@ def delete_sessions_of(conn: Connection, user_id: str) -> None:
 def delete_expired(conn: Connection, now: datetime, failures_before: datetime) -> None:
     conn.execute(delete(staff_sessions).where(s.expires_at <= now))
     conn.execute(delete(staff_login_failures).where(f.at < failures_before))
+
+
+# Any constant: the advisory lock that serialises the login attempts' count-and-record on PostgreSQL.
+_LOGIN_LOCK = 0x4F4B4C47
+
+
+def lock_logins(conn: Connection) -> None:
+    """Serialise login attempts until the transaction ends (SQLite's writer already is one at a time)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOGIN_LOCK})
 
 
 def add_failure(conn: Connection, username: str, ip: str, now: datetime) -> None:

@@ -101,7 +101,9 @@ class _Server:
         self.sock = sock
         self.port = sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(create_app(hub, manage_lifecycle=False), log_level="warning", lifespan="on")
+        config = uvicorn.Config(
+            create_app(hub, manage_lifecycle=False), log_level="warning", lifespan="on", proxy_headers=False
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]}, daemon=True)
 

@@ -193,7 +193,7 @@ def test_roles_decide_who_sends_what(hub: Hub, http: httpx.Client) -> None:
     pid = customer(hub, "u-roles", email="roles@example.org")
     marketing = hub.tokens.create("mkt", "marketing")[1]
     service = hub.tokens.create("svc", "service")[1]
-    store = hub.tokens.create("store", "store")[1]
+    store = hub.tokens.create("store", "store", "berlin-1")[1]
     transactional = {
         "profile_id": pid,
         "channel": "email",

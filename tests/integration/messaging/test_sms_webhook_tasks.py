@@ -225,7 +225,7 @@ def test_tasks_land_in_the_store_queue_with_the_customers_context(
         data={"order": "A-9"},
     )
     assert created["status"] == "delivered", created
-    store_token = hub.tokens.create("store-berlin", "store")[1]
+    store_token = hub.tokens.create("store-berlin", "store", "berlin-1")[1]
     listed = http.get("/api/tasks", params={"queue": "store:berlin-1"}, headers=bearer(store_token))
     assert listed.status_code == 200, listed.text
     [task] = listed.json()["tasks"]
