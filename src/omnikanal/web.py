@@ -170,6 +170,8 @@ def body_limits(settings: Settings) -> tuple[tuple[str, int | None], ...]:
     return (
         # The tracking API's own limits (Segment's) apply while it reads: nothing is added here.
         ("/v1/", None),
+        # the browser libraries' beacon batch, bounded by BROWSER_MAX_BEACON_BYTES while it is read
+        ("/beacon/v1/", None),
         ("/api/commerce/catalogue/import", settings.catalogue_import_max_bytes),
         ("/api/journeys", settings.journey_max_document_bytes),
         ("/api/", settings.api_max_body_bytes),
