@@ -8,7 +8,6 @@ hub's API. SQLite only: the HTTP tests of the browser endpoints run on both engi
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import threading
@@ -23,22 +22,11 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from omnikanal.hub import Hub
+from tests.browser_support import ARGS, ARTIFACTS, CHROMIUM
 from tests.conftest import IN_CI, LiveServer
 from tests.console_helpers import PASSWORD
 from tests.helpers import bearer, lookup, timeline
 
-CHROMIUM = os.environ.get("OMNIKANAL_TEST_CHROMIUM", "/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 PACKAGES = ("@segment/analytics-next@^1.84", "@rudderstack/analytics-js@^3.34")
 SEGMENT_BUNDLE = "node_modules/@segment/analytics-next/dist/umd/index.js"
 RUDDER_BUNDLE = "node_modules/@rudderstack/analytics-js/dist/npm/modern/bundled/umd/index.js"

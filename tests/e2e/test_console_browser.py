@@ -4,7 +4,6 @@ keyboard navigation). The engines are covered by the HTTP tests; these run on SQ
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 from collections.abc import Iterator
@@ -15,21 +14,9 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from omnikanal.hub import Hub
+from tests.browser_support import ARGS, ARTIFACTS, CHROMIUM
 from tests.conftest import IN_CI, LiveServer
 from tests.console_helpers import PASSWORD, Shop, build_shop, journey_with_eva, make_users
-
-CHROMIUM = os.environ.get("OMNIKANAL_TEST_CHROMIUM", "/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
 @pytest.fixture
