@@ -8,8 +8,8 @@ from sqlalchemy import create_engine, inspect
 
 from omnikanal.db.engine import make_engine
 from omnikanal.db.migrate import current_revision, upgrade
-from omnikanal.db.tables import metadata
 from omnikanal.settings import Settings
+from omnikanal.tables import metadata
 
 
 def test_upgrading_an_empty_database_gives_exactly_the_declared_schema(database_url: str) -> None:

@@ -11,7 +11,6 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     PrimaryKeyConstraint,
     String,
     Table,
@@ -21,20 +20,10 @@ from sqlalchemy import (
     text,
 )
 
+from omnikanal.db.schema import ID as ID
+from omnikanal.db.schema import BigId as BigId
+from omnikanal.db.schema import metadata as metadata
 from omnikanal.db.types import UTCDateTime, json_type
-
-metadata = MetaData(
-    naming_convention={
-        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-        "pk": "pk_%(table_name)s",
-    }
-)
-
-ID = String(40)
-# SQLite only gives AUTOINCREMENT semantics to INTEGER PRIMARY KEY, so BIGINT becomes INTEGER there.
-BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 sources = Table(
     "sources",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from omnikanal.db.tables import metadata
+from omnikanal.tables import metadata
 
 config = context.config
 engine = config.attributes["engine"]
