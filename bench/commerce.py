@@ -47,8 +47,7 @@ from bench.server import (
     sqlite_target,
 )
 from omnikanal.commerce.gtin import check_digit
-from omnikanal.db.engine import make_engine, write_tx
-from omnikanal.db.tables import (
+from omnikanal.commerce.tables import (
     commerce_locations,
     commerce_order_lines,
     commerce_orders,
@@ -57,6 +56,7 @@ from omnikanal.db.tables import (
     commerce_stock,
     commerce_variants,
 )
+from omnikanal.db.engine import make_engine, write_tx
 from omnikanal.settings import Settings
 
 CHUNK = 5000

@@ -36,9 +36,11 @@ from sqlalchemy import Connection, bindparam, func, select, update
 from bench.messaging import free_port, start_smtp
 from omnikanal.clock import FixedClock, SystemClock
 from omnikanal.db.engine import read_tx, run_write
-from omnikanal.db.tables import identities, journey_timers, messages
 from omnikanal.hub import Hub, build_hub
+from omnikanal.identity.tables import identities
 from omnikanal.journeys.engine import Entry, Version
+from omnikanal.journeys.tables import journey_timers
+from omnikanal.messaging.tables import messages
 from omnikanal.settings import Settings
 
 PG_URL = os.environ.get("OMNIKANAL_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")

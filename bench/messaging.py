@@ -76,7 +76,7 @@ def seed(hub: Hub, profiles: int) -> list[str]:
         ]
         hub.ingest.ingest(source, items)
     with read_tx(hub.engine) as conn:
-        from omnikanal.db.tables import identities
+        from omnikanal.identity.tables import identities
 
         ids = [r.profile_id for r in conn.execute(identities.select().where(identities.c.type == "user_id"))]
     now = hub.clock.now().isoformat()
@@ -154,7 +154,7 @@ def throughput(hub: Hub, ids: list[str], messages: int) -> tuple[float, int, flo
     with read_tx(hub.engine) as conn:
         from sqlalchemy import func, select
 
-        from omnikanal.db.tables import messages as table
+        from omnikanal.messaging.tables import messages as table
 
         sent = conn.execute(select(func.count()).where(table.c.status == "sent")).scalar_one()
     return handled / elapsed, int(sent), cpu * 1000 / max(1, handled)

@@ -19,8 +19,10 @@ import orjson
 from sqlalchemy import Column, Connection, Engine, Table, select, text
 
 from omnikanal.db.engine import make_engine, write_tx
-from omnikanal.db.tables import identities, profiles, sources
+from omnikanal.identity.tables import identities
+from omnikanal.profiles.tables import profiles
 from omnikanal.settings import Settings
+from omnikanal.sources.tables import sources
 
 CHUNK = 20_000
 

@@ -27,7 +27,7 @@ from omnikanal.app import create_app
 from omnikanal.clock import SystemClock
 from omnikanal.db.engine import make_engine
 from omnikanal.db.migrate import upgrade
-from omnikanal.db.tables import metadata
+from omnikanal.db.schema import metadata
 from omnikanal.hub import Hub, build_hub
 from omnikanal.settings import Settings
 from omnikanal.sources.model import Source

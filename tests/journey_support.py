@@ -17,9 +17,10 @@ from sqlalchemy import func, select
 
 from omnikanal.clock import FixedClock
 from omnikanal.db.engine import read_tx
-from omnikanal.db.tables import journey_runs, journey_steps, journey_timers, messages
 from omnikanal.hub import Hub, build_hub
 from omnikanal.journeys.jobs import PROCESSOR
+from omnikanal.journeys.tables import journey_runs, journey_steps, journey_timers
+from omnikanal.messaging.tables import messages
 from omnikanal.settings import Settings
 from tests.conftest import LiveServer
 from tests.helpers import bearer, iso, settle_after_server_error

@@ -21,8 +21,11 @@ import pytest
 from sqlalchemy import func, select
 
 from omnikanal.db.engine import read_tx
-from omnikanal.db.tables import events, journey_runs, journey_steps, messages, segment_members, staff_tasks
 from omnikanal.hub import build_hub
+from omnikanal.ingest.tables import events
+from omnikanal.journeys.tables import journey_runs, journey_steps
+from omnikanal.messaging.tables import messages, staff_tasks
+from omnikanal.segments.tables import segment_members
 from omnikanal.settings import Settings
 from tests.conftest import _truncate_pg
 from tests.helpers import bearer

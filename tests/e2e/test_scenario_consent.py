@@ -16,7 +16,7 @@ import httpx
 from sqlalchemy import String, cast, select
 
 from omnikanal.db.engine import read_tx
-from omnikanal.db.tables import metadata
+from omnikanal.db.schema import metadata
 from omnikanal.hub import Hub
 from tests.helpers import bearer, lookup, lookup_status
 

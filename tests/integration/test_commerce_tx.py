@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import Connection, insert, select
 
+from omnikanal.commerce.tables import commerce_categories
 from omnikanal.commerce.tx import write
 from omnikanal.db.engine import read_tx
-from omnikanal.db.tables import commerce_categories
 from omnikanal.errors import Conflict
 from omnikanal.hub import Hub
 

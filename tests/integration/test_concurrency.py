@@ -17,8 +17,10 @@ import pytest
 from sqlalchemy import func, select
 
 from omnikanal.db.engine import read_tx
-from omnikanal.db.tables import events, identities, profiles
 from omnikanal.hub import Hub
+from omnikanal.identity.tables import identities
+from omnikanal.ingest.tables import events
+from omnikanal.profiles.tables import profiles
 
 PEOPLE = 12
 DEVICES = 4

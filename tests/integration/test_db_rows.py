@@ -15,7 +15,7 @@ from sqlalchemy import Engine, exc, select
 from omnikanal.db.engine import make_engine, read_tx, write_tx
 from omnikanal.db.fast import Raw
 from omnikanal.db.rows import among, insert_new_returning, insert_rows, update_rows
-from omnikanal.db.tables import journey_runs, journey_timers
+from omnikanal.journeys.tables import journey_runs, journey_timers
 from omnikanal.settings import Settings
 
 AT = datetime(2026, 11, 23, 7, 0, 0, 123456, tzinfo=UTC)

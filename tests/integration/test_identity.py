@@ -8,9 +8,10 @@ import pytest
 from sqlalchemy import select
 
 from omnikanal.db.engine import read_tx
-from omnikanal.db.tables import identity_conflicts, merges, profiles
 from omnikanal.errors import Conflict
 from omnikanal.hub import Hub
+from omnikanal.identity.tables import identity_conflicts, merges
+from omnikanal.profiles.tables import profiles
 from omnikanal.sources.model import Source
 
 

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from omnikanal.db.engine import read_tx, write_tx
-from omnikanal.db.tables import identities, merges
 from omnikanal.hub import Hub
+from omnikanal.identity.tables import identities, merges
 from omnikanal.profiles.service import TimelineQuery
 from omnikanal.sources.model import Source
 

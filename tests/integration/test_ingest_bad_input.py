@@ -18,8 +18,8 @@ import orjson
 import pytest
 from sqlalchemy import func, select
 
-from omnikanal.db.tables import profiles
 from omnikanal.hub import Hub
+from omnikanal.profiles.tables import profiles
 from tests.helpers import (
     assert_error,
     bearer,

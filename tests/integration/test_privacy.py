@@ -10,7 +10,7 @@ import httpx
 from sqlalchemy import String, cast, select, text
 
 from omnikanal.db.engine import read_tx
-from omnikanal.db.tables import metadata
+from omnikanal.db.schema import metadata
 from omnikanal.hub import Hub
 from tests.helpers import assert_error, bearer, lookup, lookup_status
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 from sqlalchemy import select
 
+from omnikanal.audit.tables import access_log
 from omnikanal.db.engine import read_tx
-from omnikanal.db.tables import access_log
 from omnikanal.hub import Hub
 
 

@@ -20,8 +20,8 @@ from omnikanal.consent import store as consent_store
 from omnikanal.consent.model import ConsentChange, ConsentStatus
 from omnikanal.db.engine import read_tx, write_tx
 from omnikanal.db.fast import Raw
-from omnikanal.db.tables import profiles
 from omnikanal.hub import build_hub
+from omnikanal.profiles.tables import profiles
 from omnikanal.segments import store
 from omnikanal.segments.compile import compile_condition
 from omnikanal.segments.evaluate import evaluate, readable
@@ -264,7 +264,7 @@ def test_sql_and_python_agree_on_generated_data(settings: Settings) -> None:
 
 
 def _pid(conn: Any, identifier_type: str, value: str) -> str:
-    from omnikanal.db.tables import identities
+    from omnikanal.identity.tables import identities
 
     return str(
         conn.execute(

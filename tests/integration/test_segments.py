@@ -19,9 +19,9 @@ from sqlalchemy import func, select
 
 from omnikanal.clock import FixedClock
 from omnikanal.db.engine import read_tx
-from omnikanal.db.tables import segment_changes
 from omnikanal.hub import Hub, build_hub
 from omnikanal.segments.service import PROCESSOR
+from omnikanal.segments.tables import segment_changes
 from omnikanal.settings import Settings
 from tests.conftest import LiveServer, utc
 from tests.helpers import assert_error, bearer, iso, lookup, settle_after_server_error, timeline

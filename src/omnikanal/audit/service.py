@@ -12,10 +12,10 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select
 
+from omnikanal.audit.tables import access_log
 from omnikanal.background import Periodic
 from omnikanal.clock import Clock, isoformat
 from omnikanal.db.engine import write_tx
-from omnikanal.db.tables import access_log
 
 log = logging.getLogger(__name__)
 

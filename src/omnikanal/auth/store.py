@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from omnikanal.auth.model import ApiToken
-from omnikanal.db.tables import api_token_stores, api_tokens
+from omnikanal.auth.tables import api_token_stores, api_tokens
 
 _COLS = (
     api_tokens.c.id,

@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine, bindparam, delete, select, update
 
 from omnikanal.clock import Clock, isoformat
+from omnikanal.commerce.tables import commerce_cart_items
 from omnikanal.db.engine import insert_ignoring_duplicates, read_tx
-from omnikanal.db.tables import commerce_cart_items
 
 from . import catalogue_store
 from .catalogue import CatalogueService

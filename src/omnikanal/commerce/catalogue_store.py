@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, bindparam, delete, insert, select, update
 
-from omnikanal.db.tables import (
+from omnikanal.commerce.tables import (
     commerce_categories,
     commerce_locations,
     commerce_prices,

@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Row, select
 
 from omnikanal.clock import Clock, isoformat
+from omnikanal.commerce.tables import commerce_locations, commerce_reservations, commerce_stock
 from omnikanal.db.engine import read_tx
-from omnikanal.db.tables import commerce_locations, commerce_reservations, commerce_stock
 from omnikanal.errors import Conflict, InvalidInput, NotFound
 from omnikanal.ids import new_id
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, insert, select, update
 
-from omnikanal.db.tables import (
+from omnikanal.commerce.tables import (
     commerce_order_history,
     commerce_order_lines,
     commerce_orders,

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, select, update
 
 from omnikanal.clock import Clock, SystemClock, isoformat
-from omnikanal.db.tables import (
+from omnikanal.commerce.tables import (
     commerce_cart_items,
     commerce_notifications,
     commerce_order_history,

@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Row, insert, select, update
 
 from omnikanal.clock import Clock, isoformat
+from omnikanal.commerce.tables import commerce_reservations
 from omnikanal.db.engine import read_tx
-from omnikanal.db.tables import commerce_reservations
 from omnikanal.errors import Conflict, InvalidInput, NotFound
 from omnikanal.ids import new_id
 

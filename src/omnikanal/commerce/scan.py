@@ -9,8 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, bindparam, func, insert, select
 
 from omnikanal.clock import Clock, isoformat
-from omnikanal.db.engine import read_tx
-from omnikanal.db.tables import (
+from omnikanal.commerce.tables import (
     commerce_locations,
     commerce_order_lines,
     commerce_products,
@@ -18,6 +17,7 @@ from omnikanal.db.tables import (
     commerce_stock,
     commerce_variants,
 )
+from omnikanal.db.engine import read_tx
 from omnikanal.ids import new_id
 
 from . import catalogue_store

@@ -285,7 +285,7 @@ class Stock:
     def skus(conn: Connection, variant_ids: list[str]) -> dict[str, str]:
         from sqlalchemy import select
 
-        from omnikanal.db.tables import commerce_variants
+        from omnikanal.commerce.tables import commerce_variants
 
         if not variant_ids:
             return {}

@@ -19,8 +19,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, insert, select, update
 
+from omnikanal.commerce.tables import commerce_stock, commerce_stock_movements
 from omnikanal.db.engine import insert_ignoring_duplicates
-from omnikanal.db.tables import commerce_stock, commerce_stock_movements
 
 s = commerce_stock.c
 

@@ -11,15 +11,10 @@ from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from omnikanal.consent.tables import consent_confirmations, consent_records, consent_state, restrictions
 from omnikanal.db.fast import Raw
-from omnikanal.db.tables import (
-    consent_confirmations,
-    consent_records,
-    consent_state,
-    identities,
-    profiles,
-    restrictions,
-)
+from omnikanal.identity.tables import identities
+from omnikanal.profiles.tables import profiles
 
 
 def profile_row(conn: Connection, profile_id: str) -> Any:

@@ -17,9 +17,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, select, update
 
+from omnikanal.consent.tables import hub_meta, suppressions
 from omnikanal.db.engine import insert_ignoring_duplicates, read_tx, write_tx
 from omnikanal.db.fast import Raw
-from omnikanal.db.tables import hub_meta, suppressions
 from omnikanal.identity.model import Identifier, IdentityRules, normalise
 
 SALT_KEY = "suppression_salt"

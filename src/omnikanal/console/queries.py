@@ -11,15 +11,12 @@ from sqlalchemy import Connection, String, and_, case, cast, func, literal, or_,
 from sqlalchemy.sql.elements import ColumnElement
 
 from omnikanal.clock import isoformat
-from omnikanal.db.tables import (
-    commerce_orders,
-    events,
-    identities,
-    message_statuses,
-    privacy_requests,
-    profiles,
-    quarantine,
-)
+from omnikanal.commerce.tables import commerce_orders
+from omnikanal.identity.tables import identities
+from omnikanal.ingest.tables import events, quarantine
+from omnikanal.messaging.tables import message_statuses
+from omnikanal.privacy.tables import privacy_requests
+from omnikanal.profiles.tables import profiles
 from omnikanal.segments.store import SYSTEM_SOURCE_ID
 
 # Escaped for LIKE, so a "%" or "_" typed by staff is matched literally.

@@ -39,7 +39,8 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from omnikanal.background import Periodic
 from omnikanal.clock import Clock
 from omnikanal.db.engine import insert_ignoring_duplicates, read_tx, run_write
-from omnikanal.db.tables import consumer_cursors, events
+from omnikanal.eventlog.tables import consumer_cursors
+from omnikanal.ingest.tables import events
 
 log = logging.getLogger(__name__)
 

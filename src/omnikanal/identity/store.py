@@ -10,8 +10,9 @@ from sqlalchemy import Connection, insert, or_, select, update
 
 from omnikanal.db.engine import insert_ignoring_duplicates
 from omnikanal.db.fast import Raw
-from omnikanal.db.tables import events, identities, identity_conflicts, merge_blocks, merges
 from omnikanal.identity.model import Identifier
+from omnikanal.identity.tables import identities, identity_conflicts, merge_blocks, merges
+from omnikanal.ingest.tables import events
 
 CHUNK = 400
 

@@ -7,8 +7,8 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, text
 
 from omnikanal.db.fast import Raw
-from omnikanal.db.tables import quarantine
 from omnikanal.eventlog.watch import CHANNEL as LOG_CHANNEL
+from omnikanal.ingest.tables import quarantine
 
 CHUNK = 400
 

@@ -26,25 +26,20 @@ from sqlalchemy.sql.dml import ReturningDelete
 
 from omnikanal.db.fast import Raw
 from omnikanal.db.rows import among, insert_new_returning, insert_rows, update_rows
-from omnikanal.db.tables import (
-    events,
-    journey_runs,
-    journey_steps,
-    journey_timers,
-    journey_versions,
-    profiles,
-    segment_members,
-)
 from omnikanal.errors import NotFound
 from omnikanal.ids import new_id
+from omnikanal.ingest.tables import events
 from omnikanal.journeys.model import EventMatch, Journey, JourneyLimits, Step, parse_journey
+from omnikanal.journeys.tables import journey_runs, journey_steps, journey_timers, journey_versions
 from omnikanal.journeys.timing import local_midnight, next_local_time, occurrence, trait_date, zone
 from omnikanal.messaging.service import MessagingService, SendRequest
 from omnikanal.profiles import store as profiles_store
+from omnikanal.profiles.tables import profiles
 from omnikanal.segments import store as segments_store
 from omnikanal.segments.evaluate import Facts, evaluate, matches_filters, readable
 from omnikanal.segments.model import ComputedTrait, Condition, Limits, parse_computed
 from omnikanal.segments.service import SegmentService
+from omnikanal.segments.tables import segment_members
 
 log = logging.getLogger(__name__)
 

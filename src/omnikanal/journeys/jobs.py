@@ -26,7 +26,6 @@ from sqlalchemy import Connection, Engine, null, select, update
 from omnikanal.background import Periodic
 from omnikanal.clock import Clock
 from omnikanal.db.engine import read_tx, run_write
-from omnikanal.db.tables import computed_traits, journey_runs, journey_timers, journeys, profiles
 from omnikanal.eventlog.service import NOTHING, Interest
 from omnikanal.journeys.engine import (
     ACTIVE,
@@ -38,9 +37,12 @@ from omnikanal.journeys.engine import (
     key_matches,
     live_of,
 )
+from omnikanal.journeys.tables import journey_runs, journey_timers, journeys
 from omnikanal.journeys.timing import local_midnight, occurrence, trait_date, zone
+from omnikanal.profiles.tables import profiles
 from omnikanal.segments.service import ENTERED, EXITED
 from omnikanal.segments.service import PROCESSOR as SEGMENTS_PROCESSOR
+from omnikanal.segments.tables import computed_traits
 
 log = logging.getLogger(__name__)
 PROCESSOR = "journeys"

@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, select
 
-from omnikanal.db.tables import journey_runs, journey_steps, journey_timers
 from omnikanal.journeys.service import run_view
+from omnikanal.journeys.tables import journey_runs, journey_steps, journey_timers
 
 
 class JourneyData:

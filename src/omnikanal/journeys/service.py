@@ -9,23 +9,17 @@ from sqlalchemy import Connection, Engine, func, or_, select, update
 
 from omnikanal.clock import Clock, isoformat
 from omnikanal.db.engine import read_tx, run_write
-from omnikanal.db.tables import (
-    computed_trait_defs,
-    events,
-    journey_runs,
-    journey_steps,
-    journey_versions,
-    journeys,
-    messages,
-    profiles,
-    segments,
-)
 from omnikanal.errors import Conflict, InvalidInput, NotFound
 from omnikanal.ids import new_id
+from omnikanal.ingest.tables import events
 from omnikanal.journeys.engine import ACTIVE, ENDED, JourneyEngine, Version
 from omnikanal.journeys.model import Journey, fail, parse_journey
 from omnikanal.journeys.schema import journey_schema
+from omnikanal.journeys.tables import journey_runs, journey_steps, journey_versions, journeys
 from omnikanal.messaging import store as messaging_store
+from omnikanal.messaging.tables import messages
+from omnikanal.profiles.tables import profiles
+from omnikanal.segments.tables import computed_trait_defs, segments
 
 STATUSES = ("draft", "active", "paused")
 

@@ -13,11 +13,12 @@ from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine, select, update
 
+from omnikanal.commerce.tables import commerce_notifications
 from omnikanal.db.engine import run_write
-from omnikanal.db.tables import commerce_notifications, profiles
 from omnikanal.errors import NotFound, OmnikanalError
 from omnikanal.messaging import store as messaging_store
 from omnikanal.messaging.service import MessagingService, SendRequest
+from omnikanal.profiles.tables import profiles
 
 log = logging.getLogger(__name__)
 

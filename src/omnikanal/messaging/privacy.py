@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, select
 
 from omnikanal.clock import isoformat
-from omnikanal.db.tables import message_statuses, messages, push_subscriptions, staff_tasks
+from omnikanal.messaging.tables import message_statuses, messages, push_subscriptions, staff_tasks
 
 
 class MessagingPersonalData:

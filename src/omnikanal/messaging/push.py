@@ -21,11 +21,12 @@ from sqlalchemy import Connection, Engine, select, update
 from omnikanal.clock import Clock, isoformat
 from omnikanal.db.engine import read_tx, run_write
 from omnikanal.db.fast import Raw
-from omnikanal.db.tables import identities, push_subscriptions
 from omnikanal.errors import InvalidInput, NotFound
+from omnikanal.identity.tables import identities
 from omnikanal.ids import new_id
 from omnikanal.ingest.service import IngestService
 from omnikanal.messaging.channels.push import Subscription
+from omnikanal.messaging.tables import push_subscriptions
 from omnikanal.profiles import store as profiles_store
 from omnikanal.sources.model import Source
 

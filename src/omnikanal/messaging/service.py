@@ -17,15 +17,8 @@ from omnikanal.consent.model import ConsentChange, ConsentStatus
 from omnikanal.db.engine import read_tx, run_write
 from omnikanal.db.fast import Raw
 from omnikanal.db.rows import among, insert_new_returning, insert_rows
-from omnikanal.db.tables import (
-    identities,
-    message_statuses,
-    message_templates,
-    messages,
-    profiles,
-    staff_tasks,
-)
 from omnikanal.errors import Conflict, InvalidInput, NotFound
+from omnikanal.identity.tables import identities
 from omnikanal.ids import new_id
 from omnikanal.ingest.service import IngestService
 from omnikanal.messaging import store
@@ -41,6 +34,7 @@ from omnikanal.messaging.model import (
     Status,
 )
 from omnikanal.messaging.reports import Report
+from omnikanal.messaging.tables import message_statuses, message_templates, messages, staff_tasks
 from omnikanal.messaging.templates import (
     RenderContext,
     RenderFailed,
@@ -50,6 +44,7 @@ from omnikanal.messaging.templates import (
     render,
 )
 from omnikanal.profiles import store as profiles_store
+from omnikanal.profiles.tables import profiles
 from omnikanal.signing import Signer
 from omnikanal.sources.model import Source
 from omnikanal.sources.service import SourceService

@@ -8,18 +8,18 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select, update
 
-from omnikanal.db.tables import (
-    events,
-    identities,
+from omnikanal.identity.tables import identities
+from omnikanal.ingest.tables import events
+from omnikanal.messaging.model import ENGAGEMENT_CHANNEL, CustomerFacts, Status
+from omnikanal.messaging.tables import (
     message_statuses,
     message_templates,
     messages,
-    profiles,
     push_subscriptions,
     staff_tasks,
 )
-from omnikanal.messaging.model import ENGAGEMENT_CHANNEL, CustomerFacts, Status
 from omnikanal.profiles.store import merge_set
+from omnikanal.profiles.tables import profiles
 
 
 def plain_traits(stored: dict[str, Any] | None) -> dict[str, Any]:

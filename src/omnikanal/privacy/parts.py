@@ -7,24 +7,14 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, or_, select, update
 
+from omnikanal.audit.tables import access_log
 from omnikanal.clock import isoformat
-from omnikanal.db.tables import (
-    access_log,
-    consent_confirmations,
-    consent_records,
-    consent_state,
-    events,
-    identities,
-    identity_conflicts,
-    merge_blocks,
-    merges,
-    privacy_exports,
-    privacy_requests,
-    profiles,
-    quarantine,
-    restrictions,
-    sources,
-)
+from omnikanal.consent.tables import consent_confirmations, consent_records, consent_state, restrictions
+from omnikanal.identity.tables import identities, identity_conflicts, merge_blocks, merges
+from omnikanal.ingest.tables import events, quarantine
+from omnikanal.privacy.tables import privacy_exports, privacy_requests
+from omnikanal.profiles.tables import profiles
+from omnikanal.sources.tables import sources
 
 
 def person_values(conn: Connection, profile_ids: Sequence[str]) -> set[str]:

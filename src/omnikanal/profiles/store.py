@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import Connection, literal, select, update
 
 from omnikanal.db.fast import Raw
-from omnikanal.db.tables import profiles
 from omnikanal.profiles.model import ProfileState
+from omnikanal.profiles.tables import profiles
 
 CHUNK = 500
 

@@ -13,25 +13,24 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from omnikanal.consent import store as consent_store
+from omnikanal.consent.tables import consent_state, restrictions
 from omnikanal.db.engine import insert_ignoring_duplicates
-from omnikanal.db.tables import (
+from omnikanal.db.types import UTCDateTime
+from omnikanal.eventlog.tables import consumer_cursors
+from omnikanal.identity.tables import identities
+from omnikanal.ingest.tables import events
+from omnikanal.profiles import store as profiles_store
+from omnikanal.profiles.tables import profiles
+from omnikanal.segments.evaluate import EventFact
+from omnikanal.segments.tables import (
     computed_trait_defs,
     computed_traits,
-    consent_state,
-    consumer_cursors,
-    events,
-    identities,
-    profiles,
-    restrictions,
     segment_changes,
     segment_due,
     segment_members,
     segments,
-    sources,
 )
-from omnikanal.db.types import UTCDateTime
-from omnikanal.profiles import store as profiles_store
-from omnikanal.segments.evaluate import EventFact
+from omnikanal.sources.tables import sources
 
 # The source of the hub's own timeline events (Segment Entered / Exited): never enabled, no usable key.
 SYSTEM_SOURCE_ID = "src_system_segments"

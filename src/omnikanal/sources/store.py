@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
-from omnikanal.db.tables import sources
 from omnikanal.sources.model import Source
+from omnikanal.sources.tables import sources
 
 _COLUMNS = (
     sources.c.id,

@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select, text, update
 
-from omnikanal.db.tables import staff_login_failures, staff_sessions, staff_users
 from omnikanal.staff.model import StaffUser
+from omnikanal.staff.tables import staff_login_failures, staff_sessions, staff_users
 
 u = staff_users.c
 s = staff_sessions.c

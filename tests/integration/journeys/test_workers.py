@@ -19,9 +19,10 @@ from sqlalchemy import Connection, func, select
 
 from omnikanal.clock import FixedClock
 from omnikanal.db.engine import read_tx, run_write
-from omnikanal.db.tables import journey_runs, journey_steps, journey_timers, messages
 from omnikanal.hub import Hub, build_hub
 from omnikanal.journeys.engine import Entry
+from omnikanal.journeys.tables import journey_runs, journey_steps, journey_timers
+from omnikanal.messaging.tables import messages
 from omnikanal.settings import Settings
 from tests.conftest import _truncate_pg
 

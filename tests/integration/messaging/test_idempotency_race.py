@@ -15,10 +15,10 @@ import pytest
 from sqlalchemy import func, select, text
 
 from omnikanal.db.engine import read_tx, run_write, write_tx
-from omnikanal.db.tables import message_statuses, messages
 from omnikanal.errors import Conflict, NotFound
 from omnikanal.hub import Hub
 from omnikanal.messaging.service import SendRequest
+from omnikanal.messaging.tables import message_statuses, messages
 from tests.integration.messaging.support import customer
 
 # How often the test looks for the second transaction waiting on the first (a bound, not a timing).

@@ -13,11 +13,11 @@ from sqlalchemy import func, select
 
 from omnikanal.clock import FixedClock
 from omnikanal.db.engine import run_write, write_tx
-from omnikanal.db.tables import messages
 from omnikanal.hub import Hub
 from omnikanal.messaging import store
 from omnikanal.messaging.dispatcher import LEASE
 from omnikanal.messaging.service import SendRequest
+from omnikanal.messaging.tables import messages
 from tests.integration.messaging.support import SmtpSink, bearer, customer, grant
 
 

@@ -6,10 +6,10 @@ import httpx
 from sqlalchemy import func, select
 
 from omnikanal.db.engine import run_write
-from omnikanal.db.tables import message_statuses, messages, staff_tasks
 from omnikanal.hub import Hub
 from omnikanal.messaging.privacy import MessagingPersonalData
 from omnikanal.messaging.service import SendRequest
+from omnikanal.messaging.tables import message_statuses, messages, staff_tasks
 from omnikanal.privacy.model import RequestType
 from tests.integration.messaging.support import SmtpSink, bearer, customer, grant
 from tests.integration.messaging.test_email import NEWSLETTER, save, send

@@ -13,9 +13,9 @@ from sqlalchemy import Engine
 
 from omnikanal.clock import Clock
 from omnikanal.db.engine import insert_ignoring_duplicates, run_write
-from omnikanal.db.tables import staff_tasks
 from omnikanal.ids import new_id
 from omnikanal.messaging.model import Outgoing, PermanentFailure, SendResult, Status
+from omnikanal.messaging.tables import staff_tasks
 
 QUEUE_PATTERN = re.compile(r"^(hotline|store:[A-Za-z0-9_.-]{1,60})$")
 TASK_KINDS: tuple[str, ...] = ("call", "pickup", "callback", "other")
