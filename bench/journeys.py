@@ -37,10 +37,10 @@ from bench.messaging import free_port, start_smtp
 from omnikanal.clock import FixedClock, SystemClock
 from omnikanal.db.engine import read_tx, run_write
 from omnikanal.hub import Hub, build_hub
-from omnikanal.identity.tables import identities
 from omnikanal.journeys.engine import Entry, Version
 from omnikanal.journeys.tables import journey_timers
 from omnikanal.messaging.tables import messages
+from omnikanal.profiles.identity.tables import identities
 from omnikanal.settings import Settings
 
 PG_URL = os.environ.get("OMNIKANAL_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")

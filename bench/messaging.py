@@ -76,7 +76,7 @@ def seed(hub: Hub, profiles: int) -> list[str]:
         ]
         hub.ingest.ingest(source, items)
     with read_tx(hub.engine) as conn:
-        from omnikanal.identity.tables import identities
+        from omnikanal.profiles.identity.tables import identities
 
         ids = [r.profile_id for r in conn.execute(identities.select().where(identities.c.type == "user_id"))]
     now = hub.clock.now().isoformat()

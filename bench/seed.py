@@ -19,7 +19,7 @@ import orjson
 from sqlalchemy import Column, Connection, Engine, Table, select, text
 
 from omnikanal.db.engine import make_engine, write_tx
-from omnikanal.identity.tables import identities
+from omnikanal.profiles.identity.tables import identities
 from omnikanal.profiles.tables import profiles
 from omnikanal.settings import Settings
 from omnikanal.sources.tables import sources

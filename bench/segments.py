@@ -37,10 +37,9 @@ from bench.server import targets
 from omnikanal.clock import SystemClock
 from omnikanal.db.engine import read_tx
 from omnikanal.db.fast import Raw
-from omnikanal.eventlog.tables import consumer_cursors
+from omnikanal.eventlog.tables import consumer_cursors, events
 from omnikanal.hub import Hub, build_hub
 from omnikanal.ingest.store import EVENT_COLUMNS
-from omnikanal.ingest.tables import events
 from omnikanal.profiles.tables import profiles
 from omnikanal.segments.service import PROCESSOR
 from omnikanal.settings import Settings

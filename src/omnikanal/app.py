@@ -20,11 +20,13 @@ from omnikanal.eventlog import api as eventlog_api
 from omnikanal.hub import Hub
 from omnikanal.ingest import api as ingest_api
 from omnikanal.ingest import browser as ingest_browser
+from omnikanal.ingest import quarantine_api
 from omnikanal.ingest import settings_api as ingest_settings_api
 from omnikanal.journeys import api as journeys_api
 from omnikanal.messaging import api as messaging_api
 from omnikanal.messaging import push_api
 from omnikanal.privacy import api as privacy_api
+from omnikanal.privacy import preference_centre
 from omnikanal.profiles import api as profiles_api
 from omnikanal.segments import api as segments_api
 from omnikanal.sources import api as sources_api
@@ -68,11 +70,13 @@ def create_app(hub: Hub, *, manage_lifecycle: bool = True, worker: bool = True) 
     app.include_router(ingest_settings_api.router)
     app.include_router(profiles_api.router)
     app.include_router(sources_api.router)
+    app.include_router(quarantine_api.router)
     app.include_router(messaging_api.router)
     app.include_router(messaging_api.public)
     app.include_router(push_api.router)
     app.include_router(consent_api.router)
     app.include_router(consent_pages.router)
+    app.include_router(preference_centre.router)
     app.include_router(privacy_api.router)
     app.include_router(commerce_api.router)
     app.include_router(commerce_api.scan_router)
@@ -114,8 +118,8 @@ def create_app(hub: Hub, *, manage_lifecycle: bool = True, worker: bool = True) 
 
 def app_from_environment() -> FastAPI:
     """Factory for ``uvicorn --factory`` worker processes: each builds its own hub from the settings."""
-    from omnikanal.cli import tune_gc
     from omnikanal.hub import build_hub
+    from omnikanal.runtime import tune_gc
     from omnikanal.settings import load_settings
 
     # the worker role runs in a process of its own beside these (omnikanal serve starts it)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 import os
 import signal
@@ -22,6 +21,7 @@ from omnikanal.auth.model import ROLES
 from omnikanal.clock import isoformat
 from omnikanal.errors import OmnikanalError
 from omnikanal.hub import Hub, build_hub
+from omnikanal.runtime import tune_gc
 from omnikanal.settings import load_settings
 from omnikanal.sources.model import CHANNELS
 
@@ -463,18 +463,6 @@ def journeys_validate(
     for warning in result["warnings"]:
         console.print(f"[yellow]warning[/yellow] ({warning['code']}): {warning['message']}")
     console.print("valid")
-
-
-def tune_gc() -> None:
-    """Keep the collector's full passes off the request path of a long-running server.
-
-    Everything alive after start-up (modules, SQLAlchemy's caches) is moved out of the collector's
-    view, and young objects are collected less eagerly: a full pass over hundreds of thousands of
-    objects otherwise stalls a request for tens of milliseconds.
-    """
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(20_000, 20, 50)
 
 
 def main() -> None:

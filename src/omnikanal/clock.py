@@ -5,6 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+# The times the hub accepts anywhere (event timestamps, query bounds): outside them a date is a mistake.
+MIN_TIME = datetime(1900, 1, 1, tzinfo=UTC)
+MAX_TIME = datetime(2999, 12, 31, tzinfo=UTC)
+
 
 class Clock(Protocol):
     def now(self) -> datetime:

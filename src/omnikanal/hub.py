@@ -18,7 +18,6 @@ from omnikanal.db.engine import make_engine, make_hot_read_engine
 from omnikanal.db.migrate import upgrade
 from omnikanal.eventlog.service import EventLog, Processor, ProcessorRunner
 from omnikanal.eventlog.watch import LogWatch
-from omnikanal.identity.model import IdentityRules
 from omnikanal.ingest.service import IngestService
 from omnikanal.ingest.writer import IngestWriter
 from omnikanal.journeys.engine import JourneyEngine
@@ -33,6 +32,7 @@ from omnikanal.messaging.wiring import build_messaging
 from omnikanal.privacy.jobs import RetentionJob, parse_rules
 from omnikanal.privacy.parts import ConsentData, CoreData, PrivacyData
 from omnikanal.privacy.service import PrivacyRegistry, PrivacyService
+from omnikanal.profiles.identity.model import IdentityRules
 from omnikanal.profiles.model import TraitRules
 from omnikanal.profiles.service import ProfileService
 from omnikanal.segments.jobs import RecheckJob, SegmentProcessor

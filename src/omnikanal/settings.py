@@ -9,7 +9,18 @@ from typing import Any
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from omnikanal.consent.model import DEFAULT_PURPOSES
+# The consent purposes a hub knows unless configured otherwise (consent/model.py names their channels).
+DEFAULT_PURPOSES: tuple[str, ...] = (
+    "email_marketing",
+    "sms_marketing",
+    "phone_marketing",
+    "push_marketing",
+    "messenger_marketing",
+    "personalisation",
+    "analytics",
+    # the cookie banner's marketing category (advertising, retargeting); no messaging channel's consent
+    "marketing",
+)
 
 DEFAULT_JUNK_VALUES: tuple[str, ...] = (
     "",

@@ -13,12 +13,12 @@ from omnikanal.commerce import tables as commerce_tables
 from omnikanal.consent import tables as consent_tables
 from omnikanal.db.schema import metadata
 from omnikanal.eventlog import tables as eventlog_tables
-from omnikanal.identity import tables as identity_tables
 from omnikanal.ingest import tables as ingest_tables
 from omnikanal.journeys import tables as journeys_tables
 from omnikanal.messaging import tables as messaging_tables
 from omnikanal.privacy import tables as privacy_tables
 from omnikanal.profiles import tables as profiles_tables
+from omnikanal.profiles.identity import tables as identity_tables
 from omnikanal.segments import tables as segments_tables
 from omnikanal.sources import tables as sources_tables
 from omnikanal.staff import tables as staff_tables

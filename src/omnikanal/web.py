@@ -8,7 +8,7 @@ import logging
 import re
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 from fastapi import Depends, FastAPI, Request
@@ -20,9 +20,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from omnikanal.auth.model import Permission, Principal
+from omnikanal.clock import MAX_TIME, MIN_TIME
 from omnikanal.errors import Forbidden, InvalidInput, OmnikanalError, Unauthorized
-from omnikanal.hub import Hub
-from omnikanal.ingest.model import MAX_TIME, MIN_TIME
 from omnikanal.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -59,7 +58,13 @@ async def hub_of(request: Request) -> Hub:
     return hub
 
 
-HubDep = Annotated[Hub, Depends(hub_of)]
+# The edge knows the hub only as a type: importing it would make web depend on every capability.
+if TYPE_CHECKING:
+    from omnikanal.hub import Hub
+
+    HubDep = Annotated[Hub, Depends(hub_of)]
+else:
+    HubDep = Annotated[Any, Depends(hub_of)]
 
 
 SESSION_COOKIE = "omnikanal_session"

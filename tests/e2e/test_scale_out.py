@@ -21,8 +21,8 @@ import pytest
 from sqlalchemy import func, select
 
 from omnikanal.db.engine import read_tx
+from omnikanal.eventlog.tables import events
 from omnikanal.hub import build_hub
-from omnikanal.ingest.tables import events
 from omnikanal.journeys.tables import journey_runs, journey_steps
 from omnikanal.messaging.tables import messages, staff_tasks
 from omnikanal.segments.tables import segment_members

@@ -17,9 +17,9 @@ import pytest
 from sqlalchemy import func, select
 
 from omnikanal.db.engine import read_tx
+from omnikanal.eventlog.tables import events
 from omnikanal.hub import Hub
-from omnikanal.identity.tables import identities
-from omnikanal.ingest.tables import events
+from omnikanal.profiles.identity.tables import identities
 from omnikanal.profiles.tables import profiles
 
 PEOPLE = 12

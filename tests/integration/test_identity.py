@@ -10,7 +10,7 @@ from sqlalchemy import select
 from omnikanal.db.engine import read_tx
 from omnikanal.errors import Conflict
 from omnikanal.hub import Hub
-from omnikanal.identity.tables import identity_conflicts, merges
+from omnikanal.profiles.identity.tables import identity_conflicts, merges
 from omnikanal.profiles.tables import profiles
 from omnikanal.sources.model import Source
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from omnikanal.db.engine import read_tx, write_tx
 from omnikanal.hub import Hub
-from omnikanal.identity.tables import identities, merges
+from omnikanal.profiles.identity.tables import identities, merges
 from omnikanal.profiles.service import TimelineQuery
 from omnikanal.sources.model import Source
 

@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 
 from omnikanal.clock import FixedClock
 from omnikanal.db.engine import read_tx
+from omnikanal.eventlog.tables import events
 from omnikanal.hub import build_hub
-from omnikanal.ingest.tables import events
 from omnikanal.profiles.tables import profiles
 from omnikanal.settings import Settings
 from tests.conftest import utc

@@ -15,9 +15,9 @@ from sqlalchemy import Connection, delete, select
 from omnikanal.audit.service import FLUSH_SECONDS
 from omnikanal.audit.tables import access_log
 from omnikanal.db.engine import read_tx, write_tx
+from omnikanal.eventlog.tables import events
 from omnikanal.hub import Hub
 from omnikanal.ingest.service import IngestResult
-from omnikanal.ingest.tables import events
 
 
 def _bearer(token: str) -> dict[str, str]:

@@ -264,7 +264,7 @@ def test_sql_and_python_agree_on_generated_data(settings: Settings) -> None:
 
 
 def _pid(conn: Any, identifier_type: str, value: str) -> str:
-    from omnikanal.identity.tables import identities
+    from omnikanal.profiles.identity.tables import identities
 
     return str(
         conn.execute(

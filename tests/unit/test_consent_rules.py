@@ -8,9 +8,10 @@ import pytest
 
 from omnikanal.clock import FixedClock
 from omnikanal.consent.events import parse
-from omnikanal.consent.model import DEFAULT_PURPOSES, ConsentStatus, is_restricted_purpose
+from omnikanal.consent.model import ConsentStatus, is_restricted_purpose
 from omnikanal.ingest.model import Rejection, TrackedEvent
 from omnikanal.privacy.model import one_month_later
+from omnikanal.settings import DEFAULT_PURPOSES
 from omnikanal.signing import InvalidToken, Signer
 
 NOW = datetime(2026, 11, 23, 10, tzinfo=UTC)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from omnikanal.identity.model import IdentityRules, extract_identifiers, normalise
+from omnikanal.profiles.identity.model import IdentityRules, extract_identifiers, normalise
 from omnikanal.settings import DEFAULT_IDENTIFIER_LIMITS, DEFAULT_JUNK_VALUES
 
 RULES = IdentityRules(

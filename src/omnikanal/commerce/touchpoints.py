@@ -18,10 +18,10 @@ from sqlalchemy import Connection, bindparam, func, insert, select
 from omnikanal.clock import Clock, isoformat
 from omnikanal.commerce.tables import commerce_notifications, commerce_orders, commerce_reservations
 from omnikanal.errors import Conflict, NotFound
-from omnikanal.identity.tables import identities
 from omnikanal.ids import new_id
 from omnikanal.ingest.service import IngestService
 from omnikanal.profiles import store as profile_store
+from omnikanal.profiles.identity.tables import identities
 from omnikanal.sources.model import Source
 from omnikanal.sources.service import SourceService
 

@@ -7,18 +7,6 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-DEFAULT_PURPOSES: tuple[str, ...] = (
-    "email_marketing",
-    "sms_marketing",
-    "phone_marketing",
-    "push_marketing",
-    "messenger_marketing",
-    "personalisation",
-    "analytics",
-    # the cookie banner's marketing category (advertising, retargeting); no messaging channel's consent
-    "marketing",
-)
-
 # The marketing purpose that covers contact over each messaging channel. A consent for one channel
 # never stands in for another: a confirmed email consent does not allow a sales call (UWG §7).
 CHANNEL_PURPOSE: dict[str, str] = {

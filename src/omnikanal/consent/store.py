@@ -13,7 +13,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from omnikanal.consent.tables import consent_confirmations, consent_records, consent_state, restrictions
 from omnikanal.db.fast import Raw
-from omnikanal.identity.tables import identities
+from omnikanal.profiles.identity.tables import identities
 from omnikanal.profiles.tables import profiles
 
 

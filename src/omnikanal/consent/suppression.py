@@ -20,7 +20,7 @@ from sqlalchemy import Connection, Engine, select, update
 from omnikanal.consent.tables import hub_meta, suppressions
 from omnikanal.db.engine import insert_ignoring_duplicates, read_tx, write_tx
 from omnikanal.db.fast import Raw
-from omnikanal.identity.model import Identifier, IdentityRules, normalise
+from omnikanal.profiles.identity.model import Identifier, IdentityRules, normalise
 
 SALT_KEY = "suppression_salt"
 CHUNK = 500

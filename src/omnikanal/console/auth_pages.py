@@ -3,7 +3,7 @@ public URL is https; the session itself lives in the database (staff/service.py)
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Query, Request
@@ -14,9 +14,11 @@ from omnikanal.console.frame import LANG_COOKIE, MAX_FORM_BYTES, language, refus
 from omnikanal.console.nav import home
 from omnikanal.console.texts import LANGUAGES, TEXTS
 from omnikanal.errors import InvalidInput, TooManyRequests, Unauthorized
-from omnikanal.hub import Hub
 from omnikanal.pages import render
 from omnikanal.web import SESSION_COOKIE, client_address
+
+if TYPE_CHECKING:  # the composition root, as a type only: routers do not import it
+    from omnikanal.hub import Hub
 
 router = APIRouter(include_in_schema=False)
 

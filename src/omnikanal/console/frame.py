@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote
 from zoneinfo import ZoneInfo
 
@@ -19,10 +19,12 @@ from starlette.concurrency import run_in_threadpool
 from omnikanal.auth.model import Permission, Principal
 from omnikanal.console.nav import BY_KEY, visible
 from omnikanal.console.texts import CHANNEL_ICONS, LANGUAGES, TEXTS
-from omnikanal.hub import Hub
 from omnikanal.pages import environment, render
 from omnikanal.staff.model import Session
 from omnikanal.web import SESSION_COOKIE
+
+if TYPE_CHECKING:  # the composition root, as a type only: routers do not import it
+    from omnikanal.hub import Hub
 
 LANG_COOKIE = "omnikanal_lang"
 MAX_FORM_BYTES = 64 * 1024

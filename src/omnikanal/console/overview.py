@@ -8,7 +8,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse
@@ -17,7 +17,9 @@ from omnikanal.clock import isoformat
 from omnikanal.console import queries
 from omnikanal.console.frame import Ctx, page_of
 from omnikanal.db.engine import read_tx
-from omnikanal.hub import Hub
+
+if TYPE_CHECKING:  # the composition root, as a type only: routers do not import it
+    from omnikanal.hub import Hub
 
 log = logging.getLogger(__name__)
 

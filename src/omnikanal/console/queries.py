@@ -12,10 +12,11 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from omnikanal.clock import isoformat
 from omnikanal.commerce.tables import commerce_orders
-from omnikanal.identity.tables import identities
-from omnikanal.ingest.tables import events, quarantine
+from omnikanal.eventlog.tables import events
+from omnikanal.ingest.tables import quarantine
 from omnikanal.messaging.tables import message_statuses
 from omnikanal.privacy.tables import privacy_requests
+from omnikanal.profiles.identity.tables import identities
 from omnikanal.profiles.tables import profiles
 from omnikanal.segments.store import SYSTEM_SOURCE_ID
 

@@ -39,8 +39,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from omnikanal.background import Periodic
 from omnikanal.clock import Clock
 from omnikanal.db.engine import insert_ignoring_duplicates, read_tx, run_write
-from omnikanal.eventlog.tables import consumer_cursors
-from omnikanal.ingest.tables import events
+from omnikanal.eventlog.tables import consumer_cursors, events
 
 log = logging.getLogger(__name__)
 

@@ -5,18 +5,20 @@ from __future__ import annotations
 import asyncio
 import base64
 import zlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from omnikanal.errors import InvalidInput, PayloadTooLarge, Unavailable
-from omnikanal.hub import Hub
 from omnikanal.ingest import browser
 from omnikanal.ingest.schemas import BatchRequest, Envelope, ErrorResponse, IngestResponse
 from omnikanal.sources.model import Source
 from omnikanal.web import JSONResponse
+
+if TYPE_CHECKING:  # the composition root, as a type only: routers do not import it
+    from omnikanal.hub import Hub
 
 router = APIRouter(prefix="/v1", tags=["tracking"])
 

@@ -13,7 +13,7 @@ import ipaddress
 import math
 import time
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
@@ -22,9 +22,11 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from omnikanal.errors import Forbidden, InvalidInput, TooManyRequests
-from omnikanal.hub import Hub
 from omnikanal.sources.model import Source
 from omnikanal.web import JSONResponse, error_body
+
+if TYPE_CHECKING:  # the composition root, as a type only: routers do not import it
+    from omnikanal.hub import Hub
 
 # Paths a shop's page calls: the tracking API, the libraries' settings, RudderStack's beacon.
 BROWSER_PREFIXES = ("/v1/", "/beacon/v1/", "/sourceConfig")

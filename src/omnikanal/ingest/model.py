@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from omnikanal.clock import MAX_TIME as MAX_TIME
+from omnikanal.clock import MIN_TIME as MIN_TIME
+from omnikanal.eventlog.model import EVENT_TYPES as EVENT_TYPES
 from omnikanal.sources.model import CHANNELS
 
-MIN_TIME = datetime(1900, 1, 1, tzinfo=UTC)
-MAX_TIME = datetime(2999, 12, 31, tzinfo=UTC)
-EVENT_TYPES = ("identify", "track", "page", "screen", "group", "alias")
 MAX_NAME_LENGTH = 200
 MAX_ID_LENGTH = 200
 

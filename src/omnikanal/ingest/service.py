@@ -16,10 +16,8 @@ import orjson
 from sqlalchemy import Connection, Engine
 
 from omnikanal.clock import Clock
-from omnikanal.db.engine import run_write
+from omnikanal.db.engine import read_tx, run_write
 from omnikanal.db.fast import db_time_converter
-from omnikanal.identity.model import Identifier, IdentityRules, extract_identifiers, normalise
-from omnikanal.identity.resolver import Evidence, Resolver
 from omnikanal.ingest import store
 from omnikanal.ingest.model import (
     EventRejected,
@@ -29,6 +27,8 @@ from omnikanal.ingest.model import (
     validate,
     without_nul,
 )
+from omnikanal.profiles.identity.model import Identifier, IdentityRules, extract_identifiers, normalise
+from omnikanal.profiles.identity.resolver import Evidence, Resolver
 from omnikanal.profiles.model import TraitRules, event_traits
 from omnikanal.sources.model import Source
 
@@ -139,6 +139,11 @@ class IngestService:
     @property
     def identity_rules(self) -> IdentityRules:
         return self._identity_rules
+
+    def quarantined(self, *, source_id: str | None, before_id: int | None, limit: int) -> list[Any]:
+        """The newest quarantined events (of one source), below ``before_id``."""
+        with read_tx(self._engine) as conn:
+            return store.list_quarantine(conn, source_id=source_id, before_id=before_id, limit=limit)
 
     def prepare(
         self,

@@ -8,12 +8,16 @@ events go, and nothing is loaded from a third party.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from fastapi import APIRouter, Request
 
-from omnikanal.hub import Hub
 from omnikanal.ingest import browser
 from omnikanal.ingest.api import _source, _write_key
 from omnikanal.web import JSONResponse
+
+if TYPE_CHECKING:  # the composition root, as a type only: routers do not import it
+    from omnikanal.hub import Hub
 
 router = APIRouter(tags=["tracking"])
 

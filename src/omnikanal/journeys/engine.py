@@ -27,8 +27,8 @@ from sqlalchemy.sql.dml import ReturningDelete
 from omnikanal.db.fast import Raw
 from omnikanal.db.rows import among, insert_new_returning, insert_rows, update_rows
 from omnikanal.errors import NotFound
+from omnikanal.eventlog.tables import events
 from omnikanal.ids import new_id
-from omnikanal.ingest.tables import events
 from omnikanal.journeys.model import EventMatch, Journey, JourneyLimits, Step, parse_journey
 from omnikanal.journeys.tables import journey_runs, journey_steps, journey_timers, journey_versions
 from omnikanal.journeys.timing import local_midnight, next_local_time, occurrence, trait_date, zone

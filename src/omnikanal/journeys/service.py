@@ -10,8 +10,8 @@ from sqlalchemy import Connection, Engine, func, or_, select, update
 from omnikanal.clock import Clock, isoformat
 from omnikanal.db.engine import read_tx, run_write
 from omnikanal.errors import Conflict, InvalidInput, NotFound
+from omnikanal.eventlog.tables import events
 from omnikanal.ids import new_id
-from omnikanal.ingest.tables import events
 from omnikanal.journeys.engine import ACTIVE, ENDED, JourneyEngine, Version
 from omnikanal.journeys.model import Journey, fail, parse_journey
 from omnikanal.journeys.schema import journey_schema

@@ -22,12 +22,12 @@ from omnikanal.clock import Clock, isoformat
 from omnikanal.db.engine import read_tx, run_write
 from omnikanal.db.fast import Raw
 from omnikanal.errors import InvalidInput, NotFound
-from omnikanal.identity.tables import identities
 from omnikanal.ids import new_id
 from omnikanal.ingest.service import IngestService
 from omnikanal.messaging.channels.push import Subscription
 from omnikanal.messaging.tables import push_subscriptions
 from omnikanal.profiles import store as profiles_store
+from omnikanal.profiles.identity.tables import identities
 from omnikanal.sources.model import Source
 
 _ACTIVE_SQL = """

@@ -5,17 +5,19 @@ tracking API is)."""
 from __future__ import annotations
 
 import base64
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from omnikanal.errors import InvalidInput, NotFound, PayloadTooLarge, Unauthorized
-from omnikanal.hub import Hub
 from omnikanal.messaging.push import parse_registration
 from omnikanal.sources.model import Source
 from omnikanal.web import ERROR_RESPONSES, HubDep
+
+if TYPE_CHECKING:  # the composition root, as a type only: routers do not import it
+    from omnikanal.hub import Hub
 
 router = APIRouter(prefix="/v1/push", tags=["messaging: web push"], responses=ERROR_RESPONSES)
 

@@ -18,7 +18,6 @@ from omnikanal.db.engine import read_tx, run_write
 from omnikanal.db.fast import Raw
 from omnikanal.db.rows import among, insert_new_returning, insert_rows
 from omnikanal.errors import Conflict, InvalidInput, NotFound
-from omnikanal.identity.tables import identities
 from omnikanal.ids import new_id
 from omnikanal.ingest.service import IngestService
 from omnikanal.messaging import store
@@ -44,6 +43,7 @@ from omnikanal.messaging.templates import (
     render,
 )
 from omnikanal.profiles import store as profiles_store
+from omnikanal.profiles.identity.tables import identities
 from omnikanal.profiles.tables import profiles
 from omnikanal.signing import Signer
 from omnikanal.sources.model import Source

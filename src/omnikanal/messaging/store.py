@@ -8,8 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select, update
 
-from omnikanal.identity.tables import identities
-from omnikanal.ingest.tables import events
+from omnikanal.eventlog.tables import events
 from omnikanal.messaging.model import ENGAGEMENT_CHANNEL, CustomerFacts, Status
 from omnikanal.messaging.tables import (
     message_statuses,
@@ -18,6 +17,7 @@ from omnikanal.messaging.tables import (
     push_subscriptions,
     staff_tasks,
 )
+from omnikanal.profiles.identity.tables import identities
 from omnikanal.profiles.store import merge_set
 from omnikanal.profiles.tables import profiles
 

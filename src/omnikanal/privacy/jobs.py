@@ -15,10 +15,10 @@ from sqlalchemy import ColumnElement, Connection, Engine, and_, delete, exists, 
 from omnikanal.background import Periodic
 from omnikanal.clock import Clock, isoformat
 from omnikanal.db.engine import run_write
-from omnikanal.identity.tables import identities
-from omnikanal.ingest.tables import events
+from omnikanal.eventlog.tables import events
 from omnikanal.privacy.service import PrivacyRegistry
 from omnikanal.profiles import store as profiles_store
+from omnikanal.profiles.identity.tables import identities
 from omnikanal.profiles.tables import profiles
 
 log = logging.getLogger(__name__)

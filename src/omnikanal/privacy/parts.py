@@ -10,9 +10,10 @@ from sqlalchemy import Connection, delete, or_, select, update
 from omnikanal.audit.tables import access_log
 from omnikanal.clock import isoformat
 from omnikanal.consent.tables import consent_confirmations, consent_records, consent_state, restrictions
-from omnikanal.identity.tables import identities, identity_conflicts, merge_blocks, merges
-from omnikanal.ingest.tables import events, quarantine
+from omnikanal.eventlog.tables import events
+from omnikanal.ingest.tables import quarantine
 from omnikanal.privacy.tables import privacy_exports, privacy_requests
+from omnikanal.profiles.identity.tables import identities, identity_conflicts, merge_blocks, merges
 from omnikanal.profiles.tables import profiles
 from omnikanal.sources.tables import sources
 

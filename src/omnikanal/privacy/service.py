@@ -15,12 +15,12 @@ from omnikanal.consent.suppression import SuppressionList
 from omnikanal.db.checkpoint import truncate_wal
 from omnikanal.db.engine import read_tx, run_write
 from omnikanal.errors import Conflict, Forbidden, InvalidInput, NotFound
-from omnikanal.identity.model import Identifier
+from omnikanal.eventlog.tables import events
 from omnikanal.ids import new_id
-from omnikanal.ingest.tables import events
 from omnikanal.privacy.model import PersonalData, RequestStatus, RequestType, one_month_later
 from omnikanal.privacy.tables import privacy_exports, privacy_requests
 from omnikanal.profiles import store as profiles_store
+from omnikanal.profiles.identity.model import Identifier
 from omnikanal.profiles.service import ProfileChange, ProfileService
 from omnikanal.profiles.tables import profiles
 

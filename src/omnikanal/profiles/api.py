@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from omnikanal.auth.model import Permission
 from omnikanal.errors import InvalidInput, NotFound
-from omnikanal.ingest.model import EVENT_TYPES
+from omnikanal.eventlog.model import EVENT_TYPES
 from omnikanal.profiles.service import TimelineQuery
 from omnikanal.sources.model import CHANNELS
 from omnikanal.web import ERROR_RESPONSES, HubDep, PrincipalDep, aware_time, require

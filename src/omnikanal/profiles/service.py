@@ -10,16 +10,15 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, or_, select, update
 
-from omnikanal.clock import Clock, isoformat
+from omnikanal.clock import MAX_TIME, MIN_TIME, Clock, isoformat
 from omnikanal.db.engine import RetryTransaction, read_tx, run_write
 from omnikanal.db.fast import Raw
 from omnikanal.errors import Conflict, InvalidInput, NotFound
-from omnikanal.identity import store as identity_store
-from omnikanal.identity.model import IdentityRules, normalise
-from omnikanal.identity.tables import identities, merges
-from omnikanal.ingest.model import MAX_TIME, MIN_TIME
-from omnikanal.ingest.tables import events
+from omnikanal.eventlog.tables import events
 from omnikanal.profiles import store
+from omnikanal.profiles.identity import store as identity_store
+from omnikanal.profiles.identity.model import IdentityRules, normalise
+from omnikanal.profiles.identity.tables import identities, merges
 from omnikanal.profiles.model import ProfileState, TraitRules, event_traits
 from omnikanal.profiles.tables import profiles
 from omnikanal.profiles.views import event_view, merge_view

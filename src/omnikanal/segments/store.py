@@ -16,10 +16,9 @@ from omnikanal.consent import store as consent_store
 from omnikanal.consent.tables import consent_state, restrictions
 from omnikanal.db.engine import insert_ignoring_duplicates
 from omnikanal.db.types import UTCDateTime
-from omnikanal.eventlog.tables import consumer_cursors
-from omnikanal.identity.tables import identities
-from omnikanal.ingest.tables import events
+from omnikanal.eventlog.tables import consumer_cursors, events
 from omnikanal.profiles import store as profiles_store
+from omnikanal.profiles.identity.tables import identities
 from omnikanal.profiles.tables import profiles
 from omnikanal.segments.evaluate import EventFact
 from omnikanal.segments.tables import (

@@ -10,9 +10,9 @@ from sqlalchemy import Connection, insert, or_, select, update
 
 from omnikanal.db.engine import insert_ignoring_duplicates
 from omnikanal.db.fast import Raw
-from omnikanal.identity.model import Identifier
-from omnikanal.identity.tables import identities, identity_conflicts, merge_blocks, merges
-from omnikanal.ingest.tables import events
+from omnikanal.eventlog.tables import events
+from omnikanal.profiles.identity.model import Identifier
+from omnikanal.profiles.identity.tables import identities, identity_conflicts, merge_blocks, merges
 
 CHUNK = 400
 

@@ -22,10 +22,10 @@ from sqlalchemy import Connection
 
 from omnikanal.db.engine import RetryTransaction
 from omnikanal.db.fast import Raw
-from omnikanal.identity import store
-from omnikanal.identity.model import Identifier, IdentityRules
 from omnikanal.ids import new_id
 from omnikanal.profiles import store as profile_store
+from omnikanal.profiles.identity import store
+from omnikanal.profiles.identity.model import Identifier, IdentityRules
 from omnikanal.profiles.model import ProfileState, TraitRules
 
 
