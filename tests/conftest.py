@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,17 +17,16 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
-import uvicorn
 from sqlalchemy import text
 
-from omnikanal.app import create_app
 from omnikanal.clock import SystemClock
 from omnikanal.db.engine import make_engine
 from omnikanal.db.migrate import upgrade
-from omnikanal.db.schema import metadata
 from omnikanal.hub import Hub, build_hub
 from omnikanal.settings import Settings
 from omnikanal.sources.model import Source
+from omnikanal.tables import metadata
+from tests.live_server import LiveServer
 
 # The local SMTP server and webhook receiver fixtures (smtp, hooks), for the messaging and journey tests.
 pytest_plugins = ["tests.integration.messaging.support"]
@@ -141,35 +137,6 @@ def make_channel(hub: Hub) -> Iterator[object]:
 @pytest.fixture
 def admin_token(hub: Hub) -> str:
     return hub.tokens.create("test-admin", "admin")[1]
-
-
-class LiveServer:
-    """The hub's app served by uvicorn on a loopback port, in a thread of the test process."""
-
-    def __init__(self, hub: Hub) -> None:
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(
-            create_app(hub, manage_lifecycle=False), log_level="warning", lifespan="on", proxy_headers=False
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
-
-    def start(self) -> None:
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("the test server did not start")
-            time.sleep(0.01)
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-        self.sock.close()
 
 
 @pytest.fixture

@@ -16,8 +16,8 @@ import httpx
 from sqlalchemy import String, cast, select
 
 from omnikanal.db.engine import read_tx
-from omnikanal.db.schema import metadata
 from omnikanal.hub import Hub
+from omnikanal.tables import metadata
 from tests.helpers import bearer, lookup, lookup_status
 
 JANA = ("Jana", "Kowalczyk", "jana.kowalczyk@example.de", "+4915112345678", "jk-2001", "web-anon-jk")

@@ -47,7 +47,7 @@ class Permission(StrEnum):
 
 
 # Least privilege per role; docs/roles.md shows the same decisions as a table, and
-# tests/integration/test_authorisation_matrix.py checks every operation against it.
+# tests/integration/auth/test_authorisation_matrix.py checks every operation against it.
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     # Erasure is the data-protection officer's alone: not even an administrator deletes a person.
     # Only an administrator (the integration of a system that runs its own double opt-in) records

@@ -7,21 +7,18 @@ unsubscribe, tracked links) and the Twilio status callback reach it.
 from __future__ import annotations
 
 import socket
-import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
-from omnikanal.app import create_app
 from omnikanal.clock import FixedClock
 from omnikanal.hub import Hub, build_hub
 from omnikanal.settings import Settings
 from tests.integration.messaging.support import FakeTwilio, SmtpSink
+from tests.live_server import LiveServer
 
 # A Wednesday, 12:00 in Berlin (CEST): inside everybody's sending hours.
 START = datetime(2026, 6, 10, 10, 0, tzinfo=UTC)
@@ -96,33 +93,9 @@ def hub(settings: Settings, clock: FixedClock) -> Iterator[Hub]:
     built.close()
 
 
-class _Server:
-    def __init__(self, hub: Hub, sock: socket.socket) -> None:
-        self.sock = sock
-        self.port = sock.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(
-            create_app(hub, manage_lifecycle=False), log_level="warning", lifespan="on", proxy_headers=False
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]}, daemon=True)
-
-    def start(self) -> None:
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("the test server did not start")
-            time.sleep(0.01)
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-
-
 @pytest.fixture
-def live_server(hub: Hub, server_socket: socket.socket) -> Iterator[_Server]:
-    server = _Server(hub, server_socket)
+def live_server(hub: Hub, server_socket: socket.socket) -> Iterator[LiveServer]:
+    server = LiveServer(hub, server_socket)
     server.start()
     yield server
     server.stop()

@@ -234,7 +234,7 @@ def test_split_buckets_are_sticky_and_spread() -> None:
 def test_the_readme_example_is_a_valid_journey() -> None:
     from pathlib import Path
 
-    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    readme = (Path(__file__).parents[3] / "README.md").read_text(encoding="utf-8")
     section = readme.split("## Journeys", 1)[1]
     example = section.split("```yaml", 1)[1].split("```", 1)[0]
     journey = parse(load_text(example, "application/yaml"))

@@ -26,7 +26,7 @@ from omnikanal.hub import Hub, build_hub
 from omnikanal.segments.tables import segment_due
 from omnikanal.settings import Settings
 from tests.helpers import bearer
-from tests.integration.test_eventlog import drain
+from tests.integration.eventlog.test_eventlog import drain
 
 
 class Picky:

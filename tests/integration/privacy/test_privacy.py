@@ -10,8 +10,8 @@ import httpx
 from sqlalchemy import String, cast, select, text
 
 from omnikanal.db.engine import read_tx
-from omnikanal.db.schema import metadata
 from omnikanal.hub import Hub
+from omnikanal.tables import metadata
 from tests.helpers import assert_error, bearer, lookup, lookup_status
 
 
