@@ -27,31 +27,41 @@ from pydantic_settings import BaseSettings
 PAGE = "configuration.md"
 
 # Settings are prefixed by capability; a prefix not listed here gets a section of its own, named
-# after it, so a new capability's settings still land on the page in a group.
-SECTIONS: tuple[tuple[str, tuple[str, ...], str], ...] = (
+# after it, so a new capability's settings still land on the page in a group. An entry ending in
+# "_" is a prefix, any other one a whole name.
+# (section title, name prefixes, the page that explains them, that page's title)
+SECTIONS: tuple[tuple[str, tuple[str, ...], str, str], ...] = (
     (
         "General",
-        ("data_dir", "database_url", "auto_migrate", "host", "port", "public_url", "secret_key", "page_size"),
+        ("data_dir", "database_url", "auto_migrate", "host", "port", "public_url", "secret_key"),
         "operations.md",
+        "Operations",
     ),
-    ("Sources and ingest", ("max_", "ingest_"), "sources.md"),
+    ("Sources and ingest", ("max_", "ingest_"), "sources.md", "Sources and ingest"),
     (
         "Identity and profiles",
         ("default_phone_region", "junk_", "identifier_", "default_identifier_", "trait_"),
         "identity.md",
+        "Identity and profiles",
     ),
-    ("Database and worker", ("sqlite_", "worker_"), "operations.md"),
-    ("Consent and privacy", ("consent_", "preference_", "retention_"), "consent.md"),
-    ("Commerce", ("reservation_", "commerce_", "scan_", "catalogue_"), "commerce.md"),
-    ("Segments", ("segment_",), "segments.md"),
-    ("Messaging", ("smtp_", "messaging_", "twilio_", "webhook_", "push_", "sms_", "report_"), "messaging.md"),
-    ("Journeys", ("journey_",), "journeys.md"),
+    ("Database and worker", ("sqlite_", "worker_", "page_size_"), "operations.md", "Operations"),
+    ("Consent and privacy", ("consent_", "preference_", "retention_"), "consent.md", "Consent and privacy"),
+    ("Commerce", ("reservation_", "commerce_", "scan_", "catalogue_"), "commerce.md", "Commerce"),
+    ("Segments", ("segment_",), "segments.md", "Segments and computed traits"),
+    (
+        "Messaging",
+        ("smtp_", "messaging_", "twilio_", "webhook_", "push_", "sms_", "report_"),
+        "messaging.md",
+        "Messaging",
+    ),
+    ("Journeys", ("journey_",), "journeys.md", "Journeys"),
     (
         "Console, staff and HTTP",
         ("console_", "api_", "callback_", "public_form_", "trusted_proxies"),
-        "console.md",
+        "staff.md",
+        "Staff, sign-in and API tokens",
     ),
-    ("The browser as a channel", ("browser_",), "browser.md"),
+    ("The browser as a channel", ("browser_",), "browser.md", "The webshop in the browser"),
 )
 
 # Defaults longer than this go under the description instead of into their own column.
@@ -69,12 +79,12 @@ there is.
 """
 
 
-def section_of(name: str) -> tuple[str, str | None]:
-    """The section title and page of a setting, by its name's prefix."""
-    for title, prefixes, page in SECTIONS:
-        if any(name == prefix or name.startswith(prefix) for prefix in prefixes):
-            return title, page
-    return name.split("_", 1)[0].capitalize(), None
+def section_of(name: str) -> tuple[str, str]:
+    """The section title of a setting, by its name's prefix, and a link to its page (or nothing)."""
+    for title, prefixes, page, page_title in SECTIONS:
+        if any(name.startswith(p) if p.endswith("_") else name == p for p in prefixes):
+            return title, f"[{page_title}]({page})"
+    return name.split("_", 1)[0].capitalize(), ""
 
 
 def env_name(settings: type[BaseSettings], name: str) -> str:
@@ -109,7 +119,7 @@ def default_text(name: str, value: Any) -> str:
     if isinstance(value, Path):
         return code(value.as_posix())
     if isinstance(value, float):
-        return code(f"{value:g}")
+        return code(str(int(value)) if value.is_integer() else repr(value))
     if isinstance(value, int):
         if name.endswith("_bytes") and value >= 1024:
             return f"{code(str(value))} ({_bytes(value)})"
@@ -141,9 +151,9 @@ def prose(text: str) -> str:
 
 
 def rows(settings: type[BaseSettings]) -> Iterator[tuple[str, str, str, str]]:
-    """(section title, section page, anchor, Markdown table row) per field, in the class's order."""
+    """(section title, link to its page, anchor, Markdown table row) per field, in the class's order."""
     for name, field in settings.model_fields.items():
-        title, page = section_of(name)
+        title, link = section_of(name)
         variable = env_name(settings, name)
         kind = f"`{type_text(field.annotation)}`"
         if limits := limits_text(field):
@@ -155,19 +165,19 @@ def rows(settings: type[BaseSettings]) -> Iterator[tuple[str, str, str, str]]:
             default = "see description"
         anchor = variable.lower()
         row = f'| <code id="{anchor}">{variable}</code> | {kind} | {default} | {description} |'
-        yield title, page or "", anchor, row
+        yield title, link, anchor, row
 
 
 def settings_reference(settings: type[BaseSettings]) -> str:
     """The whole page: the introduction, then one table per section."""
     sections: dict[str, tuple[str, list[str]]] = {}
-    for title, page, _anchor, row in rows(settings):
-        sections.setdefault(title, (page, []))[1].append(row)
+    for title, link, _anchor, row in rows(settings):
+        sections.setdefault(title, (link, []))[1].append(row)
     lines = [INTRO]
-    for title, (page, section_rows) in sections.items():
+    for title, (link, section_rows) in sections.items():
         lines.append(f"## {title}\n")
-        if page:
-            lines.append(f"How these are used: [{title}]({page}).\n")
+        if link:
+            lines.append(f"How they work: {link}.\n")
         lines.append("| variable | type | default | description |")
         lines.append("|---|---|---|---|")
         lines.extend(section_rows)
