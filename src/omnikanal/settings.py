@@ -56,115 +56,171 @@ DEFAULT_IDENTIFIER_LIMITS: dict[str, int] = {
 class Settings(BaseSettings):
     """Everything that can be configured. Frozen: a value once read does not change."""
 
-    model_config = SettingsConfigDict(env_prefix="OMNIKANAL_", frozen=True, extra="ignore")
+    # Descriptions are the docstrings under the fields: the reference in docs/ is generated from them.
+    model_config = SettingsConfigDict(
+        env_prefix="OMNIKANAL_", frozen=True, extra="ignore", use_attribute_docstrings=True
+    )
 
     data_dir: Path = Path("data")
+    """Folder for the SQLite file, the generated secret key, the VAPID key and the demo's logins."""
     database_url: str = ""
+    """SQLAlchemy URL of the database, e.g. postgresql://user:password@db-host:5432/omnikanal
+    (psycopg 3); empty: the SQLite file omnikanal.db in the data folder."""
     auto_migrate: bool = True
+    """Bring the schema to the newest version when a process starts; off: run `omnikanal migrate`."""
     host: str = "127.0.0.1"
+    """Address `omnikanal serve` listens on (`--host` wins)."""
     port: int = 8000
+    """Port `omnikanal serve` listens on (`--port` wins)."""
     public_url: str = "http://127.0.0.1:8000"
-    # Signs the links sent to customers. Unset: generated once into data_dir/secret.key, which is
-    # right for one machine; several nodes must share one value.
+    """The hub's address as customers and staff reach it: links in messages and on customer pages
+    are built on it, and console cookies are Secure when it is https."""
     secret_key: str | None = None
+    """Signs the links sent to customers. Unset: generated once into data_dir/secret.key, which is
+    right for one machine; several nodes must share one value."""
 
     default_phone_region: str = "DE"
+    """Region of phone numbers given without a country code (normalised to E.164)."""
     junk_identifier_values: tuple[str, ...] = DEFAULT_JUNK_VALUES
+    """Identifier values never stitched on (compared in lower case), such as null, 0000 or
+    test@test.com."""
     identifier_limits: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_IDENTIFIER_LIMITS))
+    """Most identifiers of a type one profile may hold; an identifier or a merge beyond it is
+    recorded as a conflict instead. Two different user ids never merge, whatever this says."""
     default_identifier_limit: int = 10
-    # Trait keys whose values are identifiers too, mapped to the identifier type they become,
-    # e.g. {"loyaltyCard": "loyalty_card"}.
+    """The limit of identifier types not named in identifier_limits."""
     identifier_traits: dict[str, str] = Field(default_factory=lambda: {"loyaltyCard": "loyalty_card"})
-    # Per trait, the source names in order of trust; a listed source beats any later value from a
-    # source ranked lower or not listed. Traits not named here: latest event time wins.
+    """Trait keys whose values are identifiers too, mapped to the identifier type they become,
+    e.g. {"loyaltyCard": "loyalty_card"}."""
     trait_source_priority: dict[str, list[str]] = Field(default_factory=dict)
+    """Per trait, the source names in order of trust, e.g. {"birthday": ["erp"]}; a listed source
+    beats any later value from a source ranked lower or not listed. Traits not named here: latest
+    event time wins."""
 
-    # Ingest limits (Segment's own published limits).
     max_event_bytes: int = 32 * 1024
+    """Largest event of the tracking API (Segment's own published limit)."""
     max_request_bytes: int = 500 * 1024
+    """Largest tracking request, also after gzip decompression (Segment's own published limit)."""
     max_batch_events: int = 2500
-    # How many events one write transaction may group from several waiting requests.
+    """Most events in one /v1/batch request (Segment's own published limit)."""
     ingest_group_events: int = 5000
-    # How long a tracking request waits for its commit before answering 503 (the client retries).
+    """How many events one write transaction may group from several waiting requests."""
     ingest_timeout_seconds: float = 30.0
-    # Writer threads per process; 0 = one on SQLite (a single writer anyway), two on PostgreSQL.
+    """How long a tracking request waits for its commit before answering 503 (the client retries;
+    the retry is deduplicated)."""
     ingest_writers: int = 0
+    """Writer threads per process; 0 = one on SQLite (a single writer anyway), two on PostgreSQL."""
 
     sqlite_synchronous: str = "FULL"
-    # Seconds between background WAL checkpoints (db/checkpoint.py); 0 leaves them to SQLite's commits.
+    """SQLite's synchronous mode (OFF, NORMAL, FULL, EXTRA). FULL: an answered event survives a power
+    loss; NORMAL survives a crash of the process, not of the machine, and saves an fsync per commit."""
     sqlite_checkpoint_seconds: float = 1.0
+    """Seconds between background WAL checkpoints (db/checkpoint.py); 0 leaves them to SQLite's
+    commits."""
     page_size_default: int = 50
+    """Not read yet: the timeline's page length is 50 by default."""
     page_size_max: int = 500
+    """Not read yet: the timeline's page length is at most 500."""
     worker_poll_seconds: float = 1.0
-    # How often a worker process looks whether another process committed to the database (SQLite:
-    # PRAGMA data_version, a read of shared memory; PostgreSQL: LISTEN wakes it at once and this is
-    # the longest wait). It bounds the latency of real-time segments and journeys, not their cost.
+    """Seconds between rounds of the event-log processors when nothing woke them; events committed
+    by another process are seen at the latest then."""
     worker_watch_seconds: float = Field(default=0.005, gt=0, le=5)
-    # The niceness `omnikanal serve` gives the worker process it starts beside the API (0: the same
-    # priority as the API; higher: the worker takes the CPU the requests leave).
+    """How often a worker process looks whether another process committed to the database (SQLite:
+    PRAGMA data_version, a read of shared memory; PostgreSQL: LISTEN wakes it at once and this is
+    the longest wait). It bounds the latency of real-time segments and journeys, not their cost."""
     worker_nice: int = Field(default=0, ge=0, le=19)
+    """The niceness `omnikanal serve` gives the worker process it starts beside the API (0: the same
+    priority as the API; higher: the worker takes the CPU the requests leave)."""
 
     # Consent and data-protection rights.
     consent_purposes: tuple[str, ...] = DEFAULT_PURPOSES
-    consent_confirm_days: float = 7.0  # how long a double opt-in link stays valid
-    preference_link_days: float = 30.0  # how long a preference-centre link stays valid
-    # Retention: maximum age in days per event type or channel, keys "type:page",
-    # "event:Product Viewed", "channel:web"; the shortest matching rule applies.
+    """The consent purposes; a consent for any other purpose is refused with the field named."""
+    consent_confirm_days: float = 7.0
+    """How long a double opt-in link stays valid."""
+    preference_link_days: float = 30.0
+    """How long a preference-centre link stays valid."""
     retention_days: dict[str, int] = Field(default_factory=lambda: {"type:page": 396, "type:screen": 396})
-    # Anonymous profiles (no user id, email or phone) inactive this many days are removed; 0 keeps them.
+    """Retention: maximum age in days per event type, event name or channel, keys "type:page",
+    "event:Product Viewed", "channel:web"; the shortest matching rule applies."""
     retention_anonymous_profile_days: int = 396
+    """Anonymous profiles (no user id, email or phone) inactive this many days are removed; 0 keeps
+    them."""
     retention_batch_size: int = 1000
+    """Events or profiles removed per transaction by the retention job."""
     retention_interval_seconds: float = 3600.0
-    # Commerce. How long a reservation holds an item unless the request says otherwise, and how long
-    # before its end the customer is reminded.
+    """Seconds between passes of the retention job in the worker; 0: no pass in this process."""
     reservation_hold_hours: float = Field(default=48.0, gt=0)
+    """How long a reservation holds an item unless the request says otherwise."""
     reservation_reminder_hours: float = Field(default=4.0, ge=0)
-    # Seconds between passes of the reservation expiry and reminder job.
+    """How long before a reservation's end the customer is reminded."""
     commerce_job_seconds: float = Field(default=30.0, gt=0)
-    # The hub's own source of commerce touchpoints (created on first use).
+    """Seconds between passes of the reservation expiry and reminder job."""
     commerce_source_name: str = "omnikanal-commerce"
+    """The hub's own source of commerce touchpoints (created on first use)."""
     scan_nearby_stores: int = Field(default=5, ge=0)
+    """Nearest stores whose stock a scan in store shows."""
     scan_suggestions: int = Field(default=5, ge=0)
+    """Product suggestions a scan in store shows."""
     catalogue_import_chunk_rows: int = Field(default=500, ge=1)
-    # Largest catalogue file the API takes in one request (the CLI has no limit).
+    """Catalogue rows imported per transaction."""
     catalogue_import_max_bytes: int = 50 * 1024 * 1024
+    """Largest catalogue file the API takes in one request (the CLI has no limit)."""
 
-    # Segments and computed traits.
-    segment_max_depth: int = 8  # nesting of all/any/not
+    segment_max_depth: int = 8
+    """Deepest nesting of all/any/not in a segment condition."""
     segment_max_leaves: int = 50
+    """Most leaves (trait, event, consent, ... tests) in a segment condition."""
     segment_max_window_days: int = 730
-    # how often profiles whose answers change with time are re-checked, and how many per transaction
+    """Longest time window of a segment condition or a computed trait."""
     segment_recheck_seconds: float = 60.0
+    """How often profiles whose answers change with time (an event leaving its window) are
+    re-checked."""
     segment_recheck_batch: int = 500
-    # how often segments with time windows are recomputed in batch (0: never)
+    """Profiles re-checked per transaction."""
     segment_batch_recheck_seconds: float = 3600.0
+    """How often segments with time windows are recomputed in batch (0: never)."""
     # --- messaging ---
-    # SMTP server for email, e.g. smtp://127.0.0.1:1025 or smtps://user:password@mail.example:465;
-    # empty: email cannot be sent (messages wait and are retried until it is set).
     smtp_url: str = ""
+    """SMTP server for email, e.g. smtp://127.0.0.1:1025 or smtps://user:password@mail.example:465;
+    empty: email cannot be sent (messages wait and are retried until it is set)."""
     smtp_from: str = "Omnikanal <noreply@omnikanal.invalid>"
+    """Sender of email (From)."""
     smtp_connections: int = 4
+    """SMTP connections kept open per process."""
     smtp_timeout_seconds: float = 15.0
-    # List-Id of marketing email (RFC 2919).
+    """Timeout of one SMTP exchange."""
     messaging_list_id: str = "Omnikanal <marketing.omnikanal.invalid>"
-    # Twilio Messages API (SMS, WhatsApp); the base URL is configurable for tests and regional hosts.
+    """List-Id of marketing email (RFC 2919)."""
     twilio_base_url: str = "https://api.twilio.com"
+    """Twilio Messages API (SMS, WhatsApp); the base URL is configurable for tests and regional
+    hosts."""
     twilio_account_sid: str = ""
+    """Twilio account SID; empty: SMS and WhatsApp cannot be sent."""
     twilio_auth_token: str = ""
+    """Twilio auth token; it also checks the signatures of Twilio's callbacks."""
     twilio_from: str = ""
+    """Sender number of SMS (E.164)."""
     twilio_whatsapp_from: str = ""
+    """Sender number of WhatsApp messages (E.164)."""
     twilio_timeout_seconds: float = 15.0
-    # Generic outbound webhook (Standard Webhooks); the secret is whsec_<base64>.
+    """Timeout of one request to Twilio."""
     webhook_url: str = ""
+    """Generic outbound webhook (Standard Webhooks): where webhook messages are posted."""
     webhook_secret: str = ""
+    """Signing secret of the outbound webhook, whsec_<base64>."""
     webhook_allow_private: bool = False
-    # Private networks webhooks may reach although private addresses are refused (CIDRs, e.g. a
-    # partner's VPN range "10.8.0.0/16"); checked where the connection is made.
+    """Allow webhooks to private, loopback or link-local addresses. Off, the address is checked
+    where the connection is made and the request goes to the checked address, so a DNS answer
+    that changes after the check cannot lead it inside."""
     webhook_allowed_networks: list[str] = Field(default_factory=list)
+    """Private networks webhooks may reach although private addresses are refused (CIDRs, e.g. a
+    partner's VPN range "10.8.0.0/16"); checked where the connection is made."""
     webhook_timeout_seconds: float = 10.0
+    """Timeout of one webhook request."""
     messaging_default_timezone: str = "Europe/Berlin"
+    """Time zone of customers without a timezone trait (quiet hours, send times)."""
     messaging_default_locale: str = "de"
-    # Quiet hours per channel, local time of the customer, "HH:MM-HH:MM"; a channel not listed has none.
+    """Locale of customers whose traits name none (which template and text they get)."""
     messaging_quiet_hours: dict[str, str] = Field(
         default_factory=lambda: {
             "email": "20:00-08:00",
@@ -173,58 +229,74 @@ class Settings(BaseSettings):
             "task": "20:00-08:00",
         }
     )
-    # Transactional messages (an order status) go at any hour unless this is set.
+    """Quiet hours per channel, local time of the customer, "HH:MM-HH:MM"; a channel not listed has
+    none. A message in quiet hours is deferred, not dropped."""
     messaging_quiet_hours_transactional: bool = False
-    # Marketing messages per customer across all channels within the window, and per channel.
+    """Transactional messages (an order status) go at any hour unless this is set."""
     messaging_cap_count: int = 3
+    """Marketing messages per customer across all channels within messaging_cap_days."""
     messaging_cap_days: float = 7.0
+    """The window of the marketing caps, in days."""
     messaging_channel_caps: dict[str, int] = Field(default_factory=lambda: {"sms": 2, "whatsapp": 2})
-    # channel "auto": the order tried when neither a preference nor engagement decides.
-    # Push after email (free, but easily missed), before SMS and WhatsApp (which cost per message).
+    """Marketing messages per customer and channel within messaging_cap_days."""
     messaging_auto_fallback: tuple[str, ...] = ("email", "push", "sms", "whatsapp")
-    # Seconds between dispatcher rounds; 0: this process runs no dispatcher (API-only nodes).
+    """channel "auto": the order tried when neither a preference nor engagement decides.
+    Push after email (free, but easily missed), before SMS and WhatsApp (which cost per message)."""
     messaging_poll_seconds: float = 1.0
+    """Seconds between dispatcher rounds; 0: this process runs no dispatcher (API-only nodes)."""
     messaging_batch_size: int = 100
+    """Messages a dispatcher claims and gates per batch."""
     messaging_max_attempts: int = 8
+    """Attempts to send a message before it fails."""
     messaging_retry_base_seconds: float = 30.0
+    """The first retry's delay; each further retry waits longer (exponential backoff)."""
     messaging_retry_max_seconds: float = 6 * 3600.0
-    # Sends per second per channel (a provider's rate limit); a channel not listed is not limited.
+    """The longest delay between two attempts."""
     messaging_rate_per_second: dict[str, float] = Field(default_factory=dict)
-    # POST /api/messages dispatches the new message at once (after its commit) and answers with the
-    # gate's decision; off: the background dispatcher takes it on its next round.
+    """Sends per second per channel (a provider's rate limit); a channel not listed is not limited."""
     messaging_dispatch_inline: bool = True
-    # How long the links in a message (unsubscribe, tracked links) stay valid.
+    """POST /api/messages dispatches the new message at once (after its commit) and answers with the
+    gate's decision; off: the background dispatcher takes it on its next round."""
     messaging_link_days: int = 90
+    """How long the links in a message (unsubscribe, tracked links) stay valid."""
     # --- journeys ---
     journey_max_steps: int = Field(default=50, ge=1, le=500)
-    # the longest wait, timeout, cooldown or goal window
+    """Most steps in one journey."""
     journey_max_wait_days: int = Field(default=730, ge=1)
+    """The longest wait, timeout, cooldown or goal window."""
     journey_max_document_bytes: int = Field(default=256 * 1024, ge=1024)
+    """Largest journey document (YAML or JSON) the API takes."""
     # Deepest nesting of lists and objects in a journey document (YAML or JSON); YAML aliases are
     # refused outright, so a small document cannot expand into a huge one.
     journey_max_document_depth: int = Field(
         default=32, ge=8, le=200, description="deepest nesting of a journey document"
     )
-    # Seconds between timer worker rounds when nothing is due; 0: this process runs no timer worker
-    # (API-only nodes; run `omnikanal journeys work` beside them).
     journey_worker_poll_seconds: float = Field(default=0.5, ge=0)
-    journey_worker_batch: int = Field(default=100, ge=1)  # due timers claimed per transaction
-    # Seconds between scans for date-trait triggers (birthdays); 0: no scan in this process.
+    """Seconds between timer worker rounds when nothing is due; 0: this process runs no timer worker
+    (API-only nodes; run `omnikanal journeys work` beside them)."""
+    journey_worker_batch: int = Field(default=100, ge=1)
+    """Due timers claimed per transaction."""
     journey_date_scan_seconds: float = Field(default=3600.0, ge=0)
+    """Seconds between scans for date-trait triggers (birthdays); 0: no scan in this process."""
     journey_date_scan_page: int = Field(default=1000, ge=1)
-    # Test hook (never set in production): a timer worker writes this file after taking its steps
-    # and sleeps this long before committing, so a test can kill it inside the step transaction.
+    """Profiles read per page of the date-trait scan."""
     journey_test_pause_file: str = ""
+    """Test hook (never set in production): a timer worker writes this file after taking its steps
+    and sleeps journey_test_pause_seconds before committing, so a test can kill it inside the step
+    transaction."""
     journey_test_pause_seconds: float = 0.0
+    """Test hook (never set in production): how long the paused timer worker sleeps."""
 
     # --- console (staff users, sessions, pages) ---
-    # A console session ends this many hours after login, whatever the activity.
     console_session_hours: float = Field(default=12.0, gt=0)
-    # Failed logins allowed per user name and per client address within the window; more are refused
-    # with 429 until the oldest failure leaves the window.
+    """A console session ends this many hours after login, whatever the activity."""
     console_login_max_failures: int = Field(default=5, ge=1)
+    """Failed logins allowed per user name within the window; more are refused with 429 until the
+    oldest failure leaves the window."""
     console_login_max_failures_per_ip: int = Field(default=20, ge=1)
+    """Failed logins allowed per client address within the window; more are refused with 429."""
     console_login_window_seconds: float = Field(default=900.0, gt=0)
+    """The window of the login limits."""
     # Request bodies, per kind of route; a larger body is refused with 413 while it is read, before
     # any handler sees it. The tracking API (/v1) keeps its own limits (Segment's).
     api_max_body_bytes: int = Field(
@@ -249,24 +321,26 @@ class Settings(BaseSettings):
         description="JSON list of proxy addresses or networks trusted to set X-Forwarded-For",
     )
     console_password_min_length: int = Field(default=10, ge=8)
-    # Rows shown in console lists (search hits, timeline, tasks) before "more".
+    """Shortest password of a staff user."""
     console_page_rows: int = Field(default=50, ge=1, le=500)
-    # Days the overview's charts cover.
+    """Rows shown in console lists (search hits, timeline, tasks) before "more"."""
     console_overview_days: int = Field(default=30, ge=1, le=366)
-    # How long the overview's aggregates are reused (they scan the window's events); 0: every request.
+    """Days the overview's charts cover."""
     console_overview_cache_seconds: float = Field(default=60.0, ge=0)
+    """How long the overview's aggregates are reused (they scan the window's events); 0: every
+    request."""
     # --- the browser as a channel (CORS, public write keys) ---
-    # Requests per second a public source takes from one client address, and the burst allowed on
-    # top (a token bucket per source and address, per process). Generous, because many visitors can
-    # share one address (a company's network, a mobile carrier's NAT); over it: 429 with Retry-After.
     browser_rate_per_second: float = Field(default=20.0, gt=0)
+    """Requests per second a public source takes from one client address (a token bucket per source
+    and address, per process). Generous, because many visitors can share one address (a company's
+    network, a mobile carrier's NAT); over it: 429 with Retry-After."""
     browser_rate_burst: int = Field(default=200, ge=1)
-    # Client addresses remembered per process; past this, buckets already full again are forgotten.
+    """The burst a public source takes from one client address on top of the rate."""
     browser_rate_max_clients: int = Field(default=100_000, ge=100)
-    # How long a browser may reuse a preflight answer (Chromium caps it at 7200 seconds).
+    """Client addresses remembered per process; past this, buckets already full again are
+    forgotten."""
     browser_preflight_max_age_seconds: int = Field(default=7200, ge=0)
-    # Request headers a page may send to the tracking endpoints: those of Segment's analytics-next and
-    # RudderStack's JavaScript SDK, retries included. A preflight asking for another is refused.
+    """How long a browser may reuse a preflight answer (Chromium caps it at 7200 seconds)."""
     browser_allowed_headers: tuple[str, ...] = (
         "authorization",
         "content-type",
@@ -281,29 +355,32 @@ class Settings(BaseSettings):
         "rsa-since-first-attempt",
         "rsa-since-last-attempt",
     )
-    # The largest body a beacon (navigator.sendBeacon, fetch keepalive) may carry: browsers refuse to
-    # send more than 64 KiB that way, so a larger beacon did not come from a tracking library.
+    """Request headers a page may send to the tracking endpoints: those of Segment's analytics-next
+    and RudderStack's JavaScript SDK, retries included. A preflight asking for another is refused."""
     browser_max_beacon_bytes: int = Field(default=64 * 1024, ge=1024)
+    """The largest body a beacon (navigator.sendBeacon, fetch keepalive) may carry: browsers refuse
+    to send more than 64 KiB that way, so a larger beacon did not come from a tracking library."""
     # --- messaging leftovers (push, speed, inbound STOP) ---
-    # A dispatcher round works through up to this many batches, claiming and gating the next while
-    # the one before it is out at the providers (database work and network waits overlap).
     messaging_pipeline_batches: int = 4
-    # Web Push (RFC 8030/8291/8292). The VAPID key: PEM or the raw P-256 key in base64url; empty:
-    # generated once into the data folder (keep it: browsers subscribed with its public key).
+    """A dispatcher round works through up to this many batches, claiming and gating the next while
+    the one before it is out at the providers (database work and network waits overlap)."""
     push_vapid_private_key: str = ""
-    # The push service operator's contact in the VAPID JWT: mailto: or https:; empty: the public
-    # URL when it is https, else the SMTP sender's address.
+    """Web Push (RFC 8030/8291/8292). The VAPID key: PEM or the raw P-256 key in base64url; empty:
+    generated once into the data folder as vapid_private.pem (keep it: browsers subscribed with its
+    public key)."""
     push_vapid_subject: str = ""
-    # How long a push service keeps a message for an offline device.
+    """The push service operator's contact in the VAPID JWT: mailto: or https:; empty: the public
+    URL when it is https, else the SMTP sender's address."""
     push_ttl_seconds: int = 86400
+    """How long a push service keeps a message for an offline device."""
     push_timeout_seconds: float = 15.0
-    # The JSON payload's limit before encryption (push services take at least 4096 bytes encrypted).
+    """Timeout of one request to a push service."""
     push_max_payload_bytes: int = 3800
-    # Subscriptions with http:// or private/loopback endpoints (tests, a local push service).
+    """The JSON payload's limit before encryption (push services take at least 4096 bytes
+    encrypted)."""
     push_allow_private: bool = False
-    # Inbound SMS/WhatsApp (Twilio's incoming-message webhook at /callbacks/twilio/inbound): a body
-    # that is one of these words (trimmed, any case) withdraws or grants the channel's marketing
-    # consent. Twilio's default opt-out and opt-in keywords, and German ones.
+    """Allow subscriptions with http:// or private/loopback endpoints (tests, a local push
+    service)."""
     sms_stop_keywords: tuple[str, ...] = (
         "STOP",
         "STOPP",
@@ -316,11 +393,17 @@ class Settings(BaseSettings):
         "OPTOUT",
         "REVOKE",
     )
+    """Inbound SMS/WhatsApp (Twilio's incoming-message webhook at /callbacks/twilio/inbound): a body
+    that is one of these words (trimmed, any case) withdraws the channel's marketing consent.
+    Twilio's default opt-out keywords, and German ones."""
     sms_start_keywords: tuple[str, ...] = ("START", "UNSTOP", "ANMELDEN")
-    # Bounce and complaint reports at /callbacks/email-reports, signed per Standard Webhooks with
-    # this whsec_ secret; empty: the endpoint refuses every report. Older signatures are refused.
+    """An inbound SMS/WhatsApp body that is one of these words (trimmed, any case) grants the
+    channel's marketing consent again."""
     report_secret: str = ""
+    """Bounce and complaint reports at /callbacks/email-reports are signed per Standard Webhooks with
+    this whsec_ secret; empty: the endpoint refuses every report."""
     report_tolerance_seconds: int = 300
+    """Report signatures older than this are refused."""
 
     @field_validator("sqlite_synchronous")
     @classmethod
