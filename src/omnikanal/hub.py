@@ -25,6 +25,7 @@ from omnikanal.journeys.jobs import DateScan, JourneyProcessor, TimerWorker
 from omnikanal.journeys.model import JourneyLimits
 from omnikanal.journeys.privacy import JourneyData
 from omnikanal.journeys.service import JourneyService
+from omnikanal.listeners import Listeners
 from omnikanal.messaging.dispatcher import Dispatcher
 from omnikanal.messaging.privacy import MessagingPersonalData
 from omnikanal.messaging.service import MessagingService
@@ -139,7 +140,8 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
         default_limit=settings.default_identifier_limit,
     )
     trait_rules = TraitRules(source_priority={k: tuple(v) for k, v in settings.trait_source_priority.items()})
-    ingest = IngestService(engine, clock, identity_rules, trait_rules, settings.max_event_bytes)
+    # Every listener between capabilities is registered here, below, before anything runs.
+    listeners = Listeners()
     writers = settings.ingest_writers or (1 if engine.dialect.name == "sqlite" else 2)
     eventlog = EventLog(engine, clock)
     processors: list[Processor] = []
@@ -160,9 +162,17 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
         hot_engine,
     )
     # Consent changes sent as events commit with the event; erased persons' events are dropped.
-    ingest.hooks.append(consent)
-    ingest.suppressor = suppression
-    profiles = ProfileService(engine, clock, identity_rules, trait_rules)
+    ingest = IngestService(
+        engine,
+        clock,
+        identity_rules,
+        trait_rules,
+        settings.max_event_bytes,
+        listeners=listeners,
+        hooks=(consent,),
+        suppressor=suppression,
+    )
+    profiles = ProfileService(engine, clock, identity_rules, trait_rules, listeners)
     sources = SourceService(engine, clock)
     commerce = build_commerce(settings, engine, clock, ingest, sources)
     processors.append(commerce.processor)
@@ -187,12 +197,13 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
     )
     processors.append(SegmentProcessor(segments, clock))
     # a merge made by an event the segments processor skips by its name still reaches the re-check
-    ingest.merged.append(segments.merged)
+    listeners.profiles_merged.append(segments.merged)
     # Unmerges, restrictions and rectifications announce no event: segments re-check those profiles.
-    profiles.on_change.append(segments.mark_due)
-    privacy = PrivacyService(engine, clock, registry, suppression, profiles)
-    privacy.on_change.append(segments.mark_due)
-    messaging, dispatcher = build_messaging(settings, engine, clock, signer, ingest, sources, consent=consent)
+    listeners.profiles_changed.append(segments.mark_due)
+    privacy = PrivacyService(engine, clock, registry, suppression, profiles, listeners)
+    messaging, dispatcher = build_messaging(
+        settings, engine, clock, signer, ingest, sources, consent=consent, listeners=listeners
+    )
     # Journeys come after segments in the processor list, so a Segment Entered event written by the
     # segments processor is seen by the journeys processor on its next round.
     journey_engine = JourneyEngine(
@@ -206,7 +217,7 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
     )
     processors.append(JourneyProcessor(journey_engine, clock))
     runner = ProcessorRunner(eventlog, processors, settings.worker_poll_seconds)
-    ingest.committed.append(runner.wake)
+    listeners.events_committed.append(runner.wake)
     return Hub(
         settings=settings,
         engine=engine,

@@ -7,7 +7,7 @@ transaction: deduplicate, stitch identities, update profiles, store events, quar
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -27,6 +27,7 @@ from omnikanal.ingest.model import (
     validate,
     without_nul,
 )
+from omnikanal.listeners import Listeners
 from omnikanal.profiles.identity.model import Identifier, IdentityRules, extract_identifiers, normalise
 from omnikanal.profiles.identity.resolver import Evidence, Resolver
 from omnikanal.profiles.model import TraitRules, event_traits
@@ -119,6 +120,10 @@ class IngestService:
         trait_rules: TraitRules,
         max_event_bytes: int,
         new_message_id: Callable[[], Any] = uuid.uuid4,
+        *,
+        listeners: Listeners | None = None,
+        hooks: Sequence[EventHook] = (),
+        suppressor: Suppressor | None = None,
     ) -> None:
         self._engine = engine
         self._clock = clock
@@ -127,14 +132,13 @@ class IngestService:
         self._max_event_bytes = max_event_bytes
         self._new_message_id = new_message_id
         self._to_db_time = db_time_converter(engine.dialect.name)
-        self.hooks: list[EventHook] = []
-        # called after each commit of events (no arguments): the log's processors in this process
-        # start at once instead of at their next poll
-        self.committed: list[Callable[[], None]] = []
-        # called inside the transaction with the profiles a group's merges touched (both sides) and
-        # the time: a processor that skips the merging event by its name still re-checks them
-        self.merged: list[Callable[[Connection, list[str], datetime], None]] = []
-        self.suppressor: Suppressor | None = None
+        # consent changes sent as events commit with the event (consent is the one hook)
+        self.hooks = tuple(hooks)
+        listeners = listeners or Listeners()
+        self.committed = listeners.events_committed
+        self.merged = listeners.profiles_merged
+        # erased persons' events are dropped before they are stored
+        self.suppressor = suppressor
 
     @property
     def identity_rules(self) -> IdentityRules:

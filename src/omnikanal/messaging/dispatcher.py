@@ -102,6 +102,7 @@ class Dispatcher:
         rates: dict[str, float],
         webhook_url: str,
         pipeline: int = 1,
+        jobs: Sequence[Callable[[], int]] = (),
     ) -> None:
         self._engine = engine
         self._clock = clock
@@ -118,7 +119,8 @@ class Dispatcher:
         self._executor: ThreadPoolExecutor | None = None
         self._sender_lock = threading.Lock()
         # Work that feeds the outbox, run before each round (double opt-in mails, ...).
-        self.jobs: list[Callable[[], int]] = []
+        # outboxes of other capabilities drained before each round (confirmations, commerce)
+        self.jobs = tuple(jobs)
         self._poll_seconds = poll_seconds
         self._loop = Periodic("messaging-dispatcher", poll_seconds, self._tick)
 

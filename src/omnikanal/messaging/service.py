@@ -20,8 +20,10 @@ from omnikanal.db.rows import among, insert_new_returning, insert_rows
 from omnikanal.errors import Conflict, InvalidInput, NotFound
 from omnikanal.ids import new_id
 from omnikanal.ingest.service import IngestService
+from omnikanal.listeners import Listeners
 from omnikanal.messaging import store
 from omnikanal.messaging.gate import ConsentPort
+from omnikanal.messaging.inbound import InboundMessages
 from omnikanal.messaging.model import (
     AUTO,
     CHANNELS,
@@ -32,6 +34,7 @@ from omnikanal.messaging.model import (
     TIMELINE_EVENT,
     Status,
 )
+from omnikanal.messaging.push import PushSubscriptions
 from omnikanal.messaging.reports import Report
 from omnikanal.messaging.tables import message_statuses, message_templates, messages, staff_tasks
 from omnikanal.messaging.templates import (
@@ -161,6 +164,11 @@ class MessagingService:
         default_locale: str,
         link_days: int,
         purposes: tuple[str, ...] = (),
+        push: PushSubscriptions,
+        push_public_key: str | None = None,
+        stop_keywords: frozenset[str] = frozenset(),
+        start_keywords: frozenset[str] = frozenset(),
+        listeners: Listeners | None = None,
     ) -> None:
         self._purposes = frozenset(purposes)
         self._engine = engine
@@ -174,13 +182,13 @@ class MessagingService:
         self._link_days = link_days
         self._source: Source | None = None
         self._source_lock = threading.Lock()
-        # Set by the hub: dispatches given messages at once (after their commit).
-        self.dispatch_now: Any = None
-        # Set by the wiring: Web Push subscriptions and the VAPID public key browsers subscribe with.
-        self.push: Any = None
-        self.push_public_key: str | None = None
-        # Set by the wiring: inbound SMS/WhatsApp keywords (STOP, START).
-        self.inbound: Any = None
+        # told of messages that may go out at once, after their commit (inline dispatch)
+        self._enqueued = (listeners or Listeners()).messages_enqueued
+        # Web Push subscriptions and the VAPID public key browsers subscribe with
+        self.push = push
+        self.push_public_key = push_public_key
+        # inbound SMS/WhatsApp texts and their keywords (STOP, START)
+        self.inbound = InboundMessages(ingest, clock, self.messaging_source, stop_keywords, start_keywords)
 
     # -- templates -----------------------------------------------------------------------------
 
@@ -491,9 +499,9 @@ class MessagingService:
         """Validate, write to the outbox, and (inline dispatch on) hand it to the dispatcher at once."""
         self.validate(request)
         message_id, created = run_write(self._engine, lambda conn: self.enqueue(conn, request, actor))
-        if created and self.dispatch_now is not None:
+        if created and self._enqueued:
             try:
-                self.dispatch_now([message_id])
+                self._announce([message_id])
             except Exception:  # the background dispatcher retries it; the message is safe
                 log.exception("inline dispatch of %s failed", message_id)
         return self.get(message_id), created
@@ -547,8 +555,7 @@ class MessagingService:
             store.add_status(conn, message_id, row.profile_id, Status.QUEUED.value, now, {"retry_by": actor})
 
         run_write(self._engine, work)
-        if self.dispatch_now is not None:
-            self.dispatch_now([message_id])
+        self._announce([message_id])
         return self.get(message_id)
 
     def stats(self, since: datetime | None = None) -> dict[str, Any]:
@@ -696,6 +703,10 @@ class MessagingService:
         run_write(self._engine, work)
 
     # -- the timeline --------------------------------------------------------------------------
+
+    def _announce(self, message_ids: list[str]) -> None:
+        for listener in self._enqueued:
+            listener(message_ids)
 
     def messaging_source(self) -> Source:
         """The source our own touchpoints come from; call it outside a write transaction (it may

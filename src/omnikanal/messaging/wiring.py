@@ -8,6 +8,7 @@ from sqlalchemy import Engine
 
 from omnikanal.clock import Clock
 from omnikanal.ingest.service import IngestService
+from omnikanal.listeners import Listeners
 from omnikanal.messaging.channels import Channel
 from omnikanal.messaging.channels.email import EmailChannel, SmtpConfig
 from omnikanal.messaging.channels.push import PushChannel, PushConfig, load_vapid_key
@@ -16,7 +17,6 @@ from omnikanal.messaging.channels.tasks import TaskChannel
 from omnikanal.messaging.channels.webhook import WebhookChannel, derived_secret, parse_networks
 from omnikanal.messaging.dispatcher import Dispatcher
 from omnikanal.messaging.gate import ConsentPort
-from omnikanal.messaging.inbound import InboundMessages
 from omnikanal.messaging.jobs import CommerceNotifier, ConfirmationMailer
 from omnikanal.messaging.model import Policy, QuietHours
 from omnikanal.messaging.push import PushSubscriptions
@@ -55,7 +55,22 @@ def build_messaging(
     ingest: IngestService,
     sources: SourceService,
     consent: ConsentPort,
+    listeners: Listeners,
 ) -> tuple[MessagingService, Dispatcher]:
+    push = PushSubscriptions(engine, clock, ingest)
+    vapid = load_vapid_key(settings.push_vapid_private_key, settings.data_dir)
+    push_channel = PushChannel(
+        vapid,
+        PushConfig(
+            subject=vapid_subject(settings),
+            ttl_seconds=settings.push_ttl_seconds,
+            timeout=settings.push_timeout_seconds,
+            max_payload_bytes=settings.push_max_payload_bytes,
+            allow_private=settings.push_allow_private,
+        ),
+        push.active,
+        push.expire,
+    )
     service = MessagingService(
         engine,
         clock,
@@ -67,7 +82,46 @@ def build_messaging(
         default_locale=settings.messaging_default_locale,
         link_days=settings.messaging_link_days,
         purposes=tuple(settings.consent_purposes),
+        push=push,
+        push_public_key=push_channel.public_key,
+        stop_keywords=frozenset(settings.sms_stop_keywords),
+        start_keywords=frozenset(settings.sms_start_keywords),
+        listeners=listeners,
     )
+    channels = _channels(settings, engine, clock, signer, service, push_channel)
+    dispatcher = Dispatcher(
+        engine,
+        clock,
+        service,
+        channels,
+        policy_from(settings),
+        batch_size=settings.messaging_batch_size,
+        max_attempts=settings.messaging_max_attempts,
+        retry_base_seconds=settings.messaging_retry_base_seconds,
+        retry_max_seconds=settings.messaging_retry_max_seconds,
+        poll_seconds=settings.messaging_poll_seconds,
+        rates=dict(settings.messaging_rate_per_second),
+        webhook_url=settings.webhook_url,
+        pipeline=settings.messaging_pipeline_batches,
+        jobs=(ConfirmationMailer(engine, service, consent), CommerceNotifier(engine, service)),
+    )
+    if settings.messaging_dispatch_inline:
+        listeners.messages_enqueued.append(lambda ids: _dispatch(dispatcher, ids))
+    return service, dispatcher
+
+
+def _dispatch(dispatcher: Dispatcher, message_ids: list[str]) -> None:
+    dispatcher.run_once(message_ids)
+
+
+def _channels(
+    settings: Settings,
+    engine: Engine,
+    clock: Clock,
+    signer: Signer,
+    service: MessagingService,
+    push_channel: PushChannel,
+) -> dict[str, Channel]:
     smtp = (
         SmtpConfig(
             settings.smtp_url,
@@ -91,30 +145,7 @@ def build_messaging(
         )
         for name, sender in (("sms", settings.twilio_from), ("whatsapp", settings.twilio_whatsapp_from))
     }
-    push = PushSubscriptions(engine, clock, ingest)
-    vapid = load_vapid_key(settings.push_vapid_private_key, settings.data_dir)
-    push_channel = PushChannel(
-        vapid,
-        PushConfig(
-            subject=vapid_subject(settings),
-            ttl_seconds=settings.push_ttl_seconds,
-            timeout=settings.push_timeout_seconds,
-            max_payload_bytes=settings.push_max_payload_bytes,
-            allow_private=settings.push_allow_private,
-        ),
-        push.active,
-        push.expire,
-    )
-    service.push = push
-    service.inbound = InboundMessages(
-        ingest,
-        clock,
-        service.messaging_source,
-        frozenset(settings.sms_stop_keywords),
-        frozenset(settings.sms_start_keywords),
-    )
-    service.push_public_key = push_channel.public_key
-    channels: dict[str, Channel] = {
+    return {
         "email": EmailChannel(smtp),
         **twilio,
         "webhook": WebhookChannel(
@@ -127,23 +158,3 @@ def build_messaging(
         "task": TaskChannel(engine, clock),
         "push": push_channel,
     }
-    dispatcher = Dispatcher(
-        engine,
-        clock,
-        service,
-        channels,
-        policy_from(settings),
-        batch_size=settings.messaging_batch_size,
-        max_attempts=settings.messaging_max_attempts,
-        retry_base_seconds=settings.messaging_retry_base_seconds,
-        retry_max_seconds=settings.messaging_retry_max_seconds,
-        poll_seconds=settings.messaging_poll_seconds,
-        rates=dict(settings.messaging_rate_per_second),
-        webhook_url=settings.webhook_url,
-        pipeline=settings.messaging_pipeline_batches,
-    )
-    dispatcher.jobs.append(ConfirmationMailer(engine, service, consent))
-    dispatcher.jobs.append(CommerceNotifier(engine, service))
-    if settings.messaging_dispatch_inline:
-        service.dispatch_now = lambda ids: dispatcher.run_once(ids)
-    return service, dispatcher

@@ -17,6 +17,7 @@ from omnikanal.db.engine import read_tx, run_write
 from omnikanal.errors import Conflict, Forbidden, InvalidInput, NotFound
 from omnikanal.eventlog.tables import events
 from omnikanal.ids import new_id
+from omnikanal.listeners import Listeners
 from omnikanal.privacy.model import PersonalData, RequestStatus, RequestType, one_month_later
 from omnikanal.privacy.tables import privacy_exports, privacy_requests
 from omnikanal.profiles import store as profiles_store
@@ -55,6 +56,7 @@ class PrivacyService:
         registry: PrivacyRegistry,
         suppression: SuppressionList,
         profiles_service: ProfileService,
+        listeners: Listeners | None = None,
     ) -> None:
         self._engine = engine
         self._clock = clock
@@ -62,7 +64,7 @@ class PrivacyService:
         self._suppression = suppression
         self._profiles = profiles_service
         # told of restrictions and rectifications in their transaction (see ProfileService.on_change)
-        self.on_change: list[ProfileChange] = []
+        self.on_change: list[ProfileChange] = (listeners or Listeners()).profiles_changed
 
     # -- filing and reading requests ------------------------------------------------------------
 

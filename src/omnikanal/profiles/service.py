@@ -15,6 +15,7 @@ from omnikanal.db.engine import RetryTransaction, read_tx, run_write
 from omnikanal.db.fast import Raw
 from omnikanal.errors import Conflict, InvalidInput, NotFound
 from omnikanal.eventlog.tables import events
+from omnikanal.listeners import Listeners
 from omnikanal.profiles import store
 from omnikanal.profiles.identity import store as identity_store
 from omnikanal.profiles.identity.model import IdentityRules, normalise
@@ -66,7 +67,12 @@ ProfileChange = Callable[[Connection, list[str], datetime], None]
 
 class ProfileService:
     def __init__(
-        self, engine: Engine, clock: Clock, identity_rules: IdentityRules, trait_rules: TraitRules
+        self,
+        engine: Engine,
+        clock: Clock,
+        identity_rules: IdentityRules,
+        trait_rules: TraitRules,
+        listeners: Listeners | None = None,
     ) -> None:
         self._engine = engine
         self._clock = clock
@@ -74,7 +80,7 @@ class ProfileService:
         self._trait_rules = trait_rules
         # Called in the transaction of a change that no event announces (an unmerge), with the
         # profiles it touched: capabilities that derive state from profiles (segments) re-check them.
-        self.on_change: list[ProfileChange] = []
+        self.on_change: list[ProfileChange] = (listeners or Listeners()).profiles_changed
 
     # -- reading -------------------------------------------------------------------------------
 
