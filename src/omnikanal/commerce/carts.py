@@ -70,9 +70,7 @@ class Carts:
         lives = sorted({live for live, _ in pairs})
         current = {
             (row.profile_id, row.sku): row.quantity
-            for row in conn.execute(
-                select(c.profile_id, c.sku, c.quantity).where(c.profile_id.in_(lives))
-            )
+            for row in conn.execute(select(c.profile_id, c.sku, c.quantity).where(c.profile_id.in_(lives)))
         }
         final = {pair: current.get(pair, 0) for pair in pairs}
         for live, sku, quantity in changes:

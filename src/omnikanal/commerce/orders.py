@@ -128,7 +128,7 @@ class Orders:
             if existing is not None:
                 return self._repeat(conn, existing, body), False
         order_id = body.id or new_id("ord")
-        profile_id = live_profile(conn, body.profile_id) if body.profile_id else None
+        profile_id = live_profile(conn, body.profile_id, lock=True) if body.profile_id else None
         if body.origin_location_id is not None:
             require_location(conn, body.origin_location_id, "origin_location_id")
         location = self._fulfilment_location(conn, body)

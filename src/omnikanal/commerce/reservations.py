@@ -64,7 +64,7 @@ class Reservations:
         hold = timedelta(hours=body.hold_hours) if body.hold_hours is not None else self._hold
 
         def work(conn: Connection) -> dict[str, Any]:
-            profile_id = live_profile(conn, body.profile_id)
+            profile_id = live_profile(conn, body.profile_id, lock=True)
             variant = self._catalogue.variant(conn, body.sku)
             location = require_location(conn, body.location_id, "location_id", "reservations")
             now = self._clock.now()

@@ -28,11 +28,17 @@ from omnikanal.sources.service import SourceService
 from .model import ORIGIN
 
 
-def live_profile(conn: Connection, profile_id: str, field: str = "profile_id") -> str:
-    """The live profile of an id (following merges), or NotFound naming the field."""
+def live_profile(conn: Connection, profile_id: str, field: str = "profile_id", *, lock: bool = False) -> str:
+    """The live profile of an id (following merges), or NotFound naming the field.
+
+    ``lock`` takes the profile's row now (PostgreSQL), before any stock row: the touchpoint event
+    takes it anyway, and every commerce write taking profile then stock cannot deadlock another.
+    """
     live = profile_store.resolve_live(conn, profile_id)
     if live is None:
         raise NotFound("profile_not_found", f"{field}: no profile {profile_id!r}", field)
+    if lock:
+        profile_store.load(conn, [live], lock=True)
     return live
 
 
