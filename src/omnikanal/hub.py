@@ -16,7 +16,8 @@ from omnikanal.consent.suppression import SuppressionList
 from omnikanal.db.checkpoint import Checkpointer
 from omnikanal.db.engine import make_engine, make_hot_read_engine
 from omnikanal.db.migrate import upgrade
-from omnikanal.eventlog.service import EventLog, Processor, ProcessorRunner
+from omnikanal.eventlog.runner import ProcessorRunner
+from omnikanal.eventlog.service import EventLog, Processor
 from omnikanal.eventlog.watch import LogWatch
 from omnikanal.ingest.service import IngestService
 from omnikanal.ingest.writer import IngestWriter

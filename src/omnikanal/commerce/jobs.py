@@ -59,6 +59,31 @@ def _quantity(value: Any) -> int | None:
 CART_EVENTS = frozenset({"Product Added", "Product Removed"})
 INTEREST = Interest(names=SHOP_ORDER_EVENTS | CART_EVENTS)
 
+# ("carts", [(event, sku, change), ...]) or ("order", (event, properties))
+Step = tuple[str, Any]
+
+
+def _shop_properties(event: Any) -> dict[str, Any] | None:
+    """The properties of a shop's track event; None for events commerce itself emitted (one source
+    per fact) and for events without properties."""
+    if event.type != "track" or not event.event:
+        return None
+    payload = event.payload if isinstance(event.payload, dict) else {}
+    context = payload.get("context")
+    omnikanal = context.get("omnikanal") if isinstance(context, dict) else None
+    if isinstance(omnikanal, dict) and omnikanal.get("origin") == ORIGIN:
+        return None
+    properties = payload.get("properties")
+    return properties if isinstance(properties, dict) else None
+
+
+def _log_skipped(what: str, message_ids: list[str]) -> None:
+    """One line per batch, not per event: a shop sending thousands of such events a second must not
+    flood the log (each id at debug level)."""
+    if message_ids:
+        log.info("%d %s skipped (first: %s)", len(message_ids), what, message_ids[0])
+        log.debug("%s skipped: %s", what, ", ".join(message_ids))
+
 
 class ShopEventsProcessor:
     """Reads the event log: ``Order Completed`` and friends sent by a shop through ingest create and
@@ -80,64 +105,77 @@ class ShopEventsProcessor:
         return INTEREST
 
     def handle(self, conn: Connection, batch: Sequence[Any]) -> None:
-        carts: list[tuple[Any, str, int]] = []  # (event, sku, change), applied together below
+        self.apply(conn, batch, self.plan(conn, batch))
+
+    def plan(self, conn: Connection, batch: Sequence[Any]) -> list[Step]:
+        """What the batch asks for, in order (read before the writing transaction: parsing the
+        payloads does not hold SQLite's write lock): runs of cart changes, and order events."""
+        steps: list[Step] = []
+        carts: list[tuple[Any, str, int]] = []
+        skipped: list[str] = []
         for event in batch:
-            if event.type != "track" or not event.event:
-                continue
-            payload = event.payload if isinstance(event.payload, dict) else {}
-            context = payload.get("context")
-            omnikanal = context.get("omnikanal") if isinstance(context, dict) else None
-            if isinstance(omnikanal, dict) and omnikanal.get("origin") == ORIGIN:
-                continue
-            properties = payload.get("properties")
-            if not isinstance(properties, dict):
+            properties = _shop_properties(event)
+            if properties is None:
                 continue
             if event.event in SHOP_ORDER_EVENTS:
-                self._cart_changes(conn, carts)  # an order may read the cart: earlier changes first
-                carts = []
-                self._order_event(conn, event, properties)
+                if carts:  # an order may read the cart: earlier changes first
+                    steps.append(("carts", carts))
+                    carts = []
+                steps.append(("order", (event, properties)))
             elif event.event in CART_EVENTS:
                 sku = _text(properties.get("sku")) or _text(properties.get("product_id"))
                 quantity = _quantity(properties.get("quantity"))
                 if sku is None or quantity is None:
-                    log.info("cart event %s skipped: no usable sku or quantity", event.message_id)
+                    skipped.append(event.message_id)
                     continue
                 carts.append((event, sku, quantity if event.event == "Product Added" else -quantity))
-        self._cart_changes(conn, carts)
+        if carts:
+            steps.append(("carts", carts))
+        _log_skipped("cart events without a usable sku or quantity", skipped)
+        return steps
+
+    def apply(self, conn: Connection, batch: Sequence[Any], plan: list[Step]) -> None:
+        unordered: list[str] = []
+        for kind, step in plan:
+            if kind == "carts":
+                self._cart_changes(conn, step)
+            elif not self._order_event(conn, *step):
+                unordered.append(step[0].message_id)
+        _log_skipped("order events without a usable order_id", unordered)
 
     def _cart_changes(self, conn: Connection, changes: list[tuple[Any, str, int]]) -> None:
-        """Cart events of a batch: their live profiles in one look-up, their lines in one pass."""
-        if not changes:
-            return
+        """Cart events of a batch: their live profiles in one look-up (in the writing transaction,
+        so a merge meanwhile is seen), their lines in one pass."""
         lives = profile_store.live_ids(conn, [event.profile_id for event, _, _ in changes])
-        resolved = []
+        resolved, gone = [], []
         for event, sku, quantity in changes:
             live = lives.get(event.profile_id)
             if live is None:
-                log.info("cart event %s skipped: its profile is gone", event.message_id)
+                gone.append(event.message_id)
                 continue
             resolved.append((live, sku, quantity))
+        _log_skipped("cart events whose profile is gone", gone)
         self._carts.change_many(conn, resolved)
 
-    def _order_event(self, conn: Connection, event: Any, properties: dict[str, Any]) -> None:
+    def _order_event(self, conn: Connection, event: Any, properties: dict[str, Any]) -> bool:
+        """Record or move an order; False if the event names no usable order."""
         order_id = _text(properties.get("order_id")) or _text(properties.get("orderId"))
         if order_id is None:
-            log.info("order event %s skipped: no usable order_id", event.message_id)
-            return
+            return False
         existing = store.order(conn, order_id, lock=True)
         actor = f"event:{event.source_id}/{event.message_id}"
         now = self._clock.now()
         if existing is None:
             if event.event == "Order Completed":
                 self._record(conn, event, order_id, properties, actor)
-            return
+            return True
         if existing.recorded_by != "ingest":
-            return  # the commerce API owns this order; its own events are the timeline's record
+            return True  # the commerce API owns this order; its own events are the timeline's record
         wanted = {"Order Cancelled": "cancelled", "Order Refunded": "returned"}.get(event.event)
         if event.event == "Order Updated":
             wanted = _text(properties.get("status"), 20)
         if wanted is None or wanted not in TRANSITIONS.get(existing.status, frozenset()):
-            return  # a repeat, or a change the order cannot make: the first record stands
+            return True  # a repeat, or a change the order cannot make: the first record stands
         store.set_status(conn, order_id, wanted, now)
         store.add_history(
             conn,
@@ -150,6 +188,7 @@ class ShopEventsProcessor:
             actor=actor,
             at=now,
         )
+        return True
 
     def _record(
         self, conn: Connection, event: Any, order_id: str, properties: dict[str, Any], actor: str

@@ -36,9 +36,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from omnikanal.background import Periodic
 from omnikanal.clock import Clock
 from omnikanal.db.engine import insert_ignoring_duplicates, read_tx, run_write
+from omnikanal.eventlog.skips import SKIP_FLUSH_SECONDS, Skips
 from omnikanal.eventlog.tables import consumer_cursors, events
 
 log = logging.getLogger(__name__)
@@ -188,18 +188,19 @@ def _position_of(row: Any) -> Position:
 
 
 class EventLog:
-    def __init__(self, engine: Engine, clock: Clock) -> None:
+    def __init__(self, engine: Engine, clock: Clock, skip_flush_seconds: float = SKIP_FLUSH_SECONDS) -> None:
         self._engine = engine
         self._clock = clock
+        self._skips = Skips(skip_flush_seconds)
 
     def position(self, consumer: str) -> Position:
         with read_tx(self._engine) as conn:
-            return self._position(conn, consumer)
+            return self._start(conn, consumer)[1]
 
     def behind(self, consumer: str) -> int:
         """How many committed events the consumer has not been handed yet."""
         with read_tx(self._engine) as conn:
-            after = _after(self._position(conn, consumer), conn)
+            after = _after(self._start(conn, consumer)[1], conn)
             return int(conn.execute(select(func.count()).select_from(events).where(after)).scalar_one())
 
     def lag(self, consumers: Sequence[str]) -> list[Lag]:
@@ -209,7 +210,7 @@ class EventLog:
         out = []
         with read_tx(self._engine) as conn:
             for name in consumers:
-                after = _after(self._position(conn, name), conn)
+                after = _after(self._start(conn, name)[1], conn)
                 behind = int(conn.execute(select(func.count()).select_from(events).where(after)).scalar_one())
                 oldest = None
                 if behind:
@@ -283,7 +284,7 @@ class EventLog:
         cursor)."""
         condition = _after(position, conn)
         if leader:
-            cap = self._position(conn, leader)
+            cap = self._start(conn, leader)[1]
             covered = _up_to(cap, conn)
             if cap.ahead:
                 covered = or_(covered, _among(cap.ahead))
@@ -297,64 +298,73 @@ class EventLog:
     def consume(self, processor: Processor, limit: int = 500) -> int:
         """Hand the next events to a processor and advance its cursor in the same transaction.
 
-        A processor with ``plan(conn, batch)`` and ``apply(conn, batch, plan)`` does its reading and
-        deciding in a read transaction first (on SQLite without the one write lock, which ingest
-        needs), and only ``apply``, the writes, in the transaction that advances the cursor; if the
-        cursor moved meanwhile (another worker took the batch), the plan is dropped unused.
+        The events are read in a read transaction first (on SQLite without the one write lock, which
+        ingest needs), with the processor's ``plan(conn, batch)`` if it has one: its reading and
+        deciding. Only the writes (``apply(conn, batch, plan)``, else ``handle(conn, batch)``) run in
+        the transaction that advances the cursor; if the cursor moved meanwhile (another worker took
+        the batch), the read is dropped unused.
+
+        A round that hands out nothing (every event skipped by the processor's interest) writes no
+        transaction: its position is kept in this process and written at most every
+        ``SKIP_FLUSH_SECONDS``, so a processor with nothing defined does not queue for the write lock
+        each round. Another worker reading from the stored cursor skips those events again.
         """
         leader = _follows(processor)
         planner = getattr(processor, "plan", None)
-        planned: tuple[Position, list[Any], Position, int, Any] | None = None
-        if planner is not None:
-            with read_tx(self._engine) as conn:
-                start = self._position(conn, processor.name)
-                if not self._pending(conn, start, leader):
-                    return 0
+        with read_tx(self._engine) as conn:
+            stored, start = self._start(conn, processor.name)
+            pending = self._pending(conn, start, leader)
+            if pending:
                 batch, after, seen = self._take(conn, processor, start, leader, limit)
-                planned = (start, batch, after, seen, planner(conn, batch) if batch else None)
-        elif self._engine.dialect.name != "postgresql":
-            # A look without the write lock first: an idle consumer polling often must not queue
-            # for SQLite's one writer to learn that nothing is new.
-            with read_tx(self._engine) as conn:
-                if not self._pending(conn, self._position(conn, processor.name), leader):
-                    return 0
-
-        def work(conn: Connection) -> int:
-            # PostgreSQL: the same look, before the cursor's row lock gives this transaction an id
-            # (which would hold back every reader's horizon while it runs).
-            if (
-                planned is None
-                and conn.dialect.name == "postgresql"
-                and not self._pending(conn, self._position(conn, processor.name), leader)
-            ):
-                return 0
-            before = self._lock_cursor(conn, processor.name)
-            if planned is not None:
-                start, batch, after, seen, plan = planned
-                if before != start:
-                    return 0  # another worker took this batch; the next round reads anew
-                if batch:
-                    processor.apply(conn, batch, plan)  # type: ignore[attr-defined]
-            else:
-                batch, after, seen = self._take(conn, processor, before, leader, limit)
-                if batch:
-                    processor.handle(conn, batch)
-            if not batch and after == before:
-                return 0  # nothing handed out and nothing to forget: no write
-            conn.execute(
-                update(consumer_cursors)
-                .where(consumer_cursors.c.name == processor.name)
-                .values(
-                    txid=after.txid,
-                    seq=after.seq,
-                    ahead=sorted(after.ahead) or None,
-                    updated_at=self._clock.now(),
-                )
-            )
+                plan = planner(conn, batch) if planner is not None and batch else None
+        if not pending:
+            if start != stored:  # caught up after skipping: the stored cursor says so now
+                self._advance(processor.name, stored, start)
+            return 0
+        if not batch and after == start:
+            return 0
+        if not batch and not self._skips.due(processor.name):
+            self._skips.keep(processor.name, stored, after)
             return seen
 
+        def handle(conn: Connection) -> None:
+            if planner is not None:
+                processor.apply(conn, batch, plan)  # type: ignore[attr-defined]
+            else:
+                processor.handle(conn, batch)
+
+        moved = self._advance(processor.name, stored, after, handle if batch else None)
+        return seen if moved else 0
+
+    def _advance(
+        self, name: str, stored: Position, after: Position, work: Callable[[Connection], None] | None = None
+    ) -> bool:
+        """Run ``work`` and move the cursor from ``stored`` to ``after`` in one transaction; False
+        (nothing done) if the cursor is no longer at ``stored`` (another worker moved it)."""
+
+        def advance(conn: Connection) -> bool:
+            if self._lock_cursor(conn, name) != stored:
+                return False
+            if work is not None:
+                work(conn)
+            conn.execute(
+                update(consumer_cursors)
+                .where(consumer_cursors.c.name == name)
+                .values(txid=after.txid, seq=after.seq, ahead=sorted(after.ahead) or None)
+                .values(updated_at=self._clock.now())
+            )
+            return True
+
         # redone from the log if a power loss takes it back: the cursor moves in the same transaction
-        return run_write(self._engine, work, redoable=True)
+        moved = run_write(self._engine, advance, redoable=True)
+        self._skips.written(name)
+        return moved
+
+    def _start(self, conn: Connection, name: str) -> tuple[Position, Position]:
+        """The consumer's stored cursor, and where it goes on from (past the events it skipped in
+        this process since the cursor was last written)."""
+        stored = self._position(conn, name)
+        return stored, self._skips.past(name, stored)
 
     def _lock_cursor(self, conn: Connection, name: str) -> Position:
         """The consumer's position, its row taken for update (so two workers never hand out the
@@ -376,7 +386,7 @@ class EventLog:
     ) -> tuple[list[Any], Position, int]:
         """The events for the processor after ``before``, the position past them, and how many
         events that passed (the ones it does not want included)."""
-        cap = self._position(conn, leader) if leader else None
+        cap = self._start(conn, leader)[1] if leader else None
         interest = _interest(processor, conn)
         if interest.every:
             batch, after = self.read(conn, before, limit, cap)
@@ -395,42 +405,3 @@ class EventLog:
             )
 
         run_write(self._engine, work)
-
-
-class ProcessorRunner:
-    """Polls the log for the registered processors in one background thread, taking them in turn.
-
-    One thread rather than one per processor, measured (bench.segments): threads of one process
-    doing short database round trips take turns at the GIL, and with three of them busy the
-    segments processor's real-time updates took four times as long on PostgreSQL (p50 125 ms
-    against 24 ms); on SQLite there is one writer anyway.
-    """
-
-    def __init__(self, log_: EventLog, processors: Sequence[Processor], poll_seconds: float) -> None:
-        self._log = log_
-        self._processors = list(processors)
-        self._loop = Periodic("processors", poll_seconds, lambda: self.run_once() > 0)
-        self.on_error: Callable[[Processor, Exception], None] = lambda p, e: log.exception(
-            "processor %s failed", p.name, exc_info=e
-        )
-
-    def run_once(self) -> int:
-        """One batch for every processor, one after the other (a processor follows its leader)."""
-        handled = 0
-        for processor in self._processors:
-            try:
-                handled += self._log.consume(processor)
-            except Exception as exc:  # one broken processor must not stop the others
-                self.on_error(processor, exc)
-        return handled
-
-    def wake(self) -> None:
-        """Events were committed in this process: look now rather than at the next poll."""
-        self._loop.wake()
-
-    def start(self) -> None:
-        if self._processors:
-            self._loop.start()
-
-    def stop(self) -> None:
-        self._loop.stop()

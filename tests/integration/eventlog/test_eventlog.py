@@ -208,7 +208,7 @@ def test_a_follower_takes_what_its_leader_read_past_the_horizon(hub: Hub) -> Non
 def test_an_ingest_commit_wakes_the_processors_of_its_process(settings: Any) -> None:
     """With a poll interval far longer than the test waits, only the wake-up can deliver the event."""
     from omnikanal.clock import SystemClock
-    from omnikanal.eventlog.service import ProcessorRunner
+    from omnikanal.eventlog.runner import ProcessorRunner
     from omnikanal.hub import build_hub
 
     hub = build_hub(settings.model_copy(update={"worker_poll_seconds": 120.0}), SystemClock())
