@@ -78,13 +78,17 @@ def _within(touches: list[Touch], end: datetime, lookback: timedelta) -> tuple[T
     return tuple(t for t in touches if end - t.at <= lookback)
 
 
-def _convert(built: Built, row: Any, pending: list[Touch], refunds: Mapping[str, int], window: Window) -> None:
+def _convert(
+    built: Built, row: Any, pending: list[Touch], refunds: Mapping[str, int], window: Window
+) -> None:
     if not window.since <= row.at < window.until:
         return
     gross = row.value_cents or 0
     net = max(0, gross - refunds.get(row.order_id, 0)) if row.order_id else gross
     value = net / 100
-    built.paths.append(Path(row.profile_id, _within(pending, row.at, window.lookback), row.at, value, row.order_id))
+    built.paths.append(
+        Path(row.profile_id, _within(pending, row.at, window.lookback), row.at, value, row.order_id)
+    )
     customer = built.customers.setdefault(row.profile_id, Customer())
     customer.orders += 1
     customer.revenue += value
