@@ -45,7 +45,11 @@ SCHEMA = pa.schema(
     ]
 )
 # the column names are the store's constants, not input
-_PATH_SQL = f"SELECT {', '.join(PATH_COLUMNS)} FROM tp WHERE at >= ? AND at < ? ORDER BY profile_id, at, seq"  # noqa: S608
+# ("at" is quoted: a keyword in DuckDB)
+_PATH_SQL = (
+    f"SELECT {', '.join(f'{chr(34)}{c}{chr(34)}' for c in PATH_COLUMNS)} FROM tp "  # noqa: S608
+    'WHERE "at" >= ? AND "at" < ? ORDER BY profile_id, "at", seq'
+)
 MERGED = pa.schema([("old_id", pa.string()), ("new_id", pa.string())])
 STATE = "state.json"
 
@@ -182,7 +186,7 @@ class Columnar:
         try:
             rows = db.execute(
                 "SELECT order_id, SUM(value_cents) FROM tp WHERE event = ? AND order_id IN "
-                "(SELECT order_id FROM tp WHERE event = ? AND at >= ? AND at < ? AND order_id IS NOT NULL) "
+                '(SELECT order_id FROM tp WHERE event = ? AND "at" >= ? AND "at" < ? AND order_id IS NOT NULL) '
                 "GROUP BY order_id",
                 [RETURN_EVENT, window.conversion, _naive(window.since), _naive(window.until)],
             ).fetchall()

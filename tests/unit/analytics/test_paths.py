@@ -12,9 +12,17 @@ T0 = datetime(2026, 3, 1, tzinfo=UTC)
 
 
 def row(profile: str, days: float, event: str, channel: str = "web", **extra: Any) -> SimpleNamespace:
-    values = {"source": "(direct)", "medium": "(none)", "campaign": None, "order_id": None, "value_cents": None}
+    values = {
+        "source": "(direct)",
+        "medium": "(none)",
+        "campaign": None,
+        "order_id": None,
+        "value_cents": None,
+    }
     values.update(extra)
-    return SimpleNamespace(profile_id=profile, at=T0 + timedelta(days=days), event=event, channel=channel, **values)
+    return SimpleNamespace(
+        profile_id=profile, at=T0 + timedelta(days=days), event=event, channel=channel, **values
+    )
 
 
 WINDOW = Window(T0 + timedelta(days=10), T0 + timedelta(days=40), timedelta(days=7))
