@@ -186,7 +186,8 @@ class Columnar:
         try:
             rows = db.execute(
                 "SELECT order_id, SUM(value_cents) FROM tp WHERE event = ? AND order_id IN "
-                '(SELECT order_id FROM tp WHERE event = ? AND "at" >= ? AND "at" < ? AND order_id IS NOT NULL) '
+                '(SELECT order_id FROM tp WHERE event = ? AND "at" >= ? AND "at" < ? '
+                "AND order_id IS NOT NULL) "
                 "GROUP BY order_id",
                 [RETURN_EVENT, window.conversion, _naive(window.since), _naive(window.until)],
             ).fetchall()

@@ -9,7 +9,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-import pytest
 
 from omnikanal.analytics.jobs import PROCESSOR
 from omnikanal.clock import FixedClock
@@ -106,11 +105,6 @@ def make_world(settings: Settings, **overrides: Any) -> Iterator[World]:
     finally:
         server.stop()
         hub.close()
-
-
-@pytest.fixture
-def world(settings: Settings) -> Iterator[World]:
-    yield from make_world(settings)
 
 
 def since_until() -> dict[str, str]:

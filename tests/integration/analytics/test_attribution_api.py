@@ -13,10 +13,8 @@ from typing import Any
 import pytest
 
 from omnikanal.analytics.model import MODELS
-from tests.integration.analytics.support import World, event, order, refund, since_until, world  # noqa: F401
 from tests.helpers import assert_error
-
-pytestmark = pytest.mark.usefixtures("world")
+from tests.integration.analytics.support import World, event, order, refund, since_until
 
 
 def _story(w: World) -> None:
