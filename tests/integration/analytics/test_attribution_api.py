@@ -93,13 +93,11 @@ def test_duckdb_over_the_columnar_copy_answers_as_the_database_does(world: World
     _story(world)
     analytics = world.hub.analytics
     for dimension in ("channel", "source", "medium", "campaign"):
-        for order in (1, 2, 3):
-            q = analytics.ask(model="all", dimension=dimension, order=order, **since_until())
-            assert analytics.attribution(q, "duckdb") == analytics.attribution(q, "database"), (
-                dimension,
-                order,
-            )
-            assert analytics.returns(q, "duckdb") == analytics.returns(q, "database"), (dimension, order)
+        for markov_order in (1, 2, 3):
+            q = analytics.ask(model="all", dimension=dimension, order=markov_order, **since_until())
+            same = (dimension, markov_order)
+            assert analytics.attribution(q, "duckdb") == analytics.attribution(q, "database"), same
+            assert analytics.returns(q, "duckdb") == analytics.returns(q, "database"), same
         assert analytics.customers(q, "duckdb") == analytics.customers(q, "database")
         assert analytics.top_paths(q, 10, "duckdb") == analytics.top_paths(q, 10, "database")
 
