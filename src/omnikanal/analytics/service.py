@@ -75,10 +75,10 @@ class Analytics:
                 on_progress(len(rows))
         return {"rekeyed": rekeyed, "appended": appended, "last_seq": self.columnar.last_seq()}
 
-    def behind(self) -> int:
+    def behind_total(self) -> int:
         """Touchpoints copied into the database but not yet into the columnar copy."""
         with read_tx(self._engine) as conn:
-            return len(store.copy_after(conn, self.columnar.last_seq(), COPY_BATCH))
+            return store.count_after(conn, self.columnar.last_seq())
 
     def _rekey(self) -> int:
         with read_tx(self._engine) as conn:

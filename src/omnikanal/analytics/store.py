@@ -93,8 +93,8 @@ def copy_after(conn: Connection, seq: int, limit: int) -> list[Any]:
     return list(conn.execute(stmt))
 
 
-def copy_count(conn: Connection) -> int:
-    return int(conn.execute(select(func.count()).select_from(tp)).scalar_one())
+def count_after(conn: Connection, seq: int) -> int:
+    return int(conn.execute(select(func.count()).select_from(tp).where(tp.c.seq > seq)).scalar_one())
 
 
 def upsert_costs(conn: Connection, rows: list[dict[str, Any]]) -> None:
