@@ -21,54 +21,55 @@ from omnikanal.analytics.service import Analytics
 HubOpener = Callable[[], AbstractContextManager[Any]]
 
 
-def install(parent: typer.Typer, open_hub: HubOpener, console: Console) -> None:
-    app = typer.Typer(help="Attribution, media costs and returns.", no_args_is_help=True)
-    parent.add_typer(app, name="analytics")
+class Commands:
+    """The commands, bound to how the command's module opens a hub and prints."""
 
-    def service(hub: Any) -> Analytics:
-        analytics: Analytics = hub.analytics
-        return analytics
+    def __init__(self, open_hub: HubOpener, console: Console) -> None:
+        self._open_hub = open_hub
+        self._console = console
 
-    @app.command("refresh")
-    def refresh() -> None:
+    def refresh(self) -> None:
         """Re-key merged profiles and append new touchpoints to the columnar copy (Parquet)."""
-        with open_hub() as hub:
-            analytics = service(hub)
+        with self._open_hub() as hub:
+            analytics: Analytics = hub.analytics
             columns = (TextColumn("copying touchpoints"), BarColumn(), MofNCompleteColumn())
-            with Progress(*columns, console=console) as progress:
+            with Progress(*columns, console=self._console) as progress:
                 task = progress.add_task("rows", total=analytics.behind_total())
                 result = analytics.refresh(lambda n: progress.advance(task, n))
-        console.print(
+        self._console.print(
             f"{result['appended']} touchpoints appended, {result['rekeyed']} re-keyed; "
             f"copy up to event {result['last_seq']}"
         )
 
-    @app.command("import-costs")
     def import_costs(
+        self,
         file: Annotated[Path, typer.Argument(help="a CSV file of media spend", exists=True, dir_okay=False)],
         errors: Annotated[int, typer.Option(help="how many row errors to print")] = 50,
     ) -> None:
         """Import media spend; valid rows are kept, failed rows listed by line and field (exit code 1)."""
         text = file.read_text(encoding="utf-8-sig")
         total = max(sum(1 for line in text.splitlines() if line.strip()) - 1, 0)
-        with open_hub() as hub:
+        with self._open_hub() as hub:
+            analytics: Analytics = hub.analytics
             columns = (TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-            with Progress(*columns, console=console) as progress:
+            with Progress(*columns, console=self._console) as progress:
                 task = progress.add_task("rows", total=total)
-                report = service(hub).import_costs(
+                report = analytics.import_costs(
                     text, f"import:{file.name}", lambda n: progress.advance(task, n)
                 )
                 progress.update(task, completed=total)
-        console.print(f"{report['rows']} rows: {report['imported']} imported, {len(report['errors'])} failed")
+        self._console.print(
+            f"{report['rows']} rows: {report['imported']} imported, {len(report['errors'])} failed"
+        )
         if report["errors"]:
             table = Table("line", "field", "message")
             for error in report["errors"][:errors]:
                 table.add_row(str(error["line"]), error["field"], error["message"])
-            console.print(table)
+            self._console.print(table)
             raise typer.Exit(code=1)
 
-    @app.command("attribution")
     def attribution(
+        self,
         model: Annotated[str, typer.Option(help="all or one model")] = "all",
         dimension: Annotated[str, typer.Option(help="channel, source, medium or campaign")] = "channel",
         since: Annotated[str | None, typer.Option(help="ISO 8601 date or time")] = None,
@@ -78,8 +79,8 @@ def install(parent: typer.Typer, open_hub: HubOpener, console: Console) -> None:
     ) -> None:
         """Conversions credited per key, every model side by side (shares of conversions)."""
         params = {"since": since, "until": until, "lookback": lookback}
-        with open_hub() as hub:
-            analytics = service(hub)
+        with self._open_hub() as hub:
+            analytics: Analytics = hub.analytics
             q = analytics.ask(model=model, dimension=dimension, **{k: v for k, v in params.items() if v})
             answer = analytics.attribution(q, engine)
         models = answer.get("models") or [answer["model"]]
@@ -87,5 +88,16 @@ def install(parent: typer.Typer, open_hub: HubOpener, console: Console) -> None:
         for row in answer["rows"]:
             shares = [row["models"][m]["share"] for m in models] if "models" in row else [row["share"]]
             table.add_row(row["key"], *(f"{s:.1%}" for s in shares))
-        console.print(table)
-        console.print(f"{answer['conversions']} conversions, value {answer['value']} {answer['currency']}")
+        self._console.print(table)
+        self._console.print(
+            f"{answer['conversions']} conversions, value {answer['value']} {answer['currency']}"
+        )
+
+
+def install(parent: typer.Typer, open_hub: HubOpener, console: Console) -> None:
+    app = typer.Typer(help="Attribution, media costs and returns.", no_args_is_help=True)
+    parent.add_typer(app, name="analytics")
+    commands = Commands(open_hub, console)
+    app.command("refresh")(commands.refresh)
+    app.command("import-costs")(commands.import_costs)
+    app.command("attribution")(commands.attribution)
