@@ -169,10 +169,7 @@ class Columnar:
         if db is None:
             return
         try:
-            result = db.execute(
-                _PATH_SQL,
-                [_naive(window.read_from), _naive(window.until)],
-            )
+            result = db.execute(_PATH_SQL, [_naive(window.read_from), _naive(window.until)])
             while batch := result.fetchmany(10_000):
                 for r in batch:
                     yield PathRow(r[0], r[1].replace(tzinfo=UTC), *r[2:])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Literal, NamedTuple
 
 Dimension = Literal["channel", "source", "medium", "campaign"]
 DIMENSIONS: tuple[Dimension, ...] = ("channel", "source", "medium", "campaign")
@@ -14,9 +14,10 @@ DIRECT = "(direct)"
 NONE = "(none)"
 
 
-@dataclass(frozen=True, slots=True)
-class Touch:
-    """One touchpoint: when, through which business channel, and its marketing source."""
+class Touch(NamedTuple):
+    """One touchpoint: when, through which business channel, and its marketing source (a named
+    tuple: paths hold millions of them, and a tuple is made several times faster than a frozen
+    dataclass)."""
 
     at: datetime
     channel: str

@@ -75,7 +75,10 @@ def build_paths(rows: Iterable[Any], refunds: Mapping[str, int], window: Window)
 
 
 def _within(touches: list[Touch], end: datetime, lookback: timedelta) -> tuple[Touch, ...]:
-    return tuple(t for t in touches if end - t.at <= lookback)
+    cutoff = end - lookback
+    if not touches or touches[0].at >= cutoff:
+        return tuple(touches)  # the common case: the whole path is within the lookback
+    return tuple(t for t in touches if t.at >= cutoff)
 
 
 def _convert(

@@ -75,7 +75,8 @@ def test_an_upload_keeps_the_good_rows_names_the_bad_and_returns_are_computed_on
     last = _by_key(answer, "last_non_direct")
     # the last non-direct touch of anna's path is the newsletter: the search ads earned nothing there
     assert (last["google"]["revenue"], last["google"]["roas"], last["google"]["roi"]) == (0.0, 0.0, -1.0)
-    assert last["newsletter"]["cost"] == 0.0 and last["newsletter"]["roas"] is None
+    assert last["newsletter"]["cost"] == 0.0
+    assert last["newsletter"]["roas"] is None
 
 
 def test_a_newer_upload_for_the_same_day_and_key_replaces_the_older_figure(world: World) -> None:

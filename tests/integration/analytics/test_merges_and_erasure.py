@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 
 from omnikanal.errors import InvalidInput
-
 from tests.helpers import bearer, lookup
 from tests.integration.analytics.support import World, event, order, since_until
 
