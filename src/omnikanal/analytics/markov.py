@@ -45,13 +45,23 @@ def transitions(paths: Sequence[Path], dimension: Dimension, order: int) -> dict
     return out
 
 
-def conversion_probability(chain: dict[State, dict[State, float]], removed: str | None = None) -> float:
+def conversion_probability(
+    chain: dict[State, dict[State, float]], removed: str | None = None, max_steps: int | None = None
+) -> float:
     """The probability that a walk from the start ends in conversion; with a key removed, every
-    state holding it is a dead end (null)."""
+    state holding it is a dead end (null).
+
+    ``max_steps`` counts a walk that has not ended after so many steps as not converting: what the
+    simulation of the ChannelAttribution package does (its limit is the longest observed path plus
+    two steps); the tests use it to compare with that package's figures. Without it the chain is
+    solved to the end.
+    """
     value: dict[State, float] = dict.fromkeys(chain, 0.0)
     value[CONVERSION] = 1.0
     value[NULL] = 0.0
     states = [s for s in chain if removed is None or removed not in s]
+    if max_steps is not None:
+        return _within_steps(chain, value, states, removed, max_steps)
     for _ in range(MAX_SWEEPS):
         change = 0.0
         for state in states:
@@ -67,13 +77,34 @@ def conversion_probability(chain: dict[State, dict[State, float]], removed: str 
     return value.get(START, 0.0)
 
 
-def removal_effects(paths: Sequence[Path], dimension: Dimension, order: int) -> dict[str, float]:
+def _within_steps(
+    chain: dict[State, dict[State, float]],
+    value: dict[State, float],
+    states: list[State],
+    removed: str | None,
+    max_steps: int,
+) -> float:
+    """Conversion probability of walks of at most ``max_steps`` steps (a sweep per step)."""
+    for _ in range(max_steps):
+        before = dict(value)
+        for state in states:
+            value[state] = sum(
+                p * before.get(to, 0.0)
+                for to, p in chain[state].items()
+                if removed is None or removed not in to or to in (CONVERSION, NULL)
+            )
+    return value.get(START, 0.0)
+
+
+def removal_effects(
+    paths: Sequence[Path], dimension: Dimension, order: int, max_steps: int | None = None
+) -> dict[str, float]:
     chain = transitions(paths, dimension, order)
-    base = conversion_probability(chain)
+    base = conversion_probability(chain, max_steps=max_steps)
     if base <= 0:
         return {}
     keys = sorted({t.key(dimension) for p in paths for t in p.touches})
-    return {key: 1.0 - conversion_probability(chain, key) / base for key in keys}
+    return {key: 1.0 - conversion_probability(chain, key, max_steps) / base for key in keys}
 
 
 def markov_credit(paths: Sequence[Path], dimension: Dimension, order: int) -> dict[str, Credit]:
