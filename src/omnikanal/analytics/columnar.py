@@ -192,6 +192,19 @@ class Columnar:
             db.close()
         return {order: int(total or 0) for order, total in rows}
 
+    def converted_before(self, window: Window) -> set[str]:
+        db = self._connect()
+        if db is None:
+            return set()
+        try:
+            rows = db.execute(
+                'SELECT DISTINCT profile_id FROM tp WHERE event = ? AND "at" < ?',
+                [window.conversion, _naive(window.since)],
+            ).fetchall()
+        finally:
+            db.close()
+        return {r[0] for r in rows}
+
     def conversion_exists(self, name: str) -> bool:
         db = self._connect()
         if db is None:

@@ -50,6 +50,8 @@ class Path:
     # the conversion's value net of its returns, in the analytics currency
     value: float = 0.0
     order_id: str | None = None
+    # the person's first purchase ever (none before it, in or before the period): an acquisition
+    first: bool = False
 
     @property
     def converted(self) -> bool:

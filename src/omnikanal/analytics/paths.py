@@ -12,7 +12,7 @@ net of every return of the same order recorded so far.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -50,9 +50,12 @@ class Window:
         return self.since - self.lookback
 
 
-def build_paths(rows: Iterable[Any], refunds: Mapping[str, int], window: Window) -> Built:
+def build_paths(
+    rows: Iterable[Any], refunds: Mapping[str, int], window: Window, earlier: Set[str] = frozenset()
+) -> Built:
     """Paths and converting customers from rows ordered by profile, time and seq; ``refunds`` is the
-    returned amount in cents per order id."""
+    returned amount in cents per order id, ``earlier`` the people who converted before the period
+    (whose conversions in it are no acquisitions)."""
     built = Built()
     current: str | None = None
     pending: list[Touch] = []
@@ -65,7 +68,7 @@ def build_paths(rows: Iterable[Any], refunds: Mapping[str, int], window: Window)
         if window.since <= row.at < window.until:
             channels.add(row.channel)
         if row.event == window.conversion:
-            _convert(built, row, pending, refunds, window)
+            _convert(built, row, pending, refunds, window, row.profile_id not in earlier)
             pending = []
         elif row.event != RETURN_EVENT:
             pending.append(Touch(row.at, row.channel, row.source, row.medium, row.campaign))
@@ -82,17 +85,17 @@ def _within(touches: list[Touch], end: datetime, lookback: timedelta) -> tuple[T
 
 
 def _convert(
-    built: Built, row: Any, pending: list[Touch], refunds: Mapping[str, int], window: Window
+    built: Built, row: Any, pending: list[Touch], refunds: Mapping[str, int], window: Window, new: bool
 ) -> None:
     if not window.since <= row.at < window.until:
         return
     gross = row.value_cents or 0
     net = max(0, gross - refunds.get(row.order_id, 0)) if row.order_id else gross
     value = net / 100
-    built.paths.append(
-        Path(row.profile_id, _within(pending, row.at, window.lookback), row.at, value, row.order_id)
-    )
     customer = built.customers.setdefault(row.profile_id, Customer())
+    first = new and customer.orders == 0
+    touches = _within(pending, row.at, window.lookback)
+    built.paths.append(Path(row.profile_id, touches, row.at, value, row.order_id, first))
     customer.orders += 1
     customer.revenue += value
 

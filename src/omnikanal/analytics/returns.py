@@ -46,12 +46,16 @@ def _ratio(a: float, b: float) -> float | None:
     return round(a / b, 4) if b else None
 
 
-def returns_rows(credit: Mapping[str, Credit], costs: Mapping[str, dict[str, Any]]) -> list[dict[str, Any]]:
+def returns_rows(
+    credit: Mapping[str, Credit], costs: Mapping[str, dict[str, Any]], acquired: Mapping[str, Credit]
+) -> list[dict[str, Any]]:
     """Per key: attributed conversions and revenue (net of returns), cost, ROAS (revenue / cost), ROI
-    ((revenue - cost) / cost) and cost per conversion; None where there is no cost to divide by."""
+    ((revenue - cost) / cost), cost per conversion, and the first purchases (acquisitions) with the
+    customer acquisition cost (cost / acquisitions); None where there is nothing to divide by."""
     rows = []
     for key in sorted(set(credit) | set(costs)):
         c = credit.get(key, Credit())
+        firsts = acquired.get(key, Credit()).conversions
         spent = costs.get(key, {})
         cost = spent.get("cost_cents", 0) / 100
         rows.append(
@@ -63,6 +67,8 @@ def returns_rows(credit: Mapping[str, Credit], costs: Mapping[str, dict[str, Any
                 "roas": _ratio(c.value, cost),
                 "roi": _ratio(c.value - cost, cost),
                 "cost_per_conversion": _ratio(cost, c.conversions) if c.conversions and cost else None,
+                "acquisitions": round(firsts, 6),
+                "acquisition_cost": _ratio(cost, firsts) if firsts and cost else None,
                 "clicks": spent.get("clicks", 0),
                 "impressions": spent.get("impressions", 0),
                 "cost_from": sorted(spent.get("origins", ())),

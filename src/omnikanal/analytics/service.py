@@ -117,11 +117,16 @@ class Analytics:
         if self._engine_for(engine) == "duckdb":
             if not self.columnar.conversion_exists(q.window.conversion):
                 raise _no_conversion(q)
-            return build_paths(self.columnar.path_rows(q.window), self.columnar.refunds(q.window), q.window)
+            columnar = self.columnar
+            earlier = columnar.converted_before(q.window)
+            return build_paths(columnar.path_rows(q.window), columnar.refunds(q.window), q.window, earlier)
         with read_tx(self._engine) as conn:
             if not store.conversion_exists(conn, q.window.conversion):
                 raise _no_conversion(q)
-            return build_paths(store.path_rows(conn, q.window), store.refunds(conn, q.window), q.window)
+            earlier = store.converted_before(conn, q.window)
+            return build_paths(
+                store.path_rows(conn, q.window), store.refunds(conn, q.window), q.window, earlier
+            )
 
     def _head(self, q: Question, built: Built) -> dict[str, Any]:
         converted = [p for p in built.paths if p.converted]
@@ -161,7 +166,15 @@ class Analytics:
         with read_tx(self._engine) as conn:
             cost_rows = store.costs(conn, q.window.since.astimezone(UTC).date(), _day_after(q.window.until))
         spent = costs_by_key(cost_rows, q.dimension)
-        models = {m: returns_rows(attribute(built.paths, m, q.dimension, q.options), spent) for m in q.models}
+        firsts = [p for p in built.paths if p.first]
+        models = {
+            m: returns_rows(
+                attribute(built.paths, m, q.dimension, q.options),
+                spent,
+                attribute(firsts, m, q.dimension, q.options),
+            )
+            for m in q.models
+        }
         return {
             **self._head(q, built),
             "cost": round(sum(v["cost_cents"] for v in spent.values()) / 100, 2),

@@ -83,6 +83,12 @@ def refunds(conn: Connection, window: Window) -> dict[str, int]:
     return {order: int(total or 0) for order, total in conn.execute(stmt)}
 
 
+def converted_before(conn: Connection, window: Window) -> set[str]:
+    """People with a conversion before the period."""
+    stmt = select(tp.c.profile_id).where(tp.c.event == window.conversion, tp.c.at < window.since).distinct()
+    return set(conn.execute(stmt).scalars())
+
+
 def conversion_exists(conn: Connection, name: str) -> bool:
     return conn.execute(select(tp.c.seq).where(tp.c.event == name).limit(1)).first() is not None
 

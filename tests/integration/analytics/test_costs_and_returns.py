@@ -34,7 +34,8 @@ def _story(w: World) -> None:
             context={"campaign": {"name": "nov", "source": "newsletter", "medium": "email"}},
         ),
     )
-    w.send(w.app, event("screen", "ben", 3), order("ben", 2.9, "o2", 50))
+    # ben has bought before the period: his purchase in it is no acquisition
+    w.send(w.app, order("ben", 40, "o0", 10), event("screen", "ben", 3), order("ben", 2.9, "o2", 50))
     w.send(
         w.till,
         order("anna", 4, "o1", 100),
@@ -65,6 +66,8 @@ def test_an_upload_keeps_the_good_rows_names_the_bad_and_returns_are_computed_on
         "roas": 1.4,
         "roi": 0.4,
         "cost_per_conversion": 50.0,
+        "acquisitions": 1.0,
+        "acquisition_cost": 50.0,
         "clicks": 150,
         "impressions": 1500,
         "cost_from": None,
@@ -72,6 +75,8 @@ def test_an_upload_keeps_the_good_rows_names_the_bad_and_returns_are_computed_on
     assert first["google"]["cost_from"] == ["import:costs.csv"]
     assert first["radio-ffh"]["roas"] == 2.0
     assert first["radio-ffh"]["roi"] == 1.0
+    assert first["radio-ffh"]["acquisition_cost"] == 40.0
+    assert (first["(direct)"]["conversions"], first["(direct)"]["acquisitions"]) == (1.0, 0.0)
     last = _by_key(answer, "last_non_direct")
     # the last non-direct touch of anna's path is the newsletter: the search ads earned nothing there
     assert (last["google"]["revenue"], last["google"]["roas"], last["google"]["roi"]) == (0.0, 0.0, -1.0)
