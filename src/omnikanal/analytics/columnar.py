@@ -13,9 +13,11 @@ without the person's rows.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path as FilePath
 from typing import Any, NamedTuple
@@ -72,6 +74,18 @@ class Columnar:
         self.folder = folder
 
     # -- writing -----------------------------------------------------------------------------
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """One writer at a time across processes (the worker's refresh job, an API call, the
+        command): two refreshes reading the same last seq would write overlapping parts."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with (self.folder / ".lock").open("w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def last_seq(self) -> int:
         state = self.folder / STATE
@@ -130,6 +144,8 @@ class Columnar:
 
     def erase(self, profile_ids: Sequence[str]) -> int:
         """Rewrite every part that holds rows of these profiles (or of profiles merged into them)."""
+        if not self.folder.exists():
+            return 0
         doomed = set(profile_ids)
         doomed |= {old for old, new in self.merged().items() if new in doomed}
         removed = 0

@@ -63,24 +63,28 @@ class Analytics:
 
     def refresh(self, on_progress: Progress | None = None) -> dict[str, int]:
         """Re-key merged profiles' touchpoints, then append the new touchpoints to the columnar copy."""
-        rekeyed = self._rekey()
-        appended = 0
-        while True:
-            with read_tx(self._engine) as conn:
-                rows = store.copy_after(conn, self.columnar.last_seq(), COPY_BATCH)
-            if not rows:
-                break
-            appended += self.columnar.append(rows)
-            if on_progress is not None:
-                on_progress(len(rows))
-        return {"rekeyed": rekeyed, "appended": appended, "last_seq": self.columnar.last_seq()}
+        # The database's writes come first, outside the file lock: an erasure holds its write
+        # transaction while it waits for the lock, so the lock is never held waiting for a write.
+        rekeyed, merges = self._rekey()
+        with self.columnar.writing():
+            self.columnar.add_merges(merges)
+            appended = 0
+            while True:
+                with read_tx(self._engine) as conn:
+                    rows = store.copy_after(conn, self.columnar.last_seq(), COPY_BATCH)
+                if not rows:
+                    break
+                appended += self.columnar.append(rows)
+                if on_progress is not None:
+                    on_progress(len(rows))
+            return {"rekeyed": rekeyed, "appended": appended, "last_seq": self.columnar.last_seq()}
 
     def behind_total(self) -> int:
         """Touchpoints copied into the database but not yet into the columnar copy."""
         with read_tx(self._engine) as conn:
             return store.count_after(conn, self.columnar.last_seq())
 
-    def _rekey(self) -> int:
+    def _rekey(self) -> tuple[int, dict[str, str]]:
         with read_tx(self._engine) as conn:
             marked = store.merged(conn, 1000)
         pairs: dict[str, str | None] = {}
@@ -94,12 +98,12 @@ class Analytics:
             return sum(store.rekey(conn, old, new or old) for old, new in pairs.items())
 
         count = run_write(self._engine, work) if pairs else 0
-        self.columnar.add_merges({old: new for old, new in pairs.items() if new and new != old})
-        return count
+        return count, {old: new for old, new in pairs.items() if new and new != old}
 
     def erase(self, conn: Connection, profile_ids: Sequence[str]) -> int:
         removed = store.erase(conn, profile_ids)
-        self.columnar.erase(profile_ids)
+        with self.columnar.writing():
+            self.columnar.erase(profile_ids)
         return removed
 
     # -- reports -------------------------------------------------------------------------------
