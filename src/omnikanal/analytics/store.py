@@ -146,7 +146,8 @@ def erase(conn: Connection, profile_ids: Sequence[str]) -> int:
 
 def export(conn: Connection, profile_ids: Sequence[str]) -> list[dict[str, Any]]:
     stmt = select(tp).where(tp.c.profile_id.in_(list(profile_ids))).order_by(tp.c.at, tp.c.seq)
+    # str(): column names come as quoted_name, which orjson refuses as keys
     return [
-        {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in r._mapping.items()}
+        {str(k): (v.isoformat() if isinstance(v, datetime) else v) for k, v in r._mapping.items()}
         for r in conn.execute(stmt)
     ]
