@@ -11,6 +11,7 @@ from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
 
 from omnikanal import __version__
+from omnikanal.analytics import api as analytics_api
 from omnikanal.commerce import api as commerce_api
 from omnikanal.consent import api as consent_api
 from omnikanal.consent import pages as consent_pages
@@ -84,6 +85,7 @@ def create_app(hub: Hub, *, manage_lifecycle: bool = True, worker: bool = True) 
     console_routes.install(app)
     app.include_router(journeys_api.router)
     app.include_router(eventlog_api.router)
+    app.include_router(analytics_api.router)
 
     @app.get("/health", tags=["operations"], summary="Liveness and the database engine in use")
     def health() -> dict[str, Any]:

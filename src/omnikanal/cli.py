@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn
 from rich.table import Table
 
+from omnikanal.analytics import cli as analytics_cli
 from omnikanal.auth.model import ROLES
 from omnikanal.clock import isoformat
 from omnikanal.errors import OmnikanalError
@@ -87,9 +88,7 @@ def serve(
         f"process(es), {shape})"
     )
     worker = (
-        None
-        if no_worker
-        else WorkerProcess(args=("--parent", str(os.getpid())), nice=settings.worker_nice)
+        None if no_worker else WorkerProcess(args=("--parent", str(os.getpid())), nice=settings.worker_nice)
     )
     if worker is not None:
         # uvicorn raises a SIGTERM again once it has shut down; with the default handler that would
@@ -379,6 +378,8 @@ def catalogue_import(
         console.print(table)
         raise typer.Exit(code=1)
 
+
+analytics_cli.install(app, _hub, console)
 
 segments_app = typer.Typer(help="Segments and computed traits.", no_args_is_help=True)
 app.add_typer(segments_app, name="segments")

@@ -7,6 +7,9 @@ from datetime import timedelta
 
 from sqlalchemy import Engine
 
+from omnikanal.analytics.jobs import RefreshJob
+from omnikanal.analytics.service import Analytics
+from omnikanal.analytics.wiring import build_analytics
 from omnikanal.audit.service import AuditTrail
 from omnikanal.auth.service import TokenService
 from omnikanal.clock import Clock, SystemClock
@@ -76,6 +79,8 @@ class Hub:
     journey_worker: TimerWorker
     journey_dates: DateScan
     watch: LogWatch
+    analytics: Analytics
+    analytics_refresh: RefreshJob
     processors: list[Processor] = field(default_factory=list)
 
     def start(self, *, api: bool = True, worker: bool = True) -> None:
@@ -107,8 +112,11 @@ class Hub:
                 self.journey_worker.start()
             if self.settings.journey_date_scan_seconds > 0:
                 self.journey_dates.start()
+            if self.settings.analytics_refresh_seconds > 0:
+                self.analytics_refresh.start()
 
     def stop(self) -> None:
+        self.analytics_refresh.stop()
         self.journey_dates.stop()
         self.journey_worker.stop()
         self.segment_recheck.stop()
@@ -177,6 +185,9 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
     sources = SourceService(engine, clock)
     commerce = build_commerce(settings, engine, clock, ingest, sources)
     processors.append(commerce.processor)
+    analytics = build_analytics(settings, engine, clock, profiles.live_id)
+    # touchpoints copied before a merge are re-keyed to the surviving profile by the refresh job
+    listeners.profiles_merged.append(analytics.service.merged)
     registry = PrivacyRegistry()
     # Capabilities holding personal data register here; erasure runs them in reverse order, so the
     # core part (the profile itself) goes last.
@@ -188,6 +199,7 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
         MessagingPersonalData(),
         SegmentData(),
         JourneyData(),
+        analytics.personal_data,
     ):
         registry.register(part)
     segments = SegmentService(
@@ -217,6 +229,7 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
         settings.messaging_default_timezone,
     )
     processors.append(JourneyProcessor(journey_engine, clock))
+    processors.append(analytics.processor)
     runner = ProcessorRunner(eventlog, processors, settings.worker_poll_seconds)
     listeners.events_committed.append(runner.wake)
     return Hub(
@@ -272,5 +285,7 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
             settings.journey_date_scan_page,
         ),
         watch=LogWatch(engine, settings.worker_watch_seconds, (runner.wake,)),
+        analytics=analytics.service,
+        analytics_refresh=analytics.refresh_job,
         processors=processors,
     )

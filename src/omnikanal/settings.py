@@ -404,6 +404,46 @@ class Settings(BaseSettings):
     this whsec_ secret; empty: the endpoint refuses every report."""
     report_tolerance_seconds: int = 300
     """Report signatures older than this are refused."""
+    analytics_conversion_event: str = "Order Completed"
+    """Analytics: the event that counts as a conversion unless a report names another (wherever it
+    happened: web, app, till, click & collect pick-up)."""
+    analytics_lookback_days: int = Field(30, ge=1, le=365)
+    """Analytics: how far before a conversion a touchpoint still belongs to its path, unless a report
+    gives its own lookback."""
+    analytics_max_lookback_days: int = Field(365, ge=1)
+    """Analytics: the longest lookback a report may ask for."""
+    analytics_max_period_days: int = Field(731, ge=1)
+    """Analytics: the longest period (since to until) a report may cover."""
+    analytics_half_life_days: float = Field(7.0, gt=0)
+    """Analytics: the half-life of the time-decay model: a touch this long before the conversion
+    weighs half as much as one at the conversion."""
+    analytics_currency: str = "EUR"
+    """Analytics: the currency of revenue and costs; cost rows in another currency are refused (no
+    exchange rates are applied)."""
+    analytics_campaign_codes: dict[str, str] = {}
+    """Analytics: offline campaigns reached through a code (a coupon at the till, a vanity URL, a "how
+    did you hear of us" answer in properties.campaign_code, coupon or heard_about), as code ->
+    "source/medium/campaign", e.g. {"RADIO24": "radio-ffh/radio/spring"}; codes match in any case."""
+    analytics_ignored_events: tuple[str, ...] = ("Segment Entered", "Segment Exited")
+    """Analytics: track events that are no touchpoints (the hub's own bookkeeping)."""
+    analytics_columnar_dir: Path | None = None
+    """Analytics: where the columnar copy (Parquet files) of the touchpoints is written; unset:
+    data_dir/analytics."""
+    analytics_refresh_seconds: float = 300.0
+    """Analytics: how often the worker role appends new touchpoints to the columnar copy (0: only
+    `omnikanal analytics refresh`)."""
+    analytics_engine: str = "duckdb"
+    """Analytics: where reports are computed: "duckdb" (embedded, over the columnar copy; the OLTP
+    database is not scanned) or "database" (SQL on the hub's own tables)."""
+    analytics_max_cost_rows: int = Field(100_000, ge=1)
+    """Analytics: the most rows one cost file may have."""
+
+    @field_validator("analytics_engine")
+    @classmethod
+    def _check_analytics_engine(cls, value: str) -> str:
+        if value not in ("duckdb", "database"):
+            raise ValueError("must be duckdb or database")
+        return value
 
     @field_validator("sqlite_synchronous")
     @classmethod

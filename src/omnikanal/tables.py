@@ -7,6 +7,7 @@ capability uses only its own tables.
 
 from __future__ import annotations
 
+from omnikanal.analytics import tables as analytics_tables
 from omnikanal.audit import tables as audit_tables
 from omnikanal.auth import tables as auth_tables
 from omnikanal.commerce import tables as commerce_tables
@@ -38,6 +39,7 @@ CAPABILITY_TABLES = (
     messaging_tables,
     staff_tables,
     journeys_tables,
+    analytics_tables,
 )
 
 __all__ = ["CAPABILITY_TABLES", "metadata"]

@@ -44,6 +44,9 @@ class Permission(StrEnum):
     JOURNEYS_READ = "journeys:read"
     JOURNEYS_WRITE = "journeys:write"
     OPERATIONS_READ = "operations:read"
+    # Attribution, returns and customer comparisons (aggregates, no person's data); cost imports.
+    ANALYTICS_READ = "analytics:read"
+    ANALYTICS_WRITE = "analytics:write"
 
 
 # Least privilege per role; docs/roles.md shows the same decisions as a table, and
@@ -69,6 +72,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             Permission.SEGMENTS_WRITE,
             Permission.JOURNEYS_READ,
             Permission.JOURNEYS_WRITE,
+            Permission.ANALYTICS_READ,
+            Permission.ANALYTICS_WRITE,
         }
     ),
     # The hotline sees orders, products and stock to answer questions; it does not change them. It

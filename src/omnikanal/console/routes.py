@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from omnikanal.console import (
+    analytics_page,
     assets,
     auth_pages,
     customers,
@@ -30,6 +31,7 @@ for module in (
     store_page,
     hotline_page,
     quality_page,
+    analytics_page,
 ):
     router.include_router(module.router)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from omnikanal.console.analytics_texts import ANALYTICS_TEXTS
+
 LANGUAGES: tuple[str, ...] = ("de", "en")
 
 TEXTS: dict[str, dict[str, str]] = {
@@ -354,6 +356,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "fulfilment": "Fulfilment",
     },
 }
+
+for _lang, _texts in ANALYTICS_TEXTS.items():
+    TEXTS[_lang].update(_texts)
 
 # Channel icons on the timeline; the label is read out by screen readers.
 CHANNEL_ICONS: dict[str, str] = {

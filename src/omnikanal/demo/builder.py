@@ -8,7 +8,7 @@ import random
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -107,6 +107,7 @@ class DemoBuilder:
         reservations = self.reservations(journeys.people, step)
         orders = self.pickups(journeys.people, step)
         messages = self.messages(journeys.people, step)
+        self.costs(step)
         return Built(len(journeys.people), events, reservations, orders, messages)
 
     # -- the shop --------------------------------------------------------------------------------
@@ -137,6 +138,32 @@ class DemoBuilder:
         for name, channel in SOURCES.items():
             keys[name] = self._post("/api/sources", {"name": name, "channel": channel})["write_key"]
         return keys
+
+    def costs(self, step: Step) -> None:
+        """Media spend of the campaigns the journeys came through (search, social, radio, the
+        newsletter), imported as a cost file, then the columnar copy brought up to date."""
+        advance = step("Mediakosten (Suche, Social, Radio, Newsletter)", 2)
+        lines = ["date,source,medium,campaign,cost,clicks"]
+        for back in range(1, 46):
+            day = (self.now - timedelta(days=back)).date().isoformat()
+            lines += [
+                f"{day},google,cpc,Werkzeugwoche,38.50,{40 + back % 7}",
+                f"{day},google,cpc,Frühjahr,21.00,{25 + back % 5}",
+                f"{day},facebook,social,Garten,17.00,{30 + back % 3}",
+            ]
+            if back % 7 == 0:
+                lines += [f"{day},radio-ffh,radio,Herbst,900,", f"{day},newsletter,email,Werkzeugwoche,12,"]
+        headers = {**self.auth, "Content-Type": "text/csv"}
+        answer = self.http.post(
+            "/api/analytics/costs",
+            params={"name": "demo-mediaplan.csv"},
+            content="\n".join(lines) + "\n",
+            headers=headers,
+        )
+        _check(answer, "POST /api/analytics/costs")
+        advance(1)
+        _check(self.http.post("/api/analytics/refresh", headers=self.auth), "POST /api/analytics/refresh")
+        advance(1)
 
     # -- the customers' journeys -----------------------------------------------------------------
 

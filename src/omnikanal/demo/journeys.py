@@ -21,6 +21,15 @@ SOURCES: dict[str, str] = {
     "demo-newsletter": "email",
 }
 
+# Where a customer's first web visit came from, by customer number (None: typed the address).
+CAMPAIGN_URLS: tuple[str | None, ...] = (
+    "https://demo-shop.example/?utm_source=google&utm_medium=cpc&utm_campaign=Werkzeugwoche",
+    "https://demo-shop.example/?utm_source=facebook&utm_medium=social&utm_campaign=Garten",
+    "https://demo-shop.example/radio?utm_source=radio-ffh&utm_medium=radio&utm_campaign=Herbst",
+    "https://demo-shop.example/?utm_source=google&utm_medium=cpc&utm_campaign=Frühjahr",
+    None,
+)
+
 
 @dataclass
 class Person:
@@ -87,19 +96,20 @@ def build(seed: int, customers: int, now: datetime, days: int = 45) -> Journeys:
         traits = {"firstName": first, "lastName": last, "email": email}
         web_device = person.devices[0]
 
-        # Scenario 1: browse anonymously on the web, then register or check out.
-        for sku, product_id, category, _ in _items(rng, rng.randrange(1, 7)):
+        # Scenario 1: browse anonymously on the web, then register or check out. The first view
+        # came through a campaign for four customers in five (by their number, so the random
+        # sequence stays as it was): search ads, social, the radio spot's vanity URL.
+        for k, (sku, product_id, category, _) in enumerate(_items(rng, rng.randrange(1, 7))):
             at += timedelta(minutes=rng.uniform(1, 40))
-            add(
-                "demo-webshop",
-                {
-                    "type": "track",
-                    "anonymousId": web_device,
-                    "event": "Product Viewed",
-                    "properties": {"sku": sku, "product_id": product_id, "category": category},
-                },
-                at,
-            )
+            view: dict[str, Any] = {
+                "type": "track",
+                "anonymousId": web_device,
+                "event": "Product Viewed",
+                "properties": {"sku": sku, "product_id": product_id, "category": category},
+            }
+            if k == 0 and CAMPAIGN_URLS[i % len(CAMPAIGN_URLS)]:
+                view["context"] = {"page": {"url": CAMPAIGN_URLS[i % len(CAMPAIGN_URLS)]}}
+            add("demo-webshop", view, at)
         ident: dict[str, Any] = {"type": "identify", "anonymousId": web_device, "traits": dict(traits)}
         if person.user_id:
             ident["userId"] = person.user_id
@@ -266,8 +276,13 @@ def build(seed: int, customers: int, now: datetime, days: int = 45) -> Journeys:
                         "type": "track",
                         "userId": person.user_id or f"nl-{email}",
                         "event": rng.choice(("Email Opened", "Email Link Clicked")),
-                        "properties": {"campaign": rng.choice(("Frühjahr", "Garten", "Werkzeugwoche"))},
-                        "context": {"traits": {"email": email}},
+                        "properties": {
+                            "campaign": (name := rng.choice(("Frühjahr", "Garten", "Werkzeugwoche")))
+                        },
+                        "context": {
+                            "traits": {"email": email},
+                            "campaign": {"source": "newsletter", "medium": "email", "name": name},
+                        },
                     },
                     at,
                 )

@@ -114,6 +114,14 @@ ALLOWED: dict[str, frozenset[str]] = {
     "GET /api/commerce/export/orders.jsonl": roles("admin", "service", "store"),
     "GET /api/commerce/export/stock.csv": roles("admin", "service", "store"),
     "GET /api/scan": roles("admin", "store"),
+    # analytics: aggregates for management, and the media costs behind them
+    "GET /api/analytics/attribution": roles("admin", "marketing"),
+    "GET /api/analytics/returns": roles("admin", "marketing"),
+    "GET /api/analytics/customers": roles("admin", "marketing"),
+    "GET /api/analytics/paths": roles("admin", "marketing"),
+    "GET /api/analytics/costs": roles("admin", "marketing"),
+    "POST /api/analytics/costs": roles("admin", "marketing"),
+    "POST /api/analytics/refresh": roles("admin", "marketing"),
     # segments and computed traits
     "GET /api/segments": roles("admin", "marketing", "service"),
     "POST /api/segments": roles("admin", "marketing"),

@@ -27,6 +27,7 @@ PAGES: dict[str, set[str]] = {
     "/console/store": {"admin", "store"},
     "/console/hotline": {"admin", "service"},
     "/console/quality": {"admin"},
+    "/console/analytics": {"admin", "marketing"},
 }
 ROLES = ("admin", "marketing", "service", "store", "privacy")
 

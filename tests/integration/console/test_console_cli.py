@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -111,6 +112,15 @@ def test_demo_builds_through_the_api_once_and_prints_the_logins(
     assert len(hub.commerce.catalogue.locations("store")) == 6
     # The builder's token was only for building.
     assert all(t.revoked_at is not None for t in hub.tokens.list() if t.name == "demo-builder")
+    # Management's page has a story: campaigns on the paths, and their media costs.
+    since = (hub.clock.now() - timedelta(days=60)).date().isoformat()
+    q = hub.analytics.ask(model="first_touch", dimension="source", since=since, lookback="P60D")
+    answer = hub.analytics.returns(q, "duckdb")
+    assert answer == hub.analytics.returns(q, "database")
+    keys = {row["key"]: row for row in answer["models"]["first_touch"]}
+    assert {"google", "facebook", "radio-ffh", "newsletter"} <= keys.keys()
+    assert keys["google"]["cost"] > 0
+    assert keys["radio-ffh"]["cost_from"] == ["import:demo-mediaplan.csv"]
 
     second = run(["demo", "--customers", "40", "--port", "0", "--no-serve"], cli_env, timeout=300)
     assert second.returncode == 0, second.stdout + second.stderr

@@ -1,0 +1,1 @@
+"""Analytics: touchpoints, paths to conversion, attribution models, media costs and returns."""

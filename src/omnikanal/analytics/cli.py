@@ -1,0 +1,103 @@
+"""The ``omnikanal analytics`` commands: refresh the columnar copy, import costs, attribution.
+
+Installed by the command's module (``omnikanal.cli``), which hands in how to get a hub; this module
+knows only the analytics service.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from omnikanal.analytics.service import Analytics
+
+HubOpener = Callable[[], AbstractContextManager[Any]]
+
+
+class Commands:
+    """The commands, bound to how the command's module opens a hub and prints."""
+
+    def __init__(self, open_hub: HubOpener, console: Console) -> None:
+        self._open_hub = open_hub
+        self._console = console
+
+    def refresh(self) -> None:
+        """Re-key merged profiles and append new touchpoints to the columnar copy (Parquet)."""
+        with self._open_hub() as hub:
+            analytics: Analytics = hub.analytics
+            columns = (TextColumn("copying touchpoints"), BarColumn(), MofNCompleteColumn())
+            with Progress(*columns, console=self._console) as progress:
+                task = progress.add_task("rows", total=analytics.behind_total())
+                result = analytics.refresh(lambda n: progress.advance(task, n))
+        self._console.print(
+            f"{result['appended']} touchpoints appended, {result['rekeyed']} re-keyed; "
+            f"copy up to event {result['last_seq']}"
+        )
+
+    def import_costs(
+        self,
+        file: Annotated[Path, typer.Argument(help="a CSV file of media spend", exists=True, dir_okay=False)],
+        errors: Annotated[int, typer.Option(help="how many row errors to print")] = 50,
+    ) -> None:
+        """Import media spend; valid rows are kept, failed rows listed by line and field (exit code 1)."""
+        text = file.read_text(encoding="utf-8-sig")
+        total = max(sum(1 for line in text.splitlines() if line.strip()) - 1, 0)
+        with self._open_hub() as hub:
+            analytics: Analytics = hub.analytics
+            columns = (TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+            with Progress(*columns, console=self._console) as progress:
+                task = progress.add_task("rows", total=total)
+                report = analytics.import_costs(
+                    text, f"import:{file.name}", lambda n: progress.advance(task, n)
+                )
+                progress.update(task, completed=total)
+        self._console.print(
+            f"{report['rows']} rows: {report['imported']} imported, {len(report['errors'])} failed"
+        )
+        if report["errors"]:
+            table = Table("line", "field", "message")
+            for error in report["errors"][:errors]:
+                table.add_row(str(error["line"]), error["field"], error["message"])
+            self._console.print(table)
+            raise typer.Exit(code=1)
+
+    def attribution(
+        self,
+        model: Annotated[str, typer.Option(help="all or one model")] = "all",
+        dimension: Annotated[str, typer.Option(help="channel, source, medium or campaign")] = "channel",
+        since: Annotated[str | None, typer.Option(help="ISO 8601 date or time")] = None,
+        until: Annotated[str | None, typer.Option(help="ISO 8601 date or time")] = None,
+        lookback: Annotated[str | None, typer.Option(help="ISO 8601 duration, e.g. P30D")] = None,
+        engine: Annotated[str | None, typer.Option(help="duckdb or database")] = None,
+    ) -> None:
+        """Conversions credited per key, every model side by side (shares of conversions)."""
+        params = {"since": since, "until": until, "lookback": lookback}
+        with self._open_hub() as hub:
+            analytics: Analytics = hub.analytics
+            q = analytics.ask(model=model, dimension=dimension, **{k: v for k, v in params.items() if v})
+            answer = analytics.attribution(q, engine)
+        models = answer.get("models") or [answer["model"]]
+        table = Table(dimension, *models)
+        for row in answer["rows"]:
+            shares = [row["models"][m]["share"] for m in models] if "models" in row else [row["share"]]
+            table.add_row(row["key"], *(f"{s:.1%}" for s in shares))
+        self._console.print(table)
+        self._console.print(
+            f"{answer['conversions']} conversions, value {answer['value']} {answer['currency']}"
+        )
+
+
+def install(parent: typer.Typer, open_hub: HubOpener, console: Console) -> None:
+    app = typer.Typer(help="Attribution, media costs and returns.", no_args_is_help=True)
+    parent.add_typer(app, name="analytics")
+    commands = Commands(open_hub, console)
+    app.command("refresh")(commands.refresh)
+    app.command("import-costs")(commands.import_costs)
+    app.command("attribution")(commands.attribution)

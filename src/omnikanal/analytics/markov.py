@@ -1,0 +1,122 @@
+"""Data-driven attribution: the removal effect of a Markov chain of order 1 to 3 over all paths.
+
+Every path (converted or not) is a walk from a start state through its touchpoints' keys to one of
+two absorbing states, conversion or null. The transition probabilities are the counts of each step
+over all paths. A key's removal effect is the share of the chain's conversion probability that is
+lost when every state holding that key leads to null instead, solved over the whole transition
+matrix (as the ChannelAttribution package computes it), not summed over the observed paths. The
+conversions and value are divided in proportion to the removal effects.
+
+In a chain of order k a state is the last k keys seen (fewer at a path's beginning).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+from omnikanal.analytics.model import Credit, Dimension, Path
+
+State = tuple[str, ...]
+START: State = ("(start)",)
+CONVERSION: State = ("(conversion)",)
+NULL: State = ("(null)",)
+# Gauss-Seidel sweeps: every walk ends in an absorbing state, so the sweeps converge; the paths'
+# graph is close to acyclic, so few are needed in practice.
+MAX_SWEEPS = 10_000
+TOLERANCE = 1e-13
+
+
+def transitions(paths: Sequence[Path], dimension: Dimension, order: int) -> dict[State, dict[State, float]]:
+    """Probabilities of each step between states, counted over the paths."""
+    counts: dict[State, dict[State, int]] = defaultdict(lambda: defaultdict(int))
+    for path in paths:
+        keys = [t.key(dimension) for t in path.touches]
+        state = START
+        for i in range(len(keys)):
+            following = tuple(keys[max(0, i + 1 - order) : i + 1])
+            counts[state][following] += 1
+            state = following
+        counts[state][CONVERSION if path.converted else NULL] += 1
+    out: dict[State, dict[State, float]] = {}
+    for state, row in counts.items():
+        total = sum(row.values())
+        out[state] = {to: n / total for to, n in row.items()}
+    return out
+
+
+def conversion_probability(
+    chain: dict[State, dict[State, float]], removed: str | None = None, max_steps: int | None = None
+) -> float:
+    """The probability that a walk from the start ends in conversion; with a key removed, every
+    state holding it is a dead end (null).
+
+    ``max_steps`` counts a walk that has not ended after so many steps as not converting: what the
+    simulation of the ChannelAttribution package does (its limit is the longest observed path plus
+    two steps); the tests use it to compare with that package's figures. Without it the chain is
+    solved to the end.
+    """
+    value: dict[State, float] = dict.fromkeys(chain, 0.0)
+    value[CONVERSION] = 1.0
+    value[NULL] = 0.0
+    states = [s for s in chain if removed is None or removed not in s]
+    if max_steps is not None:
+        return _within_steps(chain, value, states, removed, max_steps)
+    for _ in range(MAX_SWEEPS):
+        change = 0.0
+        for state in states:
+            new = 0.0
+            for to, p in chain[state].items():
+                if removed is not None and removed in to and to not in (CONVERSION, NULL):
+                    continue
+                new += p * value.get(to, 0.0)
+            change = max(change, abs(new - value[state]))
+            value[state] = new
+        if change < TOLERANCE:
+            break
+    return value.get(START, 0.0)
+
+
+def _within_steps(
+    chain: dict[State, dict[State, float]],
+    value: dict[State, float],
+    states: list[State],
+    removed: str | None,
+    max_steps: int,
+) -> float:
+    """Conversion probability of walks of at most ``max_steps`` steps (a sweep per step)."""
+    for _ in range(max_steps):
+        before = dict(value)
+        for state in states:
+            value[state] = sum(
+                p * before.get(to, 0.0)
+                for to, p in chain[state].items()
+                if removed is None or removed not in to or to in (CONVERSION, NULL)
+            )
+    return value.get(START, 0.0)
+
+
+def removal_effects(
+    paths: Sequence[Path], dimension: Dimension, order: int, max_steps: int | None = None
+) -> dict[str, float]:
+    chain = transitions(paths, dimension, order)
+    base = conversion_probability(chain, max_steps=max_steps)
+    if base <= 0:
+        return {}
+    keys = sorted({t.key(dimension) for p in paths for t in p.touches})
+    return {key: 1.0 - conversion_probability(chain, key, max_steps) / base for key in keys}
+
+
+def markov_credit(paths: Sequence[Path], dimension: Dimension, order: int) -> dict[str, Credit]:
+    effects = removal_effects(paths, dimension, order)
+    total_effect = sum(effects.values())
+    converted = [p for p in paths if p.converted]
+    conversions = float(len(converted))
+    value = sum(p.value for p in converted)
+    if total_effect <= 0:
+        return {}
+    return {
+        key: Credit(conversions * effect / total_effect, value * effect / total_effect)
+        for key, effect in effects.items()
+        if effect > 0
+    }

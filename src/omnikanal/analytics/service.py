@@ -1,0 +1,252 @@
+"""The analytics use cases: refresh the columnar copy, attribute, import costs, returns, customers.
+
+Reports run on DuckDB over the Parquet copy (``engine="duckdb"``, the default) or with SQL on the
+capability's own touchpoint table (``engine="database"``); both hand the same rows to the same path
+builder and models, so they give the same answers (tests hold both to it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+
+from omnikanal.analytics import store
+from omnikanal.analytics.attribution import attribute
+from omnikanal.analytics.columnar import Columnar
+from omnikanal.analytics.costs import parse_costs
+from omnikanal.analytics.paths import Built, build_paths
+from omnikanal.analytics.query import Limits, Question, question
+from omnikanal.analytics.returns import common_paths, costs_by_key, customer_groups, returns_rows, table
+from omnikanal.clock import Clock, isoformat
+from omnikanal.db.engine import read_tx, run_write
+from omnikanal.errors import InvalidInput, NotFound
+
+ENGINES = ("duckdb", "database")
+COPY_BATCH = 50_000
+COST_BATCH = 1_000
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    limits: Limits
+    currency: str
+    engine: str
+    max_cost_rows: int
+
+
+class Analytics:
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Clock,
+        config: Config,
+        columnar: Columnar,
+        live_id: Callable[[str], str],
+    ) -> None:
+        self._engine = engine
+        self._clock = clock
+        self.config = config
+        self.columnar = columnar
+        self._live_id = live_id
+
+    # -- keeping the copy current --------------------------------------------------------------
+
+    def merged(self, conn: Connection, profile_ids: list[str], now: datetime) -> None:
+        """Listener inside the ingest transaction of a merge: note the profiles, nothing more (the
+        refresh job re-keys their touchpoints in the worker role)."""
+        store.mark_merged(conn, profile_ids, now)
+
+    def refresh(self, on_progress: Progress | None = None) -> dict[str, int]:
+        """Re-key merged profiles' touchpoints, then append the new touchpoints to the columnar copy."""
+        # The database's writes come first, outside the file lock: an erasure holds its write
+        # transaction while it waits for the lock, so the lock is never held waiting for a write.
+        rekeyed, merges = self._rekey()
+        with self.columnar.writing():
+            self.columnar.add_merges(merges)
+            appended = 0
+            while True:
+                with read_tx(self._engine) as conn:
+                    rows = store.copy_after(conn, self.columnar.last_seq(), COPY_BATCH)
+                if not rows:
+                    break
+                appended += self.columnar.append(rows)
+                if on_progress is not None:
+                    on_progress(len(rows))
+            return {"rekeyed": rekeyed, "appended": appended, "last_seq": self.columnar.last_seq()}
+
+    def behind_total(self) -> int:
+        """Touchpoints copied into the database but not yet into the columnar copy."""
+        with read_tx(self._engine) as conn:
+            return store.count_after(conn, self.columnar.last_seq())
+
+    def _rekey(self) -> tuple[int, dict[str, str]]:
+        with read_tx(self._engine) as conn:
+            marked = store.merged(conn, 1000)
+        pairs: dict[str, str | None] = {}
+        for pid in marked:
+            try:
+                pairs[pid] = self._live_id(pid)
+            except NotFound:
+                pairs[pid] = None  # erased: its touchpoints went with the erasure
+
+        def work(conn: Connection) -> int:
+            return sum(store.rekey(conn, old, new or old) for old, new in pairs.items())
+
+        count = run_write(self._engine, work) if pairs else 0
+        return count, {old: new for old, new in pairs.items() if new and new != old}
+
+    def erase(self, conn: Connection, profile_ids: Sequence[str]) -> int:
+        removed = store.erase(conn, profile_ids)
+        with self.columnar.writing():
+            self.columnar.erase(profile_ids)
+        return removed
+
+    # -- reports -------------------------------------------------------------------------------
+
+    def ask(self, **params: Any) -> Question:
+        return question(self.config.limits, self._clock.now(), **params)
+
+    def _engine_for(self, engine: str | None) -> str:
+        chosen = engine or self.config.engine
+        if chosen not in ENGINES:
+            raise InvalidInput("invalid_engine", f"engine: one of {', '.join(ENGINES)}", "engine")
+        return chosen
+
+    def built(self, q: Question, engine: str | None = None) -> Built:
+        if self._engine_for(engine) == "duckdb":
+            if not self.columnar.conversion_exists(q.window.conversion):
+                raise _no_conversion(q)
+            columnar = self.columnar
+            earlier = columnar.converted_before(q.window)
+            return build_paths(columnar.path_rows(q.window), columnar.refunds(q.window), q.window, earlier)
+        with read_tx(self._engine) as conn:
+            if not store.conversion_exists(conn, q.window.conversion):
+                raise _no_conversion(q)
+            earlier = store.converted_before(conn, q.window)
+            return build_paths(
+                store.path_rows(conn, q.window), store.refunds(conn, q.window), q.window, earlier
+            )
+
+    def _head(self, q: Question, built: Built) -> dict[str, Any]:
+        converted = [p for p in built.paths if p.converted]
+        return {
+            "dimension": q.dimension,
+            "conversion": q.window.conversion,
+            "since": isoformat(q.window.since),
+            "until": isoformat(q.window.until),
+            "lookback": _iso_duration(q.window.lookback),
+            "currency": self.config.currency,
+            "conversions": len(converted),
+            "value": round(sum(p.value for p in converted), 2),
+            "paths": len(built.paths),
+        }
+
+    def attribution(self, q: Question, engine: str | None = None) -> dict[str, Any]:
+        """Credit per key under one model, or (``model=all``) every model side by side."""
+        built = self.built(q, engine)
+        head = self._head(q, built)
+        tables = {
+            m: table(attribute(built.paths, m, q.dimension, q.options), head["conversions"]) for m in q.models
+        }
+        if len(q.models) == 1:
+            return {"model": q.models[0], **head, "rows": tables[q.models[0]]}
+        keys = sorted({r["key"] for rows in tables.values() for r in rows})
+        by_model = {m: {r["key"]: r for r in rows} for m, rows in tables.items()}
+        empty = {"conversions": 0.0, "value": 0.0, "share": 0.0}
+        rows = [
+            {"key": k, "models": {m: {f: by_model[m].get(k, empty)[f] for f in empty} for m in q.models}}
+            for k in keys
+        ]
+        return {"model": "all", "models": list(q.models), **head, "rows": rows}
+
+    def returns(self, q: Question, engine: str | None = None) -> dict[str, Any]:
+        """Per key and model: attributed revenue net of returns, cost, ROAS, ROI, cost per conversion."""
+        built = self.built(q, engine)
+        with read_tx(self._engine) as conn:
+            cost_rows = store.costs(conn, q.window.since.astimezone(UTC).date(), _day_after(q.window.until))
+        spent = costs_by_key(cost_rows, q.dimension)
+        firsts = [p for p in built.paths if p.first]
+        models = {
+            m: returns_rows(
+                attribute(built.paths, m, q.dimension, q.options),
+                spent,
+                attribute(firsts, m, q.dimension, q.options),
+            )
+            for m in q.models
+        }
+        return {
+            **self._head(q, built),
+            "cost": round(sum(v["cost_cents"] for v in spent.values()) / 100, 2),
+            "models": models,
+        }
+
+    def customers(self, q: Question, engine: str | None = None) -> dict[str, Any]:
+        built = self.built(q, engine)
+        return {**self._head(q, built), "groups": customer_groups(built.customers)}
+
+    def top_paths(self, q: Question, limit: int, engine: str | None = None) -> dict[str, Any]:
+        built = self.built(q, engine)
+        return {**self._head(q, built), "top": common_paths(built.paths, q.dimension, limit)}
+
+    # -- costs ---------------------------------------------------------------------------------
+
+    def import_costs(self, text: str, origin: str, on_progress: Progress | None = None) -> dict[str, Any]:
+        """Store every valid row (a newer figure for a day and key replaces the older one) and name
+        each invalid row's line and field."""
+        parsed = parse_costs(text, self.config.currency, self.config.max_cost_rows)
+        now = self._clock.now()
+        for start in range(0, len(parsed.rows), COST_BATCH):
+            chunk = [
+                {**r, "origin": origin[:300], "imported_at": now}
+                for r in parsed.rows[start : start + COST_BATCH]
+            ]
+            run_write(self._engine, lambda conn, rows=chunk: store.upsert_costs(conn, rows))  # type: ignore[misc]
+            if on_progress is not None:
+                on_progress(len(chunk))
+        return {"rows": parsed.lines, "imported": len(parsed.rows), "errors": parsed.errors}
+
+    def list_costs(self, since: datetime, until: datetime, limit: int) -> dict[str, Any]:
+        with read_tx(self._engine) as conn:
+            rows = store.costs(conn, since.astimezone(UTC).date(), _day_after(until))
+        return {
+            "costs": [
+                {
+                    "date": r.day.isoformat(),
+                    "channel": r.channel or None,
+                    "source": r.source or None,
+                    "medium": r.medium or None,
+                    "campaign": r.campaign or None,
+                    "cost": r.cost_cents / 100,
+                    "currency": r.currency,
+                    "clicks": r.clicks,
+                    "impressions": r.impressions,
+                    "from": r.origin,
+                }
+                for r in rows[:limit]
+            ],
+            "truncated": len(rows) > limit,
+        }
+
+
+def _no_conversion(q: Question) -> InvalidInput:
+    name = q.window.conversion
+    return InvalidInput(
+        "unknown_conversion", f"conversion: no {name!r} event has been recorded", "conversion"
+    )
+
+
+def _day_after(moment: datetime) -> date:
+    """The first day not covered by a period ending at ``moment`` (exclusive), in UTC."""
+    utc = moment.astimezone(UTC)
+    return utc.date() if utc.time() == time() else utc.date() + timedelta(days=1)
+
+
+def _iso_duration(value: timedelta) -> str:
+    seconds = int(value.total_seconds())
+    days, rest = divmod(seconds, 86400)
+    return f"P{days}D" if not rest else f"P{days}DT{rest}S"

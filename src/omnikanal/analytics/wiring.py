@@ -1,0 +1,54 @@
+"""Builds the analytics capability from the settings (called by the composition root only)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import Engine
+
+from omnikanal.analytics.columnar import Columnar
+from omnikanal.analytics.jobs import AnalyticsProcessor, RefreshJob
+from omnikanal.analytics.privacy import AnalyticsData
+from omnikanal.analytics.query import Limits
+from omnikanal.analytics.service import Analytics, Config
+from omnikanal.clock import Clock
+from omnikanal.settings import Settings
+
+
+@dataclass
+class AnalyticsParts:
+    service: Analytics
+    processor: AnalyticsProcessor
+    refresh_job: RefreshJob
+    personal_data: AnalyticsData
+
+
+def build_analytics(
+    settings: Settings, engine: Engine, clock: Clock, live_id: Callable[[str], str]
+) -> AnalyticsParts:
+    limits = Limits(
+        default_lookback=timedelta(days=settings.analytics_lookback_days),
+        max_lookback=timedelta(days=settings.analytics_max_lookback_days),
+        max_period=timedelta(days=settings.analytics_max_period_days),
+        half_life=timedelta(days=settings.analytics_half_life_days),
+        conversion=settings.analytics_conversion_event,
+    )
+    config = Config(
+        limits,
+        settings.analytics_currency.upper(),
+        settings.analytics_engine,
+        settings.analytics_max_cost_rows,
+    )
+    folder = settings.analytics_columnar_dir or settings.data_dir / "analytics"
+    service = Analytics(engine, clock, config, Columnar(folder), live_id)
+    processor = AnalyticsProcessor(
+        settings.analytics_campaign_codes, frozenset(settings.analytics_ignored_events)
+    )
+    return AnalyticsParts(
+        service,
+        processor,
+        RefreshJob(service.refresh, settings.analytics_refresh_seconds),
+        AnalyticsData(service),
+    )

@@ -1,0 +1,47 @@
+"""The management page: models side by side, costs and returns, customers, paths, in German and
+English, and the CSV export of the returns."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import httpx
+
+from tests.console_helpers import PASSWORD, login
+from tests.integration.analytics.support import World, event, order, since_until
+
+
+def test_the_page_shows_the_models_returns_customers_and_paths_in_both_languages(world: World) -> None:
+    url = "https://shop.example/?utm_source=google&utm_medium=cpc&utm_campaign=spring"
+    world.send(world.web, event("page", "anna", 3, properties={"url": url}))
+    world.send(world.till, order("anna", 2, "o1", 100))
+    world.post_csv("date,source,cost\n2026-11-17,google,25\n")
+    world.hub.staff.create_user("chefin", "marketing", PASSWORD, None)
+    with httpx.Client(base_url=str(world.http.base_url), timeout=30) as client:
+        assert login(client, "chefin").status_code == 303
+        params = {**since_until(), "dimension": "source", "model": "first_touch"}
+        german = client.get("/console/analytics", params=params)
+        assert german.status_code == 200, german.text
+        assert "Attributionsmodelle im Vergleich" in german.text
+        assert "Mehrkanal- und Einkanalkunden" in german.text
+        assert "google" in german.text
+        assert "<td>4.0</td>" in german.text  # ROAS: 100 revenue on 25 cost
+        english = client.get("/console/analytics", params={**params, "lang": "en"})
+        assert "Attribution models side by side" in english.text
+        assert "web → pos" not in english.text  # the dimension is the source here
+        exported = client.get("/console/analytics.csv", params=params)
+        assert exported.headers["content-type"].startswith("text/csv")
+        rows = list(csv.DictReader(io.StringIO(exported.text)))
+        first = [r for r in rows if r["model"] == "first_touch" and r["key"] == "google"]
+        assert first[0]["roas"] == "4.0"
+        assert first[0]["cost_from"] == "import:costs.csv"
+
+
+def test_without_any_conversion_the_page_says_so_instead_of_failing(world: World) -> None:
+    world.hub.staff.create_user("chef", "marketing", PASSWORD, None)
+    with httpx.Client(base_url=str(world.http.base_url), timeout=30) as client:
+        assert login(client, "chef").status_code == 303
+        page = client.get("/console/analytics", params={"lang": "en"})
+        assert page.status_code == 200
+        assert "no &#39;Order Completed&#39; event has been recorded" in page.text
