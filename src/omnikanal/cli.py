@@ -21,6 +21,7 @@ from omnikanal.auth.model import ROLES
 from omnikanal.clock import isoformat
 from omnikanal.errors import OmnikanalError
 from omnikanal.hub import Hub, build_hub
+from omnikanal.matching.cli import matching_app
 from omnikanal.runtime import tune_gc
 from omnikanal.settings import load_settings
 from omnikanal.sources.model import CHANNELS
@@ -87,9 +88,7 @@ def serve(
         f"process(es), {shape})"
     )
     worker = (
-        None
-        if no_worker
-        else WorkerProcess(args=("--parent", str(os.getpid())), nice=settings.worker_nice)
+        None if no_worker else WorkerProcess(args=("--parent", str(os.getpid())), nice=settings.worker_nice)
     )
     if worker is not None:
         # uvicorn raises a SIGTERM again once it has shut down; with the default handler that would
@@ -463,6 +462,9 @@ def journeys_validate(
     for warning in result["warnings"]:
         console.print(f"[yellow]warning[/yellow] ({warning['code']}): {warning['message']}")
     console.print("valid")
+
+
+app.add_typer(matching_app(lambda: _hub(), console), name="matching")
 
 
 def main() -> None:

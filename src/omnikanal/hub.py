@@ -26,6 +26,8 @@ from omnikanal.journeys.model import JourneyLimits
 from omnikanal.journeys.privacy import JourneyData
 from omnikanal.journeys.service import JourneyService
 from omnikanal.listeners import Listeners
+from omnikanal.matching.jobs import MatchingProcessor, MatchJob
+from omnikanal.matching.service import MatchingService, Thresholds
 from omnikanal.messaging.dispatcher import Dispatcher
 from omnikanal.messaging.privacy import MessagingPersonalData
 from omnikanal.messaging.service import MessagingService
@@ -34,6 +36,7 @@ from omnikanal.privacy.jobs import RetentionJob, parse_rules
 from omnikanal.privacy.parts import ConsentData, CoreData, PrivacyData
 from omnikanal.privacy.service import PrivacyRegistry, PrivacyService
 from omnikanal.profiles.identity.model import IdentityRules
+from omnikanal.profiles.merge import ProfileMerger
 from omnikanal.profiles.model import TraitRules
 from omnikanal.profiles.service import ProfileService
 from omnikanal.segments.jobs import RecheckJob, SegmentProcessor
@@ -75,6 +78,8 @@ class Hub:
     journey_worker: TimerWorker
     journey_dates: DateScan
     watch: LogWatch
+    matching: MatchingService
+    match_job: MatchJob
     processors: list[Processor] = field(default_factory=list)
 
     def start(self, *, api: bool = True, worker: bool = True) -> None:
@@ -106,8 +111,11 @@ class Hub:
                 self.journey_worker.start()
             if self.settings.journey_date_scan_seconds > 0:
                 self.journey_dates.start()
+            if self.settings.matching_interval_seconds > 0:
+                self.match_job.start()
 
     def stop(self) -> None:
+        self.match_job.stop()
         self.journey_dates.stop()
         self.journey_worker.stop()
         self.segment_recheck.stop()
@@ -216,6 +224,8 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
         settings.messaging_default_timezone,
     )
     processors.append(JourneyProcessor(journey_engine, clock))
+    matching = build_matching(settings, engine, clock, identity_rules, trait_rules, listeners)
+    processors.append(MatchingProcessor(matching, clock))
     runner = ProcessorRunner(eventlog, processors, settings.worker_poll_seconds)
     listeners.events_committed.append(runner.wake)
     return Hub(
@@ -272,4 +282,26 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
         ),
         watch=LogWatch(engine, settings.worker_watch_seconds, (runner.wake,)),
         processors=processors,
+        matching=matching,
+        match_job=MatchJob(matching, settings.matching_interval_seconds, settings.matching_batch),
+    )
+
+
+def build_matching(
+    settings: Settings,
+    engine: Engine,
+    clock: Clock,
+    identity_rules: IdentityRules,
+    trait_rules: TraitRules,
+    listeners: Listeners,
+) -> MatchingService:
+    """Probabilistic matching: its merges go through the profiles' own merge, with its listeners."""
+    merger = ProfileMerger(engine, clock, identity_rules, trait_rules, listeners)
+    return MatchingService(
+        engine,
+        clock,
+        merger,
+        Thresholds(merge=settings.matching_merge_threshold, review=settings.matching_review_threshold),
+        settings.default_phone_region,
+        training_pairs=settings.matching_training_pairs,
     )

@@ -404,6 +404,19 @@ class Settings(BaseSettings):
     this whsec_ secret; empty: the endpoint refuses every report."""
     report_tolerance_seconds: int = 300
     """Report signatures older than this are refused."""
+    matching_merge_threshold: float = Field(default=0.99, gt=0, le=1)
+    """Probabilistic matching: a pair of profiles with at least this match probability merges
+    (a merge of kind ``probabilistic``, undoable like every merge)."""
+    matching_review_threshold: float = Field(default=0.8, gt=0, le=1)
+    """A pair with at least this match probability, and below the merge threshold, waits in the
+    review queue; below it, nothing happens. Must not exceed the merge threshold."""
+    matching_interval_seconds: float = 5.0
+    """Seconds between the worker's matching of profiles whose traits changed; 0: no matching in the
+    background (``omnikanal matching run`` still works)."""
+    matching_batch: int = Field(default=500, ge=1, le=10000)
+    """Changed profiles matched per round of the worker."""
+    matching_training_pairs: int = Field(default=2_000_000, ge=10_000)
+    """Random pairs sampled to estimate the u-probabilities when the model is trained."""
 
     @field_validator("sqlite_synchronous")
     @classmethod

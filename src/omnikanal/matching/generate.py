@@ -13,26 +13,200 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-FEMALE = (
-    "Anna Maria Ursula Monika Petra Elisabeth Sabine Renate Helga Karin Brigitte Ingrid Erika Andrea "
-    "Gisela Claudia Susanne Gabriele Christa Christine Hildegard Birgit Julia Stefanie Nicole Katharina "
-    "Jutta Sandra Barbara Heike Lea Sophie Emma Mia Hannah Laura Lena Marie Jana Jessica Jörg-Anne"
-).split()
-MALE = (
-    "Peter Michael Thomas Andreas Wolfgang Klaus Jürgen Günter Stefan Christian Uwe Werner Horst Frank "
-    "Dieter Manfred Gerhard Hans Bernd Torsten Matthias Markus Martin Heinz Helmut Jan Ralf Sven Alexander "
-    "Lukas Leon Finn Jonas Paul Felix Maximilian Tobias Sebastian Hans-Peter Karl-Heinz"
-).split()
-SURNAMES = (
-    "Müller Schmidt Schneider Fischer Weber Meyer Wagner Becker Schulz Hoffmann Schäfer Koch Bauer "
-    "Richter Klein Wolf Schröder Neumann Schwarz Zimmermann Braun Krüger Hofmann Hartmann Lange Schmitt "
-    "Werner Schmitz Krause Meier Lehmann Schmid Schulze Maier Köhler Herrmann König Walter Mayer Huber "
-    "Kaiser Fuchs Peters Lang Scholz Möller Weiß Jung Hahn Schubert Vogel Friedrich Keller Günther Frank "
-    "Berger Winkler Roth Beck Lorenz Baumann Franke Albrecht Schuster Simon Ludwig Böhm Winter Kraus "
-    "Martin Schumacher Krämer Vogt Stein Jäger Otto Sommer Groß Seidel Heinrich Brandt Haas Schreiber "
-    "Graf Schulte Dietrich Ziegler Kuhn Kühn Pohl Engel Horn Busch Bergmann Voigt Sauer Arnold Wolff "
-    "Pfeiffer Yılmaz Kaya Nowak Kowalski Popescu Nguyen Rossi Öztürk"
-).split()
+FEMALE = [
+    "Anna",
+    "Maria",
+    "Ursula",
+    "Monika",
+    "Petra",
+    "Elisabeth",
+    "Sabine",
+    "Renate",
+    "Helga",
+    "Karin",
+    "Brigitte",
+    "Ingrid",
+    "Erika",
+    "Andrea",
+    "Gisela",
+    "Claudia",
+    "Susanne",
+    "Gabriele",
+    "Christa",
+    "Christine",
+    "Hildegard",
+    "Birgit",
+    "Julia",
+    "Stefanie",
+    "Nicole",
+    "Katharina",
+    "Jutta",
+    "Sandra",
+    "Barbara",
+    "Heike",
+    "Lea",
+    "Sophie",
+    "Emma",
+    "Mia",
+    "Hannah",
+    "Laura",
+    "Lena",
+    "Marie",
+    "Jana",
+    "Jessica",
+    "Jörg-Anne",
+]
+MALE = [
+    "Peter",
+    "Michael",
+    "Thomas",
+    "Andreas",
+    "Wolfgang",
+    "Klaus",
+    "Jürgen",
+    "Günter",
+    "Stefan",
+    "Christian",
+    "Uwe",
+    "Werner",
+    "Horst",
+    "Frank",
+    "Dieter",
+    "Manfred",
+    "Gerhard",
+    "Hans",
+    "Bernd",
+    "Torsten",
+    "Matthias",
+    "Markus",
+    "Martin",
+    "Heinz",
+    "Helmut",
+    "Jan",
+    "Ralf",
+    "Sven",
+    "Alexander",
+    "Lukas",
+    "Leon",
+    "Finn",
+    "Jonas",
+    "Paul",
+    "Felix",
+    "Maximilian",
+    "Tobias",
+    "Sebastian",
+    "Hans-Peter",
+    "Karl-Heinz",
+]
+SURNAMES = [
+    "Müller",
+    "Schmidt",
+    "Schneider",
+    "Fischer",
+    "Weber",
+    "Meyer",
+    "Wagner",
+    "Becker",
+    "Schulz",
+    "Hoffmann",
+    "Schäfer",
+    "Koch",
+    "Bauer",
+    "Richter",
+    "Klein",
+    "Wolf",
+    "Schröder",
+    "Neumann",
+    "Schwarz",
+    "Zimmermann",
+    "Braun",
+    "Krüger",
+    "Hofmann",
+    "Hartmann",
+    "Lange",
+    "Schmitt",
+    "Werner",
+    "Schmitz",
+    "Krause",
+    "Meier",
+    "Lehmann",
+    "Schmid",
+    "Schulze",
+    "Maier",
+    "Köhler",
+    "Herrmann",
+    "König",
+    "Walter",
+    "Mayer",
+    "Huber",
+    "Kaiser",
+    "Fuchs",
+    "Peters",
+    "Lang",
+    "Scholz",
+    "Möller",
+    "Weiß",
+    "Jung",
+    "Hahn",
+    "Schubert",
+    "Vogel",
+    "Friedrich",
+    "Keller",
+    "Günther",
+    "Frank",
+    "Berger",
+    "Winkler",
+    "Roth",
+    "Beck",
+    "Lorenz",
+    "Baumann",
+    "Franke",
+    "Albrecht",
+    "Schuster",
+    "Simon",
+    "Ludwig",
+    "Böhm",
+    "Winter",
+    "Kraus",
+    "Martin",
+    "Schumacher",
+    "Krämer",
+    "Vogt",
+    "Stein",
+    "Jäger",
+    "Otto",
+    "Sommer",
+    "Groß",
+    "Seidel",
+    "Heinrich",
+    "Brandt",
+    "Haas",
+    "Schreiber",
+    "Graf",
+    "Schulte",
+    "Dietrich",
+    "Ziegler",
+    "Kuhn",
+    "Kühn",
+    "Pohl",
+    "Engel",
+    "Horn",
+    "Busch",
+    "Bergmann",
+    "Voigt",
+    "Sauer",
+    "Arnold",
+    "Wolff",
+    "Pfeiffer",
+    "Yılmaz",
+    "Kaya",
+    "Nowak",
+    "Kowalski",
+    "Popescu",
+    "Nguyen",
+    "Rossi",
+    "Öztürk",
+]
 # Surnames are far from uniform: the first in the list are the most common (Zipf-like weights).
 SURNAME_WEIGHTS = tuple(1.0 / (rank + 1) ** 0.8 for rank in range(len(SURNAMES)))
 CITIES = (
@@ -57,10 +231,29 @@ CITIES = (
     ("Rostock", "18"),
     ("Erfurt", "99"),
 )
-STREETS = (
-    "Hauptstraße Schulstraße Gartenstraße Bahnhofstraße Dorfstraße Bergstraße Lindenstraße Kirchstraße "
-    "Waldstraße Ringstraße Schillerstraße Goethestraße Jahnstraße Rosenstraße Talstraße Friedrichstraße"
-).split() + ["Birkenweg", "Mühlenweg", "Am Markt", "Buchenweg", "Marktplatz"]
+STREETS = [
+    "Hauptstraße",
+    "Schulstraße",
+    "Gartenstraße",
+    "Bahnhofstraße",
+    "Dorfstraße",
+    "Bergstraße",
+    "Lindenstraße",
+    "Kirchstraße",
+    "Waldstraße",
+    "Ringstraße",
+    "Schillerstraße",
+    "Goethestraße",
+    "Jahnstraße",
+    "Rosenstraße",
+    "Talstraße",
+    "Friedrichstraße",
+    "Birkenweg",
+    "Mühlenweg",
+    "Am Markt",
+    "Buchenweg",
+    "Marktplatz",
+]
 MAIL_DOMAINS = ("gmail.com", "web.de", "gmx.de", "t-online.de", "outlook.de", "posteo.de")
 _ASCII_UMLAUT = {"ä": "a", "ö": "o", "ü": "u", "ß": "ss", "Ä": "A", "Ö": "O", "Ü": "U"}
 _SPELT_UMLAUT = {"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue"}
@@ -143,9 +336,11 @@ def _variant(rng: random.Random, base: dict[str, Any], person_number: int, today
     return traits
 
 
-def generate(count: int, seed: int = 7, duplicate_share: float = 0.3, today: date | None = None) -> list[Record]:
+def generate(
+    count: int, seed: int = 7, duplicate_share: float = 0.3, today: date | None = None
+) -> list[Record]:
     """About ``count`` records; ``duplicate_share`` of the people have one to three more records."""
-    rng = random.Random(seed)  # noqa: S311 - test data, not secrets
+    rng = random.Random(seed)
     today = today or date(2026, 1, 1)
     records: list[Record] = []
     person = 0

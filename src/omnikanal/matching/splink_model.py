@@ -83,8 +83,11 @@ def settings(prior: float = 1e-4) -> SettingsCreator:
     )
 
 
-def with_frequencies(rows: Sequence[Mapping[str, Any]], counts: Mapping[str, Counter[str]] | None = None,
-                     total: int | None = None) -> dict[str, list[Any]]:
+def with_frequencies(
+    rows: Sequence[Mapping[str, Any]],
+    counts: Mapping[str, Counter[str]] | None = None,
+    total: int | None = None,
+) -> dict[str, list[Any]]:
     """The rows as columns, with the term frequency of each name (from ``counts``, else the rows)."""
     counts = counts or {f: Counter(r[f] for r in rows if r.get(f)) for f in TF_FIELDS}
     total = total or max(len(rows), 1)
@@ -100,7 +103,11 @@ def with_frequencies(rows: Sequence[Mapping[str, Any]], counts: Mapping[str, Cou
 
 def _linker(db: DuckDBAPI, tables: Sequence[Any], model: Mapping[str, Any] | SettingsCreator) -> Linker:
     try:
-        return Linker(list(tables) if len(tables) > 1 else tables[0], dict(model) if isinstance(model, Mapping) else model, log_level=40)
+        return Linker(
+            list(tables) if len(tables) > 1 else tables[0],
+            dict(model) if isinstance(model, Mapping) else model,
+            log_level=40,
+        )
     except Exception as exc:  # Splink raises plain exceptions for settings that do not fit the data
         raise ModelMismatch(f"the matching model does not fit: {exc}") from exc
 
@@ -141,7 +148,9 @@ def _pairs(frame: Any) -> list[ScoredPair]:
                 contributions[field] = round(float(weight) + float(row.get(f"mw_tf_adj_{field}") or 0.0), 3)
         left, right = sorted((row["profile_id_l"], row["profile_id_r"]))
         out.append(
-            ScoredPair(left, right, float(row["match_probability"]), float(row["match_weight"]), contributions)
+            ScoredPair(
+                left, right, float(row["match_probability"]), float(row["match_weight"]), contributions
+            )
         )
     return out
 
@@ -151,7 +160,9 @@ def _clean(model: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in model.items() if k != "omnikanal"}
 
 
-def score_within(rows: Sequence[Mapping[str, Any]], model: Mapping[str, Any], threshold: float) -> list[ScoredPair]:
+def score_within(
+    rows: Sequence[Mapping[str, Any]], model: Mapping[str, Any], threshold: float
+) -> list[ScoredPair]:
     """Every candidate pair among the rows at or above ``threshold``."""
     if len(rows) < 2:
         return []
@@ -181,7 +192,10 @@ def score_between(
     # full run.
     for field in TF_FIELDS:
         values = {r[field] for r in [*new, *others] if r.get(field)}
-        lookup = {field: sorted(values), f"tf_{field}": [counts[field].get(v, 1) / max(total, 1) for v in sorted(values)]}
+        lookup = {
+            field: sorted(values),
+            f"tf_{field}": [counts[field].get(v, 1) / max(total, 1) for v in sorted(values)],
+        }
         linker.table_management.register_term_frequency_lookup(db.register(lookup), field)
     frames = []
     if others:
@@ -193,7 +207,9 @@ def score_between(
         )
     if len(new) > 1:
         frames.append(
-            linker.inference.predict_within(new_table, threshold_match_probability=threshold, warning_mode="never")
+            linker.inference.predict_within(
+                new_table, threshold_match_probability=threshold, warning_mode="never"
+            )
         )
     found: dict[tuple[str, str], ScoredPair] = {}
     for frame in frames:
