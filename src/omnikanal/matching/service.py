@@ -185,8 +185,13 @@ class MatchingService:
             has_model = store.latest_model(conn) is not None
         report.profiles = len(new)
         if new and has_model:
+            model = self._model()
+            # Name frequencies of a handful of profiles say nothing (every name looks common), so
+            # until the hub holds as many cards as the model was trained on, the training size is
+            # the denominator.
+            trained_on = int(model.get("omnikanal", {}).get("records", 0))
             pairs = splink_model.score_between(
-                new, existing, self._model(), self.thresholds.review, counts, total
+                new, existing, model, self.thresholds.review, counts, max(total, trained_on)
             )
             self.decide(pairs, report)
         run_write(self._engine, lambda conn: store.clear_dirty(conn, marked, started))
