@@ -81,7 +81,8 @@ def test_a_loyalty_card_joins_the_webshop_customer_a_namesake_does_not_and_a_mid
     _process(hub)
 
     report = hub.matching.run_changed()
-    assert report is not None and report.merges == 1 and report.reviews == 1, report
+    assert report is not None
+    assert (report.merges, report.reviews) == (1, 1), report
 
     anna = _profile(http, admin_token, "user_id", "u-anna")
     assert _profile(http, admin_token, "anonymous_id", "card-0001") == anna
@@ -95,11 +96,13 @@ def test_a_loyalty_card_joins_the_webshop_customer_a_namesake_does_not_and_a_mid
     hotline = _profile(http, admin_token, "anonymous_id", "card-0003")
     assert {p["id"] for p in item["profiles"]} == {jonas, hotline}
     assert 0.5 <= item["probability"] < 0.99
-    assert item["contributions"]["first_name"] > 0 and item["contributions"]["city"] < 0
+    assert item["contributions"]["first_name"] > 0
+    assert item["contributions"]["city"] < 0
 
     accepted = http.post(f"/api/matching/reviews/{item['id']}/accept", headers=_bearer(admin_token))
     assert accepted.status_code == 200, accepted.text
-    assert accepted.json()["status"] == "accepted" and accepted.json()["merge_id"]
+    assert accepted.json()["status"] == "accepted"
+    assert accepted.json()["merge_id"]
     assert _profile(http, admin_token, "anonymous_id", "card-0003") == jonas
     twice = http.post(f"/api/matching/reviews/{item['id']}/accept", headers=_bearer(admin_token))
     assert twice.status_code == 409
@@ -126,7 +129,9 @@ def test_an_undone_probabilistic_merge_stays_undone(
     _identify(http, till, {**ANNA_CARD, "gender": "female"}, anonymous_id="card-0001")
     _process(hub)
     report = hub.matching.run_changed()
-    assert report is not None and report.merges == 0 and report.reviews == 0
+    assert report is not None
+    assert report.merges == 0
+    assert report.reviews == 0
     assert _profile(http, admin_token, "anonymous_id", "card-0001") != anna
 
 
@@ -150,7 +155,9 @@ def test_a_rejected_pair_is_never_proposed_again_and_deciding_needs_the_role(
     _identify(http, till, {**JONAS_HOTLINE, "gender": "male"}, anonymous_id="call-1")
     _process(hub)
     report = hub.matching.run_changed()
-    assert report is not None and report.reviews == 0 and report.skipped == 1
+    assert report is not None
+    assert report.reviews == 0
+    assert report.skipped == 1
     assert http.get("/api/matching/reviews", headers=_bearer(admin_token)).json()["items"] == []
     assert http.get("/api/matching/reviews/nope", headers=_bearer(admin_token)).status_code == 404
 
@@ -164,7 +171,9 @@ def test_two_user_ids_never_merge_by_themselves(
     _identify(http, shop, ANNA_CARD, user_id="u-anna-2")
     _process(hub)
     report = hub.matching.run_changed()
-    assert report is not None and report.refused == 1 and report.refusals == {"user_id_conflict": 1}
+    assert report is not None
+    assert report.refused == 1
+    assert report.refusals == {"user_id_conflict": 1}
     assert _profile(http, admin_token, "user_id", "u-anna") != _profile(
         http, admin_token, "user_id", "u-anna-2"
     )
@@ -179,7 +188,8 @@ def test_impossible_birthdays_are_left_out_of_matching_and_the_record_kept(
     _identify(http, till, {**NAMESAKE, "birthday": "2999-01-01", "lastName": "!!"}, anonymous_id="card-2")
     _process(hub)
     report = hub.matching.run_changed()
-    assert report is not None and report.problems == 3
+    assert report is not None
+    assert report.problems == 3
     pid = _profile(http, admin_token, "anonymous_id", "card-1")
     kept = http.get(f"/api/profiles/{pid}", headers=_bearer(admin_token)).json()
     assert kept["traits"]["birthday"]["value"] == "1984-00-12"
@@ -195,9 +205,12 @@ def test_a_full_run_compares_every_profile_once(
     _identify(http, till, NAMESAKE, anonymous_id="card-0002")
     seen: list[int] = []
     report = hub.matching.run_all(seen.append)
-    assert sum(seen) == 3 and report.profiles == 3 and report.merges == 1
+    assert sum(seen) == 3
+    assert report.profiles == 3
+    assert report.merges == 1
     assert _profile(http, admin_token, "anonymous_id", "card-0001") == _profile(
         http, admin_token, "user_id", "u-anna"
     )
     again = hub.matching.run_all()
-    assert again.merges == 0 and again.profiles == 2
+    assert again.merges == 0
+    assert again.profiles == 2
