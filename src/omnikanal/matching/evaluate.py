@@ -70,6 +70,7 @@ def _clusters(ids: Iterable[str], links: Iterable[tuple[str, str]]) -> dict[str,
     parent = {i: i for i in ids}
 
     def find(x: str) -> str:
+        parent.setdefault(x, x)
         while parent[x] != x:
             parent[x] = parent[parent[x]]
             x = parent[x]
