@@ -36,6 +36,7 @@ PAGES: tuple[Page, ...] = (
     Page("store", "/console/store", _permission(Permission.COMMERCE_SCAN)),
     Page("hotline", "/console/hotline", _roles("admin", "service")),
     Page("quality", "/console/quality", _permission(Permission.QUARANTINE_READ)),
+    Page("matching", "/console/matching", _permission(Permission.PROFILES_UNMERGE)),
 )
 BY_KEY: dict[str, Page] = {page.key: page for page in PAGES}
 

@@ -11,6 +11,7 @@ from omnikanal.console import (
     frame,
     hotline_page,
     journeys_page,
+    matching_page,
     messages_page,
     overview,
     quality_page,
@@ -30,6 +31,7 @@ for module in (
     store_page,
     hotline_page,
     quality_page,
+    matching_page,
 ):
     router.include_router(module.router)
 

@@ -27,6 +27,7 @@ PAGES: dict[str, set[str]] = {
     "/console/store": {"admin", "store"},
     "/console/hotline": {"admin", "service"},
     "/console/quality": {"admin"},
+    "/console/matching": {"admin", "service", "privacy"},
 }
 ROLES = ("admin", "marketing", "service", "store", "privacy")
 

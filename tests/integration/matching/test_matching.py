@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -214,3 +215,39 @@ def test_a_full_run_compares_every_profile_once(
     again = hub.matching.run_all()
     assert again.merges == 0
     assert again.profiles == 2
+
+
+def test_the_console_shows_both_profiles_side_by_side_and_merges_on_one_click(
+    hub: Hub, http: httpx.Client, make_channel, live_server, trained_model: dict[str, Any]
+) -> None:
+    hub.matching.import_model(trained_model)
+    hub.staff.create_user("sven", "service", "a long enough password 1", None)
+    shop, till = make_channel("webshop", "web").write_key, make_channel("hotline", "hotline").write_key
+    _identify(http, shop, JONAS_SHOP, user_id="u-jonas")
+    _identify(http, till, JONAS_HOTLINE, anonymous_id="call-1")
+    _process(hub)
+    hub.matching.run_changed()
+
+    with httpx.Client(base_url=live_server.url, timeout=30) as browser:
+        login = browser.post(
+            "/console/login", data={"username": "sven", "password": "a long enough password 1"}
+        )
+        assert login.status_code in (200, 303)
+        german = browser.get("/console/matching")
+        assert german.status_code == 200
+        assert "Dubletten prüfen" in german.text
+        assert "gartenstrasse 5" in german.text
+        assert "potsdam" in german.text
+        english = browser.get("/console/matching", params={"lang": "en"})
+        assert "Keep apart" in english.text
+        csrf = re.search(r'<meta name="csrf-token" content="([^"]+)"', english.text)
+        assert csrf is not None
+        pair_id = hub.matching.queue(10)["items"][0]["id"]
+        done = browser.post(
+            f"/console/matching/{pair_id}",
+            data={"csrf": csrf.group(1), "decision": "accept"},
+            follow_redirects=False,
+        )
+        assert done.status_code == 303
+    assert hub.matching.item(pair_id)["status"] == "accepted"
+    assert hub.matching.item(pair_id)["decided_by"] == "staff:sven"
