@@ -6,7 +6,7 @@ import ipaddress
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The consent purposes a hub knows unless configured otherwise (consent/model.py names their channels).
@@ -417,6 +417,12 @@ class Settings(BaseSettings):
     """Changed profiles matched per round of the worker."""
     matching_training_pairs: int = Field(default=2_000_000, ge=10_000)
     """Random pairs sampled to estimate the u-probabilities when the model is trained."""
+
+    @model_validator(mode="after")
+    def _check_matching_thresholds(self) -> Settings:
+        if self.matching_review_threshold > self.matching_merge_threshold:
+            raise ValueError("matching_review_threshold must not exceed matching_merge_threshold")
+        return self
 
     @field_validator("sqlite_synchronous")
     @classmethod

@@ -84,3 +84,13 @@ def test_birthdays_that_cannot_be_are_left_out_and_reported() -> None:
         card, problems = build_card("p", {"birthday": raw, "lastName": "Weber"}, "DE", TODAY)
         assert card.birth_date is None
         assert [(p.field, p.reason) for p in problems] == [("birthday", reason)]
+
+
+def test_the_review_threshold_may_not_exceed_the_merge_threshold() -> None:
+    import pytest
+    from pydantic import ValidationError
+
+    from omnikanal.settings import Settings
+
+    with pytest.raises(ValidationError, match="matching_review_threshold"):
+        Settings(matching_review_threshold=0.95, matching_merge_threshold=0.9)
