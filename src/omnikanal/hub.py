@@ -27,7 +27,7 @@ from omnikanal.journeys.privacy import JourneyData
 from omnikanal.journeys.service import JourneyService
 from omnikanal.listeners import Listeners
 from omnikanal.matching.jobs import MatchingProcessor, MatchJob
-from omnikanal.matching.service import MatchingService, Thresholds
+from omnikanal.matching.service import MatchingData, MatchingService, Thresholds
 from omnikanal.messaging.dispatcher import Dispatcher
 from omnikanal.messaging.privacy import MessagingPersonalData
 from omnikanal.messaging.service import MessagingService
@@ -195,6 +195,7 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
         MessagingPersonalData(),
         SegmentData(),
         JourneyData(),
+        MatchingData(),
     ):
         registry.register(part)
     segments = SegmentService(
@@ -226,6 +227,10 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
     processors.append(JourneyProcessor(journey_engine, clock))
     matching = build_matching(settings, engine, clock, identity_rules, trait_rules, listeners)
     processors.append(MatchingProcessor(matching, clock))
+    # Merges by stitching and unmerges change who holds which traits: those profiles are matched
+    # again (a row each in matching_dirty; merges and unmerges are rare next to events).
+    listeners.profiles_merged.append(matching.mark_changed)
+    listeners.profiles_changed.append(matching.mark_changed)
     runner = ProcessorRunner(eventlog, processors, settings.worker_poll_seconds)
     listeners.events_committed.append(runner.wake)
     return Hub(

@@ -21,6 +21,7 @@ from omnikanal.matching.splink_model import ModelMismatch, ScoredPair
 from omnikanal.profiles.merge import ProfileMerger
 
 REASON = "probabilistic"
+GONE = ("same_profile", "profile_gone")
 Progress = Callable[[int], None]
 
 
@@ -177,7 +178,8 @@ class MatchingService:
         report = RunReport()
         live = self._merger.live_ids(marked)
         ids = sorted(set(live.values()))
-        report.problems = self.refresh_cards(ids)
+        # a marked profile merged away meanwhile loses its card (refresh drops cards of non-live ones)
+        report.problems = self.refresh_cards(sorted(set(marked) | set(ids)))
         with read_tx(self._engine) as conn:
             new = store.cards(conn, ids)
             existing = store.candidates(conn, new) if new else []
@@ -227,6 +229,9 @@ class MatchingService:
             "contributions": pair.contributions,
         }
         outcome = self._merger.merge(pair.left, pair.right, REASON, note)
+        if outcome.merge_id is None and outcome.refusal in GONE and pair_id is None:
+            report.skipped += 1  # merged meanwhile (by an earlier pair of this run, or by stitching)
+            return None
         if outcome.merge_id is None:
             report.refused += 1
             reason = outcome.refusal or "refused"
@@ -327,6 +332,18 @@ class MatchingService:
             lambda conn: store.set_pair(conn, pair_id, status="rejected", decided_at=now, decided_by=actor),
         )
         return self.item(pair_id)
+
+
+class MatchingData:
+    """The person's matching card and decided pairs, for exports and erasures."""
+
+    name = "matching"
+
+    def export(self, conn: Any, profile_ids: Sequence[str]) -> dict[str, Any]:
+        return store.export(conn, profile_ids)
+
+    def erase(self, conn: Any, profile_ids: Sequence[str]) -> int:
+        return store.erase(conn, profile_ids)
 
 
 def pair_view(row: dict[str, Any], cards: dict[str, dict[str, Any]]) -> dict[str, Any]:

@@ -154,3 +154,34 @@ def pairs(conn: Connection, status: str, limit: int, offset: int) -> list[dict[s
 def pair_counts(conn: Connection) -> dict[str, int]:
     stmt = select(matching_pairs.c.status, func.count()).group_by(matching_pairs.c.status)
     return {status: int(n) for status, n in conn.execute(stmt)}
+
+
+def export(conn: Connection, profile_ids: Sequence[str]) -> dict[str, Any]:
+    ids = list(profile_ids)
+    pair_rows = conn.execute(
+        select(matching_pairs).where(
+            or_(matching_pairs.c.profile_a.in_(ids), matching_pairs.c.profile_b.in_(ids))
+        )
+    )
+    return {
+        "matching_cards": cards(conn, ids),
+        "matching_pairs": [
+            {k: v for k, v in r._mapping.items() if k not in ("created_at", "decided_at")} for r in pair_rows
+        ],
+    }
+
+
+def erase(conn: Connection, profile_ids: Sequence[str]) -> int:
+    ids = list(profile_ids)
+    removed = 0
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        for stmt in (
+            delete(matching_cards).where(matching_cards.c.profile_id.in_(chunk)),
+            delete(matching_dirty).where(matching_dirty.c.profile_id.in_(chunk)),
+            delete(matching_pairs).where(
+                or_(matching_pairs.c.profile_a.in_(chunk), matching_pairs.c.profile_b.in_(chunk))
+            ),
+        ):
+            removed += conn.execute(stmt).rowcount or 0
+    return removed

@@ -251,3 +251,23 @@ def test_the_console_shows_both_profiles_side_by_side_and_merges_on_one_click(
         assert done.status_code == 303
     assert hub.matching.item(pair_id)["status"] == "accepted"
     assert hub.matching.item(pair_id)["decided_by"] == "staff:sven"
+
+
+def test_an_erasure_removes_the_card_and_the_pairs_of_the_person(
+    hub: Hub, http: httpx.Client, make_channel, admin_token: str, trained_model: dict[str, Any]
+) -> None:
+    from omnikanal.matching.store import cards
+    from omnikanal.privacy.model import RequestType
+
+    hub.matching.import_model(trained_model)
+    shop, till = make_channel("webshop", "web").write_key, make_channel("hotline", "hotline").write_key
+    _identify(http, shop, JONAS_SHOP, user_id="u-jonas")
+    _identify(http, till, JONAS_HOTLINE, anonymous_id="call-1")
+    _process(hub)
+    hub.matching.run_changed()
+    hotline = _profile(http, admin_token, "anonymous_id", "call-1")
+    request = hub.privacy.file(RequestType.ERASURE, profile_id=hotline, origin="test", requested_by="test")
+    hub.privacy.run(request["id"], "staff:dpo", may_erase=True)
+    with hub.engine.connect() as conn:
+        assert cards(conn, [hotline]) == []
+    assert hub.matching.queue(10)["items"] == []
