@@ -17,7 +17,7 @@ from omnikanal.errors import Conflict, InvalidInput, NotFound
 from omnikanal.ids import new_id
 from omnikanal.matching import splink_model, store
 from omnikanal.matching.card import FIELDS, build_card
-from omnikanal.matching.splink_model import ModelMismatch, ScoredPair
+from omnikanal.matching.splink_model import ScoredPair
 from omnikanal.profiles.merge import ProfileMerger
 
 REASON = "probabilistic"
@@ -134,9 +134,12 @@ class MatchingService:
 
     def import_model(self, model: dict[str, Any]) -> str:
         """Keep a model made elsewhere (a file), after checking that it fits the card."""
+        probe = [{"profile_id": "a", "last_name": "probe"}, {"profile_id": "b", "last_name": "probe"}]
         try:
             splink_model.check(model)
-        except ModelMismatch as exc:
+            # Splink reads the whole settings only when it scores: score two cards to know it fits.
+            splink_model.score_within(probe, model, 0.5)
+        except Exception as exc:
             raise InvalidInput("model_mismatch", str(exc), "model") from None
         record = {
             "id": new_id("mdl"),

@@ -271,3 +271,17 @@ def test_an_erasure_removes_the_card_and_the_pairs_of_the_person(
     with hub.engine.connect() as conn:
         assert cards(conn, [hotline]) == []
     assert hub.matching.queue(10)["items"] == []
+
+
+def test_a_model_that_does_not_fit_the_card_is_refused(hub: Hub, trained_model: dict[str, Any]) -> None:
+    import pytest
+
+    from omnikanal.errors import InvalidInput
+
+    other_fields = {**trained_model, "omnikanal": {**trained_model["omnikanal"], "fields": ["name"]}}
+    with pytest.raises(InvalidInput, match="other fields"):
+        hub.matching.import_model(other_fields)
+    broken = {**trained_model, "comparisons": [{"output_column_name": "x", "comparison_levels": []}]}
+    with pytest.raises(InvalidInput) as refused:
+        hub.matching.import_model(broken)
+    assert refused.value.code == "model_mismatch"
