@@ -62,6 +62,7 @@ SECTIONS: tuple[tuple[str, tuple[str, ...], str, str], ...] = (
         "Staff, sign-in and API tokens",
     ),
     ("The browser as a channel", ("browser_",), "browser.md", "The webshop in the browser"),
+    ("Probabilistic matching", ("matching_",), "matching.md", "Probabilistic matching"),
 )
 
 # Defaults longer than this go under the description instead of into their own column.

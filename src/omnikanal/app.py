@@ -24,6 +24,7 @@ from omnikanal.ingest import browser as ingest_browser
 from omnikanal.ingest import quarantine_api
 from omnikanal.ingest import settings_api as ingest_settings_api
 from omnikanal.journeys import api as journeys_api
+from omnikanal.matching import api as matching_api
 from omnikanal.messaging import api as messaging_api
 from omnikanal.messaging import push_api
 from omnikanal.privacy import api as privacy_api
@@ -70,6 +71,7 @@ def create_app(hub: Hub, *, manage_lifecycle: bool = True, worker: bool = True) 
     app.include_router(ingest_api.beacon_router)
     app.include_router(ingest_settings_api.router)
     app.include_router(profiles_api.router)
+    app.include_router(matching_api.router)
     app.include_router(sources_api.router)
     app.include_router(quarantine_api.router)
     app.include_router(messaging_api.router)

@@ -22,6 +22,7 @@ from omnikanal.auth.model import ROLES
 from omnikanal.clock import isoformat
 from omnikanal.errors import OmnikanalError
 from omnikanal.hub import Hub, build_hub
+from omnikanal.matching.cli import matching_app
 from omnikanal.runtime import tune_gc
 from omnikanal.settings import load_settings
 from omnikanal.sources.model import CHANNELS
@@ -464,6 +465,9 @@ def journeys_validate(
     for warning in result["warnings"]:
         console.print(f"[yellow]warning[/yellow] ({warning['code']}): {warning['message']}")
     console.print("valid")
+
+
+app.add_typer(matching_app(lambda: _hub(), console), name="matching")
 
 
 def main() -> None:

@@ -30,6 +30,8 @@ from omnikanal.journeys.model import JourneyLimits
 from omnikanal.journeys.privacy import JourneyData
 from omnikanal.journeys.service import JourneyService
 from omnikanal.listeners import Listeners
+from omnikanal.matching.jobs import MatchingProcessor, MatchJob
+from omnikanal.matching.service import MatchingData, MatchingService, Thresholds
 from omnikanal.messaging.dispatcher import Dispatcher
 from omnikanal.messaging.privacy import MessagingPersonalData
 from omnikanal.messaging.service import MessagingService
@@ -38,6 +40,7 @@ from omnikanal.privacy.jobs import RetentionJob, parse_rules
 from omnikanal.privacy.parts import ConsentData, CoreData, PrivacyData
 from omnikanal.privacy.service import PrivacyRegistry, PrivacyService
 from omnikanal.profiles.identity.model import IdentityRules
+from omnikanal.profiles.merge import ProfileMerger
 from omnikanal.profiles.model import TraitRules
 from omnikanal.profiles.service import ProfileService
 from omnikanal.segments.jobs import RecheckJob, SegmentProcessor
@@ -81,6 +84,8 @@ class Hub:
     watch: LogWatch
     analytics: Analytics
     analytics_refresh: RefreshJob
+    matching: MatchingService
+    match_job: MatchJob
     processors: list[Processor] = field(default_factory=list)
 
     def start(self, *, api: bool = True, worker: bool = True) -> None:
@@ -114,8 +119,11 @@ class Hub:
                 self.journey_dates.start()
             if self.settings.analytics_refresh_seconds > 0:
                 self.analytics_refresh.start()
+            if self.settings.matching_interval_seconds > 0:
+                self.match_job.start()
 
     def stop(self) -> None:
+        self.match_job.stop()
         self.analytics_refresh.stop()
         self.journey_dates.stop()
         self.journey_worker.stop()
@@ -200,6 +208,7 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
         SegmentData(),
         JourneyData(),
         analytics.personal_data,
+        MatchingData(),
     ):
         registry.register(part)
     segments = SegmentService(
@@ -230,6 +239,12 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
     )
     processors.append(JourneyProcessor(journey_engine, clock))
     processors.append(analytics.processor)
+    matching = build_matching(settings, engine, clock, identity_rules, trait_rules, listeners)
+    processors.append(MatchingProcessor(matching, clock))
+    # Merges by stitching and unmerges change who holds which traits: those profiles are matched
+    # again (a row each in matching_dirty; merges and unmerges are rare next to events).
+    listeners.profiles_merged.append(matching.mark_changed)
+    listeners.profiles_changed.append(matching.mark_changed)
     runner = ProcessorRunner(eventlog, processors, settings.worker_poll_seconds)
     listeners.events_committed.append(runner.wake)
     return Hub(
@@ -288,4 +303,26 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
         analytics=analytics.service,
         analytics_refresh=analytics.refresh_job,
         processors=processors,
+        matching=matching,
+        match_job=MatchJob(matching, settings.matching_interval_seconds, settings.matching_batch),
+    )
+
+
+def build_matching(
+    settings: Settings,
+    engine: Engine,
+    clock: Clock,
+    identity_rules: IdentityRules,
+    trait_rules: TraitRules,
+    listeners: Listeners,
+) -> MatchingService:
+    """Probabilistic matching: its merges go through the profiles' own merge, with its listeners."""
+    merger = ProfileMerger(engine, clock, identity_rules, trait_rules, listeners)
+    return MatchingService(
+        engine,
+        clock,
+        merger,
+        Thresholds(merge=settings.matching_merge_threshold, review=settings.matching_review_threshold),
+        settings.default_phone_region,
+        training_pairs=settings.matching_training_pairs,
     )

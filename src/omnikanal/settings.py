@@ -6,7 +6,7 @@ import ipaddress
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The consent purposes a hub knows unless configured otherwise (consent/model.py names their channels).
@@ -444,6 +444,26 @@ class Settings(BaseSettings):
         if value not in ("duckdb", "database"):
             raise ValueError("must be duckdb or database")
         return value
+
+    matching_merge_threshold: float = Field(default=0.99, gt=0, le=1)
+    """Probabilistic matching: a pair of profiles with at least this match probability merges
+    (a merge of kind ``probabilistic``, undoable like every merge)."""
+    matching_review_threshold: float = Field(default=0.8, gt=0, le=1)
+    """A pair with at least this match probability, and below the merge threshold, waits in the
+    review queue; below it, nothing happens. Must not exceed the merge threshold."""
+    matching_interval_seconds: float = 5.0
+    """Seconds between the worker's matching of profiles whose traits changed; 0: no matching in the
+    background (``omnikanal matching run`` still works)."""
+    matching_batch: int = Field(default=500, ge=1, le=10000)
+    """Changed profiles matched per round of the worker."""
+    matching_training_pairs: int = Field(default=2_000_000, ge=10_000)
+    """Random pairs sampled to estimate the u-probabilities when the model is trained."""
+
+    @model_validator(mode="after")
+    def _check_matching_thresholds(self) -> Settings:
+        if self.matching_review_threshold > self.matching_merge_threshold:
+            raise ValueError("matching_review_threshold must not exceed matching_merge_threshold")
+        return self
 
     @field_validator("sqlite_synchronous")
     @classmethod

@@ -16,6 +16,7 @@ from omnikanal.db.schema import metadata
 from omnikanal.eventlog import tables as eventlog_tables
 from omnikanal.ingest import tables as ingest_tables
 from omnikanal.journeys import tables as journeys_tables
+from omnikanal.matching import tables as matching_tables
 from omnikanal.messaging import tables as messaging_tables
 from omnikanal.privacy import tables as privacy_tables
 from omnikanal.profiles import tables as profiles_tables
@@ -40,6 +41,7 @@ CAPABILITY_TABLES = (
     staff_tables,
     journeys_tables,
     analytics_tables,
+    matching_tables,
 )
 
 __all__ = ["CAPABILITY_TABLES", "metadata"]

@@ -37,6 +37,7 @@ PAGES: tuple[Page, ...] = (
     Page("hotline", "/console/hotline", _roles("admin", "service")),
     Page("quality", "/console/quality", _permission(Permission.QUARANTINE_READ)),
     Page("analytics", "/console/analytics", _permission(Permission.ANALYTICS_READ)),
+    Page("matching", "/console/matching", _permission(Permission.PROFILES_UNMERGE)),
 )
 BY_KEY: dict[str, Page] = {page.key: page for page in PAGES}
 

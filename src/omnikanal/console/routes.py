@@ -12,6 +12,7 @@ from omnikanal.console import (
     frame,
     hotline_page,
     journeys_page,
+    matching_page,
     messages_page,
     overview,
     quality_page,
@@ -32,6 +33,7 @@ for module in (
     hotline_page,
     quality_page,
     analytics_page,
+    matching_page,
 ):
     router.include_router(module.router)
 

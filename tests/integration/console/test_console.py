@@ -28,6 +28,7 @@ PAGES: dict[str, set[str]] = {
     "/console/hotline": {"admin", "service"},
     "/console/quality": {"admin"},
     "/console/analytics": {"admin", "marketing"},
+    "/console/matching": {"admin", "service", "privacy"},
 }
 ROLES = ("admin", "marketing", "service", "store", "privacy")
 

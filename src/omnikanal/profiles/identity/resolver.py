@@ -170,6 +170,22 @@ class Resolver:
                 self._attach(target, ident, evidence)
         return self.states[target]
 
+    def merge_pair(self, a: str, b: str, reason: str, note: dict[str, Any]) -> tuple[str | None, str]:
+        """Merge two live profiles on other evidence than a shared identifier (a probabilistic
+        match): (the merge id, the survivor), or (None, why not) when the stitching rules refuse."""
+        self._load({a, b})
+        winner = self._pick([a, b])
+        assert winner is not None
+        loser = b if winner == a else a
+        refusal = self._refusal(winner, loser)
+        if refusal:
+            return None, refusal
+        self._merge(loser, winner, (reason, str(note.get("probability", ""))[:320]), Evidence("", ""), reason)
+        record = self._pending.merges[-1]
+        record["source_id"] = record["message_id"] = None
+        record["snapshot"]["match"] = note
+        return str(record["id"]), winner
+
     def _owner_of(self, ident: Identifier) -> str | None:
         """The live profile an identifier belongs to (owner entries are not rewritten on merges)."""
         pid = self.owner.get(ident)

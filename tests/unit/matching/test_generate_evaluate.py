@@ -1,0 +1,41 @@
+"""The generator of German duplicates and the pair/cluster scoring, without a model."""
+
+from __future__ import annotations
+
+import pytest
+
+from omnikanal.matching.evaluate import read_labelled, score, true_pairs
+from omnikanal.matching.generate import generate
+from omnikanal.matching.splink_model import ScoredPair
+
+
+def test_the_generator_is_seeded_and_makes_duplicates() -> None:
+    first, again = generate(500, seed=3), generate(500, seed=3)
+    assert [r.traits for r in first] == [r.traits for r in again]
+    assert len(first) == 500
+    people = {r.person_id for r in first}
+    assert 300 < len(people) < 500
+    assert generate(500, seed=4)[0].traits != first[0].traits
+
+
+def test_pairs_and_clusters_are_scored_against_the_truth() -> None:
+    records = [r for r in generate(200, seed=1)]
+    truth = sorted(true_pairs(records))
+    a, b = truth[0]
+    found = [ScoredPair(a, b, 0.995, 10.0, {}), ScoredPair("r-x", "r-y", 0.6, 1.0, {})]
+    high, low = score(records, found, [0.99, 0.5])
+    assert high.precision == 1.0
+    assert high.recall == pytest.approx(1 / len(truth))
+    assert low.precision == 0.5
+
+
+def test_a_labelled_file_needs_its_truth_columns() -> None:
+    records = read_labelled(
+        "record_id,person_id,firstName,lastName,city\n1,a,Anna,Müller,Köln\n2,a,Anna,Mueller,\n"
+    )
+    assert records[1].traits == {"firstName": "Anna", "lastName": "Mueller", "address": {}}
+    assert records[0].traits["address"] == {"city": "Köln"}
+    with pytest.raises(ValueError, match="person_id"):
+        read_labelled("record_id,firstName\n1,Anna\n")
+    with pytest.raises(ValueError, match="line 2"):
+        read_labelled("record_id,person_id\n1,\n")
