@@ -16,7 +16,7 @@ from sqlalchemy import Connection
 from omnikanal.analytics import store
 from omnikanal.analytics.touchpoints import touchpoint
 from omnikanal.background import Periodic
-from omnikanal.eventlog.service import Interest
+from omnikanal.eventlog.model import Interest
 
 PROCESSOR = "analytics"
 TOUCH_TYPES = frozenset({"page", "screen", "track"})

@@ -12,7 +12,7 @@ from sqlalchemy import Connection
 
 from omnikanal.background import Periodic
 from omnikanal.clock import Clock
-from omnikanal.eventlog.service import Interest
+from omnikanal.eventlog.model import Interest
 from omnikanal.profiles import store as profile_store
 
 from . import catalogue_store

@@ -38,6 +38,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 
 from omnikanal.clock import Clock
 from omnikanal.db.engine import insert_ignoring_duplicates, read_tx, run_write
+from omnikanal.eventlog.model import EVERY, Interest
 from omnikanal.eventlog.skips import SKIP_FLUSH_SECONDS, Skips
 from omnikanal.eventlog.tables import consumer_cursors, events
 
@@ -70,28 +71,6 @@ class Lag:
     behind: int
     # seconds since the oldest event not yet handed out was received; None when nothing is waiting
     oldest_seconds: float | None
-
-
-@dataclass(frozen=True, slots=True)
-class Interest:
-    """Which events a processor can be affected by, decided from its definitions: every event, the
-    events of some types, or track events of some names. The others are skipped without reading
-    their payloads or the profiles behind them, so a listener costs only for what is defined."""
-
-    every: bool = False
-    types: frozenset[str] = frozenset()
-    names: frozenset[str] = frozenset()
-
-    def wants(self, event_type: str, name: str | None) -> bool:
-        return self.every or event_type in self.types or (name is not None and name in self.names)
-
-    @property
-    def nothing(self) -> bool:
-        return not (self.every or self.types or self.names)
-
-
-EVERY = Interest(every=True)
-NOTHING = Interest()
 
 
 class Processor(Protocol):

@@ -26,7 +26,7 @@ from sqlalchemy import Connection, Engine, null, select, update
 from omnikanal.background import Periodic
 from omnikanal.clock import Clock
 from omnikanal.db.engine import read_tx, run_write
-from omnikanal.eventlog.service import NOTHING, Interest
+from omnikanal.eventlog.model import NOTHING, Interest
 from omnikanal.journeys.engine import (
     ACTIVE,
     Entry,

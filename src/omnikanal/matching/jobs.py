@@ -11,7 +11,7 @@ from sqlalchemy import Connection
 
 from omnikanal.background import Periodic
 from omnikanal.clock import Clock
-from omnikanal.eventlog.service import Interest
+from omnikanal.eventlog.model import Interest
 from omnikanal.matching.service import MatchingService
 
 PROCESSOR = "matching"

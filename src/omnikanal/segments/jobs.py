@@ -20,7 +20,7 @@ from sqlalchemy import Connection
 
 from omnikanal.background import Periodic
 from omnikanal.clock import Clock
-from omnikanal.eventlog.service import Interest
+from omnikanal.eventlog.model import Interest
 from omnikanal.segments.service import PROCESSOR, RefreshPlan, SegmentService
 from omnikanal.segments.store import SYSTEM_SOURCE_ID
 

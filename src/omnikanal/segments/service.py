@@ -30,7 +30,7 @@ from omnikanal.consent.events import EVENT_NAME as CONSENT_EVENT_NAME
 from omnikanal.db.engine import read_tx, run_write
 from omnikanal.db.fast import Raw
 from omnikanal.errors import Conflict, NotFound
-from omnikanal.eventlog.service import EVERY, NOTHING, Interest
+from omnikanal.eventlog.model import EVERY, NOTHING, Interest
 from omnikanal.ids import new_id
 from omnikanal.ingest import store as ingest_store
 from omnikanal.segments import store

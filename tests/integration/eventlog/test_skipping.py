@@ -10,7 +10,8 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from omnikanal.db.engine import read_tx
-from omnikanal.eventlog.service import START, EventLog, Interest, Position
+from omnikanal.eventlog.model import Interest
+from omnikanal.eventlog.service import START, EventLog, Position
 from omnikanal.eventlog.tables import consumer_cursors
 from omnikanal.hub import Hub
 

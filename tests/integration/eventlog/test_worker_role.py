@@ -21,7 +21,7 @@ from sqlalchemy import Connection, event, select
 
 from omnikanal.clock import SystemClock
 from omnikanal.db.engine import make_engine, read_tx, write_tx
-from omnikanal.eventlog.service import Interest
+from omnikanal.eventlog.model import Interest
 from omnikanal.hub import Hub, build_hub
 from omnikanal.segments.tables import segment_due
 from omnikanal.settings import Settings

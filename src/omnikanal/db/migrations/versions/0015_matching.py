@@ -1,7 +1,7 @@
 """matching: models, cards, dirty profiles, decided pairs
 
 Revision ID: 0015_matching
-Revises: 0012_browser_sources
+Revises: 0014_analytics
 Create Date: 2026-12-02
 
 Probabilistic identity matching (Splink): a card of identifying traits per profile, the trained
@@ -19,7 +19,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from omnikanal.db.types import UTCDateTime
 
 revision = "0015_matching"
-down_revision = "0012_browser_sources"
+down_revision: str | None = "0014_analytics"
 branch_labels = None
 depends_on = None
 
