@@ -39,6 +39,7 @@ from omnikanal.profiles.service import ProfileService
 from omnikanal.segments.jobs import RecheckJob, SegmentProcessor
 from omnikanal.segments.model import Limits
 from omnikanal.segments.service import SegmentData, SegmentService
+from omnikanal.service.service import Service, build_service
 from omnikanal.settings import Settings
 from omnikanal.signing import Signer, load_secret
 from omnikanal.sources.service import SourceService
@@ -75,6 +76,7 @@ class Hub:
     journey_worker: TimerWorker
     journey_dates: DateScan
     watch: LogWatch
+    service: Service
     processors: list[Processor] = field(default_factory=list)
 
     def start(self, *, api: bool = True, worker: bool = True) -> None:
@@ -91,6 +93,8 @@ class Hub:
             self.writer.start()
             self.audit.start()
             self.checkpointer.start()
+            # inbound service mail is received like a request: by the API role
+            self.service.start()
         if worker:
             self.runner.start()
             if not api:
@@ -108,6 +112,7 @@ class Hub:
                 self.journey_dates.start()
 
     def stop(self) -> None:
+        self.service.stop()
         self.journey_dates.stop()
         self.journey_worker.stop()
         self.segment_recheck.stop()
@@ -216,6 +221,9 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
         settings.messaging_default_timezone,
     )
     processors.append(JourneyProcessor(journey_engine, clock))
+    service = build_service(settings, engine, clock, ingest, sources, messaging, profiles, signer)
+    # cases and their entries go before the core part in erasure (reverse order of registration)
+    registry.register(service.personal_data)
     runner = ProcessorRunner(eventlog, processors, settings.worker_poll_seconds)
     listeners.events_committed.append(runner.wake)
     return Hub(
@@ -271,5 +279,6 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
             settings.journey_date_scan_page,
         ),
         watch=LogWatch(engine, settings.worker_watch_seconds, (runner.wake,)),
+        service=service,
         processors=processors,
     )

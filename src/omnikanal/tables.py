@@ -20,6 +20,7 @@ from omnikanal.privacy import tables as privacy_tables
 from omnikanal.profiles import tables as profiles_tables
 from omnikanal.profiles.identity import tables as identity_tables
 from omnikanal.segments import tables as segments_tables
+from omnikanal.service import tables as service_tables
 from omnikanal.sources import tables as sources_tables
 from omnikanal.staff import tables as staff_tables
 
@@ -38,6 +39,7 @@ CAPABILITY_TABLES = (
     messaging_tables,
     staff_tables,
     journeys_tables,
+    service_tables,
 )
 
 __all__ = ["CAPABILITY_TABLES", "metadata"]
