@@ -421,7 +421,12 @@ class Settings(BaseSettings):
     service_mail_queue: str = "email"
     """The queue a case opened by an inbound mail goes to."""
     service_sla_hours: dict[str, list[float]] = Field(
-        default_factory=lambda: {"low": [16, 80], "normal": [8, 40], "high": [2, 16], "urgent": [1, 8]}
+        default_factory=lambda: {
+            "low": [16.0, 80.0],
+            "normal": [8.0, 40.0],
+            "high": [2.0, 16.0],
+            "urgent": [1.0, 8.0],
+        }
     )
     """SLA targets in business hours, [first response, resolution], per priority or per
     ``queue:priority`` (which wins)."""

@@ -7,6 +7,8 @@ only those that are missing, so a changed wording stays.
 
 from __future__ import annotations
 
+import contextlib
+
 from sqlalchemy.exc import IntegrityError
 
 from omnikanal.messaging.service import MessagingService
@@ -31,12 +33,15 @@ _CSAT = {
     ),
     "en": (
         "How did we do? [#{{ data.ref }}]",
-        "Hello,\n\nYour request \"{{ data.subject }}\" is resolved. How satisfied were you with our "
+        'Hello,\n\nYour request "{{ data.subject }}" is resolved. How satisfied were you with our '
         "help? Please rate us from 1 to 5:\n{{ data.url }}\n\nThank you!\n",
     ),
 }
 _SHORT = {
-    REPLY_TEMPLATE: {"de": "{{ data.text }} (Vorgang {{ data.ref }})", "en": "{{ data.text }} (case {{ data.ref }})"},
+    REPLY_TEMPLATE: {
+        "de": "{{ data.text }} (Vorgang {{ data.ref }})",
+        "en": "{{ data.text }} (case {{ data.ref }})",
+    },
     CSAT_TEMPLATE: {
         "de": "Wie zufrieden waren Sie mit unserer Hilfe (1-5)? {{ data.url }}",
         "en": "How satisfied were you with our help (1-5)? {{ data.url }}",
@@ -53,7 +58,6 @@ def ensure_templates(messaging: MessagingService) -> None:
                     continue
                 long = channel == "email"
                 body = text if long else _SHORT[name][locale]
-                try:
+                # another process may write it meanwhile: theirs stands
+                with contextlib.suppress(IntegrityError):
                     messaging.save_template(name, channel, locale, subject if long else None, body, None)
-                except IntegrityError:  # another process wrote it meanwhile: theirs stands
-                    pass

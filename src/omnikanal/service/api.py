@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
 from omnikanal.auth.model import Permission
-from omnikanal.errors import InvalidInput, OmnikanalError
+from omnikanal.errors import Forbidden, InvalidInput, OmnikanalError
 from omnikanal.pages import LANGUAGES, language, render
 from omnikanal.web import ERROR_RESPONSES, HubDep, PrincipalDep, require
 
@@ -47,7 +47,13 @@ def list_cases(
     cursor: Annotated[str | None, Query(max_length=200, description="`next` of the page before")] = None,
 ) -> dict[str, Any]:
     require(principal, Permission.CASES_READ)
-    filters = {"queue": queue, "status": status, "assignee": assignee, "channel": channel, "priority": priority}
+    filters = {
+        "queue": queue,
+        "status": status,
+        "assignee": assignee,
+        "channel": channel,
+        "priority": priority,
+    }
     return hub.service.desk.list_cases(filters, profile_id, cursor, limit, principal.store_id)
 
 
@@ -90,6 +96,8 @@ def get_figures(
     limit: Annotated[int, Query(ge=1, le=200_000, description="cases read at most")] = 100_000,
 ) -> dict[str, Any]:
     require(principal, Permission.CASES_READ)
+    if principal.store_id is not None:  # the figures span every queue
+        raise Forbidden("forbidden", "the service figures span every queue: not for a store's staff")
     now = hub.clock.now()
     until = until or now
     since = since or until - timedelta(days=30)
@@ -125,8 +133,14 @@ _TEXT = {
 def _page(request: Request, status: int = 200, **context: Any) -> HTMLResponse:
     lang = language(request)
     return render(
-        "service/csat.html", status, lang=lang, t=_TEXT[lang], title=_TEXT[lang]["title"], languages=LANGUAGES,
-        error=context.get("error"), done=context.get("done", False),
+        "service/csat.html",
+        status,
+        lang=lang,
+        t=_TEXT[lang],
+        title=_TEXT[lang]["title"],
+        languages=LANGUAGES,
+        error=context.get("error"),
+        done=context.get("done", False),
     )
 
 
@@ -143,7 +157,7 @@ def csat_page(hub: HubDep, request: Request, token: str) -> HTMLResponse:
 async def csat_answer(hub: HubDep, request: Request, token: str) -> Response:
     form = parse_qs((await request.body())[:10_000].decode("utf-8", "replace"))
     score_text = (form.get("score") or [""])[0]
-    comment = ((form.get("comment") or [""])[0].strip() or None)
+    comment = (form.get("comment") or [""])[0].strip() or None
     if not score_text.isdigit() or not 1 <= int(score_text) <= 5:
         return _page(request, 400, error="score: 1-5")
     from starlette.concurrency import run_in_threadpool

@@ -22,8 +22,7 @@ from omnikanal.ids import new_id
 from omnikanal.messaging.service import MessagingService, SendRequest
 from omnikanal.signing import Signer
 
-from . import sla
-from . import store
+from . import sla, store
 from .answers import ensure_templates
 from .model import (
     ANSWER_CHANNEL,
@@ -311,7 +310,9 @@ class ServiceDesk:
         self.write(work)
         return self.get(case_id, store_id)
 
-    def set_status(self, case_id: str, status: str, actor: str, store_id: str | None = None) -> dict[str, Any]:
+    def set_status(
+        self, case_id: str, status: str, actor: str, store_id: str | None = None
+    ) -> dict[str, Any]:
         if status not in self.config.statuses:
             raise InvalidInput(
                 "invalid_status", f"status must be one of: {', '.join(self.config.statuses)}", "status"

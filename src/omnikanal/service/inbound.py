@@ -79,7 +79,11 @@ class MailIntake:
         if store.mail_known(conn, key):  # the sender's server delivered it again
             return Received("duplicate")
         desk = self._desk
-        entry = {"html": mail.html, "mail_message_id": key, "data": {"from": mail.sender, "subject": mail.subject}}
+        entry: dict[str, Any] = {
+            "html": mail.html,
+            "mail_message_id": key,
+            "data": {"from": mail.sender, "subject": mail.subject},
+        }
         case = self._thread(conn, mail)
         if case is None or case.status == "closed":
             case_id = desk.create(

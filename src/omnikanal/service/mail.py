@@ -96,11 +96,11 @@ def _bodies(message: EmailMessage) -> tuple[str, str | None]:
     """The text (from the plain part, else from the HTML) and the HTML, sanitised by nh3."""
     plain = _content(message.get_body(preferencelist=("plain",)))
     markup = _content(message.get_body(preferencelist=("html",)))
-    clean = nh3.clean(markup[:MAX_BODY * 5]) if markup else None
+    clean = nh3.clean(markup[: MAX_BODY * 5]) if markup else None
     if plain:
         text = plain
     elif markup:
-        text = html_lib.unescape(nh3.clean(markup[:MAX_BODY * 5], tags=set()))
+        text = html_lib.unescape(nh3.clean(markup[: MAX_BODY * 5], tags=set()))
     else:
         text = ""
     return text.strip()[:MAX_BODY], clean

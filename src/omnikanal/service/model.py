@@ -48,7 +48,9 @@ class _Strict(BaseModel):
 class CaseIn(_Strict):
     profile_id: str = Field(min_length=1, max_length=40)
     subject: str = Field(min_length=1, max_length=500)
-    queue: str = Field(default="hotline", pattern=QUEUE_PATTERN, description="hotline, email, store:<id>, ...")
+    queue: str = Field(
+        default="hotline", pattern=QUEUE_PATTERN, description="hotline, email, store:<id>, ..."
+    )
     priority: Literal["low", "normal", "high", "urgent"] = "normal"
     channel: Literal["email", "sms", "chat", "social", "hotline", "store", "web", "app"] = "hotline"
     body: str | None = Field(default=None, max_length=MAX_BODY, description="what the customer said")

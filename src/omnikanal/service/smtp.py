@@ -49,9 +49,7 @@ class _Handler:
 
 
 class MailListener:
-    def __init__(
-        self, intake: MailIntake, host: str, port: int, max_bytes: int, domains: list[str]
-    ) -> None:
+    def __init__(self, intake: MailIntake, host: str, port: int, max_bytes: int, domains: list[str]) -> None:
         handler = _Handler(intake, frozenset(d.lower().strip() for d in domains if d.strip()))
         self._controller = Controller(
             handler, hostname=host, port=port, data_size_limit=max_bytes, decode_data=False

@@ -15,7 +15,11 @@ def sla_view(row: Any, now: datetime, at_risk: float) -> dict[str, Any]:
     open_ = row.status in OPEN_STATUSES
     first = sla.state(row.created_at, row.first_response_due, row.first_response_at, now, at_risk)
     resolution = sla.state(
-        row.created_at, row.resolution_due, row.resolved_at or (None if open_ else row.closed_at), now, at_risk
+        row.created_at,
+        row.resolution_due,
+        row.resolved_at or (None if open_ else row.closed_at),
+        now,
+        at_risk,
     )
     return {
         "state": sla.worst(first, resolution),

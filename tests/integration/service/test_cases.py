@@ -32,19 +32,34 @@ def test_a_hotline_case_is_answered_by_email_resolved_and_on_the_timeline(
     pid = customer(hub, "u-erika", email="erika@example.org", firstName="Erika")
     token = hub.tokens.create("hotline", "service")[1]
     case = _open(
-        http, token, profile_id=pid, subject="Bohrmaschine defekt", queue="hotline", priority="high",
-        channel="hotline", body="Sie brummt nur noch.", order_id="ord-1",
+        http,
+        token,
+        profile_id=pid,
+        subject="Bohrmaschine defekt",
+        queue="hotline",
+        priority="high",
+        channel="hotline",
+        body="Sie brummt nur noch.",
+        order_id="ord-1",
     )
     assert (case["status"], case["channel"], case["entries"], case["links"]) == (
-        "new", "hotline", 1, {"order_id": "ord-1"}
+        "new",
+        "hotline",
+        1,
+        {"order_id": "ord-1"},
     )
-    assert case["sla"]["state"] == "ok" and case["sla"]["first_response"]["due"] is not None
+    assert case["sla"]["state"] == "ok"
+    assert case["sla"]["first_response"]["due"] is not None
 
     listed = http.get("/api/service/cases", params={"profile_id": pid, "limit": 10}, headers=bearer(token))
     assert listed.status_code == 200, listed.text
     [item] = listed.json()["items"]
     assert {k: item[k] for k in ("id", "status", "channel", "subject", "entries")} == {
-        "id": case["id"], "status": "new", "channel": "hotline", "subject": "Bohrmaschine defekt", "entries": 1
+        "id": case["id"],
+        "status": "new",
+        "channel": "hotline",
+        "subject": "Bohrmaschine defekt",
+        "entries": 1,
     }
 
     path = f"/api/service/cases/{case['id']}"
@@ -52,9 +67,11 @@ def test_a_hotline_case_is_answered_by_email_resolved_and_on_the_timeline(
     assigned = _post(http, token, f"{path}/assign", {"assignee": "anna"})
     assert (assigned["assignee"], assigned["status"]) == ("anna", "open")
     replied = _post(http, token, f"{path}/replies", {"text": "Wir schicken Ihnen ein Austauschgerät."})
-    assert replied["status"] == "waiting_customer" and replied["first_response_at"] is not None
+    assert replied["status"] == "waiting_customer"
+    assert replied["first_response_at"] is not None
     outbound = [e for e in replied["items"] if e["kind"] == "outbound"]
-    assert outbound[0]["channel"] == "email" and outbound[0]["message_id"]
+    assert outbound[0]["channel"] == "email"
+    assert outbound[0]["message_id"]
 
     hub.dispatcher.run_once()
     [mail] = wait_for(lambda: smtp.to("erika@example.org"))
@@ -62,12 +79,15 @@ def test_a_hotline_case_is_answered_by_email_resolved_and_on_the_timeline(
     assert "Wir schicken Ihnen ein Austauschgerät." in mail.get_body(("plain",)).get_content()
 
     resolved = _post(http, token, f"{path}/status", {"status": "resolved"})
-    assert resolved["status"] == "resolved" and resolved["resolved_at"] is not None
+    assert resolved["status"] == "resolved"
+    assert resolved["resolved_at"] is not None
     hub.dispatcher.run_once()
     mails = wait_for(lambda: [m for m in smtp.to("erika@example.org") if "zufrieden" in m["Subject"]])
     assert "/service/csat/" in mails[0].get_body(("plain",)).get_content()
 
-    events = {e["event"]: e for e in timeline(http, admin_token, pid) if (e.get("event") or "").startswith("Case")}
+    events = {
+        e["event"]: e for e in timeline(http, admin_token, pid) if (e.get("event") or "").startswith("Case")
+    }
     assert set(events) == {"Case Opened", "Case Replied", "Case Resolved"}
     assert events["Case Opened"]["channel"] == "hotline"
     assert events["Case Replied"]["channel"] == "email"
@@ -92,7 +112,9 @@ def test_store_staff_work_only_their_store_queue_and_bad_input_names_the_field(
     store = hub.tokens.create("till", "store", store_id="store-mitte")[1]
     own = _open(http, store, profile_id=pid, subject="Umtausch", queue="store:store-mitte", channel="store")
     refused = http.post(
-        "/api/service/cases", json={"profile_id": pid, "subject": "x", "queue": "hotline"}, headers=bearer(store)
+        "/api/service/cases",
+        json={"profile_id": pid, "subject": "x", "queue": "hotline"},
+        headers=bearer(store),
     )
     assert_error(refused, 403, "other_queue")
     service = hub.tokens.create("hotline", "service")[1]
@@ -101,7 +123,9 @@ def test_store_staff_work_only_their_store_queue_and_bad_input_names_the_field(
     listed = http.get("/api/service/cases", params={"limit": 50}, headers=bearer(store)).json()["items"]
     assert [c["id"] for c in listed] == [own["id"]]
 
-    bad = http.post(f"/api/service/cases/{other['id']}/status", json={"status": "done"}, headers=bearer(service))
+    bad = http.post(
+        f"/api/service/cases/{other['id']}/status", json={"status": "done"}, headers=bearer(service)
+    )
     assert_error(bad, 400, "invalid_status", "status")
     unknown = http.post(
         "/api/service/cases", json={"profile_id": "prof_nobody", "subject": "x"}, headers=bearer(service)

@@ -46,11 +46,18 @@ def _cases(http: httpx.Client, token: str, **params: str) -> list[dict]:
 def test_mail_from_an_unknown_sender_opens_a_case_and_the_replies_thread(
     hub: Hub, http: httpx.Client, admin_token: str, smtp: SmtpSink, inbound_port: int
 ) -> None:
-    _send(inbound_port, _mail("Maria Muster <maria@example.net>", "Reklamation Bestellung 4711", "Kaputt."), hub=hub)
+    _send(
+        inbound_port,
+        _mail("Maria Muster <maria@example.net>", "Reklamation Bestellung 4711", "Kaputt."),
+        hub=hub,
+    )
     profile = hub.profiles.lookup("email", "maria@example.net")  # a profile by her address
     [case] = _cases(http, admin_token, profile_id=profile["id"])
     assert (case["channel"], case["queue"], case["subject"], case["entries"]) == (
-        "email", "email", "Reklamation Bestellung 4711", 1
+        "email",
+        "email",
+        "Reklamation Bestellung 4711",
+        1,
     )
     path = f"/api/service/cases/{case['id']}"
     hub.clock.advance(timedelta(minutes=1))  # type: ignore[attr-defined]
@@ -68,11 +75,18 @@ def test_mail_from_an_unknown_sender_opens_a_case_and_the_replies_thread(
     # another client rewrote the headers, but the subject keeps the reference
     _send(inbound_port, _mail("maria@example.net", f"Nochmal [#{case['ref']}]", "Und noch etwas."), hub=hub)
     [same] = _cases(http, admin_token, profile_id=profile["id"])  # 3 in, 1 out, 1 status change
-    assert same["id"] == case["id"] and same["entries"] == 5 and same["status"] == "open"
-    texts = [e["text"] for e in http.get(path, headers=bearer(admin_token)).json()["items"] if e["kind"] == "inbound"]
+    assert same["id"] == case["id"]
+    assert same["entries"] == 5
+    assert same["status"] == "open"
+    texts = [
+        e["text"]
+        for e in http.get(path, headers=bearer(admin_token)).json()["items"]
+        if e["kind"] == "inbound"
+    ]
     assert texts == ["Kaputt.", "Danke!", "Und noch etwas."]
     events = [e["event"] for e in timeline(http, admin_token, profile["id"]) if e.get("event")]
-    assert events.count("Case Message Received") == 2 and "Case Opened" in events
+    assert events.count("Case Message Received") == 2
+    assert "Case Opened" in events
 
 
 def test_auto_replies_and_bounces_open_no_case_and_get_no_answer(
@@ -95,7 +109,9 @@ def test_html_is_sanitised_and_a_repeated_delivery_is_one_entry(
     _send(inbound_port, message)
     [case] = _cases(http, admin_token)
     [entry] = http.get(f"/api/service/cases/{case['id']}", headers=bearer(admin_token)).json()["items"]
-    assert "script" not in entry["html"] and "onclick" not in entry["html"] and "Hallo" in entry["html"]
+    assert "script" not in entry["html"]
+    assert "onclick" not in entry["html"]
+    assert "Hallo" in entry["html"]
     assert case["entries"] == 1
 
 
