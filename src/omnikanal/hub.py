@@ -224,6 +224,8 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
     service = build_service(settings, engine, clock, ingest, sources, messaging, profiles, signer)
     # cases and their entries go before the core part in erasure (reverse order of registration)
     registry.register(service.personal_data)
+    # texts that are no STOP/START keyword join the sender's case (in the webhook's request)
+    listeners.texts_received.append(service.texts.receive)
     runner = ProcessorRunner(eventlog, processors, settings.worker_poll_seconds)
     listeners.events_committed.append(runner.wake)
     return Hub(

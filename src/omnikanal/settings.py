@@ -420,6 +420,8 @@ class Settings(BaseSettings):
     """Largest inbound mail (bytes) the listener takes; larger ones are refused at DATA (552)."""
     service_mail_queue: str = "email"
     """The queue a case opened by an inbound mail goes to."""
+    service_text_queue: str = "hotline"
+    """The queue a case opened by an inbound SMS or WhatsApp text goes to."""
     service_sla_hours: dict[str, list[float]] = Field(
         default_factory=lambda: {
             "low": [16.0, 80.0],

@@ -35,6 +35,23 @@ class Received:
     reason: str | None = None
 
 
+def follow_up(
+    desk: ServiceDesk,
+    conn: Connection,
+    case: Any,
+    channel: str,
+    author: str,
+    text: str,
+    entry: dict[str, Any],
+) -> None:
+    """A further message of the customer on an open case: an entry, the case open again, the timeline."""
+    entry_id = desk.add_entry(conn, case.id, case.profile_id, "inbound", channel, author, text, **entry)
+    if case.status in ("waiting_customer", "resolved"):
+        desk.change_status(conn, case, "open", None)
+    props = {"case_id": case.id, "ref": case.ref, "subject": case.subject}
+    desk.emit(conn, case.profile_id, MESSAGE_RECEIVED, props, channel, f"service:{entry_id}")
+
+
 class MailIntake:
     def __init__(self, desk: ServiceDesk, ingest: IngestService, profiles: ProfileService) -> None:
         self._desk = desk
@@ -99,13 +116,7 @@ class MailIntake:
                 entry=entry,
             )
             return Received("opened", case_id)
-        entry_id = desk.add_entry(
-            conn, case.id, case.profile_id, "inbound", "email", f"email:{mail.sender}", mail.text, **entry
-        )
-        if case.status in ("waiting_customer", "resolved"):
-            desk.change_status(conn, case, "open", None)
-        props = {"case_id": case.id, "ref": case.ref, "subject": mail.subject}
-        desk.emit(conn, case.profile_id, MESSAGE_RECEIVED, props, "email", f"service:{entry_id}")
+        follow_up(desk, conn, case, "email", f"email:{mail.sender}", mail.text, entry)
         return Received("threaded", case.id)
 
     @staticmethod

@@ -27,12 +27,14 @@ from .inbound import MailIntake
 from .model import ORIGIN, RATED, STATUS_PATTERN
 from .privacy import ServicePersonalData
 from .smtp import MailListener
+from .texts import TextIntake
 
 
 @dataclass
 class Service:
     desk: ServiceDesk
     intake: MailIntake
+    texts: TextIntake
     listener: MailListener | None
     personal_data: ServicePersonalData
 
@@ -108,4 +110,5 @@ def build_service(
             settings.service_smtp_max_bytes,
             settings.service_smtp_domains,
         )
-    return Service(desk, intake, listener, ServicePersonalData(clock, config.at_risk))
+    texts = TextIntake(desk, ingest, profiles, settings.service_text_queue)
+    return Service(desk, intake, texts, listener, ServicePersonalData(clock, config.at_risk))

@@ -14,7 +14,7 @@ import pytest
 from omnikanal.clock import FixedClock
 from omnikanal.hub import Hub, build_hub
 from omnikanal.settings import Settings
-from tests.integration.messaging.support import SmtpSink, free_port
+from tests.integration.messaging.support import FakeTwilio, SmtpSink, free_port
 from tests.live_server import LiveServer
 
 # A Wednesday, 12:00 in Berlin: inside business hours.
@@ -36,13 +36,26 @@ def server_socket() -> Iterator[socket.socket]:
 
 
 @pytest.fixture
+def twilio() -> Iterator[FakeTwilio]:
+    server = FakeTwilio()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
 def inbound_port() -> int:
     return free_port()
 
 
 @pytest.fixture
 def settings(
-    database_url: str, tmp_path: Path, server_socket: socket.socket, smtp: SmtpSink, inbound_port: int
+    database_url: str,
+    tmp_path: Path,
+    server_socket: socket.socket,
+    smtp: SmtpSink,
+    twilio: FakeTwilio,
+    inbound_port: int,
 ) -> Settings:
     values: dict[str, Any] = {
         "database_url": database_url,
@@ -54,6 +67,10 @@ def settings(
         "smtp_from": "Kundenservice <service@shop.example>",
         # the tests run the dispatcher's rounds themselves
         "messaging_poll_seconds": 0.0,
+        "twilio_base_url": twilio.url,
+        "twilio_account_sid": twilio.sid,
+        "twilio_auth_token": twilio.token,
+        "twilio_from": "+4930123456",
         "service_smtp_port": inbound_port,
         "service_smtp_domains": ["shop.example"],
         "service_smtp_max_bytes": 1_000_000,
