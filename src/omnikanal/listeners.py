@@ -32,4 +32,4 @@ class Listeners:
     messages_enqueued: list[Callable[[list[str]], None]] = field(default_factory=list)
     # In the request of an inbound SMS or WhatsApp text that is no STOP/START keyword (channel
     # "sms" or "whatsapp", the sender's E.164 number, the text, the provider's message id).
-    texts_received: list[Callable[[str, str, str, str], None]] = field(default_factory=list)
+    texts_received: list[Callable[[str, str, str, str], object]] = field(default_factory=list)

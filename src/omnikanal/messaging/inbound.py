@@ -56,7 +56,7 @@ class InboundMessages:
         source: Any,
         stop_keywords: frozenset[str],
         start_keywords: frozenset[str],
-        texts: list[Callable[[str, str, str, str], None]] | None = None,
+        texts: list[Callable[[str, str, str, str], object]] | None = None,
     ) -> None:
         # told of texts that are not keywords (service turns them into cases)
         self._texts = texts if texts is not None else []

@@ -49,11 +49,13 @@ def test_texts_open_and_join_a_case_and_the_answer_goes_out_by_sms(
     assert reply.status_code == 200, reply.text
     hub.dispatcher.run_once()
     [sent] = wait_for(lambda: list(twilio.requests))
-    assert sent["To"] == "+4915122223333" and "Morgen." in sent["Body"]
+    assert sent["To"] == "+4915122223333"
+    assert "Morgen." in sent["Body"]
 
     assert _text(http, hub, twilio, "STOP", "SM" + "3" * 32).status_code == 200
     cases = http.get(
         "/api/service/cases", params={"profile_id": pid, "limit": 5}, headers=bearer(admin_token)
     ).json()
-    assert len(cases["items"]) == 1 and cases["items"][0]["entries"] == 3  # in, in, out: STOP is no entry
+    assert len(cases["items"]) == 1
+    assert cases["items"][0]["entries"] == 3
     assert_error(_text(http, hub, twilio, "Hallo", "SM" + "4" * 32, sign=False), 401, "invalid_signature")
