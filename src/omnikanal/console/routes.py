@@ -7,6 +7,7 @@ from fastapi import APIRouter, FastAPI
 from omnikanal.console import (
     assets,
     auth_pages,
+    cases_page,
     customers,
     frame,
     hotline_page,
@@ -29,6 +30,7 @@ for module in (
     messages_page,
     store_page,
     hotline_page,
+    cases_page,
     quality_page,
 ):
     router.include_router(module.router)

@@ -243,6 +243,14 @@ class ServiceDesk:
         last = rows[limit - 1] if len(rows) > limit else None
         return {"items": items, "next": f"{isoformat(last.created_at)}|{last.id}" if last else None}
 
+    def counts(self, queue: str | None, store_id: str | None = None) -> dict[str, int]:
+        """Cases per status (every status named, zeros included), of one queue or of all."""
+        if store_id is not None:
+            queue = f"store:{store_id}"
+        with read_tx(self.engine) as conn:
+            found = store.counts_by_status(conn, queue)
+        return {name: found.get(name, 0) for name in self.config.statuses}
+
     def _case(self, conn: Connection, case_id: str, store_id: str | None, *, lock: bool = False) -> Any:
         row = store.get_case(conn, case_id, lock=lock)
         if row is None:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, insert, or_, select, update
+from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
 
 from .tables import service_cases, service_entries
 
@@ -126,3 +126,10 @@ def erase_profiles(conn: Connection, profile_ids: Sequence[str]) -> int:
     ids = list(profile_ids)
     removed = conn.execute(delete(service_entries).where(E.profile_id.in_(ids))).rowcount or 0
     return removed + (conn.execute(delete(service_cases).where(C.profile_id.in_(ids))).rowcount or 0)
+
+
+def counts_by_status(conn: Connection, queue: str | None) -> dict[str, int]:
+    stmt = select(C.status, func.count()).group_by(C.status)
+    if queue is not None:
+        stmt = stmt.where(C.queue == queue)
+    return {str(status): int(n) for status, n in conn.execute(stmt)}
