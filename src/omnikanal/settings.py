@@ -442,6 +442,11 @@ class Settings(BaseSettings):
     """A case is at risk when less than this share of an SLA target is left."""
     service_csat_days: int = 14
     """How long a satisfaction survey link stays valid (days)."""
+    service_sla_check_seconds: float = 60.0
+    """How often the worker's SLA watch looks for cases turning at risk (a staff task) or breached
+    (recorded on the case); 0: never."""
+    service_sla_batch: int = 200
+    """Cases the SLA watch handles in one transaction."""
 
     @field_validator("sqlite_synchronous")
     @classmethod

@@ -164,6 +164,10 @@ class ServiceDesk:
                 "updated_at": now,
                 "first_response_due": first_due,
                 "resolution_due": resolve_due,
+                "sla_state": "ok",
+                "sla_check_at": sla.next_check(
+                    now, [(first_due, None), (resolve_due, None)], now, self.config.at_risk
+                ),
             },
         )
         if body is not None or entry is not None:

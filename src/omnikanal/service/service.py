@@ -24,6 +24,7 @@ from . import sla, store
 from .cases import DeskConfig, ServiceDesk
 from .figures import figures
 from .inbound import MailIntake
+from .jobs import SlaWatch
 from .model import ORIGIN, RATED, STATUS_PATTERN
 from .privacy import ServicePersonalData
 from .smtp import MailListener
@@ -37,12 +38,17 @@ class Service:
     texts: TextIntake
     listener: MailListener | None
     personal_data: ServicePersonalData
+    watch: SlaWatch
 
-    def start(self) -> None:
-        if self.listener is not None:
+    def start(self, *, api: bool, worker: bool, sla_watch: bool) -> None:
+        """The listener for inbound mail runs in the API role, the SLA watch in the worker role."""
+        if api and self.listener is not None:
             self.listener.start()
+        if worker and sla_watch:
+            self.watch.start()
 
     def stop(self) -> None:
+        self.watch.stop()
         if self.listener is not None:
             self.listener.stop()
 
@@ -111,4 +117,5 @@ def build_service(
             settings.service_smtp_domains,
         )
     texts = TextIntake(desk, ingest, profiles, settings.service_text_queue)
-    return Service(desk, intake, texts, listener, ServicePersonalData(clock, config.at_risk))
+    watch = SlaWatch(desk, messaging, settings.service_sla_check_seconds, settings.service_sla_batch)
+    return Service(desk, intake, texts, listener, ServicePersonalData(clock, config.at_risk), watch)

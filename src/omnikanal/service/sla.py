@@ -83,3 +83,17 @@ def state(
 def worst(*states: str) -> str:
     order = ("ok", "at_risk", "breached")
     return max(states, key=order.index)
+
+
+def next_check(
+    started: datetime, promises: list[tuple[datetime | None, datetime | None]], now: datetime, at_risk: float
+) -> datetime | None:
+    """When the state of the open promises (due, done) changes next: the moment one turns at risk,
+    or its due time; None when every promise is decided (kept, or already breached)."""
+    moments = []
+    for due, done in promises:
+        if due is None or done is not None or now > due:
+            continue
+        risky = due - (due - started) * at_risk
+        moments.append(risky if now < risky else due)
+    return min(moments) if moments else None

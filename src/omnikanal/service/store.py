@@ -133,3 +133,11 @@ def counts_by_status(conn: Connection, queue: str | None) -> dict[str, int]:
     if queue is not None:
         stmt = stmt.where(C.queue == queue)
     return {str(status): int(n) for status, n in conn.execute(stmt)}
+
+
+def due_checks(conn: Connection, now: datetime, limit: int) -> list[Any]:
+    """Cases whose SLA state may have changed by now (the watch's work), locked where the engine can."""
+    stmt = select(service_cases).where(C.sla_check_at <= now).order_by(C.sla_check_at).limit(limit)
+    if conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    return list(conn.execute(stmt))

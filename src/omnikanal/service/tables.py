@@ -32,6 +32,9 @@ service_cases = Table(
     # the SLA promise, fixed when the case opens (business hours of its queue)
     Column("first_response_due", UTCDateTime, nullable=True),
     Column("resolution_due", UTCDateTime, nullable=True),
+    # the SLA state the watch last recorded, and when it must look again (NULL: all promises decided)
+    Column("sla_state", String(20), nullable=False),
+    Column("sla_check_at", UTCDateTime, nullable=True, index=True),
     Column("csat_score", Integer, nullable=True),
     Column("csat_comment", Text, nullable=True),
     Column("csat_at", UTCDateTime, nullable=True),

@@ -74,6 +74,8 @@ def settings(
         "service_smtp_port": inbound_port,
         "service_smtp_domains": ["shop.example"],
         "service_smtp_max_bytes": 1_000_000,
+        # the tests run the SLA watch themselves
+        "service_sla_check_seconds": 0.0,
     }
     return Settings(**values)
 

@@ -50,6 +50,8 @@ def upgrade() -> None:
         sa.Column("closed_at", UTCDateTime(timezone=True), nullable=True),
         sa.Column("first_response_due", UTCDateTime(timezone=True), nullable=True),
         sa.Column("resolution_due", UTCDateTime(timezone=True), nullable=True),
+        sa.Column("sla_state", sa.String(20), nullable=False),
+        sa.Column("sla_check_at", UTCDateTime(timezone=True), nullable=True, index=True),
         sa.Column("csat_score", sa.Integer(), nullable=True),
         sa.Column("csat_comment", sa.Text(), nullable=True),
         sa.Column("csat_at", UTCDateTime(timezone=True), nullable=True),
