@@ -36,7 +36,7 @@ from .model import (
     STATUSES,
     CaseIn,
 )
-from .views import case_view, entry_view
+from .views import case_view, decode_cursor, entry_view
 
 T = TypeVar("T")
 MAX_ENTRIES = 1000  # entries shown with a case; a longer thread is exported whole
@@ -238,7 +238,7 @@ class ServiceDesk:
             if queue is not None:
                 _own_queue(queue, store_id)
             filters = {**filters, "queue": f"store:{store_id}"}
-        after = _decode_cursor(cursor) if cursor else None
+        after = decode_cursor(cursor) if cursor else None
         with read_tx(self.engine) as conn:
             ids = branch(conn, live_profile(conn, profile_id)) if profile_id else None
             rows = store.list_cases(conn, filters, ids, after, limit + 1)
@@ -389,13 +389,3 @@ def _own_queue(queue: str, store_id: str | None) -> None:
     """A store's staff see and work only their store's queue."""
     if store_id is not None and queue != f"store:{store_id}":
         raise Forbidden("other_queue", f"store staff work only the queue store:{store_id}")
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, str]:
-    at, sep, case_id = cursor.partition("|")
-    try:
-        if not sep:
-            raise ValueError
-        return datetime.fromisoformat(at.replace("Z", "+00:00")), case_id
-    except ValueError:
-        raise InvalidInput("invalid_cursor", "cursor: not a cursor this API gave", "cursor") from None

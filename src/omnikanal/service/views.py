@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from omnikanal.clock import isoformat
+from omnikanal.errors import InvalidInput
 
 from . import sla
 from .model import OPEN_STATUSES
@@ -65,3 +66,13 @@ def entry_view(row: Any) -> dict[str, Any]:
         "data": row.data,
         "created_at": isoformat(row.created_at),
     }
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    at, sep, case_id = cursor.partition("|")
+    try:
+        if not sep:
+            raise ValueError
+        return datetime.fromisoformat(at.replace("Z", "+00:00")), case_id
+    except ValueError:
+        raise InvalidInput("invalid_cursor", "cursor: not a cursor this API gave", "cursor") from None
