@@ -87,7 +87,9 @@ def serve(
         f"process(es), {shape})"
     )
     worker = (
-        None if no_worker else WorkerProcess(args=("--parent", str(os.getpid())), nice=settings.worker_nice)
+        None
+        if no_worker
+        else WorkerProcess(args=("--parent", str(os.getpid())), nice=settings.worker_nice)
     )
     if worker is not None:
         # uvicorn raises a SIGTERM again once it has shut down; with the default handler that would

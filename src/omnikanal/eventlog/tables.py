@@ -63,3 +63,5 @@ events = Table(
 
 # Batch computation counts events by name and time.
 Index("ix_events_event_time", events.c.event, events.c.timestamp)
+
+

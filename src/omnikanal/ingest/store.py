@@ -42,7 +42,9 @@ def transaction_id(conn: Connection) -> int:
     return 0
 
 
-_TXID_AND_NOTIFY = text(f"SELECT pg_current_xact_id()::text::bigint, pg_notify('{LOG_CHANNEL}', '')")
+_TXID_AND_NOTIFY = text(
+    f"SELECT pg_current_xact_id()::text::bigint, pg_notify('{LOG_CHANNEL}', '')"
+)
 
 
 EVENT_COLUMNS = (

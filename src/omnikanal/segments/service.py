@@ -527,7 +527,9 @@ class SegmentService:
                 if value is not None
                 and (name not in stored or stored[name] != value or type(stored[name]) is not type(value))
             }
-            dropped = [name for name in stored if name not in defined or target.computed.get(name, 0) is None]
+            dropped = [
+                name for name in stored if name not in defined or target.computed.get(name, 0) is None
+            ]
             store.put_computed(conn, live, changed, now)
             store.drop_computed(conn, live, dropped)
             members = current.get(live, set())
