@@ -31,6 +31,7 @@ from omnikanal.privacy import api as privacy_api
 from omnikanal.privacy import preference_centre
 from omnikanal.profiles import api as profiles_api
 from omnikanal.segments import api as segments_api
+from omnikanal.service import api as service_api
 from omnikanal.sources import api as sources_api
 from omnikanal.web import BodyLimit, RefuseBadJsonText, body_limits, install_error_handlers
 
@@ -84,6 +85,8 @@ def create_app(hub: Hub, *, manage_lifecycle: bool = True, worker: bool = True) 
     app.include_router(commerce_api.router)
     app.include_router(commerce_api.scan_router)
     app.include_router(segments_api.router)
+    app.include_router(service_api.router)
+    app.include_router(service_api.public)
     console_routes.install(app)
     app.include_router(journeys_api.router)
     app.include_router(eventlog_api.router)

@@ -46,6 +46,7 @@ from omnikanal.profiles.service import ProfileService
 from omnikanal.segments.jobs import RecheckJob, SegmentProcessor
 from omnikanal.segments.model import Limits
 from omnikanal.segments.service import SegmentData, SegmentService
+from omnikanal.service.service import Service, build_service
 from omnikanal.settings import Settings
 from omnikanal.signing import Signer, load_secret
 from omnikanal.sources.service import SourceService
@@ -86,6 +87,7 @@ class Hub:
     analytics_refresh: RefreshJob
     matching: MatchingService
     match_job: MatchJob
+    service: Service
     processors: list[Processor] = field(default_factory=list)
 
     def start(self, *, api: bool = True, worker: bool = True) -> None:
@@ -102,6 +104,8 @@ class Hub:
             self.writer.start()
             self.audit.start()
             self.checkpointer.start()
+        # inbound service mail is received like a request (API role); the SLA watch is worker's
+        self.service.start(api=api, worker=worker, sla_watch=self.settings.service_sla_check_seconds > 0)
         if worker:
             self.runner.start()
             if not api:
@@ -125,6 +129,7 @@ class Hub:
     def stop(self) -> None:
         self.match_job.stop()
         self.analytics_refresh.stop()
+        self.service.stop()
         self.journey_dates.stop()
         self.journey_worker.stop()
         self.segment_recheck.stop()
@@ -245,6 +250,11 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
     # again (a row each in matching_dirty; merges and unmerges are rare next to events).
     listeners.profiles_merged.append(matching.mark_changed)
     listeners.profiles_changed.append(matching.mark_changed)
+    service = build_service(settings, engine, clock, ingest, sources, messaging, profiles, signer)
+    # cases and their entries go before the core part in erasure (reverse order of registration)
+    registry.register(service.personal_data)
+    # texts that are no STOP/START keyword join the sender's case (in the webhook's request)
+    listeners.texts_received.append(service.texts.receive)
     runner = ProcessorRunner(eventlog, processors, settings.worker_poll_seconds)
     listeners.events_committed.append(runner.wake)
     return Hub(
@@ -302,6 +312,7 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
         watch=LogWatch(engine, settings.worker_watch_seconds, (runner.wake,)),
         analytics=analytics.service,
         analytics_refresh=analytics.refresh_job,
+        service=service,
         processors=processors,
         matching=matching,
         match_job=MatchJob(matching, settings.matching_interval_seconds, settings.matching_batch),

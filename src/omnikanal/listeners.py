@@ -30,3 +30,6 @@ class Listeners:
     profiles_changed: list[ProfilesListener] = field(default_factory=list)
     # After the commit of messages that may go out at once (inline dispatch, with their ids).
     messages_enqueued: list[Callable[[list[str]], None]] = field(default_factory=list)
+    # In the request of an inbound SMS or WhatsApp text that is no STOP/START keyword (channel
+    # "sms" or "whatsapp", the sender's E.164 number, the text, the provider's message id).
+    texts_received: list[Callable[[str, str, str, str], object]] = field(default_factory=list)

@@ -465,6 +465,50 @@ class Settings(BaseSettings):
             raise ValueError("matching_review_threshold must not exceed matching_merge_threshold")
         return self
 
+    service_source_name: str = "omnikanal-service"
+    """The hub's own source under which service cases appear on customers' timelines."""
+    service_statuses: list[str] = Field(default_factory=list)
+    """Custom case statuses beyond new, open, waiting_customer, waiting_us, resolved and closed
+    (lower case letters, digits and underscores)."""
+    service_smtp_port: int | None = None
+    """Port of the SMTP listener for inbound service mail; unset: no listener. It accepts mail for
+    any address unless ``service_smtp_domains`` limits them."""
+    service_smtp_host: str = "127.0.0.1"
+    """Address the inbound SMTP listener binds to."""
+    service_smtp_domains: list[str] = Field(default_factory=list)
+    """Recipient domains the SMTP listener accepts mail for; empty: any."""
+    service_smtp_max_bytes: int = 10_000_000
+    """Largest inbound mail (bytes) the listener takes; larger ones are refused at DATA (552)."""
+    service_mail_queue: str = "email"
+    """The queue a case opened by an inbound mail goes to."""
+    service_text_queue: str = "hotline"
+    """The queue a case opened by an inbound SMS or WhatsApp text goes to."""
+    service_sla_hours: dict[str, list[float]] = Field(
+        default_factory=lambda: {
+            "low": [16.0, 80.0],
+            "normal": [8.0, 40.0],
+            "high": [2.0, 16.0],
+            "urgent": [1.0, 8.0],
+        }
+    )
+    """SLA targets in business hours, [first response, resolution], per priority or per
+    ``queue:priority`` (which wins)."""
+    service_business_hours: str = "08:00-18:00"
+    """The service's business hours on working days (Monday to Friday, not on public holidays)."""
+    service_timezone: str = "Europe/Berlin"
+    """Time zone of the business hours."""
+    service_holiday_state: str = "BE"
+    """German federal state whose public holidays stop the SLA clock (ISO 3166-2 code without DE-)."""
+    service_sla_at_risk: float = 0.25
+    """A case is at risk when less than this share of an SLA target is left."""
+    service_csat_days: int = 14
+    """How long a satisfaction survey link stays valid (days)."""
+    service_sla_check_seconds: float = 60.0
+    """How often the worker's SLA watch looks for cases turning at risk (a staff task) or breached
+    (recorded on the case); 0: never."""
+    service_sla_batch: int = 200
+    """Cases the SLA watch handles in one transaction."""
+
     @field_validator("sqlite_synchronous")
     @classmethod
     def _check_sync(cls, value: str) -> str:

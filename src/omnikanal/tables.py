@@ -22,6 +22,7 @@ from omnikanal.privacy import tables as privacy_tables
 from omnikanal.profiles import tables as profiles_tables
 from omnikanal.profiles.identity import tables as identity_tables
 from omnikanal.segments import tables as segments_tables
+from omnikanal.service import tables as service_tables
 from omnikanal.sources import tables as sources_tables
 from omnikanal.staff import tables as staff_tables
 
@@ -42,6 +43,7 @@ CAPABILITY_TABLES = (
     journeys_tables,
     analytics_tables,
     matching_tables,
+    service_tables,
 )
 
 __all__ = ["CAPABILITY_TABLES", "metadata"]

@@ -48,6 +48,10 @@ class Permission(StrEnum):
     ANALYTICS_READ = "analytics:read"
     ANALYTICS_WRITE = "analytics:write"
 
+    # Service cases: read the inbox and the figures; open, answer, note, assign and resolve cases.
+    CASES_READ = "cases:read"
+    CASES_WRITE = "cases:write"
+
 
 # Least privilege per role; docs/roles.md shows the same decisions as a table, and
 # tests/integration/auth/test_authorisation_matrix.py checks every operation against it.
@@ -94,6 +98,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             Permission.COMMERCE_READ,
             Permission.SEGMENTS_READ,
             Permission.JOURNEYS_READ,
+            Permission.CASES_READ,
+            Permission.CASES_WRITE,
         }
     ),
     # Store staff scan, reserve, sell and hand over at the till, book the store's stock, and take
@@ -111,6 +117,9 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             Permission.COMMERCE_READ,
             Permission.COMMERCE_WRITE,
             Permission.COMMERCE_SCAN,
+            # the store's own queue only (service/cases.py)
+            Permission.CASES_READ,
+            Permission.CASES_WRITE,
         }
     ),
     "privacy": frozenset(

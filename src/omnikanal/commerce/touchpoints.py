@@ -59,7 +59,16 @@ _IDENTITY = (
 
 
 class Touchpoints:
-    def __init__(self, ingest: IngestService, sources: SourceService, clock: Clock, source_name: str) -> None:
+    def __init__(
+        self,
+        ingest: IngestService,
+        sources: SourceService,
+        clock: Clock,
+        source_name: str,
+        origin: str = ORIGIN,
+    ) -> None:
+        # ``origin``: another capability (service) writes its facts the same way, under its own name
+        self._origin = origin
         self._ingest = ingest
         self._sources = sources
         self._clock = clock
@@ -127,11 +136,11 @@ class Touchpoints:
             "messageId": message_id,
             "timestamp": isoformat(at or self._clock.now()),
             "properties": properties,
-            "context": {"touchpoint": {"channel": channel}, "omnikanal": {"origin": ORIGIN}},
+            "context": {"touchpoint": {"channel": channel}, "omnikanal": {"origin": self._origin}},
         }
         submission = self._ingest.prepare(self.source(), [envelope])
         if submission.rejected:  # our own envelopes are valid; anything else is a bug
-            raise AssertionError(f"commerce event refused by ingest: {submission.rejected[0][1]}")
+            raise AssertionError(f"{self._origin} event refused by ingest: {submission.rejected[0][1]}")
         self._ingest.write(conn, [submission])
         return True
 

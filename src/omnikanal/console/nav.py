@@ -35,6 +35,8 @@ PAGES: tuple[Page, ...] = (
     Page("messages", "/console/messages", _permission(Permission.MESSAGES_READ)),
     Page("store", "/console/store", _permission(Permission.COMMERCE_SCAN)),
     Page("hotline", "/console/hotline", _roles("admin", "service")),
+    # the service inbox; a store's staff see their store's queue only
+    Page("cases", "/console/cases", _permission(Permission.CASES_READ)),
     Page("quality", "/console/quality", _permission(Permission.QUARANTINE_READ)),
     Page("analytics", "/console/analytics", _permission(Permission.ANALYTICS_READ)),
     Page("matching", "/console/matching", _permission(Permission.PROFILES_UNMERGE)),

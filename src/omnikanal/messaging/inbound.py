@@ -20,6 +20,7 @@ customer keeps their "no". Twilio retries are deduplicated on the message sid.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,7 +56,10 @@ class InboundMessages:
         source: Any,
         stop_keywords: frozenset[str],
         start_keywords: frozenset[str],
+        texts: list[Callable[[str, str, str, str], object]] | None = None,
     ) -> None:
+        # told of texts that are not keywords (service turns them into cases)
+        self._texts = texts if texts is not None else []
         self._ingest = ingest
         self._clock = clock
         self._source = source  # () -> Source: the messaging source, made on first use
@@ -72,6 +76,10 @@ class InboundMessages:
             ("whatsapp", "chat", "messenger_marketing") if whatsapp else ("sms", "sms", "sms_marketing")
         )
         action = keyword_action(body, self._stop, self._start)
+        if action is None and number and sid and body.strip() and self._texts:
+            for listener in self._texts:
+                listener(channel, number, body, sid)
+            return InboundResult(None, None, channel, True)
         if action is None or not number or not sid:
             return InboundResult(None, None, None, False)
         source: Source = self._source()

@@ -188,7 +188,14 @@ class MessagingService:
         self.push = push
         self.push_public_key = push_public_key
         # inbound SMS/WhatsApp texts and their keywords (STOP, START)
-        self.inbound = InboundMessages(ingest, clock, self.messaging_source, stop_keywords, start_keywords)
+        self.inbound = InboundMessages(
+            ingest,
+            clock,
+            self.messaging_source,
+            stop_keywords,
+            start_keywords,
+            (listeners or Listeners()).texts_received,
+        )
 
     # -- templates -----------------------------------------------------------------------------
 

@@ -149,6 +149,15 @@ ALLOWED: dict[str, frozenset[str]] = {
     "GET /api/journeys/{journey_id}/runs": roles("admin", "marketing", "service"),
     "GET /api/journeys/{journey_id}/runs/{run_id}/steps": roles("admin", "marketing", "service"),
     "GET /api/journeys/{journey_id}/stats": roles("admin", "marketing", "service"),
+    # service cases (a store's staff only their store's queue)
+    "POST /api/service/cases": roles("admin", "service", "store"),
+    "GET /api/service/cases": roles("admin", "service", "store"),
+    "GET /api/service/cases/{case_id}": roles("admin", "service", "store"),
+    "POST /api/service/cases/{case_id}/replies": roles("admin", "service", "store"),
+    "POST /api/service/cases/{case_id}/notes": roles("admin", "service", "store"),
+    "POST /api/service/cases/{case_id}/assign": roles("admin", "service", "store"),
+    "POST /api/service/cases/{case_id}/status": roles("admin", "service", "store"),
+    "GET /api/service/figures": roles("admin", "service"),
 }
 
 JOURNEY = b"name: matrix\ntrigger: {api: {}}\nsteps:\n  - id: w\n    wait: {duration: PT1H}\n"
@@ -206,6 +215,13 @@ CALLS: dict[str, Call] = {
         }
     ),
     "POST /api/commerce/orders/{order_id}/status": Call(json={"status": "confirmed"}),
+    "POST /api/service/cases": Call(
+        json={"profile_id": "prof_none", "subject": "Matrix", "queue": f"store:{STORE}", "channel": "store"}
+    ),
+    "POST /api/service/cases/{case_id}/replies": Call(json={"text": "Hallo"}),
+    "POST /api/service/cases/{case_id}/notes": Call(json={"text": "Notiz"}),
+    "POST /api/service/cases/{case_id}/assign": Call(json={"assignee": "anna"}),
+    "POST /api/service/cases/{case_id}/status": Call(json={"status": "resolved"}),
     "POST /api/commerce/orders/{order_id}/returns": Call(
         json={"channel": "store", "location_id": STORE, "condition": "resellable", "lines": LINES}
     ),

@@ -26,6 +26,7 @@ PAGES: dict[str, set[str]] = {
     "/console/messages": {"admin", "marketing", "service"},
     "/console/store": {"admin", "store"},
     "/console/hotline": {"admin", "service"},
+    "/console/cases": {"admin", "service", "store"},
     "/console/quality": {"admin"},
     "/console/analytics": {"admin", "marketing"},
     "/console/matching": {"admin", "service", "privacy"},

@@ -1,7 +1,7 @@
 """analytics: touchpoints, media costs, profiles touched by merges
 
 Revision ID: 0014_analytics
-Revises: 0012_browser_sources
+Revises: 0013_service
 Create Date: 2026-12-02
 
 The analytics processor copies page, screen and track events as touchpoints with their marketing
@@ -16,7 +16,7 @@ from alembic import op
 import omnikanal.db.types
 
 revision = "0014_analytics"
-down_revision = "0012_browser_sources"
+down_revision = "0013_service"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,63 @@
+"""The messaging templates of service answers and surveys, German and English.
+
+They are ordinary messaging templates (name, channel, locale): messaging picks the version by the
+customer's language, and staff may change the wording through the templates API. The hub writes
+only those that are missing, so a changed wording stays.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from sqlalchemy.exc import IntegrityError
+
+from omnikanal.messaging.service import MessagingService
+
+from .model import CSAT_TEMPLATE, REPLY_TEMPLATE
+
+_REPLY = {
+    "de": (
+        "AW: {{ data.subject }} [#{{ data.ref }}]",
+        "Guten Tag,\n\n{{ data.text }}\n\nFreundliche Grüße\nIhr Kundenservice\n(Vorgang {{ data.ref }})\n",
+    ),
+    "en": (
+        "Re: {{ data.subject }} [#{{ data.ref }}]",
+        "Hello,\n\n{{ data.text }}\n\nKind regards\nCustomer service\n(Case {{ data.ref }})\n",
+    ),
+}
+_CSAT = {
+    "de": (
+        "Wie zufrieden waren Sie? [#{{ data.ref }}]",
+        "Guten Tag,\n\nIhr Anliegen „{{ data.subject }}“ ist erledigt. Wie zufrieden waren Sie mit "
+        "unserer Hilfe? Bitte bewerten Sie uns von 1 bis 5:\n{{ data.url }}\n\nVielen Dank!\n",
+    ),
+    "en": (
+        "How did we do? [#{{ data.ref }}]",
+        'Hello,\n\nYour request "{{ data.subject }}" is resolved. How satisfied were you with our '
+        "help? Please rate us from 1 to 5:\n{{ data.url }}\n\nThank you!\n",
+    ),
+}
+_SHORT = {
+    REPLY_TEMPLATE: {
+        "de": "{{ data.text }} (Vorgang {{ data.ref }})",
+        "en": "{{ data.text }} (case {{ data.ref }})",
+    },
+    CSAT_TEMPLATE: {
+        "de": "Wie zufrieden waren Sie mit unserer Hilfe (1-5)? {{ data.url }}",
+        "en": "How satisfied were you with our help (1-5)? {{ data.url }}",
+    },
+}
+
+
+def ensure_templates(messaging: MessagingService) -> None:
+    for name, versions in ((REPLY_TEMPLATE, _REPLY), (CSAT_TEMPLATE, _CSAT)):
+        have = {(t["channel"], t["locale"]) for t in messaging.list_templates(name=name)}
+        for locale, (subject, text) in versions.items():
+            for channel in ("email", "sms", "whatsapp"):
+                if (channel, locale) in have:
+                    continue
+                long = channel == "email"
+                body = text if long else _SHORT[name][locale]
+                # another process may write it meanwhile: theirs stands
+                with contextlib.suppress(IntegrityError):
+                    messaging.save_template(name, channel, locale, subject if long else None, body, None)

@@ -1,0 +1,169 @@
+"""HTTP API of service: cases (open, list, read, reply, note, assign, status), figures, and the
+customer's satisfaction survey page. Handlers parse, check the permission, call one use case."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import HTMLResponse
+
+from omnikanal.auth.model import Permission
+from omnikanal.errors import Forbidden, InvalidInput, OmnikanalError
+from omnikanal.pages import LANGUAGES, language, render
+from omnikanal.web import ERROR_RESPONSES, HubDep, PrincipalDep, require
+
+from .model import QUEUE_PATTERN, AssignIn, CaseIn, NoteIn, ReplyIn, StatusIn
+
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    **ERROR_RESPONSES,
+    409: {"description": "Conflicts with the case's state (closed, already rated)"},
+}
+router = APIRouter(prefix="/api/service", tags=["service"], responses=RESPONSES)
+public = APIRouter(tags=["service"], include_in_schema=True)
+
+Limit = Annotated[int, Query(ge=1, le=500, description="page length, at most 500")]
+
+
+@router.post("/cases", status_code=201, summary="Open a case for a customer (a call, a visit, ...)")
+def open_case(hub: HubDep, principal: PrincipalDep, body: CaseIn) -> dict[str, Any]:
+    require(principal, Permission.CASES_WRITE)
+    return hub.service.desk.open_case(body, principal.actor, principal.store_id)
+
+
+@router.get("/cases", summary="Cases, newest first, by customer, queue, status, assignee, channel")
+def list_cases(
+    hub: HubDep,
+    principal: PrincipalDep,
+    limit: Limit = 50,
+    profile_id: Annotated[str | None, Query(max_length=40)] = None,
+    queue: Annotated[str | None, Query(pattern=QUEUE_PATTERN)] = None,
+    status: Annotated[str | None, Query(max_length=40)] = None,
+    assignee: Annotated[str | None, Query(max_length=200)] = None,
+    channel: Annotated[str | None, Query(max_length=20)] = None,
+    priority: Annotated[str | None, Query(max_length=20)] = None,
+    cursor: Annotated[str | None, Query(max_length=200, description="`next` of the page before")] = None,
+) -> dict[str, Any]:
+    require(principal, Permission.CASES_READ)
+    filters = {
+        "queue": queue,
+        "status": status,
+        "assignee": assignee,
+        "channel": channel,
+        "priority": priority,
+    }
+    return hub.service.desk.list_cases(filters, profile_id, cursor, limit, principal.store_id)
+
+
+@router.get("/cases/{case_id}", summary="A case with its thread of entries (`items`)")
+def get_case(hub: HubDep, principal: PrincipalDep, case_id: str) -> dict[str, Any]:
+    require(principal, Permission.CASES_READ)
+    return hub.service.desk.get(case_id, principal.store_id)
+
+
+@router.post("/cases/{case_id}/replies", summary="Answer the customer on their channel (via messaging)")
+def reply(hub: HubDep, principal: PrincipalDep, case_id: str, body: ReplyIn) -> dict[str, Any]:
+    require(principal, Permission.CASES_WRITE)
+    return hub.service.desk.reply(case_id, body.text, principal.actor, body.channel, principal.store_id)
+
+
+@router.post("/cases/{case_id}/notes", summary="An internal note (never sent to the customer)")
+def note(hub: HubDep, principal: PrincipalDep, case_id: str, body: NoteIn) -> dict[str, Any]:
+    require(principal, Permission.CASES_WRITE)
+    return hub.service.desk.note(case_id, body.text, principal.actor, principal.store_id)
+
+
+@router.post("/cases/{case_id}/assign", summary="Assign the case (null: unassign)")
+def assign(hub: HubDep, principal: PrincipalDep, case_id: str, body: AssignIn) -> dict[str, Any]:
+    require(principal, Permission.CASES_WRITE)
+    return hub.service.desk.assign(case_id, body.assignee, principal.actor, principal.store_id)
+
+
+@router.post("/cases/{case_id}/status", summary="Change the status; resolved sends the CSAT survey")
+def set_status(hub: HubDep, principal: PrincipalDep, case_id: str, body: StatusIn) -> dict[str, Any]:
+    require(principal, Permission.CASES_WRITE)
+    return hub.service.desk.set_status(case_id, body.status, principal.actor, principal.store_id)
+
+
+@router.get("/figures", summary="First response and resolution times, SLA compliance, CSAT")
+def get_figures(
+    hub: HubDep,
+    principal: PrincipalDep,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=200_000, description="cases read at most")] = 100_000,
+) -> dict[str, Any]:
+    require(principal, Permission.CASES_READ)
+    if principal.store_id is not None:  # the figures span every queue
+        raise Forbidden("forbidden", "the service figures span every queue: not for a store's staff")
+    now = hub.clock.now()
+    until = until or now
+    since = since or until - timedelta(days=30)
+    if since.tzinfo is None or until.tzinfo is None:
+        raise InvalidInput("naive_time", "since: give times with a time zone (Z or +01:00)", "since")
+    if since >= until:
+        raise InvalidInput("empty_window", "since: must be before until", "since")
+    return hub.service.figures(since, until, limit)
+
+
+_TEXT = {
+    "de": {
+        "title": "Wie zufrieden waren Sie?",
+        "ask": "Bitte bewerten Sie unsere Hilfe von 1 (gar nicht) bis 5 (sehr zufrieden).",
+        "scale": "Ihre Bewertung",
+        "comment": "Möchten Sie uns etwas mitteilen? (freiwillig)",
+        "button": "Absenden",
+        "done": "Vielen Dank für Ihre Bewertung!",
+        "language": "Sprache",
+    },
+    "en": {
+        "title": "How satisfied were you?",
+        "ask": "Please rate our help from 1 (not at all) to 5 (very satisfied).",
+        "scale": "Your rating",
+        "comment": "Anything you would like to tell us? (optional)",
+        "button": "Send",
+        "done": "Thank you for your rating!",
+        "language": "Language",
+    },
+}
+
+
+def _page(request: Request, status: int = 200, **context: Any) -> HTMLResponse:
+    lang = language(request)
+    return render(
+        "service/csat.html",
+        status,
+        lang=lang,
+        t=_TEXT[lang],
+        title=_TEXT[lang]["title"],
+        languages=LANGUAGES,
+        error=context.get("error"),
+        done=context.get("done", False),
+    )
+
+
+@public.get("/service/csat/{token}", response_class=HTMLResponse, summary="The satisfaction survey page")
+def csat_page(hub: HubDep, request: Request, token: str) -> HTMLResponse:
+    try:
+        hub.service.desk.csat_case(token)
+    except OmnikanalError as exc:
+        return _page(request, exc.status, error=exc.message)
+    return _page(request)
+
+
+@public.post("/service/csat/{token}", response_class=HTMLResponse, summary="Record a survey answer (form)")
+async def csat_answer(hub: HubDep, request: Request, token: str) -> Response:
+    form = parse_qs((await request.body())[:10_000].decode("utf-8", "replace"))
+    score_text = (form.get("score") or [""])[0]
+    comment = (form.get("comment") or [""])[0].strip() or None
+    if not score_text.isdigit() or not 1 <= int(score_text) <= 5:
+        return _page(request, 400, error="score: 1-5")
+    from starlette.concurrency import run_in_threadpool
+
+    try:
+        await run_in_threadpool(hub.service.rate, token, int(score_text), comment[:2000] if comment else None)
+    except OmnikanalError as exc:
+        return _page(request, exc.status, error=exc.message)
+    return _page(request, done=True)

@@ -1,0 +1,131 @@
+"""Inbound mail to cases: a new case, or an entry of the case it answers.
+
+Threading, in this order: the In-Reply-To/References Message-IDs (our own outbound messages, or a
+mail already on a case), then the case reference in the subject or in the recipient address
+(``service+C-1A2B3C4D5E@...``), so replies from clients that rewrite the headers still thread.
+The sender becomes a profile through identity, like any identify event, by their email address.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection
+
+from omnikanal.clock import isoformat
+from omnikanal.errors import NotFound
+from omnikanal.ingest.service import IngestService
+from omnikanal.profiles.service import ProfileService
+
+from . import store
+from .cases import ServiceDesk
+from .mail import InboundMail, parse
+from .model import MESSAGE_RECEIVED
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    outcome: str  # "opened", "threaded", "duplicate", "ignored", "refused"
+    case_id: str | None = None
+    reason: str | None = None
+
+
+def follow_up(
+    desk: ServiceDesk,
+    conn: Connection,
+    case: Any,
+    channel: str,
+    author: str,
+    text: str,
+    entry: dict[str, Any],
+) -> None:
+    """A further message of the customer on an open case: an entry, the case open again, the timeline."""
+    entry_id = desk.add_entry(conn, case.id, case.profile_id, "inbound", channel, author, text, **entry)
+    if case.status in ("waiting_customer", "resolved"):
+        desk.change_status(conn, case, "open", None)
+    props = {"case_id": case.id, "ref": case.ref, "subject": case.subject}
+    desk.emit(conn, case.profile_id, MESSAGE_RECEIVED, props, channel, f"service:{entry_id}")
+
+
+class MailIntake:
+    def __init__(self, desk: ServiceDesk, ingest: IngestService, profiles: ProfileService) -> None:
+        self._desk = desk
+        self._ingest = ingest
+        self._profiles = profiles
+
+    def receive(self, raw: bytes, recipients: list[str], envelope_sender: str | None = None) -> Received:
+        mail = parse(raw, recipients, envelope_sender)
+        if mail.automatic:  # no case, no answer: that is how mail loops are avoided
+            log.info("inbound mail ignored: %s", mail.automatic)
+            return Received("ignored", reason=mail.automatic)
+        if "@" not in mail.sender:
+            return Received("refused", reason="no sender address")
+        key = mail.message_id or hashlib.sha256(raw).hexdigest()
+        profile_id = self._profile_of(mail, key)
+        if profile_id is None:
+            return Received("refused", reason="the sender cannot be recorded")
+        self._desk.prepare()
+        return self._desk.write(lambda conn: self._file(conn, mail, key, profile_id))
+
+    def _profile_of(self, mail: InboundMail, key: str) -> str | None:
+        """The sender's live profile, created through ingest if they are unknown."""
+        digest = hashlib.sha256(key.encode()).hexdigest()[:40]
+        traits: dict[str, Any] = {"email": mail.sender}
+        if mail.name:
+            traits["name"] = mail.name
+        event = {
+            "type": "identify",
+            "anonymousId": f"mailto:{mail.sender}",
+            "messageId": f"service-mail:{digest}",
+            "timestamp": isoformat(self._desk.clock_now()),
+            "traits": traits,
+            "context": {"touchpoint": {"channel": "email"}},
+        }
+        self._ingest.ingest(self._desk.touchpoints.source(), [event])
+        try:
+            return str(self._profiles.lookup("email", mail.sender)["id"])
+        except NotFound:  # an erased person's address: suppressed, so nothing is recorded
+            return None
+
+    def _file(self, conn: Connection, mail: InboundMail, key: str, profile_id: str) -> Received:
+        if store.mail_known(conn, key):  # the sender's server delivered it again
+            return Received("duplicate")
+        desk = self._desk
+        entry: dict[str, Any] = {
+            "html": mail.html,
+            "mail_message_id": key,
+            "data": {"from": mail.sender, "subject": mail.subject},
+        }
+        case = self._thread(conn, mail)
+        if case is None or case.status == "closed":
+            case_id = desk.create(
+                conn,
+                profile_id=profile_id,
+                subject=mail.subject,
+                queue=desk.config.mail_queue,
+                priority="normal",
+                channel="email",
+                actor=f"email:{mail.sender}",
+                body=mail.text,
+                links={"follows_case": case.id} if case is not None else None,
+                entry=entry,
+            )
+            return Received("opened", case_id)
+        follow_up(desk, conn, case, "email", f"email:{mail.sender}", mail.text, entry)
+        return Received("threaded", case.id)
+
+    @staticmethod
+    def _thread(conn: Connection, mail: InboundMail) -> Any:
+        case_id = store.case_of_mail(conn, mail.references, mail.own_message_ids)
+        if case_id is not None:
+            return store.get_case(conn, case_id, lock=True)
+        for ref in mail.refs:
+            found = store.case_by_ref(conn, ref)
+            if found is not None:
+                return store.get_case(conn, found.id, lock=True)
+        return None

@@ -1,0 +1,86 @@
+"""Types of the service capability: statuses, priorities, channels and the API's input. No I/O."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+ORIGIN = "service"
+
+STATUSES: tuple[str, ...] = ("new", "open", "waiting_customer", "waiting_us", "resolved", "closed")
+# Statuses in which the case is still the team's to work (the resolution clock runs).
+OPEN_STATUSES = frozenset({"new", "open", "waiting_customer", "waiting_us"})
+PRIORITIES: tuple[str, ...] = ("low", "normal", "high", "urgent")
+# Channels a case comes in on, as timeline channels (sources.model.CHANNELS).
+CHANNELS: tuple[str, ...] = ("email", "sms", "chat", "social", "hotline", "store", "web", "app")
+# The messaging channel an answer goes out on, per case channel; the rest answer by email.
+ANSWER_CHANNEL: dict[str, str] = {"sms": "sms", "chat": "whatsapp"}
+ENTRY_KINDS: tuple[str, ...] = ("inbound", "outbound", "note", "status", "assign", "call")
+LINK_KEYS: tuple[str, ...] = ("order_id", "reservation_id", "return_id", "product_id")
+
+QUEUE_PATTERN = r"^[a-z0-9][a-z0-9_:.-]{0,99}$"
+STATUS_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+MAX_BODY = 100_000
+
+# Timeline events of a case (track events through ingest, origin "service").
+OPENED = "Case Opened"
+MESSAGE_RECEIVED = "Case Message Received"
+REPLIED = "Case Replied"
+RESOLVED = "Case Resolved"
+RATED = "Case Rated"
+
+# The messaging templates answers and surveys are rendered with (per locale, by the customer's).
+REPLY_TEMPLATE = "service.reply"
+CSAT_TEMPLATE = "service.csat"
+
+
+def reference_tag(ref: str) -> str:
+    """How a case's reference appears in a subject: replies that keep it thread without headers."""
+    return f"[#{ref}]"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CaseIn(_Strict):
+    profile_id: str = Field(min_length=1, max_length=40)
+    subject: str = Field(min_length=1, max_length=500)
+    queue: str = Field(
+        default="hotline", pattern=QUEUE_PATTERN, description="hotline, email, store:<id>, ..."
+    )
+    priority: Literal["low", "normal", "high", "urgent"] = "normal"
+    channel: Literal["email", "sms", "chat", "social", "hotline", "store", "web", "app"] = "hotline"
+    body: str | None = Field(default=None, max_length=MAX_BODY, description="what the customer said")
+    assignee: str | None = Field(default=None, max_length=200)
+    tags: list[str] = Field(default_factory=list, max_length=20)
+    order_id: str | None = Field(default=None, max_length=100)
+    reservation_id: str | None = Field(default=None, max_length=100)
+    return_id: str | None = Field(default=None, max_length=100)
+    product_id: str | None = Field(default=None, max_length=100)
+
+
+class ReplyIn(_Strict):
+    text: str = Field(min_length=1, max_length=MAX_BODY)
+    channel: Literal["email", "sms", "whatsapp"] | None = Field(
+        default=None, description="default: the case's channel (email where it has no answer channel)"
+    )
+
+
+class NoteIn(_Strict):
+    text: str = Field(min_length=1, max_length=MAX_BODY)
+
+
+class AssignIn(_Strict):
+    assignee: str | None = Field(max_length=200, description="null: unassigned")
+
+
+class StatusIn(_Strict):
+    status: str = Field(min_length=1, max_length=40)
+
+
+class CsatIn(_Strict):
+    score: int = Field(ge=1, le=5)
+    comment: str | None = Field(default=None, max_length=2000)

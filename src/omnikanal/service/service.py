@@ -1,0 +1,121 @@
+"""The service capability assembled: the desk (cases), the mail intake and its SMTP listener, the
+satisfaction survey and the figures."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine
+
+from omnikanal.clock import Clock
+from omnikanal.commerce.touchpoints import Touchpoints
+from omnikanal.db.engine import read_tx
+from omnikanal.errors import Conflict
+from omnikanal.ingest.service import IngestService
+from omnikanal.messaging.service import MessagingService
+from omnikanal.profiles.service import ProfileService
+from omnikanal.settings import Settings
+from omnikanal.signing import Signer
+from omnikanal.sources.service import SourceService
+
+from . import sla, store
+from .cases import DeskConfig, ServiceDesk
+from .figures import figures
+from .inbound import MailIntake
+from .jobs import SlaWatch
+from .model import ORIGIN, RATED, STATUS_PATTERN
+from .privacy import ServicePersonalData
+from .smtp import MailListener
+from .texts import TextIntake
+
+
+@dataclass
+class Service:
+    desk: ServiceDesk
+    intake: MailIntake
+    texts: TextIntake
+    listener: MailListener | None
+    personal_data: ServicePersonalData
+    watch: SlaWatch
+
+    def start(self, *, api: bool, worker: bool, sla_watch: bool) -> None:
+        """The listener for inbound mail runs in the API role, the SLA watch in the worker role."""
+        if api and self.listener is not None:
+            self.listener.start()
+        if worker and sla_watch:
+            self.watch.start()
+
+    def stop(self) -> None:
+        self.watch.stop()
+        if self.listener is not None:
+            self.listener.stop()
+
+    def rate(self, token: str, score: int, comment: str | None) -> dict[str, Any]:
+        """Record a survey answer (one per case; a second one is a Conflict)."""
+        desk = self.desk
+        case_id = desk.csat_case(token)
+
+        def work(conn: Any) -> None:
+            case = store.get_case(conn, case_id, lock=True)
+            if case is None:
+                raise Conflict("case_gone", "the case no longer exists")
+            if case.csat_score is not None:
+                raise Conflict("already_rated", "this case has been rated already")
+            store.update_case(
+                conn, case.id, {"csat_score": score, "csat_comment": comment, "csat_at": desk.clock_now()}
+            )
+            props = {"case_id": case.id, "ref": case.ref, "score": score, "comment": comment}
+            desk.emit(conn, case.profile_id, RATED, props, case.channel, f"service:{case.id}:csat")
+
+        desk.write(work)
+        return {"case_id": case_id, "score": score}
+
+    def figures(self, since: datetime, until: datetime, limit: int) -> dict[str, Any]:
+        with read_tx(self.desk.engine) as conn:
+            rows = store.decided_cases(conn, since, until, limit)
+        return {"since": since, "until": until, "truncated": len(rows) >= limit} | figures(
+            rows, self.desk.clock_now()
+        )
+
+
+def build_service(
+    settings: Settings,
+    engine: Engine,
+    clock: Clock,
+    ingest: IngestService,
+    sources: SourceService,
+    messaging: MessagingService,
+    profiles: ProfileService,
+    signer: Signer,
+) -> Service:
+    for status in settings.service_statuses:
+        if not STATUS_PATTERN.match(status):
+            raise ValueError(f"service status {status!r}: lower case letters, digits and _ only")
+    config = DeskConfig(
+        calendar=sla.BusinessHours.parse(
+            settings.service_business_hours, settings.service_timezone, settings.service_holiday_state
+        ),
+        sla_hours=dict(settings.service_sla_hours),
+        at_risk=settings.service_sla_at_risk,
+        public_url=settings.public_url,
+        csat_days=settings.service_csat_days,
+        mail_queue=settings.service_mail_queue,
+        custom_statuses=tuple(settings.service_statuses),
+    )
+    touchpoints = Touchpoints(ingest, sources, clock, settings.service_source_name, origin=ORIGIN)
+    desk = ServiceDesk(engine, clock, touchpoints, messaging, signer, config)
+    intake = MailIntake(desk, ingest, profiles)
+    listener = None
+    if settings.service_smtp_port is not None:
+        listener = MailListener(
+            intake,
+            settings.service_smtp_host,
+            settings.service_smtp_port,
+            settings.service_smtp_max_bytes,
+            settings.service_smtp_domains,
+        )
+    texts = TextIntake(desk, ingest, profiles, settings.service_text_queue)
+    watch = SlaWatch(desk, messaging, settings.service_sla_check_seconds, settings.service_sla_batch)
+    return Service(desk, intake, texts, listener, ServicePersonalData(clock, config.at_risk), watch)

@@ -1,0 +1,143 @@
+"""SQL of the service capability: cases and their entries."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
+
+from .tables import service_cases, service_entries
+
+C = service_cases.c
+E = service_entries.c
+
+
+def insert_case(conn: Connection, row: dict[str, Any]) -> None:
+    conn.execute(insert(service_cases).values(row))
+
+
+def insert_entry(conn: Connection, row: dict[str, Any]) -> None:
+    """An entry of a case; the case's count and change time follow in the same transaction."""
+    conn.execute(insert(service_entries).values(row))
+    conn.execute(
+        update(service_cases)
+        .where(C.id == row["case_id"])
+        .values(entries=C.entries + 1, updated_at=row["created_at"])
+    )
+
+
+def get_case(conn: Connection, case_id: str, *, lock: bool = False) -> Any:
+    stmt = select(service_cases).where(C.id == case_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    return conn.execute(stmt).first()
+
+
+def case_by_ref(conn: Connection, ref: str) -> Any:
+    return conn.execute(select(service_cases).where(C.ref == ref)).first()
+
+
+def case_of_mail(conn: Connection, mail_ids: Sequence[str], message_ids: Sequence[str]) -> str | None:
+    """The case a mail answers: one of its entries has one of the mail's referenced Message-IDs, or
+    sent one of the outbound messages those Message-IDs name. The newest entry wins."""
+    conditions = []
+    if mail_ids:
+        conditions.append(E.mail_message_id.in_(list(mail_ids)))
+    if message_ids:
+        conditions.append(E.message_id.in_(list(message_ids)))
+    if not conditions:
+        return None
+    found = conn.execute(
+        select(E.case_id).where(or_(*conditions)).order_by(E.created_at.desc()).limit(1)
+    ).scalar()
+    return str(found) if found is not None else None
+
+
+def mail_known(conn: Connection, mail_id: str) -> bool:
+    return conn.execute(select(E.id).where(E.mail_message_id == mail_id).limit(1)).first() is not None
+
+
+def open_case_of(conn: Connection, profile_id: str, channel: str, statuses: Sequence[str]) -> str | None:
+    found = conn.execute(
+        select(C.id)
+        .where(C.profile_id == profile_id, C.channel == channel, C.status.in_(list(statuses)))
+        .order_by(C.updated_at.desc())
+        .limit(1)
+    ).scalar()
+    return str(found) if found is not None else None
+
+
+def entries(conn: Connection, case_id: str, limit: int) -> list[Any]:
+    return list(
+        conn.execute(
+            select(service_entries).where(E.case_id == case_id).order_by(E.created_at, E.id).limit(limit)
+        )
+    )
+
+
+def update_case(conn: Connection, case_id: str, values: dict[str, Any]) -> None:
+    conn.execute(update(service_cases).where(C.id == case_id).values(values))
+
+
+def list_cases(
+    conn: Connection,
+    filters: dict[str, Any],
+    profile_ids: Sequence[str] | None,
+    after: tuple[datetime, str] | None,
+    limit: int,
+) -> list[Any]:
+    """Cases newest first, by the filters given; ``after`` continues a page (keyset)."""
+    stmt = select(service_cases)
+    for name in ("queue", "status", "assignee", "channel", "priority"):
+        if filters.get(name) is not None:
+            stmt = stmt.where(C[name] == filters[name])
+    if profile_ids is not None:
+        stmt = stmt.where(C.profile_id.in_(list(profile_ids)))
+    if after is not None:
+        at, case_id = after
+        stmt = stmt.where(or_(C.created_at < at, and_(C.created_at == at, C.id < case_id)))
+    return list(conn.execute(stmt.order_by(C.created_at.desc(), C.id.desc()).limit(limit)))
+
+
+def decided_cases(conn: Connection, since: datetime, until: datetime, limit: int) -> list[Any]:
+    """Cases opened in the window, for the figures."""
+    return list(
+        conn.execute(
+            select(service_cases)
+            .where(C.created_at >= since, C.created_at < until)
+            .order_by(C.created_at)
+            .limit(limit)
+        )
+    )
+
+
+def of_profiles(conn: Connection, profile_ids: Sequence[str]) -> tuple[list[Any], list[Any]]:
+    ids = list(profile_ids)
+    cases = list(conn.execute(select(service_cases).where(C.profile_id.in_(ids)).order_by(C.created_at)))
+    found = list(
+        conn.execute(select(service_entries).where(E.profile_id.in_(ids)).order_by(E.created_at, E.id))
+    )
+    return cases, found
+
+
+def erase_profiles(conn: Connection, profile_ids: Sequence[str]) -> int:
+    ids = list(profile_ids)
+    removed = conn.execute(delete(service_entries).where(E.profile_id.in_(ids))).rowcount or 0
+    return removed + (conn.execute(delete(service_cases).where(C.profile_id.in_(ids))).rowcount or 0)
+
+
+def counts_by_status(conn: Connection, queue: str | None) -> dict[str, int]:
+    stmt = select(C.status, func.count()).group_by(C.status)
+    if queue is not None:
+        stmt = stmt.where(C.queue == queue)
+    return {str(status): int(n) for status, n in conn.execute(stmt)}
+
+
+def due_checks(conn: Connection, now: datetime, limit: int) -> list[Any]:
+    """Cases whose SLA state may have changed by now (the watch's work), locked where the engine can."""
+    stmt = select(service_cases).where(C.sla_check_at <= now).order_by(C.sla_check_at).limit(limit)
+    if conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    return list(conn.execute(stmt))

@@ -1,0 +1,61 @@
+"""The service capability's tables, on the one MetaData (omnikanal.db.schema)."""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, Index, Integer, String, Table, Text
+
+from omnikanal.db.schema import ID, metadata
+from omnikanal.db.types import UTCDateTime, json_type
+
+# A case: one customer's request, whatever channels it arrives on.
+service_cases = Table(
+    "service_cases",
+    metadata,
+    Column("id", ID, primary_key=True),
+    # the short reference customers see in subjects and addresses ("C-1A2B3C4D5E")
+    Column("ref", String(20), nullable=False, unique=True),
+    Column("profile_id", ID, nullable=False, index=True),
+    Column("subject", String(500), nullable=False),
+    Column("queue", String(100), nullable=False),
+    Column("priority", String(20), nullable=False),
+    Column("status", String(40), nullable=False),
+    Column("assignee", String(200), nullable=True),
+    Column("channel", String(20), nullable=False),  # the channel it was opened on; answers go there
+    Column("tags", json_type(), nullable=False),
+    Column("links", json_type(), nullable=False),  # {"order_id": ..., "reservation_id": ..., ...}
+    Column("entries", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("first_response_at", UTCDateTime, nullable=True),
+    Column("resolved_at", UTCDateTime, nullable=True),
+    Column("closed_at", UTCDateTime, nullable=True),
+    # the SLA promise, fixed when the case opens (business hours of its queue)
+    Column("first_response_due", UTCDateTime, nullable=True),
+    Column("resolution_due", UTCDateTime, nullable=True),
+    # the SLA state the watch last recorded, and when it must look again (NULL: all promises decided)
+    Column("sla_state", String(20), nullable=False),
+    Column("sla_check_at", UTCDateTime, nullable=True, index=True),
+    Column("csat_score", Integer, nullable=True),
+    Column("csat_comment", Text, nullable=True),
+    Column("csat_at", UTCDateTime, nullable=True),
+    Index("ix_service_cases_queue_status", "queue", "status", "created_at"),
+    Index("ix_service_cases_created", "created_at"),
+)
+
+# The thread of a case: inbound and outbound messages, notes, status changes, assignments.
+service_entries = Table(
+    "service_entries",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("case_id", ID, nullable=False, index=True),
+    Column("profile_id", ID, nullable=False, index=True),
+    Column("kind", String(20), nullable=False),  # inbound, outbound, note, status, assign
+    Column("channel", String(20), nullable=True),
+    Column("author", String(200), nullable=True),
+    Column("body_text", Text, nullable=True),
+    Column("body_html", Text, nullable=True),  # sanitised before it is stored
+    Column("message_id", ID, nullable=True, index=True),  # the outbound message in messaging
+    Column("mail_message_id", String(1000), nullable=True, index=True),  # RFC 5322 Message-ID
+    Column("data", json_type(), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
