@@ -44,6 +44,10 @@ ALLOWED: dict[str, frozenset[str]] = {
     "GET /api/profiles/{profile_id}/events": ALL,
     "GET /api/profiles/{profile_id}/merges": ALL,
     "POST /api/profiles/{profile_id}/unmerge": roles("admin", "service", "privacy"),
+    "GET /api/matching/reviews": ALL,
+    "GET /api/matching/reviews/{pair_id}": ALL,
+    "POST /api/matching/reviews/{pair_id}/accept": roles("admin", "service", "privacy"),
+    "POST /api/matching/reviews/{pair_id}/reject": roles("admin", "service", "privacy"),
     # sources and the quarantine
     "GET /api/sources": roles("admin", "marketing"),
     "POST /api/sources": ADMIN,
