@@ -25,6 +25,7 @@ from omnikanal.ingest import settings_api as ingest_settings_api
 from omnikanal.journeys import api as journeys_api
 from omnikanal.messaging import api as messaging_api
 from omnikanal.messaging import push_api
+from omnikanal.openapi import document_errors
 from omnikanal.privacy import api as privacy_api
 from omnikanal.privacy import preference_centre
 from omnikanal.profiles import api as profiles_api
@@ -109,8 +110,8 @@ def create_app(hub: Hub, *, manage_lifecycle: bool = True, worker: bool = True) 
                 "bearer": {"type": "http", "scheme": "bearer"},
             }
         )
-        app.openapi_schema = schema
-        return schema
+        app.openapi_schema = document_errors(schema)
+        return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app
