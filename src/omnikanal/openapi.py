@@ -3,8 +3,8 @@ described by one model (``ErrorOut``), so clients and schema-based tests know wh
 
 The statuses come from the shared edge, not from each router: every route's parameters are checked
 (400, never FastAPI's 422), a NUL in a path or query is a 400 anywhere, /api answers 401 and 403
-before any handler, bodies pass a limit while they arrive (413), an unknown id is a 404 and a write
-may meet a conflict (409). A router still documents what only it answers (a 429, a 503, its own
+before any handler, bodies pass a limit while they arrive (413), an unknown id is a 404 a write
+may meet a conflict (409), a tracking write a rate limit (429) or a busy writer (503). A router still documents what only it answers (a 429, a 503, its own
 descriptions); this pass adds the rest and the body model, so a new router is covered too.
 """
 
@@ -39,7 +39,10 @@ DESCRIPTIONS = {
     "404": "Not found",
     "409": "Conflicts with the current state (a duplicate, a state that does not allow it)",
     "413": "The request body is larger than this route's limit",
+    "429": "Over a rate limit (failed logins, a browser source's requests); see Retry-After",
+    "503": "Not known to be stored (storage busy or stopping); send the same request again",
 }
+TRACKING = ("/v1/", "/beacon/v1/")
 
 
 def _statuses(path: str, method: str, operation: dict[str, Any]) -> list[str]:
@@ -51,9 +54,12 @@ def _statuses(path: str, method: str, operation: dict[str, Any]) -> list[str]:
             found += ["409", "413"]
     elif path.startswith("/callbacks/"):
         found += ["401", "413"]
+    elif path.startswith(TRACKING) and method == "post":
+        # write keys, disabled sources, the public keys' rate limit, the writer's timeout
+        found += ["401", "403", "429", "503"]
     elif "{" in path:
         found.append("404")
-    if method in WRITES and not path.startswith(("/v1/", "/beacon/v1/")):
+    if method in WRITES and not path.startswith(TRACKING):
         found.append("413")
     return sorted(set(found))
 
