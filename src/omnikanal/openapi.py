@@ -3,9 +3,10 @@ described by one model (``ErrorOut``), so clients and schema-based tests know wh
 
 The statuses come from the shared edge, not from each router: every route's parameters are checked
 (400, never FastAPI's 422), a NUL in a path or query is a 400 anywhere, /api answers 401 and 403
-before any handler, bodies pass a limit while they arrive (413), an unknown id is a 404 a write
-may meet a conflict (409), a tracking write a rate limit (429) or a busy writer (503). A router still documents what only it answers (a 429, a 503, its own
-descriptions); this pass adds the rest and the body model, so a new router is covered too.
+before any handler, bodies pass a limit while they arrive (413), an unknown id is a 404, a write
+may meet a conflict (409), a tracking write a rate limit (429) or a busy writer (503). A router
+still documents what only it answers (a 201 beside a 200, its own descriptions); this pass adds
+the rest and the body model, so a new router is covered too.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -24,7 +25,7 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
-from schemathesis import GenerationMode
+from schemathesis import APIOperation, GenerationMode
 from schemathesis.checks import (
     content_type_conformance,
     not_a_server_error,
@@ -67,9 +68,8 @@ def _seed(http: httpx.Client, hub: Hub, token: str) -> dict[str, str]:
             "lines": [{"sku": sku, "quantity": 1}],
         },
     )
-    reservation = post(
-        http, token, "/api/commerce/reservations", {"profile_id": profile_id, "location_id": STORE, "sku": sku}
-    )
+    held = {"profile_id": profile_id, "location_id": STORE, "sku": sku}
+    reservation = post(http, token, "/api/commerce/reservations", held)
     template = post(
         http,
         token,
@@ -113,6 +113,49 @@ def _order(label: str) -> tuple[bool, str]:
     return (any(part in label for part in LAST), label)
 
 
+@dataclass
+class Tally:
+    """What the generated requests got: statuses and the failures of the checks."""
+
+    statuses: Counter[int] = field(default_factory=Counter)
+    failures: list[str] = field(default_factory=list)
+
+
+def _explore(
+    operation: APIOperation,
+    mode: GenerationMode,
+    known: dict[str, str],
+    url: str,
+    tokens: list[str],
+    tally: Tally,
+) -> None:
+    seeded = {p.name: known[p.name] for p in operation.path_parameters if p.name in known}
+    cases = [operation.as_strategy(generation_mode=mode)]
+    if seeded:
+        cases.append(operation.as_strategy(generation_mode=mode, path_parameters=seeded))
+
+    @settings(
+        max_examples=EXAMPLES[mode],
+        deadline=None,
+        database=None,
+        derandomize=True,  # the same cases each run: a failure here is one anyone can repeat
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=st.one_of(cases), who=st.sampled_from(tokens))
+    def run(case: schemathesis.Case, who: str) -> None:
+        response = case.call(base_url=url, headers=bearer(who), timeout=30)
+        tally.statuses[response.status_code] += 1
+        try:
+            case.validate_response(response, checks=CHECKS)
+        except BaseException as exc:  # Schemathesis' failure groups: collected, reported at the end
+            tally.failures.append(f"{operation.label} [{mode.value}]: {str(exc)[:1200]}")
+
+    # an operation without parameters or body has no negative cases to make
+    with contextlib.suppress(Unsatisfiable):
+        run()
+
+
 def test_generated_requests_get_documented_answers_and_no_server_error(
     hub: Hub, http: httpx.Client, live_server: Any
 ) -> None:
@@ -120,40 +163,15 @@ def test_generated_requests_get_documented_answers_and_no_server_error(
     store = hub.tokens.create("schema-till", "store", STORE)[1]
     known = _seed(http, hub, admin)
     schema = schemathesis.openapi.from_dict(http.get("/openapi.json").json())
-    operations = sorted((result.ok() for result in schema.get_all_operations()), key=lambda op: _order(op.label))
+    operations = sorted((r.ok() for r in schema.get_all_operations()), key=lambda op: _order(op.label))
     assert len(operations) > 100
-    failures: list[str] = []
-    statuses: Counter[int] = Counter()
+    tally = Tally()
     started = time.monotonic()
     for operation in operations:
-        names = [p.name for p in operation.path_parameters]
-        seeded = {name: known[name] for name in names if name in known}
-        for mode, examples in EXAMPLES.items():
-            cases = [operation.as_strategy(generation_mode=mode)]
-            if seeded:
-                cases.append(operation.as_strategy(generation_mode=mode, path_parameters=seeded))
-
-            @settings(
-                max_examples=examples,
-                deadline=None,
-                database=None,
-                derandomize=True,  # the same cases each run: a failure here is one anyone can repeat
-                phases=[Phase.explicit, Phase.generate],
-                suppress_health_check=list(HealthCheck),
-            )
-            @given(case=st.one_of(cases), who=st.sampled_from([admin, store]))
-            def run(case: schemathesis.Case, who: str) -> None:
-                response = case.call(base_url=live_server.url, headers=bearer(who), timeout=30)
-                statuses[response.status_code] += 1
-                try:
-                    case.validate_response(response, checks=CHECKS)
-                except BaseException as exc:  # noqa: BLE001 - Schemathesis' failure groups; collected, not raised
-                    failures.append(f"{operation.label} [{mode.value}]: {str(exc)[:1200]}")
-
-            # an operation without parameters or body has no negative cases to make
-            with contextlib.suppress(Unsatisfiable):
-                run()
+        for mode in EXAMPLES:
+            _explore(operation, mode, known, live_server.url, [admin, store], tally)
     took = time.monotonic() - started
+    statuses, failures = tally.statuses, tally.failures
     print(f"schemathesis: {sum(statuses.values())} requests in {took:.0f} s, statuses {dict(statuses)}")
     assert not failures, f"{len(failures)} failures:\n" + "\n\n".join(failures[:20])
     # the seeded ids take the requests past the 404s: most answers are not 'not found'
