@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
@@ -46,8 +45,6 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 STORE = LOCATIONS[0]["id"]
 # run after the others: they remove or change what the seeded ids point at
 LAST = ("DELETE ", "/disable", "/rotate-key", "/run", "/unmerge", "/complete")
-
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 
 
 def _seed(http: httpx.Client, hub: Hub, token: str) -> dict[str, str]:
@@ -189,4 +186,4 @@ def test_generated_requests_get_documented_answers_and_no_server_error(
     assert not failures, f"{len(failures)} failures:\n" + "\n\n".join(failures[:20])
     # the seeded ids take the requests past the 404s: most answers are not 'not found'
     assert statuses[404] < sum(statuses.values()) / 3, statuses
-    assert sum(n for status, n in statuses.items() if status < 300) > 100, statuses
+    assert sum(n for status, n in statuses.items() if status < 300) > sum(statuses.values()) / 10, statuses
