@@ -27,6 +27,7 @@ from omnikanal.journeys import api as journeys_api
 from omnikanal.matching import api as matching_api
 from omnikanal.messaging import api as messaging_api
 from omnikanal.messaging import push_api
+from omnikanal.openapi import document_errors
 from omnikanal.privacy import api as privacy_api
 from omnikanal.privacy import preference_centre
 from omnikanal.profiles import api as profiles_api
@@ -116,8 +117,8 @@ def create_app(hub: Hub, *, manage_lifecycle: bool = True, worker: bool = True) 
                 "bearer": {"type": "http", "scheme": "bearer"},
             }
         )
-        app.openapi_schema = schema
-        return schema
+        app.openapi_schema = document_errors(schema)
+        return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app

@@ -70,6 +70,7 @@ def get_categories(hub: HubDep, principal: PrincipalDep) -> dict[str, Any]:
 @router.put(
     "/products/{product_id}",
     summary="Create or replace a product with its variants (201 when new); missing variants are retired",
+    responses={201: {"description": "A new product"}},
 )
 def put_product(
     hub: HubDep, principal: PrincipalDep, product_id: str, body: ProductIn, response: Response
@@ -154,7 +155,11 @@ async def import_catalogue(
 # -- locations -----------------------------------------------------------------------------------
 
 
-@router.put("/locations/{location_id}", summary="Create or change a store or warehouse (201 when new)")
+@router.put(
+    "/locations/{location_id}",
+    summary="Create or change a store or warehouse (201 when new)",
+    responses={201: {"description": "A new location"}},
+)
 def put_location(
     hub: HubDep, principal: PrincipalDep, location_id: str, body: LocationIn, response: Response
 ) -> dict[str, Any]:
@@ -283,6 +288,7 @@ def cancel_reservation(hub: HubDep, principal: PrincipalDep, reservation_id: str
     "/orders",
     status_code=201,
     summary="Record an order from any channel (201); a repeated id answers the existing order (200)",
+    responses={200: {"description": "The order recorded before under this id"}},
 )
 def create_order(hub: HubDep, principal: PrincipalDep, body: OrderIn, response: Response) -> dict[str, Any]:
     require(principal, Permission.COMMERCE_WRITE)

@@ -14,12 +14,19 @@ from fastapi import APIRouter, Request
 
 from omnikanal.ingest import browser
 from omnikanal.ingest.api import _source, _write_key
+from omnikanal.ingest.schemas import ErrorResponse
 from omnikanal.web import JSONResponse
 
 if TYPE_CHECKING:  # the composition root, as a type only: routers do not import it
     from omnikanal.hub import Hub
 
-router = APIRouter(tags=["tracking"])
+router = APIRouter(
+    tags=["tracking"],
+    responses={
+        401: {"model": ErrorResponse, "description": "Missing or unknown write key"},
+        403: {"model": ErrorResponse, "description": "The source is disabled or not a browser source"},
+    },
+)
 
 
 @router.get(

@@ -154,9 +154,11 @@ def load_text(text: str | bytes, media_type: str | None, max_depth: int = 32) ->
 
     CPU-bound: callers on the event loop run it in a thread, after checking the size.
     """
-    loader = _DocumentLoader(text)
-    loader.max_depth = max_depth
+    loader: _DocumentLoader | None = None
     try:
+        # the reader checks the characters (NUL, undecodable bytes) as it is built: inside the try
+        loader = _DocumentLoader(text)
+        loader.max_depth = max_depth
         return loader.get_single_data()
     except _Refused as exc:
         mark = exc.problem_mark
@@ -171,7 +173,8 @@ def load_text(text: str | bytes, media_type: str | None, max_depth: int = 32) ->
         kind = "YAML" if media_type and "yaml" in media_type else "JSON or YAML"
         raise InvalidInput("invalid_document", f"the body is not valid {kind}{place}", "body") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 @cache

@@ -82,7 +82,12 @@ class TaskDone(BaseModel):
 # -- templates -----------------------------------------------------------------------------------
 
 
-@router.post("/api/messaging/templates", status_code=201, summary="Create or replace a template version")
+@router.post(
+    "/api/messaging/templates",
+    status_code=201,
+    summary="Create or replace a template version",
+    responses={200: {"description": "The same content as the current version: nothing new"}},
+)
 def save_template(
     hub: HubDep, principal: PrincipalDep, body: TemplateIn, response: Response
 ) -> dict[str, Any]:
@@ -135,7 +140,12 @@ def _may_send(principal: Principal, transactional: bool) -> None:
         raise Forbidden("forbidden", f"role {principal.role} may not send marketing messages")
 
 
-@router.post("/api/messages", status_code=201, summary="Send a message: outbox, gate, channel")
+@router.post(
+    "/api/messages",
+    status_code=201,
+    summary="Send a message: outbox, gate, channel",
+    responses={200: {"description": "The message sent before under this idempotency key"}},
+)
 def send_message(hub: HubDep, principal: PrincipalDep, body: MessageIn, response: Response) -> dict[str, Any]:
     _may_send(principal, body.transactional)
     send_at = body.send_at
@@ -356,7 +366,14 @@ async def unsubscribe(hub: HubDep, token: str, request: Request) -> HTMLResponse
     )
 
 
-@public.get("/m/c/{token}", summary="A tracked link: records the click, then redirects")
+@public.get(
+    "/m/c/{token}",
+    summary="A tracked link: records the click, then redirects",
+    responses={
+        302: {"description": "To the link's target"},
+        400: {"description": "Not a valid link (a page)", "content": {"text/html": {}}},
+    },
+)
 def click(hub: HubDep, token: str) -> Response:
     try:
         url = hub.messaging.click(token)
@@ -368,7 +385,11 @@ def click(hub: HubDep, token: str) -> Response:
 _GIF = bytes.fromhex("47494638396101000100800000000000ffffff21f90401000000002c00000000010001000002024401003b")
 
 
-@public.get("/m/o/{token}", summary="The open pixel of a marketing email")
+@public.get(
+    "/m/o/{token}",
+    summary="The open pixel of a marketing email",
+    responses={200: {"content": {"image/gif": {}}, "description": "A 1x1 GIF, whatever the token"}},
+)
 def opened(hub: HubDep, token: str) -> Response:
     # an image never answers an error; a forged pixel simply records nothing
     with contextlib.suppress(InvalidToken):

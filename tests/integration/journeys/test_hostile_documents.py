@@ -44,3 +44,22 @@ def test_deep_nesting_is_refused_not_a_server_error(world: World, text: str, con
     limit = world.hub.settings.journey_max_document_depth
     assert f"deeper than {limit} levels" in error["message"]
     assert world.get("/api/journeys")["journeys"] == []
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b"\x00", "application/yaml"),  # found by the schemathesis test: a 500 before
+        (b"name: nul\x00here\n", "application/yaml"),
+        (b"\xff\xfe\xfa", "application/yaml"),  # not UTF-8 (nor UTF-16)
+        (b"\x00", "text/plain"),
+    ],
+)
+@pytest.mark.parametrize("path", ["/api/journeys", "/api/journeys/validate"])
+def test_characters_yaml_cannot_read_are_400_not_a_server_error(
+    world: World, path: str, body: bytes, content_type: str
+) -> None:
+    headers = {**bearer(world.token), "Content-Type": content_type}
+    response = world.http.post(path, content=body, headers=headers)
+    assert_error(response, 400, "invalid_document", "body")
+    assert world.get("/api/journeys")["journeys"] == []

@@ -31,3 +31,23 @@ def test_unknown_route_is_a_json_404(http: httpx.Client) -> None:
     r = http.get("/v1/nope")
     assert r.status_code == 404
     assert r.json()["error"]["code"] == "not_found"
+
+
+def test_every_error_answer_is_documented_with_one_error_model(http: httpx.Client) -> None:
+    doc = http.get("/openapi.json").json()
+    assert set(doc["components"]["schemas"]["ErrorOut"]["required"]) == {"error"}
+    assert "HTTPValidationError" not in doc["components"]["schemas"]
+    for path, item in doc["paths"].items():
+        for method, operation in item.items():
+            responses = operation["responses"]
+            # validation errors are answered 400, never FastAPI's 422
+            assert "422" not in responses, (method, path)
+            assert "400" in responses, (method, path)
+            if path.startswith("/api/"):
+                assert {"401", "403", "404"} <= responses.keys(), (method, path)
+                if method in ("post", "put", "patch"):
+                    assert {"409", "413"} <= responses.keys(), (method, path)
+            for status, response in responses.items():
+                if status.startswith("4"):
+                    ref = response["content"]["application/json"]["schema"]["$ref"]
+                    assert ref.rsplit("/", 1)[1] in ("ErrorOut", "ErrorResponse"), (method, path, status)
