@@ -11,6 +11,7 @@ from sqlalchemy import Connection
 
 from omnikanal.background import Periodic
 from omnikanal.clock import isoformat
+from omnikanal.db.engine import run_write
 from omnikanal.messaging.service import MessagingService, SendRequest
 
 from . import sla, store
@@ -35,8 +36,12 @@ class SlaWatch:
         self._loop = Periodic("service-sla", interval, self.run_once)
 
     def run_once(self) -> bool:
-        """One pass over the due cases; True when there may be more."""
-        return self._desk.write(self._pass) >= self._batch
+        """One pass over the due cases; True when there may be more.
+
+        Not through the desk's ``write``: that first makes the service's source and templates, which
+        a hub without cases should not get from a background pass (sla entries are no timeline events).
+        """
+        return run_write(self._desk.engine, self._pass) >= self._batch
 
     def _pass(self, conn: Connection) -> int:
         desk = self._desk
