@@ -310,3 +310,61 @@ def test_the_hotline_knows(
     assert opened_event["properties"]["order_id"] == "TILL-2026-0815"
     rated_event = next(e for e in events if e.get("event") == "Case Rated")
     assert rated_event["properties"]["score"] == 4
+
+
+# -- Scenario 6: a complaint by email about an order -----------------------------------------------
+
+
+def test_a_complaint_by_email_naming_an_order_opens_a_case_linked_to_it(
+    hub: Hub, http: httpx.Client, admin_token: str, make_channel: Any, inbound_port: int
+) -> None:
+    web = make_channel("webshop", "web")
+    setup_shop(http, admin_token)
+    _batch(
+        http,
+        web.write_key,
+        [
+            {
+                "type": "identify",
+                "userId": "u-jonas",
+                "traits": {"email": "jonas@example.org"},
+                "messageId": "j-1",
+            }
+        ],
+    )
+    jonas = lookup(http, admin_token, "user_id", "u-jonas")["id"]
+    receive(http, admin_token, "wh-north", "DRILL-18V-GREEN", 2)
+    order = post(
+        http,
+        admin_token,
+        "/api/commerce/orders",
+        {
+            "id": "WEB-100234",
+            "profile_id": jonas,
+            "channel": "web",
+            "fulfilment": "home_delivery",
+            "fulfilment_location_id": "wh-north",
+            "lines": [{"sku": "DRILL-18V-GREEN", "quantity": 1}],
+        },
+    )
+
+    # The drill arrives broken; he complains by email, naming the order in the text.
+    _send_mail(
+        inbound_port,
+        _mail(
+            "Jonas Weber <jonas@example.org>",
+            "Beschwerde: Bohrschrauber defekt",
+            f"Guten Tag, meine Bestellung {order['id']}. kam mit gebrochenem Gehäuse an.",
+        ),
+    )
+
+    # The mail opened a case of his, on the email channel, linked to that order.
+    cases = http.get("/api/service/cases", params={"profile_id": jonas}, headers=bearer(admin_token))
+    assert cases.status_code == 200, cases.text
+    [case] = cases.json()["items"]
+    assert (case["channel"], case["subject"]) == ("email", "Beschwerde: Bohrschrauber defekt")
+    assert case["links"] == {"order_id": "WEB-100234"}
+    # The complaint is a step of his journey, with its channel and the order it is about.
+    [opened] = [e for e in timeline(http, admin_token, jonas) if e.get("event") == "Case Opened"]
+    assert opened["channel"] == "email"
+    assert opened["properties"]["order_id"] == "WEB-100234"
