@@ -162,7 +162,7 @@ def test_the_hotline_knows(
     web = make_channel("webshop", "web")
     setup_shop(http, admin_token)
 
-    # Monday evening she browses the webshop, logs in, and the shop identifies her.
+    # On Monday she browses the webshop, logs in, and the shop identifies her.
     browsed = START - timedelta(days=2)
     _batch(
         http,
