@@ -47,6 +47,23 @@ def branch(conn: Connection, live_id: str) -> list[str]:
     return profile_store.merge_set(conn, live_id)
 
 
+def orders_among(conn: Connection, profile_ids: Sequence[str], order_ids: Sequence[str]) -> list[str]:
+    """Those of ``order_ids`` that are orders of these profiles, in the order given.
+
+    For another capability that finds order ids in what a customer wrote (service: a complaint by
+    mail): only the person's own orders count, so a number naming someone else's order links nothing.
+    """
+    if not profile_ids or not order_ids:
+        return []
+    orders = commerce_orders.c
+    found = set(
+        conn.execute(
+            select(orders.id).where(orders.id.in_(list(order_ids)), orders.profile_id.in_(list(profile_ids)))
+        ).scalars()
+    )
+    return [order_id for order_id in order_ids if order_id in found]
+
+
 # Built once (hot path of the scan): a user id first, else the newest anonymous id.
 _IDENTITY = (
     select(identities.c.type, identities.c.value)

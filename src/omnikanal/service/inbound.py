@@ -4,6 +4,7 @@ Threading, in this order: the In-Reply-To/References Message-IDs (our own outbou
 mail already on a case), then the case reference in the subject or in the recipient address
 (``service+C-1A2B3C4D5E@...``), so replies from clients that rewrite the headers still thread.
 The sender becomes a profile through identity, like any identify event, by their email address.
+A mail that opens a case and names one of the sender's orders (in the subject or body) links it.
 """
 
 from __future__ import annotations
@@ -16,13 +17,14 @@ from typing import Any
 from sqlalchemy import Connection
 
 from omnikanal.clock import isoformat
+from omnikanal.commerce.touchpoints import branch, orders_among
 from omnikanal.errors import NotFound
 from omnikanal.ingest.service import IngestService
 from omnikanal.profiles.service import ProfileService
 
 from . import store
 from .cases import ServiceDesk
-from .mail import InboundMail, parse
+from .mail import InboundMail, order_words, parse
 from .model import MESSAGE_RECEIVED
 
 log = logging.getLogger(__name__)
@@ -103,6 +105,10 @@ class MailIntake:
         }
         case = self._thread(conn, mail)
         if case is None or case.status == "closed":
+            links = {"follows_case": case.id} if case is not None else {}
+            order_id = _named_order(conn, mail, profile_id)
+            if order_id is not None:  # a complaint naming one of her orders is about that order
+                links["order_id"] = order_id
             case_id = desk.create(
                 conn,
                 profile_id=profile_id,
@@ -112,7 +118,7 @@ class MailIntake:
                 channel="email",
                 actor=f"email:{mail.sender}",
                 body=mail.text,
-                links={"follows_case": case.id} if case is not None else None,
+                links=links or None,
                 entry=entry,
             )
             return Received("opened", case_id)
@@ -129,3 +135,12 @@ class MailIntake:
             if found is not None:
                 return store.get_case(conn, found.id, lock=True)
         return None
+
+
+def _named_order(conn: Connection, mail: InboundMail, profile_id: str) -> str | None:
+    """The first order the subject or body names that is one of the sender's own orders."""
+    words = order_words(mail.subject, mail.text)
+    if not words:
+        return None
+    found = orders_among(conn, branch(conn, profile_id), words)
+    return found[0] if found else None

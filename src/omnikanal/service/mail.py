@@ -18,6 +18,11 @@ from .model import MAX_BODY
 REF = re.compile(r"\[#(C-[0-9A-F]{10})\]")
 PLUS_REF = re.compile(r"\+(c-[0-9a-f]{10})@", re.IGNORECASE)
 MSG_ID = re.compile(r"<([^<>\s]{1,900})>")
+# Words that may be an order id (commerce's ids: the shop's own, or "ord_<hex>" given by the hub);
+# only those that are orders of the sender count (commerce.touchpoints.orders_among).
+ORDER_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{2,99}")
+MAX_ORDER_WORDS = 20
+ORDER_TEXT = 5_000  # the start of the body: where a customer names the order they write about
 # Message-IDs of our own outbound messages: "<msg_<hex>@domain>" (messaging/channels/email.py)
 OWN_ID = re.compile(r"^(msg_[0-9a-f]{32})@")
 
@@ -115,3 +120,16 @@ def _content(part: object) -> str:
         payload = part.get_payload(decode=True)
         content = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else ""
     return content if isinstance(content, str) else ""
+
+
+def order_words(subject: str, text: str) -> tuple[str, ...]:
+    """Words of the subject, then of the start of the body, that could be an order id: with a digit,
+    without the punctuation that ends a sentence. At most ``MAX_ORDER_WORDS``, subject first."""
+    words: dict[str, None] = {}
+    for found in ORDER_WORD.finditer(f"{subject}\n{text[:ORDER_TEXT]}"):
+        word = found.group(0).rstrip("._:-")
+        if len(word) >= 3 and any(c.isdigit() for c in word):
+            words.setdefault(word, None)
+            if len(words) >= MAX_ORDER_WORDS:
+                break
+    return tuple(words)

@@ -13,8 +13,9 @@ import pytest
 
 from omnikanal.clock import FixedClock
 from omnikanal.hub import Hub
+from tests.commerce_helpers import post, receive, setup_shop
 from tests.helpers import timeline
-from tests.integration.messaging.support import SmtpSink, bearer, wait_for
+from tests.integration.messaging.support import SmtpSink, bearer, customer, wait_for
 
 
 def _mail(sender: str, subject: str, text: str, **headers: str) -> EmailMessage:
@@ -127,3 +128,28 @@ def test_oversized_mail_and_foreign_domains_are_refused(
     with pytest.raises(smtplib.SMTPRecipientsRefused):
         _send(inbound_port, foreign)
     assert _cases(http, admin_token) == []
+
+
+def test_a_mail_links_only_an_order_of_the_sender(
+    hub: Hub, http: httpx.Client, admin_token: str, inbound_port: int
+) -> None:
+    setup_shop(http, admin_token)
+    receive(http, admin_token, "wh-north", "DRILL-18V-BLUE", 2)
+    own = customer(hub, "u-paula", email="paula@example.net")
+    other = customer(hub, "u-otto", email="otto@example.net")
+    for order_id, profile_id in (("A-1001", own), ("B-2002", other)):
+        order = {
+            "id": order_id,
+            "profile_id": profile_id,
+            "channel": "web",
+            "fulfilment": "home_delivery",
+            "lines": [{"sku": "DRILL-18V-BLUE", "quantity": 1}],
+        }
+        post(http, admin_token, "/api/commerce/orders", order)
+    # someone else's order number links nothing; her own order named in the body does
+    _send(inbound_port, _mail("paula@example.net", "Bestellung B-2002?", "Falsche Nummer."), hub=hub)
+    _send(
+        inbound_port, _mail("paula@example.net", "Reklamation", "Bestellung B-2002, nein: A-1001."), hub=hub
+    )
+    cases = _cases(http, admin_token, profile_id=own)
+    assert [c["links"] for c in cases] == [{"order_id": "A-1001"}, {}]  # newest first

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from omnikanal.service.mail import parse
+from omnikanal.service.mail import MAX_ORDER_WORDS, order_words, parse
 
 PLAIN = (
     b"From: Erika <Erika@Example.org>\r\nTo: service+c-00aa11bb22@shop.example\r\n"
@@ -52,3 +52,20 @@ def test_malformed_mime_still_parses() -> None:
     assert mail.text.startswith("abc")
     assert mail.subject == "(no subject)"
     assert parse(b"garbage without headers", [], None).sender == ""
+
+
+def test_order_words_are_the_words_with_a_digit_subject_first() -> None:
+    words = order_words(
+        "Reklamation zu Bestellung WEB-100234.",
+        "Guten Tag, meine Bestellung #4711 vom 02.12.2026 (ord_0a1b2c3d) kam kaputt an. Re: AB",
+    )
+    assert words == ("WEB-100234", "4711", "02.12.2026", "ord_0a1b2c3d")
+
+
+def test_order_words_are_bounded_and_skip_short_and_repeated_words() -> None:
+    text = " ".join(f"A{n:03d}" for n in range(100)) + " 12 X1"
+    words = order_words("A000", text)
+    assert words[0] == "A000"
+    assert len(words) == MAX_ORDER_WORDS
+    assert len(set(words)) == len(words)
+    assert "12" not in order_words("", "12 ab x9")
