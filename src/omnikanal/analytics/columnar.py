@@ -14,45 +14,57 @@ without the person's rows.
 from __future__ import annotations
 
 import fcntl
+import functools
 import json
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path as FilePath
-from typing import Any, NamedTuple
-
-import duckdb
-import pyarrow as pa
-import pyarrow.parquet as pq
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from omnikanal.analytics.paths import RETURN_EVENT, Window
 from omnikanal.analytics.store import COPY_COLUMNS, PATH_COLUMNS
 
-SCHEMA = pa.schema(
-    [
-        ("seq", pa.int64()),
-        ("profile_id", pa.string()),
-        # naive UTC: read back without a time-zone database
-        ("at", pa.timestamp("us")),
-        ("type", pa.string()),
-        ("event", pa.string()),
-        ("channel", pa.string()),
-        ("source", pa.string()),
-        ("medium", pa.string()),
-        ("campaign", pa.string()),
-        ("order_id", pa.string()),
-        ("value_cents", pa.int64()),
-        ("currency", pa.string()),
-    ]
-)
+if TYPE_CHECKING:
+    import duckdb
+    import pyarrow as pa
+
+
+# DuckDB and pyarrow are imported on first use: every process builds the hub, and the two took
+# some 100 MB of memory in the API and the worker that never compute a report (measured).
+@functools.cache
+def _schemas() -> tuple[pa.Schema, pa.Schema]:
+    """The touchpoints' schema and the merged-ids schema of the Parquet files."""
+    import pyarrow as pa
+
+    touchpoints = pa.schema(
+        [
+            ("seq", pa.int64()),
+            ("profile_id", pa.string()),
+            # naive UTC: read back without a time-zone database
+            ("at", pa.timestamp("us")),
+            ("type", pa.string()),
+            ("event", pa.string()),
+            ("channel", pa.string()),
+            ("source", pa.string()),
+            ("medium", pa.string()),
+            ("campaign", pa.string()),
+            ("order_id", pa.string()),
+            ("value_cents", pa.int64()),
+            ("currency", pa.string()),
+        ]
+    )
+    merged = pa.schema([("old_id", pa.string()), ("new_id", pa.string())])
+    return touchpoints, merged
+
+
 # the column names are the store's constants, not input
 # ("at" is quoted: a keyword in DuckDB)
 _PATH_SQL = (
     f"SELECT {', '.join(f'{chr(34)}{c}{chr(34)}' for c in PATH_COLUMNS)} FROM tp "  # noqa: S608
     'WHERE "at" >= ? AND "at" < ? ORDER BY profile_id, "at", seq'
 )
-MERGED = pa.schema([("old_id", pa.string()), ("new_id", pa.string())])
 STATE = "state.json"
 
 
@@ -98,6 +110,9 @@ class Columnar:
 
     def append(self, rows: Sequence[Any]) -> int:
         """Write one part of touchpoints (in seq order, all past ``last_seq``)."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
         if not rows:
             return 0
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -108,7 +123,7 @@ class Columnar:
                 if name == "at":
                     value = value.astimezone(UTC).replace(tzinfo=None)
                 columns[name].append(value)
-        table = pa.Table.from_pydict(columns, schema=SCHEMA)
+        table = pa.Table.from_pydict(columns, schema=_schemas()[0])
         first, last = rows[0].seq, rows[-1].seq
         final = self.folder / f"touchpoints-{first:015d}.parquet"
         tmp = final.with_suffix(".tmp")
@@ -120,6 +135,8 @@ class Columnar:
         return len(rows)
 
     def merged(self) -> dict[str, str]:
+        import pyarrow.parquet as pq
+
         path = self.folder / "merged.parquet"
         if not path.exists():
             return {}
@@ -128,6 +145,9 @@ class Columnar:
 
     def add_merges(self, pairs: dict[str, str]) -> None:
         """Record old -> new profile ids; earlier entries pointing at an old id follow it on."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
         if not pairs:
             return
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -136,7 +156,7 @@ class Columnar:
             current[old] = pairs.get(new, new)
         current.update(pairs)
         table = pa.Table.from_pydict(
-            {"old_id": list(current), "new_id": list(current.values())}, schema=MERGED
+            {"old_id": list(current), "new_id": list(current.values())}, schema=_schemas()[1]
         )
         tmp = self.folder / "merged.tmp"
         pq.write_table(table, tmp)
@@ -144,6 +164,9 @@ class Columnar:
 
     def erase(self, profile_ids: Sequence[str]) -> int:
         """Rewrite every part that holds rows of these profiles (or of profiles merged into them)."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
         if not self.folder.exists():
             return 0
         doomed = set(profile_ids)
@@ -163,6 +186,8 @@ class Columnar:
     # -- reading -----------------------------------------------------------------------------
 
     def _connect(self) -> duckdb.DuckDBPyConnection | None:
+        import duckdb
+
         parts = sorted(p.as_posix() for p in self.folder.glob("touchpoints-*.parquet"))
         if not parts:
             return None

@@ -19,6 +19,7 @@ from typing import Any
 from omnikanal.matching import splink_model
 from omnikanal.matching.card import build_card
 from omnikanal.matching.generate import Record
+from omnikanal.matching.pairs import ScoredPair
 
 ADDRESS_COLUMNS = {"street": "street", "postalCode": "postalCode", "city": "city"}
 REQUIRED = ("record_id", "person_id")
@@ -82,7 +83,7 @@ def _clusters(ids: Iterable[str], links: Iterable[tuple[str, str]]) -> dict[str,
 
 
 def score(
-    records: Sequence[Record], pairs: Sequence[splink_model.ScoredPair], thresholds: Sequence[float]
+    records: Sequence[Record], pairs: Sequence[ScoredPair], thresholds: Sequence[float]
 ) -> list[Scores]:
     truth = true_pairs(records)
     ids = [r.record_id for r in records]

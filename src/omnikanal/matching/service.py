@@ -9,20 +9,29 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import ModuleType
 from typing import Any
 
 from omnikanal.clock import Clock, isoformat
 from omnikanal.db.engine import read_tx, run_write
 from omnikanal.errors import Conflict, InvalidInput, NotFound
 from omnikanal.ids import new_id
-from omnikanal.matching import splink_model, store
+from omnikanal.matching import store
 from omnikanal.matching.card import FIELDS, build_card
-from omnikanal.matching.splink_model import ScoredPair
+from omnikanal.matching.pairs import ScoredPair
 from omnikanal.profiles.merge import ProfileMerger
 
 REASON = "probabilistic"
 GONE = ("same_profile", "profile_gone")
 Progress = Callable[[int], None]
+
+
+def _splink() -> ModuleType:
+    """The Splink model, imported on first use: Splink and DuckDB take some 70 MB in every process
+    that builds the hub, and only the worker's matching and the CLI use them (measured)."""
+    from omnikanal.matching import splink_model
+
+    return splink_model
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,11 +128,11 @@ class MatchingService:
             raise InvalidInput(
                 "too_few_profiles", f"{len(rows)} profiles with a card; training needs 50", "cards"
             )
-        model = splink_model.train(rows, max_pairs=self._training_pairs)
+        model = _splink().train(rows, max_pairs=self._training_pairs)
         record = {
             "id": new_id("mdl"),
             "created_at": self._clock.now(),
-            "splink_version": splink_model.SPLINK_VERSION,
+            "splink_version": _splink().SPLINK_VERSION,
             "records": len(rows),
             "model": model,
         }
@@ -136,9 +145,9 @@ class MatchingService:
         """Keep a model made elsewhere (a file), after checking that it fits the card."""
         probe = [{"profile_id": "a", "last_name": "probe"}, {"profile_id": "b", "last_name": "probe"}]
         try:
-            splink_model.check(model)
+            _splink().check(model)
             # Splink reads the whole settings only when it scores: score two cards to know it fits.
-            splink_model.score_within(probe, model, 0.5)
+            _splink().score_within(probe, model, 0.5)
         except Exception as exc:
             raise InvalidInput("model_mismatch", str(exc), "model") from None
         record = {
@@ -167,7 +176,7 @@ class MatchingService:
         with read_tx(self._engine) as conn:
             rows = store.all_cards(conn)
         model = self._model()
-        pairs = splink_model.score_within(rows, model, self.thresholds.review)
+        pairs = _splink().score_within(rows, model, self.thresholds.review)
         self.decide(pairs, report)
         return report
 
@@ -186,7 +195,7 @@ class MatchingService:
         with read_tx(self._engine) as conn:
             new = store.cards(conn, ids)
             existing = store.candidates(conn, new) if new else []
-            counts, total = store.name_counts(conn, splink_model.TF_FIELDS)
+            counts, total = store.name_counts(conn, _splink().TF_FIELDS)
             has_model = store.latest_model(conn) is not None
         report.profiles = len(new)
         if new and has_model:
@@ -195,7 +204,7 @@ class MatchingService:
             # until the hub holds as many cards as the model was trained on, the training size is
             # the denominator.
             trained_on = int(model.get("omnikanal", {}).get("records", 0))
-            pairs = splink_model.score_between(
+            pairs = _splink().score_between(
                 new, existing, model, self.thresholds.review, counts, max(total, trained_on)
             )
             self.decide(pairs, report)

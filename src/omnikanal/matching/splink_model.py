@@ -18,10 +18,10 @@ from __future__ import annotations
 import warnings
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from omnikanal.matching.card import FIELDS
+from omnikanal.matching.pairs import ScoredPair
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -50,16 +50,6 @@ TRAINING_BLOCKS = (
 
 class ModelMismatch(ValueError):
     """A stored model that does not fit the data (other columns, other Splink version)."""
-
-
-@dataclass(frozen=True, slots=True)
-class ScoredPair:
-    left: str
-    right: str
-    probability: float
-    weight: float
-    # per field, the log2 Bayes factor it added (negative: speaks against a match)
-    contributions: dict[str, float]
 
 
 def settings(prior: float = 1e-4) -> SettingsCreator:

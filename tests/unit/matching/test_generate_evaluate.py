@@ -6,7 +6,7 @@ import pytest
 
 from omnikanal.matching.evaluate import read_labelled, score, true_pairs
 from omnikanal.matching.generate import generate
-from omnikanal.matching.splink_model import ScoredPair
+from omnikanal.matching.pairs import ScoredPair
 
 
 def test_the_generator_is_seeded_and_makes_duplicates() -> None:
