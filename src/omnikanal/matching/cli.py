@@ -16,8 +16,6 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from omnikanal.matching.evaluate import evaluate as run_evaluation
-from omnikanal.matching.evaluate import read_labelled
 from omnikanal.matching.generate import generate
 from omnikanal.settings import load_settings
 
@@ -85,6 +83,10 @@ class _Commands:
         ] = None,
     ) -> None:
         """Precision, recall and F1 (pairs and clusters) at the configured thresholds."""
+        # imported here: it brings Splink, which no other command of the CLI (serve, worker) needs
+        from omnikanal.matching.evaluate import evaluate as run_evaluation
+        from omnikanal.matching.evaluate import read_labelled
+
         settings = load_settings()
         if labelled is not None:
             try:
