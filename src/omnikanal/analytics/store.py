@@ -13,6 +13,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from omnikanal.analytics.paths import RETURN_EVENT, Window
 from omnikanal.analytics.tables import analytics_costs, analytics_merged, analytics_touchpoints
 from omnikanal.db.engine import insert_ignoring_duplicates
+from omnikanal.db.fast import Raw
+from omnikanal.db.rows import insert_ignoring
 
 tp = analytics_touchpoints
 # The columns paths are built from, in the order both engines select them.
@@ -33,8 +35,10 @@ COST_KEY = ("day", "channel", "source", "medium", "campaign")
 
 
 def add_touchpoints(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    # an event handed out twice (a replay after reset) is copied once
-    insert_ignoring_duplicates(conn, tp, rows)
+    # an event handed out twice (a replay after reset) is copied once; through the driver, as Core's
+    # per-row parameter handling took longer than the insert, inside the write lock ingest needs
+    if rows:
+        insert_ignoring(Raw(conn), tp, list(rows[0]), rows)
 
 
 def mark_merged(conn: Connection, profile_ids: Sequence[str], now: datetime) -> None:

@@ -14,6 +14,8 @@ from sqlalchemy import Connection, Engine, bindparam, delete, select, update
 from omnikanal.clock import Clock, isoformat
 from omnikanal.commerce.tables import commerce_cart_items
 from omnikanal.db.engine import insert_ignoring_duplicates, read_tx
+from omnikanal.db.fast import Raw
+from omnikanal.db.rows import insert_ignoring
 
 from . import catalogue_store
 from .catalogue import CatalogueService
@@ -80,7 +82,8 @@ class Carts:
             for (live, sku), q in final.items()
             if q > 0
         ]
-        insert_ignoring_duplicates(conn, commerce_cart_items, kept)
+        if kept:  # through the driver: Core's per-row parameter handling cost more than the insert
+            insert_ignoring(Raw(conn), commerce_cart_items, list(kept[0]), kept)
         changed = [row for row in kept if current.get((row["profile_id"], row["sku"])) != row["quantity"]]
         if changed:
             conn.execute(

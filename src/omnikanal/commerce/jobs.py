@@ -59,8 +59,8 @@ def _quantity(value: Any) -> int | None:
 CART_EVENTS = frozenset({"Product Added", "Product Removed"})
 INTEREST = Interest(names=SHOP_ORDER_EVENTS | CART_EVENTS)
 
-# ("carts", [(event, sku, change), ...]) or ("order", (event, properties))
-Step = tuple[str, Any]
+# the cart changes [(event, sku, change), ...] and the order events [(event, properties), ...]
+Plan = tuple[list[tuple[Any, str, int]], list[tuple[Any, dict[str, Any]]]]
 
 
 def _shop_properties(event: Any) -> dict[str, Any] | None:
@@ -107,21 +107,20 @@ class ShopEventsProcessor:
     def handle(self, conn: Connection, batch: Sequence[Any]) -> None:
         self.apply(conn, batch, self.plan(conn, batch))
 
-    def plan(self, conn: Connection, batch: Sequence[Any]) -> list[Step]:
-        """What the batch asks for, in order (read before the writing transaction: parsing the
-        payloads does not hold SQLite's write lock): runs of cart changes, and order events."""
-        steps: list[Step] = []
+    def plan(self, conn: Connection, batch: Sequence[Any]) -> Plan:
+        """What the batch asks for, each kind in the batch's order (read before the writing
+        transaction: parsing the payloads does not hold SQLite's write lock): the cart changes, and
+        the order events. The two kinds touch different tables (recording an order reads no cart), so
+        each is applied as one run: a run per change between orders cost a few statements each."""
         carts: list[tuple[Any, str, int]] = []
+        orders: list[tuple[Any, dict[str, Any]]] = []
         skipped: list[str] = []
         for event in batch:
             properties = _shop_properties(event)
             if properties is None:
                 continue
             if event.event in SHOP_ORDER_EVENTS:
-                if carts:  # an order may read the cart: earlier changes first
-                    steps.append(("carts", carts))
-                    carts = []
-                steps.append(("order", (event, properties)))
+                orders.append((event, properties))
             elif event.event in CART_EVENTS:
                 sku = _text(properties.get("sku")) or _text(properties.get("product_id"))
                 quantity = _quantity(properties.get("quantity"))
@@ -129,19 +128,14 @@ class ShopEventsProcessor:
                     skipped.append(event.message_id)
                     continue
                 carts.append((event, sku, quantity if event.event == "Product Added" else -quantity))
-        if carts:
-            steps.append(("carts", carts))
         _log_skipped("cart events without a usable sku or quantity", skipped)
-        return steps
+        return carts, orders
 
-    def apply(self, conn: Connection, batch: Sequence[Any], plan: list[Step]) -> None:
-        unordered: list[str] = []
-        for kind, step in plan:
-            if kind == "carts":
-                self._cart_changes(conn, step)
-            elif not self._order_event(conn, *step):
-                unordered.append(step[0].message_id)
-        _log_skipped("order events without a usable order_id", unordered)
+    def apply(self, conn: Connection, batch: Sequence[Any], plan: Plan) -> None:
+        carts, orders = plan
+        if carts:
+            self._cart_changes(conn, carts)
+        _log_skipped("order events without a usable order_id", self._order_events(conn, orders))
 
     def _cart_changes(self, conn: Connection, changes: list[tuple[Any, str, int]]) -> None:
         """Cart events of a batch: their live profiles in one look-up (in the writing transaction,
@@ -157,43 +151,74 @@ class ShopEventsProcessor:
         _log_skipped("cart events whose profile is gone", gone)
         self._carts.change_many(conn, resolved)
 
-    def _order_event(self, conn: Connection, event: Any, properties: dict[str, Any]) -> bool:
-        """Record or move an order; False if the event names no usable order."""
-        order_id = _text(properties.get("order_id")) or _text(properties.get("orderId"))
-        if order_id is None:
-            return False
-        existing = store.order(conn, order_id, lock=True)
-        actor = f"event:{event.source_id}/{event.message_id}"
-        now = self._clock.now()
-        if existing is None:
-            if event.event == "Order Completed":
-                self._record(conn, event, order_id, properties, actor)
-            return True
-        if existing.recorded_by != "ingest":
-            return True  # the commerce API owns this order; its own events are the timeline's record
-        wanted = {"Order Cancelled": "cancelled", "Order Refunded": "returned"}.get(event.event)
-        if event.event == "Order Updated":
-            wanted = _text(properties.get("status"), 20)
-        if wanted is None or wanted not in TRANSITIONS.get(existing.status, frozenset()):
-            return True  # a repeat, or a change the order cannot make: the first record stands
-        store.set_status(conn, order_id, wanted, now)
-        store.add_history(
-            conn,
-            order_id=order_id,
-            profile_id=existing.profile_id,
-            from_status=existing.status,
-            to_status=wanted,
-            channel=event.channel,
-            location_id=None,
-            actor=actor,
-            at=now,
+    def _order_events(self, conn: Connection, steps: list[tuple[Any, dict[str, Any]]]) -> list[str]:
+        """Record or move the orders of a run of order events, in their order, with a few statements
+        for the whole run (the orders, live profiles and variants read once; rows written together):
+        one statement per event held the write lock ingest needs for ~0.3 ms an event. Answers the
+        message ids of events that name no usable order."""
+        if not steps:
+            return []
+        unusable: list[str] = []
+        named: list[tuple[Any, dict[str, Any], str]] = []
+        for event, properties in steps:
+            order_id = _text(properties.get("order_id")) or _text(properties.get("orderId"))
+            if order_id is None:
+                unusable.append(event.message_id)
+            else:
+                named.append((event, properties, order_id))
+        if not named:
+            return unusable
+        # order id -> (status, recorded_by, profile id), as the run moves it
+        state = {
+            row.id: (row.status, row.recorded_by, row.profile_id)
+            for row in store.orders_by_id(conn, sorted({oid for _, _, oid in named}), lock=True)
+        }
+        lives = profile_store.live_ids(
+            conn, {e.profile_id for e, _, oid in named if oid not in state and e.event == "Order Completed"}
         )
-        return True
+        now = self._clock.now()
+        new_orders: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
+        moved: dict[str, str] = {}
+        history: list[dict[str, Any]] = []
+        for event, properties, order_id in named:
+            actor = f"event:{event.source_id}/{event.message_id}"
+            current = state.get(order_id)
+            if current is None:
+                if event.event == "Order Completed":
+                    live = lives.get(event.profile_id)
+                    new_orders.append(self._new_order(event, order_id, properties, live, now))
+                    state[order_id] = ("placed", "ingest", live)
+                    history.append(_history(order_id, live, None, "placed", event.channel, actor, now))
+                continue
+            status, recorded_by, profile_id = current
+            if recorded_by != "ingest":
+                continue  # the commerce API owns this order; its own events are the timeline's record
+            wanted = {"Order Cancelled": "cancelled", "Order Refunded": "returned"}.get(event.event)
+            if event.event == "Order Updated":
+                wanted = _text(properties.get("status"), 20)
+            if wanted is None or wanted not in TRANSITIONS.get(status, frozenset()):
+                continue  # a repeat, or a change the order cannot make: the first record stands
+            state[order_id] = (wanted, recorded_by, profile_id)
+            moved[order_id] = wanted
+            history.append(_history(order_id, profile_id, status, wanted, event.channel, actor, now))
+        order_lines = [line for _, lines in new_orders for line in lines]
+        self._resolve_variants(conn, order_lines)
+        store.insert_orders(conn, [values for values, _ in new_orders], order_lines)
+        store.set_statuses(conn, moved, now)
+        store.add_history_rows(conn, history)
+        return unusable
 
-    def _record(
-        self, conn: Connection, event: Any, order_id: str, properties: dict[str, Any], actor: str
-    ) -> None:
-        live = profile_store.resolve_live(conn, event.profile_id)
+    @staticmethod
+    def _resolve_variants(conn: Connection, lines: list[dict[str, Any]]) -> None:
+        variants = catalogue_store.variants_by_skus(conn, sorted({line["sku"] for line in lines}))
+        for line in lines:
+            variant = variants.get(line["sku"])
+            line["variant_id"] = variant.id if variant is not None else None
+
+    def _new_order(
+        self, event: Any, order_id: str, properties: dict[str, Any], live: str | None, now: Any
+    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """The order a shop's ``Order Completed`` records, and its lines (variants filled in later)."""
         currency = _text(properties.get("currency"), 3) or "EUR"
         if len(currency) != 3 or not currency.isalpha():
             currency = "EUR"
@@ -207,13 +232,12 @@ class ShopEventsProcessor:
             price = to_cents(item.get("price")) if item.get("price") is not None else 0
             if sku is None or quantity is None or price is None:
                 continue
-            variant = catalogue_store.variant_by_sku(conn, sku)
             lines.append(
                 {
                     "order_id": order_id,
                     "line_no": len(lines) + 1,
                     "profile_id": live,
-                    "variant_id": variant.id if variant is not None else None,
+                    "variant_id": None,
                     "sku": sku,
                     "quantity": quantity,
                     "unit_price_cents": price,
@@ -225,38 +249,38 @@ class ShopEventsProcessor:
         total = to_cents(properties.get("total", properties.get("revenue")))
         if total is None:
             total = sum(x["unit_price_cents"] * x["quantity"] for x in lines)
-        now = self._clock.now()
-        store.insert_order(
-            conn,
-            {
-                "id": order_id,
-                "profile_id": live,
-                "channel": event.channel if event.channel in COMMERCE_CHANNELS else "web",
-                "origin_location_id": None,
-                # The shop fulfils its own orders; the hub records them (their stock is the shop's).
-                "fulfilment": "home_delivery",
-                "fulfilment_location_id": None,
-                "status": "placed",
-                "currency": currency.upper(),
-                "total_cents": total,
-                "recorded_by": "ingest",
-                "shipping_address": None,
-                "created_at": event.timestamp or now,
-                "updated_at": now,
-            },
-            lines,
-        )
-        store.add_history(
-            conn,
-            order_id=order_id,
-            profile_id=live,
-            from_status=None,
-            to_status="placed",
-            channel=event.channel,
-            location_id=None,
-            actor=actor,
-            at=now,
-        )
+        order = {
+            "id": order_id,
+            "profile_id": live,
+            "channel": event.channel if event.channel in COMMERCE_CHANNELS else "web",
+            "origin_location_id": None,
+            # The shop fulfils its own orders; the hub records them (their stock is the shop's).
+            "fulfilment": "home_delivery",
+            "fulfilment_location_id": None,
+            "status": "placed",
+            "currency": currency.upper(),
+            "total_cents": total,
+            "recorded_by": "ingest",
+            "shipping_address": None,
+            "created_at": event.timestamp or now,
+            "updated_at": now,
+        }
+        return order, lines
+
+
+def _history(
+    order_id: str, profile_id: str | None, before: str | None, after: str, channel: Any, actor: str, at: Any
+) -> dict[str, Any]:
+    return {
+        "order_id": order_id,
+        "profile_id": profile_id,
+        "from_status": before,
+        "to_status": after,
+        "channel": channel,
+        "location_id": None,
+        "actor": actor,
+        "at": at,
+    }
 
 
 class ReservationJobs:

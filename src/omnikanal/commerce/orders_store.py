@@ -14,6 +14,8 @@ from omnikanal.commerce.tables import (
     commerce_orders,
     commerce_returns,
 )
+from omnikanal.db.fast import Raw
+from omnikanal.db.rows import VALUES_ROWS, insert_rows, update_rows
 
 o = commerce_orders.c
 ol = commerce_order_lines.c
@@ -46,6 +48,36 @@ def insert_order(conn: Connection, values: dict[str, Any], line_rows: list[dict[
     conn.execute(insert(commerce_orders).values(**values))
     if line_rows:
         conn.execute(insert(commerce_order_lines), line_rows)
+
+
+def orders_by_id(conn: Connection, order_ids: Sequence[str], *, lock: bool = False) -> list[Row[Any]]:
+    """The orders of these ids that exist, their rows taken for update when ``lock``."""
+    found: list[Row[Any]] = []
+    for start in range(0, len(order_ids), VALUES_ROWS):
+        stmt = select(commerce_orders).where(o.id.in_(order_ids[start : start + VALUES_ROWS]))
+        found += conn.execute(stmt.with_for_update() if lock else stmt)
+    return found
+
+
+# The batch writes of the order processor go to the driver (db/rows.py): Core's per-row parameter
+# processing cost more than the inserts, inside the write lock that ingest needs.
+def insert_orders(conn: Connection, orders: list[dict[str, Any]], line_rows: list[dict[str, Any]]) -> None:
+    raw = Raw(conn)
+    if orders:
+        insert_rows(raw, commerce_orders, list(orders[0]), orders)
+    if line_rows:
+        insert_rows(raw, commerce_order_lines, list(line_rows[0]), line_rows)
+
+
+def set_statuses(conn: Connection, statuses: dict[str, str], now: datetime) -> None:
+    """Each order of ``statuses`` (id -> status) set to its status."""
+    rows = [{"id": oid, "status": status, "updated_at": now} for oid, status in statuses.items()]
+    update_rows(Raw(conn), commerce_orders, ("status", "updated_at"), "id", rows)
+
+
+def add_history_rows(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        insert_rows(Raw(conn), commerce_order_history, list(rows[0]), rows)
 
 
 def set_status(conn: Connection, order_id: str, status: str, now: datetime) -> None:

@@ -99,6 +99,21 @@ def insert_rows(raw: Raw, table: Table, columns: Sequence[str], rows: Sequence[d
     raw.insert_many(table.name, columns, driver_rows(raw, table, columns, rows), names)
 
 
+def insert_ignoring(raw: Raw, table: Table, columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> None:
+    """INSERT ... ON CONFLICT DO NOTHING of every row, answering nothing (``insert_new_returning``
+    tells which went in): the driver-level form of ``engine.insert_ignoring_duplicates``."""
+    if not rows:
+        return
+    if raw.pg:
+        arrays = _pg_arrays(table, tuple(columns))
+        sql = f"INSERT INTO {table.name} ({', '.join(columns)}) SELECT * FROM {arrays} ON CONFLICT DO NOTHING"  # noqa: S608
+        raw.conn.exec_driver_sql(sql, tuple(_pg_columns(raw, table, columns, rows)))
+        return
+    marks = raw.placeholders(len(columns), json_columns(table, columns))
+    sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks}) ON CONFLICT DO NOTHING"  # noqa: S608
+    raw.conn.exec_driver_sql(sql, driver_rows(raw, table, columns, rows))
+
+
 def insert_new_returning(
     raw: Raw, table: Table, columns: Sequence[str], rows: Sequence[dict[str, Any]], key: str
 ) -> set[Any]:

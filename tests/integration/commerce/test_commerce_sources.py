@@ -11,7 +11,9 @@ from typing import Any
 
 import httpx
 import orjson
+from sqlalchemy import select
 
+from omnikanal.commerce.tables import commerce_order_lines
 from omnikanal.db.engine import read_tx, write_tx
 from omnikanal.eventlog.service import START
 from omnikanal.hub import Hub
@@ -487,3 +489,57 @@ def test_cart_events_of_one_batch_apply_in_order(
 
     assert items("p-1") == [("DRILL-18V-BLUE", 1)]
     assert items("p-2") == [("DRILL-18V-GREEN", 1)]
+
+
+def test_order_events_of_one_batch_apply_in_order(
+    http: httpx.Client, admin_token: str, make_channel: Any, hub: Hub
+) -> None:
+    """The processor records a round's order events together, with the result of one at a time: an
+    order made and moved in the same round ends where the last allowed event put it, a change it
+    cannot make is left out of its history, and the same order completed twice is recorded once."""
+    setup_shop(http, admin_token)
+    key = make_channel("webshop", "web").write_key
+
+    def order_event(n: int, name: str, order_id: str, **properties: Any) -> dict[str, Any]:
+        return {
+            "type": "track",
+            "userId": f"u-batch-{order_id}",
+            "event": name,
+            "messageId": f"ord-{n}",
+            "properties": {"order_id": order_id, **properties},
+        }
+
+    line = {"sku": "DRILL-18V-BLUE", "price": 10, "quantity": 1}
+    batch = [
+        order_event(1, "Order Completed", "b-1", products=[line]),
+        order_event(2, "Order Updated", "b-1", status="confirmed"),
+        order_event(3, "Order Updated", "b-1", status="picked_up"),  # not allowed from confirmed
+        order_event(4, "Order Cancelled", "b-1"),
+        order_event(5, "Order Completed", "b-2", total=5),
+        order_event(6, "Order Completed", "b-2", total=7),  # the same order again: the first stands
+        order_event(7, "Order Cancelled", "b-3"),  # no such order: nothing is made
+        order_event(8, "Order Completed", "b-4"),
+    ]
+    response = http.post("/v1/batch", json={"batch": batch}, auth=(key, ""))
+    assert response.status_code == 200, response.text
+    assert response.json()["accepted"] == len(batch)
+    _process(hub)
+
+    first = get(http, admin_token, "/api/commerce/orders/b-1")
+    assert first["status"] == "cancelled"
+    assert [(h["from"], h["to"]) for h in first["history"]] == [
+        (None, "placed"),
+        ("placed", "confirmed"),
+        ("confirmed", "cancelled"),
+    ]
+    assert [(x["sku"], x["unit_price_cents"]) for x in first["lines"]] == [("DRILL-18V-BLUE", 1000)]
+    with read_tx(hub.engine) as conn:
+        variant = conn.execute(
+            select(commerce_order_lines.c.variant_id).where(commerce_order_lines.c.order_id == "b-1")
+        ).scalar_one()
+    assert variant is not None  # the line is tied to the catalogue's variant of its sku
+    assert first["profile_id"] == lookup(http, admin_token, "user_id", "u-batch-b-1")["id"]
+    second = get(http, admin_token, "/api/commerce/orders/b-2")
+    assert (second["status"], second["total_cents"], len(second["history"])) == ("placed", 500, 1)
+    assert http.get("/api/commerce/orders/b-3", headers=bearer(admin_token)).status_code == 404
+    assert get(http, admin_token, "/api/commerce/orders/b-4")["status"] == "placed"
