@@ -371,7 +371,15 @@ class EventLog:
             batch, after = self.read(conn, before, limit, cap)
             return batch, after, len(batch)
         heads, after = self.read(conn, before, SCAN_LIMIT, cap, _HEAD)
-        return _full_rows(conn, [h.seq for h in heads if interest.wants(h.type, h.event)]), after, len(heads)
+        wanted = [i for i, h in enumerate(heads) if interest.wants(h.type, h.event)]
+        if len(wanted) > limit and conn.dialect.name != "postgresql":
+            # SQLite's one write lock: a round applies at most ``limit`` events, as an unfiltered one
+            # does, so that ingest never waits behind a round of thousands (serial seqs: a cut anywhere
+            # is a position)
+            cut = wanted[limit - 1]
+            wanted, after = wanted[:limit], Position(heads[cut].txid, heads[cut].seq)
+            heads = heads[: cut + 1]
+        return _full_rows(conn, [heads[i].seq for i in wanted]), after, len(heads)
 
     def reset(self, consumer: str) -> None:
         """Replay from the start: adding a processor and replaying history are the same operation."""

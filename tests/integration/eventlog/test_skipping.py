@@ -117,3 +117,42 @@ def test_another_reader_of_the_stored_cursor_skips_the_same_events_again_and_not
     assert (one.seen, other.seen) == (["o1"], ["o2"])
     assert first.consume(one) == 0  # the stored cursor moved on: the first worker's memory is void
     assert one.seen == ["o1"]
+
+
+class Batches(Wants):
+    """Records each batch handed out, to see how large the rounds are."""
+
+    def __init__(self, name: str, event: str) -> None:
+        super().__init__(name, event)
+        self.sizes: list[int] = []
+
+    def handle(self, conn: Connection, batch: Sequence[Any]) -> None:
+        self.sizes.append(len(batch))
+        super().handle(conn, batch)
+
+
+def test_a_filtered_round_applies_at_most_the_limit_on_sqlite(hub: Hub) -> None:
+    """A processor that wants most events of a long scan is handed at most ``limit`` of them a round on
+    SQLite (the write lock is the database's one; a round of thousands would hold it from ingest),
+    and every wanted event still comes exactly once, in log order."""
+    log = EventLog(hub.engine, hub.clock)
+    source = hub.sources.create("shop", "web")[0]
+    wanted = [f"w{n}" for n in range(130)]
+    items = []
+    for n, message_id in enumerate(wanted):
+        items.append({"type": "track", "anonymousId": "a", "event": "Wanted", "messageId": message_id})
+        if n % 3 == 0:
+            items.append({"type": "track", "anonymousId": "a", "event": "Other", "messageId": f"o{n}"})
+    assert hub.ingest.ingest(source, items).accepted == len(items)
+    processor = Batches("mostly-wanted", "Wanted")
+    passed, deadline = 0, time.monotonic() + 20
+    while processor.seen != wanted and time.monotonic() < deadline:
+        n = log.consume(processor, limit=50)
+        passed += n
+        if n == 0:
+            time.sleep(0.05)
+    assert processor.seen == wanted
+    assert passed == len(items)  # each event passed once: the cut rounds resume where they stopped
+    if hub.engine.dialect.name == "sqlite":
+        assert processor.sizes == [50, 50, 30]
+    assert log.behind(processor.name) == 0
