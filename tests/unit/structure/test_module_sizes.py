@@ -36,7 +36,6 @@ LONG_FUNCTIONS: set[str] = {
     "app.py:create_app",
     "cli.py:serve",
     "commerce/catalogue.py:write_product",
-    "commerce/jobs.py:_record",
     "commerce/orders.py:_hold_stock",
     "commerce/orders.py:_place",
     "commerce/orders.py:_return",
