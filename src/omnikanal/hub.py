@@ -19,6 +19,7 @@ from omnikanal.consent.suppression import SuppressionList
 from omnikanal.db.checkpoint import Checkpointer
 from omnikanal.db.engine import make_engine, make_hot_read_engine
 from omnikanal.db.migrate import upgrade
+from omnikanal.eventlog.partitions import PartitionJob
 from omnikanal.eventlog.runner import ProcessorRunner
 from omnikanal.eventlog.service import EventLog, Processor
 from omnikanal.eventlog.watch import LogWatch
@@ -88,6 +89,7 @@ class Hub:
     matching: MatchingService
     match_job: MatchJob
     service: Service
+    partitions: PartitionJob
     processors: list[Processor] = field(default_factory=list)
 
     def start(self, *, api: bool = True, worker: bool = True) -> None:
@@ -125,8 +127,11 @@ class Hub:
                 self.analytics_refresh.start()
             if self.settings.matching_interval_seconds > 0:
                 self.match_job.start()
+            if self.settings.events_partition_check_seconds > 0 and self.engine.dialect.name == "postgresql":
+                self.partitions.start()
 
     def stop(self) -> None:
+        self.partitions.stop()
         self.match_job.stop()
         self.analytics_refresh.stop()
         self.service.stop()
@@ -316,6 +321,9 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
         processors=processors,
         matching=matching,
         match_job=MatchJob(matching, settings.matching_interval_seconds, settings.matching_batch),
+        partitions=PartitionJob(
+            engine, clock, settings.events_partition_months_ahead, settings.events_partition_check_seconds
+        ),
     )
 
 

@@ -145,6 +145,12 @@ class Settings(BaseSettings):
     retention_anonymous_profile_days: int = 396
     """Anonymous profiles (no user id, email or phone) inactive this many days are removed; 0 keeps
     them."""
+    events_partition_months_ahead: int = Field(default=3, ge=1, le=24)
+    """PostgreSQL: how many months of event-log partitions the worker keeps ready beyond the current
+    one (an event of a month without its partition waits in the default partition until it exists)."""
+    events_partition_check_seconds: float = Field(default=21600.0, ge=0)
+    """PostgreSQL: seconds between the worker's checks for missing event-log partitions; 0: none in
+    this process."""
     retention_batch_size: int = 1000
     """Events or profiles removed per transaction by the retention job."""
     retention_interval_seconds: float = 3600.0

@@ -50,7 +50,10 @@ events = Table(
     Column("received_at", UTCDateTime, nullable=False),
     Column("timestamp", UTCDateTime, nullable=False),
     Column("payload", json_type(), nullable=False),
-    UniqueConstraint("source_id", "message_id"),
+    # SQLite dedupes on the table itself. On PostgreSQL the table is partitioned by the month of
+    # received_at (migration 0021, eventlog/partitions.py), where a unique key must hold the
+    # partition key, and a retried message arrives later: event_keys below holds the key there.
+    UniqueConstraint("source_id", "message_id", info={"dialects": ("sqlite",)}).ddl_if(dialect="sqlite"),
     Index("ix_events_profile_time", "profile_id", "timestamp", "seq"),
     # Only PostgreSQL orders the log by txid; on SQLite (txid always 0) the index stays empty and free,
     # and readers go by seq, the primary key.
@@ -60,6 +63,16 @@ events = Table(
     sqlite_autoincrement=True,
 )
 
+
+# The dedupe key of every stored event on PostgreSQL (see above); empty on SQLite. No profile id:
+# a message id says nothing about a person, and erasure removes an erased person's keys with
+# their events (eventlog/keys.py), as SQLite's constraint goes with the row.
+event_keys = Table(
+    "event_keys",
+    metadata,
+    Column("source_id", ID, primary_key=True),
+    Column("message_id", String(200), primary_key=True),
+)
 
 # Batch computation counts events by name and time.
 Index("ix_events_event_time", events.c.event, events.c.timestamp)

@@ -16,6 +16,8 @@ CHUNK = 400
 def existing_message_ids(conn: Connection, keys: set[tuple[str, str]]) -> set[tuple[str, str]]:
     """Which (source id, message id) pairs are stored already."""
     raw = Raw(conn)
+    # PostgreSQL keeps the keys beside its partitioned log (eventlog/tables.py)
+    table = "event_keys" if raw.pg else "events"
     by_source: dict[str, list[str]] = {}
     for source_id, message_id in keys:
         by_source.setdefault(source_id, []).append(message_id)
@@ -24,7 +26,7 @@ def existing_message_ids(conn: Connection, keys: set[tuple[str, str]]) -> set[tu
         for start in range(0, len(ids), CHUNK):
             chunk = ids[start : start + CHUNK]
             sql = (
-                f"SELECT message_id FROM events WHERE source_id = {raw.p} "  # noqa: S608
+                f"SELECT message_id FROM {table} WHERE source_id = {raw.p} "  # noqa: S608
                 f"AND message_id IN ({raw.in_list(len(chunk))})"
             )
             found.update((source_id, row[0]) for row in raw.fetch(sql, [source_id, *chunk]))
@@ -65,8 +67,15 @@ EVENT_COLUMNS = (
 
 
 def insert_events(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
-    """Rows in EVENT_COLUMNS order, values already converted with Raw (times, JSON text)."""
-    Raw(conn).insert_many("events", EVENT_COLUMNS, rows, json_columns=("payload",))
+    """Rows in EVENT_COLUMNS order, values already converted with Raw (times, JSON text).
+
+    On PostgreSQL the keys go first: a message another writer stored meanwhile fails here, before
+    the larger row is written, and the transaction is retried (db/engine.py run_write).
+    """
+    raw = Raw(conn)
+    if raw.pg:
+        raw.insert_many("event_keys", ("source_id", "message_id"), [(row[1], row[2]) for row in rows])
+    raw.insert_many("events", EVENT_COLUMNS, rows, json_columns=("payload",))
 
 
 def insert_quarantine(conn: Connection, rows: list[dict[str, Any]]) -> None:

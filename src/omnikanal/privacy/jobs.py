@@ -10,11 +10,12 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, and_, delete, exists, select
+from sqlalchemy import ColumnElement, Connection, Engine, and_, exists, select
 
 from omnikanal.background import Periodic
 from omnikanal.clock import Clock, isoformat
 from omnikanal.db.engine import run_write
+from omnikanal.eventlog.keys import delete_events
 from omnikanal.eventlog.tables import events
 from omnikanal.privacy.service import PrivacyRegistry
 from omnikanal.profiles import store as profiles_store
@@ -120,7 +121,7 @@ class RetentionJob:
             ).scalars()
         )
         if seqs:
-            conn.execute(delete(events).where(events.c.seq.in_(seqs)))
+            delete_events(conn, events.c.seq.in_(seqs))
         return len(seqs)
 
     def _profiles_batch(self, conn: Connection, *, cutoff: datetime) -> int:

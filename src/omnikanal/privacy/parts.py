@@ -10,6 +10,7 @@ from sqlalchemy import Connection, delete, or_, select, update
 from omnikanal.audit.tables import access_log
 from omnikanal.clock import isoformat
 from omnikanal.consent.tables import consent_confirmations, consent_records, consent_state, restrictions
+from omnikanal.eventlog.keys import delete_events
 from omnikanal.eventlog.tables import events
 from omnikanal.ingest.tables import quarantine
 from omnikanal.privacy.tables import privacy_exports, privacy_requests
@@ -86,7 +87,7 @@ class CoreData:
     def erase(self, conn: Connection, profile_ids: Sequence[str]) -> int:
         values = person_values(conn, profile_ids)
         removed = 0
-        removed += conn.execute(delete(events).where(events.c.profile_id.in_(profile_ids))).rowcount
+        removed += delete_events(conn, events.c.profile_id.in_(profile_ids))
         removed += conn.execute(
             delete(identity_conflicts).where(
                 or_(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+from omnikanal.db.migrate import schema_filter
 from omnikanal.tables import metadata
 
 config = context.config
@@ -15,6 +16,7 @@ with engine.connect() as connection:
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=schema_filter(connection.dialect.name),
     )
     with context.begin_transaction():
         context.run_migrations()
