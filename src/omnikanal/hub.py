@@ -31,8 +31,9 @@ from omnikanal.journeys.model import JourneyLimits
 from omnikanal.journeys.privacy import JourneyData
 from omnikanal.journeys.service import JourneyService
 from omnikanal.listeners import Listeners
-from omnikanal.matching.jobs import MatchingProcessor, MatchJob
-from omnikanal.matching.service import MatchingData, MatchingService, Thresholds
+from omnikanal.matching.jobs import MatchJob
+from omnikanal.matching.service import MatchingService
+from omnikanal.matching.wiring import build_matching
 from omnikanal.messaging.dispatcher import Dispatcher
 from omnikanal.messaging.privacy import MessagingPersonalData
 from omnikanal.messaging.service import MessagingService
@@ -41,7 +42,6 @@ from omnikanal.privacy.jobs import RetentionJob, parse_rules
 from omnikanal.privacy.parts import ConsentData, CoreData, PrivacyData
 from omnikanal.privacy.service import PrivacyRegistry, PrivacyService
 from omnikanal.profiles.identity.model import IdentityRules
-from omnikanal.profiles.merge import ProfileMerger
 from omnikanal.profiles.model import TraitRules
 from omnikanal.profiles.service import ProfileService
 from omnikanal.segments.jobs import RecheckJob, SegmentProcessor
@@ -206,6 +206,7 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
     analytics = build_analytics(settings, engine, clock, profiles.live_id)
     # touchpoints copied before a merge are re-keyed to the surviving profile by the refresh job
     listeners.profiles_merged.append(analytics.service.merged)
+    matching = build_matching(settings, engine, clock, identity_rules, trait_rules, listeners)
     registry = PrivacyRegistry()
     # Capabilities holding personal data register here; erasure runs them in reverse order, so the
     # core part (the profile itself) goes last.
@@ -218,7 +219,7 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
         SegmentData(),
         JourneyData(),
         analytics.personal_data,
-        MatchingData(),
+        matching.personal_data,
     ):
         registry.register(part)
     segments = SegmentService(
@@ -249,12 +250,7 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
     )
     processors.append(JourneyProcessor(journey_engine, clock))
     processors.append(analytics.processor)
-    matching = build_matching(settings, engine, clock, identity_rules, trait_rules, listeners)
-    processors.append(MatchingProcessor(matching, clock))
-    # Merges by stitching and unmerges change who holds which traits: those profiles are matched
-    # again (a row each in matching_dirty; merges and unmerges are rare next to events).
-    listeners.profiles_merged.append(matching.mark_changed)
-    listeners.profiles_changed.append(matching.mark_changed)
+    processors.append(matching.processor)
     service = build_service(settings, engine, clock, ingest, sources, messaging, profiles, signer)
     # cases and their entries go before the core part in erasure (reverse order of registration)
     registry.register(service.personal_data)
@@ -319,29 +315,10 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
         analytics_refresh=analytics.refresh_job,
         service=service,
         processors=processors,
-        matching=matching,
-        match_job=MatchJob(matching, settings.matching_interval_seconds, settings.matching_batch),
+        matching=matching.service,
+        match_job=matching.job,
         partitions=PartitionJob(
             engine, clock, settings.events_partition_months_ahead, settings.events_partition_check_seconds
         ),
     )
 
-
-def build_matching(
-    settings: Settings,
-    engine: Engine,
-    clock: Clock,
-    identity_rules: IdentityRules,
-    trait_rules: TraitRules,
-    listeners: Listeners,
-) -> MatchingService:
-    """Probabilistic matching: its merges go through the profiles' own merge, with its listeners."""
-    merger = ProfileMerger(engine, clock, identity_rules, trait_rules, listeners)
-    return MatchingService(
-        engine,
-        clock,
-        merger,
-        Thresholds(merge=settings.matching_merge_threshold, review=settings.matching_review_threshold),
-        settings.default_phone_region,
-        training_pairs=settings.matching_training_pairs,
-    )
