@@ -13,7 +13,7 @@ from sqlalchemy import Connection
 from omnikanal.background import Periodic
 from omnikanal.clock import Clock
 from omnikanal.eventlog.model import Interest
-from omnikanal.profiles import store as profile_store
+from omnikanal.profiles import chain
 
 from . import catalogue_store
 from . import orders_store as store
@@ -140,7 +140,7 @@ class ShopEventsProcessor:
     def _cart_changes(self, conn: Connection, changes: list[tuple[Any, str, int]]) -> None:
         """Cart events of a batch: their live profiles in one look-up (in the writing transaction,
         so a merge meanwhile is seen), their lines in one pass."""
-        lives = profile_store.live_ids(conn, [event.profile_id for event, _, _ in changes])
+        lives = chain.live_ids(conn, [event.profile_id for event, _, _ in changes])
         resolved, gone = [], []
         for event, sku, quantity in changes:
             live = lives.get(event.profile_id)
@@ -173,7 +173,7 @@ class ShopEventsProcessor:
             row.id: (row.status, row.recorded_by, row.profile_id)
             for row in store.orders_by_id(conn, sorted({oid for _, _, oid in named}), lock=True)
         }
-        lives = profile_store.live_ids(
+        lives = chain.live_ids(
             conn, {e.profile_id for e, _, oid in named if oid not in state and e.event == "Order Completed"}
         )
         now = self._clock.now()

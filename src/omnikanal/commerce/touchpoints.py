@@ -20,6 +20,7 @@ from omnikanal.commerce.tables import commerce_notifications, commerce_orders, c
 from omnikanal.errors import Conflict, NotFound
 from omnikanal.ids import new_id
 from omnikanal.ingest.service import IngestService
+from omnikanal.profiles import chain
 from omnikanal.profiles import store as profile_store
 from omnikanal.profiles.identity.tables import identities
 from omnikanal.sources.model import Source
@@ -34,7 +35,7 @@ def live_profile(conn: Connection, profile_id: str, field: str = "profile_id", *
     ``lock`` takes the profile's row now (PostgreSQL), before any stock row: the touchpoint event
     takes it anyway, and every commerce write taking profile then stock cannot deadlock another.
     """
-    live = profile_store.resolve_live(conn, profile_id)
+    live = chain.resolve_live(conn, profile_id)
     if live is None:
         raise NotFound("profile_not_found", f"{field}: no profile {profile_id!r}", field)
     if lock:
@@ -44,7 +45,7 @@ def live_profile(conn: Connection, profile_id: str, field: str = "profile_id", *
 
 def branch(conn: Connection, live_id: str) -> list[str]:
     """A live profile and every profile merged into it: their carts, orders, etc. are the person's."""
-    return profile_store.merge_set(conn, live_id)
+    return chain.merge_set(conn, live_id)
 
 
 def orders_among(conn: Connection, profile_ids: Sequence[str], order_ids: Sequence[str]) -> list[str]:
@@ -140,7 +141,7 @@ class Touchpoints:
         """
         if profile_id is None:
             return False
-        live = profile_store.resolve_live(conn, profile_id)
+        live = chain.resolve_live(conn, profile_id)
         if live is None:
             return False
         who = self.identity(conn, live)

@@ -27,6 +27,7 @@ from omnikanal.errors import InvalidInput, NotFound
 from omnikanal.ids import new_id
 from omnikanal.ingest.model import Rejection, TrackedEvent
 from omnikanal.ingest.service import StoredEvent
+from omnikanal.profiles import chain
 from omnikanal.profiles import store as profiles_store
 from omnikanal.signing import InvalidToken, Signer
 
@@ -168,7 +169,7 @@ class ConsentService:
     ) -> list[dict[str, Any]]:
         """Record inside the caller's transaction (ingest, the preference centre, privacy requests)."""
         stored = []
-        current = store.states(conn, profiles_store.merge_set(conn, profile_id)) if changes else {}
+        current = store.states(conn, chain.merge_set(conn, profile_id)) if changes else {}
         for change in changes:
             occurred = change.occurred_at or now
             if occurred > now + MAX_FUTURE:
@@ -221,7 +222,7 @@ class ConsentService:
             live = self._live(conn, profile_id)
             if live is None:
                 raise NotFound("profile_not_found", f"no profile {profile_id!r}")
-            members = profiles_store.merge_set(conn, live)
+            members = chain.merge_set(conn, live)
             current = store.states(conn, members)
             history = store.history(conn, members, self.config.history_limit)
         return {
@@ -251,7 +252,7 @@ class ConsentService:
 
     @staticmethod
     def _live(conn: Connection, profile_id: str) -> str | None:
-        return profiles_store.resolve_live(conn, profile_id)
+        return chain.resolve_live(conn, profile_id)
 
     # -- suppression ----------------------------------------------------------------------------
 
@@ -382,7 +383,7 @@ class ConsentService:
         """What the preference centre shows: status per purpose, preferred channel and language."""
         with read_tx(self._engine) as conn:
             row = store.profile_row(conn, profile_id)
-            current = store.states(conn, profiles_store.merge_set(conn, profile_id))
+            current = store.states(conn, chain.merge_set(conn, profile_id))
         traits = (row.traits if row is not None else None) or {}
         return {
             "purposes": {p: (current[p][0] if p in current else None) for p in self.config.purposes},
@@ -412,7 +413,7 @@ class ConsentService:
 
         def work(conn: Connection) -> list[dict[str, Any]]:
             now = self._clock.now()
-            current = store.states(conn, profiles_store.merge_set(conn, profile_id))
+            current = store.states(conn, chain.merge_set(conn, profile_id))
             changes = []
             for purpose in self.config.purposes:
                 status = current[purpose][0] if purpose in current else None

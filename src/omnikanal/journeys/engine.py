@@ -33,6 +33,7 @@ from omnikanal.journeys.model import EventMatch, Journey, JourneyLimits, Step, p
 from omnikanal.journeys.tables import journey_runs, journey_steps, journey_timers, journey_versions
 from omnikanal.journeys.timing import local_midnight, next_local_time, occurrence, trait_date, zone
 from omnikanal.messaging.service import MessagingService, SendRequest
+from omnikanal.profiles import chain
 from omnikanal.profiles import store as profiles_store
 from omnikanal.profiles.tables import profiles
 from omnikanal.segments import store as segments_store
@@ -123,14 +124,14 @@ def live_of(conn: Connection, profile_id: str) -> str | None:
     """The live profile behind an id; the common case (it is live) in one prepared statement."""
     if conn.execute(_STATE, {"profile_id": profile_id}).scalar() == "live":
         return profile_id
-    return profiles_store.resolve_live(conn, profile_id)
+    return chain.resolve_live(conn, profile_id)
 
 
 def family_of(conn: Connection, live: str) -> list[str]:
     """The live profile and every profile merged into it; one cheap look when nothing was merged."""
     if conn.execute(_MERGED_INTO, {"live": live}).first() is None:
         return [live]
-    return profiles_store.merge_set(conn, live)
+    return chain.merge_set(conn, live)
 
 
 def states_of(conn: Connection, profile_ids: Iterable[str]) -> dict[str, str]:
@@ -147,7 +148,7 @@ def lives_of(conn: Connection, profile_ids: Sequence[str]) -> tuple[dict[str, st
     states = states_of(conn, profile_ids)
     live = {p for p, state in states.items() if state == "live"}
     lives = {
-        p: p if p in live else (profiles_store.resolve_live(conn, p) if p in states else None)
+        p: p if p in live else (chain.resolve_live(conn, p) if p in states else None)
         for p in profile_ids
     }
     return lives, live
@@ -159,7 +160,7 @@ def families_of(conn: Connection, lives: Sequence[str]) -> dict[str, list[str]]:
     if not wanted:
         return {}
     merged = set(conn.execute(_WITH_MERGED[conn.dialect.name], {"ids": wanted}).scalars())
-    return {live: profiles_store.merge_set(conn, live) if live in merged else [live] for live in wanted}
+    return {live: chain.merge_set(conn, live) if live in merged else [live] for live in wanted}
 
 
 @dataclass(frozen=True, slots=True)

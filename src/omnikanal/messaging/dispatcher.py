@@ -52,7 +52,7 @@ from omnikanal.messaging.model import (
 )
 from omnikanal.messaging.service import MessagingService
 from omnikanal.messaging.templates import RenderContext, RenderFailed, TemplateParts, html_from_text, render
-from omnikanal.profiles import store as profiles_store
+from omnikanal.profiles import chain
 
 log = logging.getLogger(__name__)
 
@@ -256,7 +256,7 @@ class Dispatcher:
                 # facts are read from the database here: what this batch let through so far must
                 # be written first, or the cap would not count it
                 writes.flush(conn)
-                live = profiles_store.resolve_live(conn, row.profile_id)
+                live = chain.resolve_live(conn, row.profile_id)
                 facts = store.facts(conn, live, since, row.id, lock=True, engagement=auto) if live else None
             options = row.options or {}
             extra: dict[str, str] = {}

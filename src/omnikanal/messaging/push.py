@@ -26,7 +26,7 @@ from omnikanal.ids import new_id
 from omnikanal.ingest.service import IngestService
 from omnikanal.messaging.channels.push import Subscription
 from omnikanal.messaging.tables import push_subscriptions
-from omnikanal.profiles import store as profiles_store
+from omnikanal.profiles import chain
 from omnikanal.profiles.identity.tables import identities
 from omnikanal.sources.model import Source
 
@@ -246,7 +246,7 @@ class PushSubscriptions:
 
     def of_profile(self, profile_id: str) -> list[dict[str, Any]]:
         with read_tx(self._engine) as conn:
-            ids = profiles_store.merge_set(conn, profile_id)
+            ids = chain.merge_set(conn, profile_id)
             rows = conn.execute(
                 select(push_subscriptions)
                 .where(push_subscriptions.c.profile_id.in_(ids))
@@ -263,5 +263,5 @@ def _profile_of(conn: Connection, wanted: list[Any]) -> str | None:
             select(identities.c.profile_id).where(identities.c.type == kind, identities.c.value == value)
         ).first()
         if row is not None:
-            return profiles_store.resolve_live(conn, row.profile_id)
+            return chain.resolve_live(conn, row.profile_id)
     return None

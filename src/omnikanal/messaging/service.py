@@ -45,7 +45,7 @@ from omnikanal.messaging.templates import (
     html_from_text,
     render,
 )
-from omnikanal.profiles import store as profiles_store
+from omnikanal.profiles import chain
 from omnikanal.profiles.identity.tables import identities
 from omnikanal.profiles.tables import profiles
 from omnikanal.signing import Signer
@@ -259,7 +259,7 @@ class MessagingService:
         """The template rendered for a profile, with the links a marketing message would carry."""
         template = self.get_template(template_id)
         with read_tx(self._engine) as conn:
-            live = profiles_store.resolve_live(conn, profile_id)
+            live = chain.resolve_live(conn, profile_id)
             row = (
                 conn.execute(select(profiles.c.traits).where(profiles.c.id == live)).first() if live else None
             )
@@ -443,7 +443,7 @@ class MessagingService:
             found = (
                 profile_id
                 if states.get(profile_id) == "live"
-                else profiles_store.resolve_live(conn, profile_id)
+                else chain.resolve_live(conn, profile_id)
             )
             if found is None:
                 raise NotFound("profile_not_found", f"profile_id: no profile {profile_id!r}", "profile_id")
@@ -524,7 +524,7 @@ class MessagingService:
 
     def for_profile(self, profile_id: str, limit: int = 50) -> list[dict[str, Any]]:
         with read_tx(self._engine) as conn:
-            live = profiles_store.resolve_live(conn, profile_id)
+            live = chain.resolve_live(conn, profile_id)
             if live is None:
                 raise NotFound("profile_not_found", f"no profile {profile_id!r}", "profile_id")
             rows = conn.execute(
@@ -599,7 +599,7 @@ class MessagingService:
         body = self._signer.open("unsubscribe", token)
         message_id, profile_id, channel, purpose = body["m"], body["p"], body["c"], body["u"]
         with read_tx(self._engine) as conn:
-            live = profiles_store.resolve_live(conn, profile_id)
+            live = chain.resolve_live(conn, profile_id)
         if live is None:  # erased meanwhile: nobody left to unsubscribe
             return {"profile_id": None, "purpose": purpose, "channel": channel}
         self.consent.record(

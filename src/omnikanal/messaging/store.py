@@ -17,8 +17,8 @@ from omnikanal.messaging.tables import (
     push_subscriptions,
     staff_tasks,
 )
+from omnikanal.profiles.chain import merge_set
 from omnikanal.profiles.identity.tables import identities
-from omnikanal.profiles.store import merge_set
 from omnikanal.profiles.tables import profiles
 
 

@@ -16,7 +16,7 @@ from omnikanal.db.engine import read_tx
 from omnikanal.pages import language, render
 from omnikanal.privacy.model import RequestType
 from omnikanal.privacy.texts import EXPORT
-from omnikanal.profiles import store as profiles_store
+from omnikanal.profiles import chain
 from omnikanal.web import ERROR_RESPONSES, HubDep, PrincipalDep, require
 
 router = APIRouter(tags=["privacy"], responses=ERROR_RESPONSES)
@@ -137,7 +137,7 @@ def access_log(
     hub.audit.flush()
     with read_tx(hub.engine) as conn:
         held = consent_store.profile_row(conn, profile_id) is not None
-        ids = profiles_store.merge_set(conn, hub.profiles.live_id(profile_id)) if held else [profile_id]
+        ids = chain.merge_set(conn, hub.profiles.live_id(profile_id)) if held else [profile_id]
         entries = access_entries(conn, ids, limit, before)
     return {
         "profile_id": profile_id,

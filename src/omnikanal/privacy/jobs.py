@@ -18,7 +18,7 @@ from omnikanal.db.engine import run_write
 from omnikanal.eventlog.keys import delete_events
 from omnikanal.eventlog.tables import events
 from omnikanal.privacy.service import PrivacyRegistry
-from omnikanal.profiles import store as profiles_store
+from omnikanal.profiles import chain
 from omnikanal.profiles.identity.tables import identities
 from omnikanal.profiles.tables import profiles
 
@@ -136,7 +136,7 @@ class RetentionJob:
             ).scalars()
         )
         for profile_id in candidates:
-            members = profiles_store.merge_set(conn, profile_id)
+            members = chain.merge_set(conn, profile_id)
             # No suppression here: the device may come back, and that is a new visit, not a person
             # who asked to be forgotten.
             for part in reversed(self._registry.parts):

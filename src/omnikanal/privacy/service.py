@@ -20,6 +20,7 @@ from omnikanal.ids import new_id
 from omnikanal.listeners import Listeners
 from omnikanal.privacy.model import PersonalData, RequestStatus, RequestType, one_month_later
 from omnikanal.privacy.tables import privacy_exports, privacy_requests
+from omnikanal.profiles import chain
 from omnikanal.profiles import store as profiles_store
 from omnikanal.profiles.identity.model import Identifier
 from omnikanal.profiles.service import ProfileChange, ProfileService
@@ -160,7 +161,7 @@ class PrivacyService:
             live = consent_store.profile_row(conn, row.profile_id) if row.profile_id else None
             if live is None:
                 raise Conflict("person_gone", "the person is no longer held (erased already?)")
-            members = profiles_store.merge_set(conn, row.profile_id)
+            members = chain.merge_set(conn, row.profile_id)
             now = self._clock.now()
             if kind is RequestType.EXPORT:
                 result = self._export(conn, request_id, row.profile_id, members, now)

@@ -14,7 +14,7 @@ from omnikanal.clock import Clock
 from omnikanal.db.engine import read_tx, run_write
 from omnikanal.db.fast import Raw
 from omnikanal.listeners import Listeners
-from omnikanal.profiles import store
+from omnikanal.profiles import chain
 from omnikanal.profiles.identity import store as identity_store
 from omnikanal.profiles.identity.model import IdentityRules
 from omnikanal.profiles.identity.resolver import Resolver
@@ -78,7 +78,7 @@ class ProfileMerger:
     def live_ids(self, profile_ids: Iterable[str]) -> dict[str, str]:
         """Each profile's live profile (itself, or the one that absorbed it)."""
         with read_tx(self._engine) as conn:
-            return store.live_ids(conn, profile_ids)
+            return chain.live_ids(conn, profile_ids)
 
     def blocked(self, conn: Connection, profile_ids: Iterable[str]) -> set[tuple[str, str]]:
         """Pairs (sorted) that an unmerge split apart, among those touching the profiles."""
@@ -90,7 +90,7 @@ class ProfileMerger:
         return run_write(self._engine, lambda conn: self._merge(conn, a, b, reason, note))
 
     def _merge(self, conn: Connection, a: str, b: str, reason: str, note: dict[str, Any]) -> MergeOutcome:
-        live = store.live_ids(conn, [a, b])
+        live = chain.live_ids(conn, [a, b])
         first, second = live.get(a), live.get(b)
         if first is None or second is None:
             return MergeOutcome(None, a, "profile_gone")

@@ -16,7 +16,7 @@ from omnikanal.db.fast import Raw
 from omnikanal.errors import Conflict, InvalidInput, NotFound
 from omnikanal.eventlog.tables import events
 from omnikanal.listeners import Listeners
-from omnikanal.profiles import store
+from omnikanal.profiles import chain, store
 from omnikanal.profiles.identity import store as identity_store
 from omnikanal.profiles.identity.model import IdentityRules, normalise
 from omnikanal.profiles.identity.tables import identities, merges
@@ -132,7 +132,7 @@ class ProfileService:
             return self._live(conn, profile_id)
 
     def _live(self, conn: Connection, profile_id: str) -> str:
-        resolved = store.resolve_live(conn, profile_id)
+        resolved = chain.resolve_live(conn, profile_id)
         if resolved is None:
             raise NotFound("profile_not_found", f"no profile {profile_id!r}")
         return resolved
@@ -261,7 +261,7 @@ class ProfileService:
         ):
             raise RetryTransaction("the merge chain changed meanwhile")
 
-        branch = store.merge_set(conn, loser)
+        branch = chain.merge_set(conn, loser)
         # Identifiers that were first attached in the absorbed branch go back to it.
         conn.execute(
             update(identities)

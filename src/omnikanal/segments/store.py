@@ -17,7 +17,7 @@ from omnikanal.consent.tables import consent_state, restrictions
 from omnikanal.db.engine import insert_ignoring_duplicates
 from omnikanal.db.types import UTCDateTime
 from omnikanal.eventlog.tables import consumer_cursors, events
-from omnikanal.profiles import store as profiles_store
+from omnikanal.profiles import chain
 from omnikanal.profiles.identity.tables import identities
 from omnikanal.profiles.tables import profiles
 from omnikanal.segments.evaluate import EventFact
@@ -127,7 +127,7 @@ def delete_definition(conn: Connection, name: str) -> int:
 
 
 # the owner's batch look-up of live profiles, used by the processor for a whole batch
-live_ids = profiles_store.live_ids
+live_ids = chain.live_ids
 
 
 def profile_traits(conn: Connection, profile_id: str) -> dict[str, Any]:
@@ -146,7 +146,7 @@ def identifier_types(conn: Connection, profile_id: str) -> set[str]:
 
 def consents_and_restriction(conn: Connection, profile_id: str) -> tuple[dict[str, str], bool, list[str]]:
     """Consent status per purpose and restriction over the live profile and those merged into it."""
-    family = profiles_store.merge_set(conn, profile_id)
+    family = chain.merge_set(conn, profile_id)
     # the newest per purpose; a tie goes to the higher record id (as compile.py decides it in SQL)
     newest: dict[str, tuple[datetime, str, str]] = {}
     for purpose, status, at, record_id in conn.execute(
@@ -184,7 +184,7 @@ def facts_many(
     """What ``consents_and_restriction``, ``profile_traits``, ``identifier_types`` and
     ``profile_events`` answer, for many live profiles in a few statements (one round of the
     segments processor): traits, consents, restricted, identifier types, events, family."""
-    families = profiles_store.merge_sets(conn, lives)
+    families = chain.merge_sets(conn, lives)
     owner = {member: live for live, family in families.items() for member in family}
     members = sorted(owner)
     newest: dict[str, dict[str, tuple[datetime, str, str]]] = {live: {} for live in lives}
