@@ -494,7 +494,14 @@ class Settings(BaseSettings):
     """SLA targets in business hours, [first response, resolution], per priority or per
     ``queue:priority`` (which wins)."""
     service_business_hours: str = "08:00-18:00"
-    """The service's business hours on working days (Monday to Friday, not on public holidays)."""
+    """The service's business hours: "08:00-18:00" (Monday to Friday) or day groups such as
+    "mon-fri 08:00-18:00; sat 10:00-14:00"; never on public holidays."""
+    service_queue_hours: dict[str, str] = Field(default_factory=dict)
+    """Business hours per queue, written like ``service_business_hours`` ({"hotline": "mon-sat
+    08:00-20:00"}); a store's queue without an entry counts the store's opening hours."""
+    service_queue_holiday_states: dict[str, str] = Field(default_factory=dict)
+    """Federal state per queue whose public holidays stop that queue's clock (default:
+    ``service_holiday_state``)."""
     service_timezone: str = "Europe/Berlin"
     """Time zone of the business hours."""
     service_holiday_state: str = "BE"

@@ -8,12 +8,15 @@ only those that are missing, so a changed wording stays.
 from __future__ import annotations
 
 import contextlib
+from datetime import timedelta
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from omnikanal.messaging.service import MessagingService
+from omnikanal.messaging.service import MessagingService, SendRequest
+from omnikanal.signing import Signer
 
-from .model import CSAT_TEMPLATE, REPLY_TEMPLATE
+from .model import ANSWER_CHANNEL, CSAT_TEMPLATE, REPLY_TEMPLATE
 
 _REPLY = {
     "de": (
@@ -61,3 +64,21 @@ def ensure_templates(messaging: MessagingService) -> None:
                 # another process may write it meanwhile: theirs stands
                 with contextlib.suppress(IntegrityError):
                     messaging.save_template(name, channel, locale, subject if long else None, body, None)
+
+
+def survey_request(signer: Signer, case: Any, public_url: str, days: int) -> SendRequest:
+    """The satisfaction survey after a resolution, on the customer's channel.
+
+    Sent as a transactional message: it follows the customer's own request and carries no
+    advertising, so it needs no marketing consent; the gate still applies suppression.
+    """
+    token = signer.sign("csat", {"c": case.id}, timedelta(days=days))
+    url = f"{public_url.rstrip('/')}/service/csat/{token}"
+    return SendRequest(
+        profile_id=case.profile_id,
+        channel=ANSWER_CHANNEL.get(case.channel, "email"),
+        transactional=True,
+        template=CSAT_TEMPLATE,
+        data={"url": url, "subject": case.subject, "ref": case.ref},
+        idempotency_key=f"service-csat:{case.id}",
+    )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine
@@ -22,11 +22,10 @@ from omnikanal.ids import new_id
 from omnikanal.messaging.service import MessagingService, SendRequest
 from omnikanal.signing import Signer
 
-from . import sla, store
-from .answers import ensure_templates
+from . import pause, sla, store
+from .answers import ensure_templates, survey_request
 from .model import (
     ANSWER_CHANNEL,
-    CSAT_TEMPLATE,
     LINK_KEYS,
     OPEN_STATUSES,
     OPENED,
@@ -51,6 +50,9 @@ class DeskConfig:
     csat_days: int
     mail_queue: str
     custom_statuses: tuple[str, ...] = ()
+    # business hours per queue (settings); a store's queue without them counts its opening hours
+    queue_calendars: dict[str, sla.BusinessHours] = field(default_factory=dict)
+    store_hours: Callable[[str], sla.BusinessHours | None] | None = None
     statuses: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -58,6 +60,13 @@ class DeskConfig:
 
     def targets(self, queue: str, priority: str) -> list[float] | None:
         return self.sla_hours.get(f"{queue}:{priority}") or self.sla_hours.get(priority)
+
+    def calendar_of(self, queue: str) -> sla.BusinessHours:
+        """The queue's business hours: its own setting, a store's opening hours, else the default."""
+        found = self.queue_calendars.get(queue)
+        if found is None and queue.startswith("store:") and self.store_hours is not None:
+            found = self.store_hours(queue.removeprefix("store:"))
+        return found or self.calendar
 
 
 def new_ref() -> str:
@@ -142,8 +151,9 @@ class ServiceDesk:
         targets = self.config.targets(queue, priority)
         first_due = resolve_due = None
         if targets:
-            first_due = sla.add_business_hours(now, targets[0], self.config.calendar)
-            resolve_due = sla.add_business_hours(now, targets[1], self.config.calendar)
+            calendar = self.config.calendar_of(queue)
+            first_due = sla.add_business_hours(now, targets[0], calendar)
+            resolve_due = sla.add_business_hours(now, targets[1], calendar)
         ref = new_ref()
         store.insert_case(
             conn,
@@ -165,6 +175,7 @@ class ServiceDesk:
                 "first_response_due": first_due,
                 "resolution_due": resolve_due,
                 "sla_state": "ok",
+                "sla_paused_hours": 0.0,
                 "sla_check_at": sla.next_check(
                     now, [(first_due, None), (resolve_due, None)], now, self.config.at_risk
                 ),
@@ -292,6 +303,7 @@ class ServiceDesk:
                 values["first_response_at"] = now
             if case.status in ("new", "open", "waiting_us"):
                 values["status"] = "waiting_customer"
+                values |= self.pause_values(case, "waiting_customer")
             store.update_case(conn, case.id, values)
             props = {"case_id": case.id, "ref": case.ref, "channel": out, "message_id": message_id}
             self.emit(conn, case.profile_id, REPLIED, props, _timeline(out), f"service:{entry_id}")
@@ -352,7 +364,7 @@ class ServiceDesk:
             values["closed_at"] = now
         elif status in OPEN_STATUSES:
             values["resolved_at"] = None  # reopened: the resolution is measured again
-        store.update_case(conn, case.id, values)
+        store.update_case(conn, case.id, values | self.pause_values(case, status))
         if status == "resolved":
             props = {"case_id": case.id, "ref": case.ref, "queue": case.queue}
             self.emit(conn, case.profile_id, RESOLVED, props, case.channel, f"service:{entry_id}")
@@ -360,22 +372,12 @@ class ServiceDesk:
                 self._survey(conn, case, entry_id)
 
     def _survey(self, conn: Connection, case: Any, entry_id: str) -> None:
-        """The satisfaction survey after a resolution, on the customer's channel.
-
-        Sent as a transactional message: it follows the customer's own request and carries no
-        advertising, so it needs no marketing consent; the gate still applies suppression.
-        """
-        token = self._signer.sign("csat", {"c": case.id}, timedelta(days=self.config.csat_days))
-        url = f"{self.config.public_url.rstrip('/')}/service/csat/{token}"
-        request = SendRequest(
-            profile_id=case.profile_id,
-            channel=ANSWER_CHANNEL.get(case.channel, "email"),
-            transactional=True,
-            template=CSAT_TEMPLATE,
-            data={"url": url, "subject": case.subject, "ref": case.ref},
-            idempotency_key=f"service-csat:{case.id}",
-        )
+        request = survey_request(self._signer, case, self.config.public_url, self.config.csat_days)
         self._messaging.enqueue_many(conn, [request], None)
+
+    def pause_values(self, case: Any, status: str) -> dict[str, Any]:
+        calendar = self.config.calendar_of(case.queue)
+        return pause.status_values(case, status, self._clock.now(), calendar, self.config.at_risk)
 
     def csat_case(self, token: str) -> str:
         return str(self._signer.open("csat", token)["c"])

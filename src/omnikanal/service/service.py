@@ -3,6 +3,7 @@ satisfaction survey and the figures."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -80,6 +81,35 @@ class Service:
         )
 
 
+def _calendars(
+    settings: Settings, store_hours: Callable[[str], tuple[dict[str, Any], str] | None] | None
+) -> tuple[sla.BusinessHours, dict[str, sla.BusinessHours], Callable[[str], sla.BusinessHours | None]]:
+    """The default business hours, those per queue, and a store queue's (its opening hours)."""
+    calendars = {
+        queue: sla.BusinessHours.parse(
+            hours,
+            settings.service_timezone,
+            settings.service_queue_holiday_states.get(queue, settings.service_holiday_state),
+        )
+        for queue, hours in settings.service_queue_hours.items()
+    }
+
+    def store_calendar(location_id: str) -> sla.BusinessHours | None:
+        """A store's opening hours as commerce keeps them; None when it keeps none."""
+        if store_hours is None:
+            return None
+        found = store_hours(location_id)
+        if found is None or not any(found[0].values()):
+            return None
+        state = settings.service_queue_holiday_states.get(f"store:{location_id}")
+        return sla.BusinessHours.weekly(found[0], found[1], state or settings.service_holiday_state)
+
+    default = sla.BusinessHours.parse(
+        settings.service_business_hours, settings.service_timezone, settings.service_holiday_state
+    )
+    return default, calendars, store_calendar
+
+
 def build_service(
     settings: Settings,
     engine: Engine,
@@ -89,14 +119,17 @@ def build_service(
     messaging: MessagingService,
     profiles: ProfileService,
     signer: Signer,
+    store_hours: Callable[[str], tuple[dict[str, Any], str] | None] | None = None,
 ) -> Service:
+    """``store_hours`` answers a store's opening hours and time zone (commerce keeps them)."""
     for status in settings.service_statuses:
         if not STATUS_PATTERN.match(status):
             raise ValueError(f"service status {status!r}: lower case letters, digits and _ only")
+    calendar, calendars, store_calendar = _calendars(settings, store_hours)
     config = DeskConfig(
-        calendar=sla.BusinessHours.parse(
-            settings.service_business_hours, settings.service_timezone, settings.service_holiday_state
-        ),
+        calendar=calendar,
+        queue_calendars=calendars,
+        store_hours=store_calendar,
         sla_hours=dict(settings.service_sla_hours),
         at_risk=settings.service_sla_at_risk,
         public_url=settings.public_url,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Index, Integer, String, Table, Text
+from sqlalchemy import Column, Float, Index, Integer, String, Table, Text
 
 from omnikanal.db.schema import ID, metadata
 from omnikanal.db.types import UTCDateTime, json_type
@@ -35,6 +35,10 @@ service_cases = Table(
     # the SLA state the watch last recorded, and when it must look again (NULL: all promises decided)
     Column("sla_state", String(20), nullable=False),
     Column("sla_check_at", UTCDateTime, nullable=True, index=True),
+    # the clock stops while the case waits for the customer (since when), and the business hours
+    # it stood still in all (the due times moved on by them)
+    Column("sla_paused_at", UTCDateTime, nullable=True),
+    Column("sla_paused_hours", Float, nullable=False, server_default="0"),
     Column("csat_score", Integer, nullable=True),
     Column("csat_comment", Text, nullable=True),
     Column("csat_at", UTCDateTime, nullable=True),

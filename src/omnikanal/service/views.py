@@ -10,10 +10,12 @@ from omnikanal.errors import InvalidInput
 
 from . import sla
 from .model import OPEN_STATUSES
+from .pause import view_now
 
 
 def sla_view(row: Any, now: datetime, at_risk: float) -> dict[str, Any]:
     open_ = row.status in OPEN_STATUSES
+    now = view_now(row, now)
     first = sla.state(row.created_at, row.first_response_due, row.first_response_at, now, at_risk)
     resolution = sla.state(
         row.created_at,
@@ -26,6 +28,8 @@ def sla_view(row: Any, now: datetime, at_risk: float) -> dict[str, Any]:
         "state": sla.worst(first, resolution),
         "first_response": {"due": isoformat(row.first_response_due), "state": first},
         "resolution": {"due": isoformat(row.resolution_due), "state": resolution},
+        "paused_since": isoformat(row.sla_paused_at),
+        "paused_hours": round(float(row.sla_paused_hours or 0), 4),
     }
 
 
