@@ -82,3 +82,23 @@ def survey_request(signer: Signer, case: Any, public_url: str, days: int) -> Sen
         data={"url": url, "subject": case.subject, "ref": case.ref},
         idempotency_key=f"service-csat:{case.id}",
     )
+
+
+MAX_REFERENCES = 20  # Message-IDs an answer names in References (the newest of the thread)
+
+
+def reply_request(case: Any, channel: str, text: str, key: str, thread: list[str]) -> SendRequest:
+    """An agent's answer as a transactional message; by email it names the customer's mails of the
+    thread (In-Reply-To the newest, References all), so their mail client threads it."""
+    data: dict[str, Any] = {"text": text, "subject": case.subject, "ref": case.ref}
+    if thread:
+        ids = [f"<{m}>" for m in thread]
+        data["thread"] = {"in_reply_to": ids[-1], "references": ids}
+    return SendRequest(
+        profile_id=case.profile_id,
+        channel=channel,
+        transactional=True,
+        template=REPLY_TEMPLATE,
+        data=data,
+        idempotency_key=key,
+    )

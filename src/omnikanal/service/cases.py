@@ -19,18 +19,17 @@ from omnikanal.commerce.touchpoints import Touchpoints, branch, live_profile
 from omnikanal.db.engine import read_tx, run_write
 from omnikanal.errors import Conflict, Forbidden, InvalidInput, NotFound
 from omnikanal.ids import new_id
-from omnikanal.messaging.service import MessagingService, SendRequest
+from omnikanal.messaging.service import MessagingService
 from omnikanal.signing import Signer
 
 from . import pause, sla, store
-from .answers import ensure_templates, survey_request
+from .answers import MAX_REFERENCES, ensure_templates, reply_request, survey_request
 from .model import (
     ANSWER_CHANNEL,
     LINK_KEYS,
     OPEN_STATUSES,
     OPENED,
     REPLIED,
-    REPLY_TEMPLATE,
     RESOLVED,
     STATUSES,
     CaseIn,
@@ -287,15 +286,8 @@ class ServiceDesk:
             entry_id = self.add_entry(
                 conn, case.id, case.profile_id, "outbound", out, actor, text, message_id=message_id
             )
-            data = {"text": text, "subject": case.subject, "ref": case.ref}
-            request = SendRequest(
-                profile_id=case.profile_id,
-                channel=out,
-                transactional=True,
-                template=REPLY_TEMPLATE,
-                data=data,
-                idempotency_key=f"service:{entry_id}",
-            )
+            thread = store.mail_thread(conn, case.id, MAX_REFERENCES) if out == "email" else []
+            request = reply_request(case, out, text, f"service:{entry_id}", thread)
             self._messaging.enqueue_many(conn, [request], actor, ids=[message_id])
             now = self._clock.now()
             values: dict[str, Any] = {"updated_at": now}

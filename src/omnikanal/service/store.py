@@ -55,6 +55,18 @@ def case_of_mail(conn: Connection, mail_ids: Sequence[str], message_ids: Sequenc
     return str(found) if found is not None else None
 
 
+def mail_thread(conn: Connection, case_id: str, limit: int) -> list[str]:
+    """The Message-IDs of the customer's mails on a case, oldest first (the newest ``limit``); a
+    mail without one is stored under a digest, which has no "@" and is left out."""
+    found = conn.execute(
+        select(E.mail_message_id)
+        .where(E.case_id == case_id, E.kind == "inbound", E.mail_message_id.like("%@%"))
+        .order_by(E.created_at.desc(), E.id.desc())
+        .limit(limit)
+    ).scalars()
+    return [str(m) for m in reversed(list(found))]
+
+
 def mail_known(conn: Connection, mail_id: str) -> bool:
     return conn.execute(select(E.id).where(E.mail_message_id == mail_id).limit(1)).first() is not None
 
