@@ -15,7 +15,18 @@ from omnikanal.errors import Forbidden, InvalidInput, OmnikanalError
 from omnikanal.pages import LANGUAGES, language, render
 from omnikanal.web import ERROR_RESPONSES, HubDep, PrincipalDep, require
 
-from .model import QUEUE_PATTERN, AssignIn, CaseIn, NoteIn, ReplyIn, StatusIn
+from .model import (
+    QUEUE_PATTERN,
+    AssignIn,
+    CaseIn,
+    MacroApplyIn,
+    MacroIn,
+    MacroList,
+    MacroOut,
+    NoteIn,
+    ReplyIn,
+    StatusIn,
+)
 
 RESPONSES: dict[int | str, dict[str, Any]] = {
     **ERROR_RESPONSES,
@@ -85,6 +96,47 @@ def assign(hub: HubDep, principal: PrincipalDep, case_id: str, body: AssignIn) -
 def set_status(hub: HubDep, principal: PrincipalDep, case_id: str, body: StatusIn) -> dict[str, Any]:
     require(principal, Permission.CASES_WRITE)
     return hub.service.desk.set_status(case_id, body.status, principal.actor, principal.store_id)
+
+
+@router.get("/macros", summary="Canned replies and macros (of a queue, with those of every queue)")
+def list_macros(
+    hub: HubDep, principal: PrincipalDep, queue: Annotated[str | None, Query(pattern=QUEUE_PATTERN)] = None
+) -> MacroList:
+    require(principal, Permission.CASES_READ)
+    return MacroList.model_validate({"items": hub.service.macros.all(queue, principal.store_id)})
+
+
+@router.post("/macros", status_code=201, summary="Save a macro: an answer per locale and what else it does")
+def create_macro(hub: HubDep, principal: PrincipalDep, body: MacroIn) -> MacroOut:
+    require(principal, Permission.CASES_WRITE)
+    return MacroOut.model_validate(hub.service.macros.create(body, principal.store_id))
+
+
+@router.get("/macros/{macro_id}", summary="One macro")
+def get_macro(hub: HubDep, principal: PrincipalDep, macro_id: str) -> MacroOut:
+    require(principal, Permission.CASES_READ)
+    return MacroOut.model_validate(hub.service.macros.get(macro_id, principal.store_id))
+
+
+@router.delete("/macros/{macro_id}", status_code=204, summary="Delete a macro")
+def delete_macro(hub: HubDep, principal: PrincipalDep, macro_id: str) -> None:
+    require(principal, Permission.CASES_WRITE)
+    hub.service.macros.delete(macro_id, principal.store_id)
+
+
+@router.get("/cases/{case_id}/macros", summary="The macros of the case's queue, filled for this case")
+def case_macros(hub: HubDep, principal: PrincipalDep, case_id: str) -> MacroList:
+    require(principal, Permission.CASES_READ)
+    items = hub.service.macros.for_case(case_id, principal.actor, principal.store_id)
+    return MacroList.model_validate({"items": items})
+
+
+@router.post("/cases/{case_id}/macros/{macro_id}", summary="Apply a macro: answer, tags, assignee, status")
+def apply_macro(
+    hub: HubDep, principal: PrincipalDep, case_id: str, macro_id: str, body: MacroApplyIn
+) -> dict[str, Any]:
+    require(principal, Permission.CASES_WRITE)
+    return hub.service.macros.apply(case_id, macro_id, principal.actor, body.channel, principal.store_id)
 
 
 @router.get("/figures", summary="First response and resolution times, SLA compliance, CSAT")

@@ -107,7 +107,7 @@ class ServiceDesk:
     # -- opening ---------------------------------------------------------------------------------
 
     def open_case(self, body: CaseIn, actor: str, store_id: str | None = None) -> dict[str, Any]:
-        _own_queue(body.queue, store_id)
+        own_queue(body.queue, store_id)
         links = {k: getattr(body, k) for k in LINK_KEYS if getattr(body, k) is not None}
 
         def work(conn: Connection) -> str:
@@ -230,7 +230,7 @@ class ServiceDesk:
 
     def get(self, case_id: str, store_id: str | None = None) -> dict[str, Any]:
         with read_tx(self.engine) as conn:
-            row = self._case(conn, case_id, store_id)
+            row = self.case_row(conn, case_id, store_id)
             view = case_view(row, self._clock.now(), self.config.at_risk)
             view["items"] = [entry_view(e) for e in store.entries(conn, case_id, MAX_ENTRIES)]
         return view
@@ -246,7 +246,7 @@ class ServiceDesk:
         if store_id is not None:
             queue = filters.get("queue")
             if queue is not None:
-                _own_queue(queue, store_id)
+                own_queue(queue, store_id)
             filters = {**filters, "queue": f"store:{store_id}"}
         after = decode_cursor(cursor) if cursor else None
         with read_tx(self.engine) as conn:
@@ -265,11 +265,11 @@ class ServiceDesk:
             found = store.counts_by_status(conn, queue)
         return {name: found.get(name, 0) for name in self.config.statuses}
 
-    def _case(self, conn: Connection, case_id: str, store_id: str | None, *, lock: bool = False) -> Any:
+    def case_row(self, conn: Connection, case_id: str, store_id: str | None, *, lock: bool = False) -> Any:
         row = store.get_case(conn, case_id, lock=lock)
         if row is None:
             raise NotFound("case_not_found", f"no case {case_id!r}")
-        _own_queue(row.queue, store_id)
+        own_queue(row.queue, store_id)
         return row
 
     # -- working a case --------------------------------------------------------------------------
@@ -278,34 +278,37 @@ class ServiceDesk:
         self, case_id: str, text: str, actor: str, channel: str | None = None, store_id: str | None = None
     ) -> dict[str, Any]:
         def work(conn: Connection) -> None:
-            case = self._case(conn, case_id, store_id, lock=True)
-            if case.status == "closed":
-                raise Conflict("case_closed", f"case {case_id} is closed")
-            out = channel or ANSWER_CHANNEL.get(case.channel, "email")
-            message_id = new_id("msg")
-            entry_id = self.add_entry(
-                conn, case.id, case.profile_id, "outbound", out, actor, text, message_id=message_id
-            )
-            thread = store.mail_thread(conn, case.id, MAX_REFERENCES) if out == "email" else []
-            request = reply_request(case, out, text, f"service:{entry_id}", thread)
-            self._messaging.enqueue_many(conn, [request], actor, ids=[message_id])
-            now = self._clock.now()
-            values: dict[str, Any] = {"updated_at": now}
-            if case.first_response_at is None:
-                values["first_response_at"] = now
-            if case.status in ("new", "open", "waiting_us"):
-                values["status"] = "waiting_customer"
-                values |= self.pause_values(case, "waiting_customer")
-            store.update_case(conn, case.id, values)
-            props = {"case_id": case.id, "ref": case.ref, "channel": out, "message_id": message_id}
-            self.emit(conn, case.profile_id, REPLIED, props, _timeline(out), f"service:{entry_id}")
+            self.answer(conn, self.case_row(conn, case_id, store_id, lock=True), text, actor, channel)
 
         self.write(work)
         return self.get(case_id, store_id)
 
+    def answer(self, conn: Connection, case: Any, text: str, actor: str, channel: str | None) -> None:
+        """An answer to the customer in the caller's transaction (the case row locked)."""
+        if case.status == "closed":
+            raise Conflict("case_closed", f"case {case.id} is closed")
+        out = channel or ANSWER_CHANNEL.get(case.channel, "email")
+        message_id = new_id("msg")
+        entry_id = self.add_entry(
+            conn, case.id, case.profile_id, "outbound", out, actor, text, message_id=message_id
+        )
+        thread = store.mail_thread(conn, case.id, MAX_REFERENCES) if out == "email" else []
+        request = reply_request(case, out, text, f"service:{entry_id}", thread)
+        self._messaging.enqueue_many(conn, [request], actor, ids=[message_id])
+        now = self._clock.now()
+        values: dict[str, Any] = {"updated_at": now}
+        if case.first_response_at is None:
+            values["first_response_at"] = now
+        if case.status in ("new", "open", "waiting_us"):
+            values["status"] = "waiting_customer"
+            values |= self.pause_values(case, "waiting_customer")
+        store.update_case(conn, case.id, values)
+        props = {"case_id": case.id, "ref": case.ref, "channel": out, "message_id": message_id}
+        self.emit(conn, case.profile_id, REPLIED, props, _timeline(out), f"service:{entry_id}")
+
     def note(self, case_id: str, text: str, actor: str, store_id: str | None = None) -> dict[str, Any]:
         def work(conn: Connection) -> None:
-            case = self._case(conn, case_id, store_id, lock=True)
+            case = self.case_row(conn, case_id, store_id, lock=True)
             self.add_entry(conn, case.id, case.profile_id, "note", None, actor, text)
 
         self.write(work)
@@ -315,16 +318,18 @@ class ServiceDesk:
         self, case_id: str, assignee: str | None, actor: str, store_id: str | None = None
     ) -> dict[str, Any]:
         def work(conn: Connection) -> None:
-            case = self._case(conn, case_id, store_id, lock=True)
-            data = {"from": case.assignee, "to": assignee}
-            self.add_entry(conn, case.id, case.profile_id, "assign", None, actor, None, data=data)
-            values: dict[str, Any] = {"assignee": assignee}
-            if case.status == "new" and assignee is not None:
-                values["status"] = "open"
-            store.update_case(conn, case.id, values)
+            self.assign_in(conn, self.case_row(conn, case_id, store_id, lock=True), assignee, actor)
 
         self.write(work)
         return self.get(case_id, store_id)
+
+    def assign_in(self, conn: Connection, case: Any, assignee: str | None, actor: str) -> None:
+        data = {"from": case.assignee, "to": assignee}
+        self.add_entry(conn, case.id, case.profile_id, "assign", None, actor, None, data=data)
+        values: dict[str, Any] = {"assignee": assignee}
+        if case.status == "new" and assignee is not None:
+            values["status"] = "open"
+        store.update_case(conn, case.id, values)
 
     def set_status(
         self, case_id: str, status: str, actor: str, store_id: str | None = None
@@ -335,7 +340,7 @@ class ServiceDesk:
             )
 
         def work(conn: Connection) -> None:
-            case = self._case(conn, case_id, store_id, lock=True)
+            case = self.case_row(conn, case_id, store_id, lock=True)
             self.change_status(conn, case, status, actor)
 
         self.write(work)
@@ -379,7 +384,7 @@ def _timeline(messaging_channel: str) -> str:
     return {"whatsapp": "chat"}.get(messaging_channel, messaging_channel)
 
 
-def _own_queue(queue: str, store_id: str | None) -> None:
+def own_queue(queue: str, store_id: str | None) -> None:
     """A store's staff see and work only their store's queue."""
     if store_id is not None and queue != f"store:{store_id}":
         raise Forbidden("other_queue", f"store staff work only the queue store:{store_id}")

@@ -17,7 +17,7 @@ PRIORITIES: tuple[str, ...] = ("low", "normal", "high", "urgent")
 CHANNELS: tuple[str, ...] = ("email", "sms", "chat", "social", "hotline", "store", "web", "app")
 # The messaging channel an answer goes out on, per case channel; the rest answer by email.
 ANSWER_CHANNEL: dict[str, str] = {"sms": "sms", "chat": "whatsapp"}
-ENTRY_KINDS: tuple[str, ...] = ("inbound", "outbound", "note", "status", "assign", "call")
+ENTRY_KINDS: tuple[str, ...] = ("inbound", "outbound", "note", "status", "assign", "call", "macro")
 LINK_KEYS: tuple[str, ...] = ("order_id", "reservation_id", "return_id", "product_id")
 
 QUEUE_PATTERN = r"^[a-z0-9][a-z0-9_:.-]{0,99}$"
@@ -84,3 +84,40 @@ class StatusIn(_Strict):
 class CsatIn(_Strict):
     score: int = Field(ge=1, le=5)
     comment: str | None = Field(default=None, max_length=2000)
+
+
+class MacroIn(_Strict):
+    name: str = Field(min_length=1, max_length=200)
+    queue: str | None = Field(default=None, pattern=QUEUE_PATTERN, description="null: every queue")
+    texts: dict[Literal["de", "en"], str] = Field(
+        default_factory=dict,
+        description="the answer per locale, with placeholders such as {{ customer.first_name }} and "
+        "{{ case.ref }}; none: the macro sends nothing",
+    )
+    status: str | None = Field(default=None, max_length=40, description="the status it sets")
+    tags: list[str] = Field(default_factory=list, max_length=20, description="tags it adds")
+    assignee: str | None = Field(default=None, max_length=200, description="whom it assigns")
+
+
+class MacroApplyIn(_Strict):
+    channel: Literal["email", "sms", "whatsapp"] | None = Field(
+        default=None, description="the answer's channel (default: the case's)"
+    )
+
+
+class MacroOut(BaseModel):
+    id: str
+    name: str
+    queue: str | None = Field(description="null: every queue")
+    texts: dict[str, str]
+    status: str | None
+    tags: list[str]
+    assignee: str | None
+    created_at: str
+    updated_at: str
+    locale: str | None = Field(default=None, description="with a case: the customer's language")
+    preview: str | None = Field(default=None, description="with a case: the answer, filled in")
+
+
+class MacroList(BaseModel):
+    items: list[MacroOut]

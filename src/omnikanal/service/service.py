@@ -26,6 +26,7 @@ from .cases import DeskConfig, ServiceDesk
 from .figures import figures
 from .inbound import MailIntake
 from .jobs import SlaWatch
+from .macros import MacroBook
 from .model import ORIGIN, RATED, STATUS_PATTERN
 from .privacy import ServicePersonalData
 from .smtp import MailListener
@@ -40,6 +41,7 @@ class Service:
     listener: MailListener | None
     personal_data: ServicePersonalData
     watch: SlaWatch
+    macros: MacroBook
 
     def start(self, *, api: bool, worker: bool, sla_watch: bool) -> None:
         """The listener for inbound mail runs in the API role, the SLA watch in the worker role."""
@@ -151,4 +153,6 @@ def build_service(
         )
     texts = TextIntake(desk, ingest, profiles, settings.service_text_queue)
     watch = SlaWatch(desk, messaging, settings.service_sla_check_seconds, settings.service_sla_batch)
-    return Service(desk, intake, texts, listener, ServicePersonalData(clock, config.at_risk), watch)
+    macros = MacroBook(desk, profiles, settings.messaging_default_locale)
+    personal_data = ServicePersonalData(clock, config.at_risk)
+    return Service(desk, intake, texts, listener, personal_data, watch, macros)

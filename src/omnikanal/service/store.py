@@ -8,10 +8,11 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
 
-from .tables import service_cases, service_entries
+from .tables import service_cases, service_entries, service_macros
 
 C = service_cases.c
 E = service_entries.c
+M = service_macros.c
 
 
 def insert_case(conn: Connection, row: dict[str, Any]) -> None:
@@ -153,3 +154,23 @@ def due_checks(conn: Connection, now: datetime, limit: int) -> list[Any]:
     if conn.dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
     return list(conn.execute(stmt))
+
+
+def insert_macro(conn: Connection, row: dict[str, Any]) -> None:
+    conn.execute(insert(service_macros).values(row))
+
+
+def macro(conn: Connection, macro_id: str) -> Any:
+    return conn.execute(select(service_macros).where(M.id == macro_id)).first()
+
+
+def macros(conn: Connection, queues: Sequence[str] | None) -> list[Any]:
+    """Macros of the queues given (all when None), by name."""
+    stmt = select(service_macros)
+    if queues is not None:
+        stmt = stmt.where(M.queue.in_(list(queues)))
+    return list(conn.execute(stmt.order_by(M.name, M.queue).limit(1000)))
+
+
+def delete_macro(conn: Connection, macro_id: str) -> int:
+    return conn.execute(delete(service_macros).where(M.id == macro_id)).rowcount or 0

@@ -63,3 +63,20 @@ service_entries = Table(
     Column("data", json_type(), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
 )
+
+# Canned replies and macros: per queue ("*": every queue), a text per locale with placeholders,
+# and what else one click does (status, tags added, assignee).
+service_macros = Table(
+    "service_macros",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("queue", String(100), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("texts", json_type(), nullable=False),  # {"de": "...", "en": "..."}
+    Column("status", String(40), nullable=True),
+    Column("tags", json_type(), nullable=False),
+    Column("assignee", String(200), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ux_service_macros_queue_name", "queue", "name", unique=True),
+)

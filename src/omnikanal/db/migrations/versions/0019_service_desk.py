@@ -1,16 +1,19 @@
-"""service desk: paused SLA clocks
+"""service desk: paused SLA clocks, macros
 
 Revision ID: 0019_service_desk
 Revises: 0015_matching
 Create Date: 2026-12-03
 
-The SLA clock of a case stops while it waits for the customer.
+The SLA clock of a case stops while it waits for the customer; canned replies and macros per queue.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects.postgresql import JSONB
 
 from omnikanal.db.types import UTCDateTime
 
@@ -22,13 +25,31 @@ depends_on = None
 ID = sa.String(40)
 
 
+def _json() -> sa.types.TypeEngine[Any]:
+    return sa.JSON().with_variant(JSONB(), "postgresql")
+
+
 def upgrade() -> None:
     with op.batch_alter_table("service_cases") as batch:
         batch.add_column(sa.Column("sla_paused_at", UTCDateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column("sla_paused_hours", sa.Float(), nullable=False, server_default="0"))
+    op.create_table(
+        "service_macros",
+        sa.Column("id", ID, primary_key=True),
+        sa.Column("queue", sa.String(100), nullable=False),
+        sa.Column("name", sa.String(200), nullable=False),
+        sa.Column("texts", _json(), nullable=False),
+        sa.Column("status", sa.String(40), nullable=True),
+        sa.Column("tags", _json(), nullable=False),
+        sa.Column("assignee", sa.String(200), nullable=True),
+        sa.Column("created_at", UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", UTCDateTime(timezone=True), nullable=False),
+    )
+    op.create_index("ux_service_macros_queue_name", "service_macros", ["queue", "name"], unique=True)
 
 
 def downgrade() -> None:
+    op.drop_table("service_macros")
     with op.batch_alter_table("service_cases") as batch:
         batch.drop_column("sla_paused_hours")
         batch.drop_column("sla_paused_at")
