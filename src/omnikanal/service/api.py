@@ -23,6 +23,7 @@ from .model import (
     MacroIn,
     MacroList,
     MacroOut,
+    MergeIn,
     NoteIn,
     ReplyIn,
     StatusIn,
@@ -96,6 +97,22 @@ def assign(hub: HubDep, principal: PrincipalDep, case_id: str, body: AssignIn) -
 def set_status(hub: HubDep, principal: PrincipalDep, case_id: str, body: StatusIn) -> dict[str, Any]:
     require(principal, Permission.CASES_WRITE)
     return hub.service.desk.set_status(case_id, body.status, principal.actor, principal.store_id)
+
+
+@router.post("/cases/{case_id}/merge", summary="Merge a duplicate case into another (answers the survivor)")
+def merge(hub: HubDep, principal: PrincipalDep, case_id: str, body: MergeIn) -> dict[str, Any]:
+    require(principal, Permission.CASES_WRITE)
+    survivor = hub.service.merger.merge(case_id, body.into, principal.actor, principal.store_id)
+    hub.audit.record(principal.actor, "service.merge", survivor["profile_id"])
+    return survivor
+
+
+@router.post("/cases/{case_id}/unmerge", summary="Undo the merge of a duplicate (answers it restored)")
+def unmerge(hub: HubDep, principal: PrincipalDep, case_id: str) -> dict[str, Any]:
+    require(principal, Permission.CASES_WRITE)
+    restored = hub.service.merger.undo(case_id, principal.actor, principal.store_id)
+    hub.audit.record(principal.actor, "service.unmerge", restored["profile_id"])
+    return restored
 
 
 @router.get("/macros", summary="Canned replies and macros (of a queue, with those of every queue)")

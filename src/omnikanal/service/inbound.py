@@ -128,13 +128,20 @@ class MailIntake:
     @staticmethod
     def _thread(conn: Connection, mail: InboundMail) -> Any:
         case_id = store.case_of_mail(conn, mail.references, mail.own_message_ids)
-        if case_id is not None:
-            return store.get_case(conn, case_id, lock=True)
-        for ref in mail.refs:
-            found = store.case_by_ref(conn, ref)
-            if found is not None:
-                return store.get_case(conn, found.id, lock=True)
-        return None
+        if case_id is None:
+            found = next(filter(None, (store.case_by_ref(conn, ref) for ref in mail.refs)), None)
+            case_id = found.id if found is not None else None
+        return survivor(conn, case_id) if case_id is not None else None
+
+
+def survivor(conn: Connection, case_id: str) -> Any:
+    """The case, locked; for a merged duplicate the case it was merged into (a short chain)."""
+    case = store.get_case(conn, case_id, lock=True)
+    for _ in range(10):
+        if case is None or case.merged_into is None:
+            break
+        case = store.get_case(conn, case.merged_into, lock=True)
+    return case
 
 
 def _named_order(conn: Connection, mail: InboundMail, profile_id: str) -> str | None:

@@ -17,7 +17,7 @@ PRIORITIES: tuple[str, ...] = ("low", "normal", "high", "urgent")
 CHANNELS: tuple[str, ...] = ("email", "sms", "chat", "social", "hotline", "store", "web", "app")
 # The messaging channel an answer goes out on, per case channel; the rest answer by email.
 ANSWER_CHANNEL: dict[str, str] = {"sms": "sms", "chat": "whatsapp"}
-ENTRY_KINDS: tuple[str, ...] = ("inbound", "outbound", "note", "status", "assign", "call", "macro")
+ENTRY_KINDS: tuple[str, ...] = ("inbound", "outbound", "note", "status", "assign", "call", "macro", "merge")
 LINK_KEYS: tuple[str, ...] = ("order_id", "reservation_id", "return_id", "product_id")
 
 QUEUE_PATTERN = r"^[a-z0-9][a-z0-9_:.-]{0,99}$"
@@ -121,3 +121,7 @@ class MacroOut(BaseModel):
 
 class MacroList(BaseModel):
     items: list[MacroOut]
+
+
+class MergeIn(_Strict):
+    into: str = Field(min_length=1, max_length=40, description="the case that stays (the survivor)")

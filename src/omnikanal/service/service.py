@@ -27,6 +27,7 @@ from .figures import figures
 from .inbound import MailIntake
 from .jobs import SlaWatch
 from .macros import MacroBook
+from .merge import CaseMerger
 from .model import ORIGIN, RATED, STATUS_PATTERN
 from .privacy import ServicePersonalData
 from .smtp import MailListener
@@ -42,6 +43,7 @@ class Service:
     personal_data: ServicePersonalData
     watch: SlaWatch
     macros: MacroBook
+    merger: CaseMerger
 
     def start(self, *, api: bool, worker: bool, sla_watch: bool) -> None:
         """The listener for inbound mail runs in the API role, the SLA watch in the worker role."""
@@ -155,4 +157,4 @@ def build_service(
     watch = SlaWatch(desk, messaging, settings.service_sla_check_seconds, settings.service_sla_batch)
     macros = MacroBook(desk, profiles, settings.messaging_default_locale)
     personal_data = ServicePersonalData(clock, config.at_risk)
-    return Service(desk, intake, texts, listener, personal_data, watch, macros)
+    return Service(desk, intake, texts, listener, personal_data, watch, macros, CaseMerger(desk))

@@ -8,11 +8,12 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
 
-from .tables import service_cases, service_entries, service_macros
+from .tables import service_case_merges, service_cases, service_entries, service_macros
 
 C = service_cases.c
 E = service_entries.c
 M = service_macros.c
+G = service_case_merges.c
 
 
 def insert_case(conn: Connection, row: dict[str, Any]) -> None:
@@ -137,6 +138,7 @@ def of_profiles(conn: Connection, profile_ids: Sequence[str]) -> tuple[list[Any]
 
 def erase_profiles(conn: Connection, profile_ids: Sequence[str]) -> int:
     ids = list(profile_ids)
+    conn.execute(delete(service_case_merges).where(G.profile_id.in_(ids)))
     removed = conn.execute(delete(service_entries).where(E.profile_id.in_(ids))).rowcount or 0
     return removed + (conn.execute(delete(service_cases).where(C.profile_id.in_(ids))).rowcount or 0)
 
@@ -174,3 +176,37 @@ def macros(conn: Connection, queues: Sequence[str] | None) -> list[Any]:
 
 def delete_macro(conn: Connection, macro_id: str) -> int:
     return conn.execute(delete(service_macros).where(M.id == macro_id)).rowcount or 0
+
+
+def entry_ids(conn: Connection, case_id: str) -> list[str]:
+    return [str(i) for i in conn.execute(select(E.id).where(E.case_id == case_id)).scalars()]
+
+
+def move_entries(conn: Connection, ids: Sequence[str], to_case: str) -> None:
+    """Entries to another case; both cases' counts follow (recounted, so a move is exact)."""
+    if not ids:
+        return
+    conn.execute(update(service_entries).where(E.id.in_(list(ids))).values(case_id=to_case))
+
+
+def recount(conn: Connection, case_id: str) -> None:
+    n = conn.execute(select(func.count()).select_from(service_entries).where(E.case_id == case_id)).scalar()
+    conn.execute(update(service_cases).where(C.id == case_id).values(entries=int(n or 0)))
+
+
+def insert_merge(conn: Connection, row: dict[str, Any]) -> None:
+    conn.execute(insert(service_case_merges).values(row))
+
+
+def open_merge(conn: Connection, merged_id: str) -> Any:
+    """The merge of a case that is not undone yet (a case is merged once at a time)."""
+    return conn.execute(
+        select(service_case_merges)
+        .where(G.merged_id == merged_id, G.undone_at.is_(None))
+        .order_by(G.created_at.desc())
+        .limit(1)
+    ).first()
+
+
+def merge_undone(conn: Connection, merge_id: str, at: datetime) -> None:
+    conn.execute(update(service_case_merges).where(G.id == merge_id).values(undone_at=at))

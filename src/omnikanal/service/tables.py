@@ -39,6 +39,7 @@ service_cases = Table(
     # it stood still in all (the due times moved on by them)
     Column("sla_paused_at", UTCDateTime, nullable=True),
     Column("sla_paused_hours", Float, nullable=False, server_default="0"),
+    Column("merged_into", ID, nullable=True, index=True),  # a duplicate merged into this case
     Column("csat_score", Integer, nullable=True),
     Column("csat_comment", Text, nullable=True),
     Column("csat_at", UTCDateTime, nullable=True),
@@ -79,4 +80,19 @@ service_macros = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Index("ux_service_macros_queue_name", "queue", "name", unique=True),
+)
+
+# Merges of duplicate cases, kept for their undo: what moved and what the cases were before.
+service_case_merges = Table(
+    "service_case_merges",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("merged_id", ID, nullable=False, index=True),
+    Column("survivor_id", ID, nullable=False, index=True),
+    Column("profile_id", ID, nullable=False, index=True),
+    Column("entry_ids", json_type(), nullable=False),  # the entries moved to the survivor
+    Column("before", json_type(), nullable=False),  # status, tags, links of both cases
+    Column("actor", String(200), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("undone_at", UTCDateTime, nullable=True),
 )

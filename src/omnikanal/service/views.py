@@ -47,6 +47,7 @@ def case_view(row: Any, now: datetime, at_risk: float) -> dict[str, Any]:
         "tags": row.tags,
         "links": row.links,
         "entries": row.entries,
+        "merged_into": row.merged_into,
         "created_at": isoformat(row.created_at),
         "updated_at": isoformat(row.updated_at),
         "first_response_at": isoformat(row.first_response_at),

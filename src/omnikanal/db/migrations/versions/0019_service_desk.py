@@ -1,4 +1,4 @@
-"""service desk: paused SLA clocks, macros
+"""service desk: paused SLA clocks, macros, case merges
 
 Revision ID: 0019_service_desk
 Revises: 0015_matching
@@ -33,6 +33,22 @@ def upgrade() -> None:
     with op.batch_alter_table("service_cases") as batch:
         batch.add_column(sa.Column("sla_paused_at", UTCDateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column("sla_paused_hours", sa.Float(), nullable=False, server_default="0"))
+        batch.add_column(sa.Column("merged_into", ID, nullable=True))
+        batch.create_index("ix_service_cases_merged_into", ["merged_into"])
+    op.create_table(
+        "service_case_merges",
+        sa.Column("id", ID, primary_key=True),
+        sa.Column("merged_id", ID, nullable=False),
+        sa.Column("survivor_id", ID, nullable=False),
+        sa.Column("profile_id", ID, nullable=False),
+        sa.Column("entry_ids", _json(), nullable=False),
+        sa.Column("before", _json(), nullable=False),
+        sa.Column("actor", sa.String(200), nullable=False),
+        sa.Column("created_at", UTCDateTime(timezone=True), nullable=False),
+        sa.Column("undone_at", UTCDateTime(timezone=True), nullable=True),
+    )
+    for column in ("merged_id", "survivor_id", "profile_id"):
+        op.create_index(f"ix_service_case_merges_{column}", "service_case_merges", [column])
     op.create_table(
         "service_macros",
         sa.Column("id", ID, primary_key=True),
@@ -50,6 +66,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("service_macros")
+    op.drop_table("service_case_merges")
     with op.batch_alter_table("service_cases") as batch:
+        batch.drop_index("ix_service_cases_merged_into")
+        batch.drop_column("merged_into")
         batch.drop_column("sla_paused_hours")
         batch.drop_column("sla_paused_at")
