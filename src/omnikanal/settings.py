@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -515,6 +515,13 @@ class Settings(BaseSettings):
     (recorded on the case); 0: never."""
     service_sla_batch: int = 200
     """Cases the SLA watch handles in one transaction."""
+    service_retention_days: int = Field(default=0, ge=0)
+    """Closed cases are removed this many days after closing (by the worker); 0: kept."""
+    service_retention_mode: Literal["delete", "anonymise"] = "anonymise"
+    """What retention does to a closed case: delete it with its thread, or anonymise it (texts,
+    subject, comment and the tie to the person removed; times, SLA and score kept for the figures)."""
+    service_retention_seconds: float = 3600.0
+    """How often the worker's retention job looks for closed cases past their time."""
 
     @field_validator("sqlite_synchronous")
     @classmethod

@@ -30,6 +30,7 @@ from .macros import MacroBook
 from .merge import CaseMerger
 from .model import ORIGIN, RATED, STATUS_PATTERN
 from .privacy import ServicePersonalData
+from .retention import Retention
 from .smtp import MailListener
 from .texts import TextIntake
 
@@ -44,6 +45,7 @@ class Service:
     watch: SlaWatch
     macros: MacroBook
     merger: CaseMerger
+    retention: Retention
 
     def start(self, *, api: bool, worker: bool, sla_watch: bool) -> None:
         """The listener for inbound mail runs in the API role, the SLA watch in the worker role."""
@@ -51,9 +53,12 @@ class Service:
             self.listener.start()
         if worker and sla_watch:
             self.watch.start()
+        if worker:
+            self.retention.start()
 
     def stop(self) -> None:
         self.watch.stop()
+        self.retention.stop()
         if self.listener is not None:
             self.listener.stop()
 
@@ -157,4 +162,11 @@ def build_service(
     watch = SlaWatch(desk, messaging, settings.service_sla_check_seconds, settings.service_sla_batch)
     macros = MacroBook(desk, profiles, settings.messaging_default_locale)
     personal_data = ServicePersonalData(clock, config.at_risk)
-    return Service(desk, intake, texts, listener, personal_data, watch, macros, CaseMerger(desk))
+    retention = Retention(
+        desk,
+        settings.service_retention_days,
+        settings.service_retention_mode,
+        settings.service_retention_seconds,
+        settings.service_sla_batch,
+    )
+    return Service(desk, intake, texts, listener, personal_data, watch, macros, CaseMerger(desk), retention)

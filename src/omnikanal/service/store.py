@@ -210,3 +210,41 @@ def open_merge(conn: Connection, merged_id: str) -> Any:
 
 def merge_undone(conn: Connection, merge_id: str, at: datetime) -> None:
     conn.execute(update(service_case_merges).where(G.id == merge_id).values(undone_at=at))
+
+
+def expired_cases(conn: Connection, cutoff: datetime, anonymous: str, limit: int) -> list[str]:
+    """Closed cases closed before ``cutoff`` that are not anonymised yet, oldest first."""
+    stmt = (
+        select(C.id)
+        .where(C.closed_at < cutoff, C.status == "closed", C.profile_id != anonymous)
+        .order_by(C.closed_at)
+        .limit(limit)
+    )
+    return [str(i) for i in conn.execute(stmt).scalars()]
+
+
+def delete_cases(conn: Connection, ids: Sequence[str]) -> None:
+    if not ids:
+        return
+    conn.execute(delete(service_entries).where(E.case_id.in_(list(ids))))
+    conn.execute(delete(service_case_merges).where(G.merged_id.in_(list(ids))))
+    conn.execute(delete(service_cases).where(C.id.in_(list(ids))))
+
+
+def anonymise_cases(conn: Connection, ids: Sequence[str], anonymous: str) -> None:
+    """What identifies or quotes the person goes; what the figures count stays."""
+    if not ids:
+        return
+    conn.execute(
+        update(service_entries)
+        .where(E.case_id.in_(list(ids)))
+        .values(
+            profile_id=anonymous, body_text=None, body_html=None, author=None, mail_message_id=None, data={}
+        )
+    )
+    conn.execute(delete(service_case_merges).where(G.merged_id.in_(list(ids))))
+    conn.execute(
+        update(service_cases)
+        .where(C.id.in_(list(ids)))
+        .values(profile_id=anonymous, subject="-", links={}, tags=[], csat_comment=None, assignee=None)
+    )

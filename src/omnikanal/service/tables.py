@@ -45,6 +45,7 @@ service_cases = Table(
     Column("csat_at", UTCDateTime, nullable=True),
     Index("ix_service_cases_queue_status", "queue", "status", "created_at"),
     Index("ix_service_cases_created", "created_at"),
+    Index("ix_service_cases_closed", "closed_at"),  # the retention job's reading
 )
 
 # The thread of a case: inbound and outbound messages, notes, status changes, assignments.

@@ -1,4 +1,4 @@
-"""service desk: paused SLA clocks, macros, case merges
+"""service desk: paused SLA clocks, macros, case merges, retention
 
 Revision ID: 0019_service_desk
 Revises: 0015_matching
@@ -35,6 +35,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("sla_paused_hours", sa.Float(), nullable=False, server_default="0"))
         batch.add_column(sa.Column("merged_into", ID, nullable=True))
         batch.create_index("ix_service_cases_merged_into", ["merged_into"])
+        batch.create_index("ix_service_cases_closed", ["closed_at"])
     op.create_table(
         "service_case_merges",
         sa.Column("id", ID, primary_key=True),
@@ -68,6 +69,7 @@ def downgrade() -> None:
     op.drop_table("service_macros")
     op.drop_table("service_case_merges")
     with op.batch_alter_table("service_cases") as batch:
+        batch.drop_index("ix_service_cases_closed")
         batch.drop_index("ix_service_cases_merged_into")
         batch.drop_column("merged_into")
         batch.drop_column("sla_paused_hours")
