@@ -515,6 +515,13 @@ class Settings(BaseSettings):
     (recorded on the case); 0: never."""
     service_sla_batch: int = 200
     """Cases the SLA watch handles in one transaction."""
+    service_webhook_secrets: dict[str, str] = Field(default_factory=dict)
+    """Secrets of the signed chat/social and phone-system webhooks, per source name
+    (``{"chat": "whsec_<base64>"}``); a source without one is refused (404)."""
+    service_webhook_tolerance_seconds: int = Field(default=300, ge=1, le=3600)
+    """How far a webhook's timestamp may be from now (seconds): older requests are replays."""
+    service_webhook_queue: str = "hotline"
+    """The queue cases opened by the chat/social and call webhooks go to."""
     service_retention_days: int = Field(default=0, ge=0)
     """Closed cases are removed this many days after closing (by the worker); 0: kept."""
     service_retention_mode: Literal["delete", "anonymise"] = "anonymise"

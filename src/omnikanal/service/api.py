@@ -7,18 +7,22 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import parse_qs
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
 from omnikanal.auth.model import Permission
-from omnikanal.errors import Forbidden, InvalidInput, OmnikanalError
+from omnikanal.errors import Forbidden, InvalidInput, NotFound, OmnikanalError
 from omnikanal.pages import LANGUAGES, language, render
-from omnikanal.web import ERROR_RESPONSES, HubDep, PrincipalDep, require
+from omnikanal.web import ERROR_RESPONSES, BodyTooLarge, HubDep, PrincipalDep, require
 
+from .hooks import verify
 from .model import (
     QUEUE_PATTERN,
     AssignIn,
+    CallIn,
     CaseIn,
+    ChatMessageIn,
+    HookOut,
     MacroApplyIn,
     MacroIn,
     MacroList,
@@ -175,6 +179,50 @@ def get_figures(
     if since >= until:
         raise InvalidInput("empty_window", "since: must be before until", "since")
     return hub.service.figures(since, until, limit)
+
+
+HOOK_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"description": "Bad input; the body names the code, the problem and the field"},
+    401: {"description": "Unsigned, badly signed, or a timestamp outside the tolerance (a replay)"},
+    404: {"description": "No secret for this source"},
+    413: {"description": "Body over 64 KiB"},
+}
+MAX_HOOK_BODY = 65_536
+
+
+async def _signed(hub: HubDep, request: Request, source: str) -> None:
+    """The request is signed with the source's secret (Standard Webhooks), before its body is read
+    as a model; without a secret for the source, nothing is accepted from it."""
+    secret = hub.settings.service_webhook_secrets.get(source)
+    if secret is None:
+        raise NotFound("unknown_source", f"source: no webhook secret for {source!r}", "source")
+    body = await request.body()
+    if len(body) > MAX_HOOK_BODY:
+        raise BodyTooLarge(MAX_HOOK_BODY)
+    now = hub.clock.now().timestamp()
+    verify(secret, request.headers, body, now, hub.settings.service_webhook_tolerance_seconds)
+
+
+Signed = Annotated[None, Depends(_signed)]
+SourceName = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_-]{0,59}$", description="the source's name")]
+
+
+@public.post(
+    "/callbacks/service/{source}/messages",
+    responses=HOOK_RESPONSES,
+    summary="A chat or social message (signed webhook): continues the sender's case or opens one",
+)
+def chat_message(hub: HubDep, _: Signed, source: SourceName, body: ChatMessageIn) -> HookOut:
+    return HookOut.model_validate(hub.service.hooks.message(source, body))
+
+
+@public.post(
+    "/callbacks/service/{source}/calls",
+    responses=HOOK_RESPONSES,
+    summary="A phone system's call event (signed webhook): on the caller's timeline, optionally a case",
+)
+def call_event(hub: HubDep, _: Signed, source: SourceName, body: CallIn) -> HookOut:
+    return HookOut.model_validate(hub.service.hooks.call(source, body))
 
 
 _TEXT = {

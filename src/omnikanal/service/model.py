@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 ORIGIN = "service"
 
@@ -125,3 +125,50 @@ class MacroList(BaseModel):
 
 class MergeIn(_Strict):
     into: str = Field(min_length=1, max_length=40, description="the case that stays (the survivor)")
+
+
+E164 = r"^\+[1-9][0-9]{6,14}$"
+REF_PATTERN = r"^C-[0-9A-F]{10}$"
+
+
+class SenderIn(_Strict):
+    email: str | None = Field(default=None, max_length=320, pattern=r"^[^@\s]{1,64}@[^@\s]{1,255}$")
+    phone: str | None = Field(default=None, pattern=E164, description="E.164, +4930...")
+    name: str | None = Field(default=None, max_length=200)
+    handle: str | None = Field(default=None, max_length=200, description="the sender's name in the chat tool")
+
+    @model_validator(mode="after")
+    def _reachable(self) -> SenderIn:
+        if self.email is None and self.phone is None:
+            raise ValueError("sender: give an email or a phone (E.164), so the sender becomes a profile")
+        return self
+
+
+class ChatMessageIn(_Strict):
+    id: str = Field(
+        min_length=1, max_length=200, description="the message's id in the chat tool (a repeat is one entry)"
+    )
+    channel: Literal["chat", "social"] = "chat"
+    sender: SenderIn
+    text: str = Field(min_length=1, max_length=10_000)
+    subject: str | None = Field(default=None, max_length=500)
+    case_ref: str | None = Field(
+        default=None, pattern=REF_PATTERN, description="continue this case (the sender's)"
+    )
+
+
+class CallIn(_Strict):
+    id: str = Field(min_length=1, max_length=200, description="the call's id in the phone system")
+    event: Literal["started", "ended", "missed"]
+    caller: str = Field(pattern=E164, description="the caller's number, E.164")
+    duration_seconds: int | None = Field(default=None, ge=0, le=86_400)
+    agent: str | None = Field(default=None, max_length=200)
+    open_case: bool = Field(default=False, description="open a case (or add the call to her open one)")
+    subject: str | None = Field(default=None, max_length=500)
+
+
+class HookOut(BaseModel):
+    outcome: str | None = None
+    case_id: str | None
+    profile_id: str
+    console_url: str | None = None

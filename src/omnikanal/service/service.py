@@ -24,6 +24,7 @@ from omnikanal.sources.service import SourceService
 from . import sla, store
 from .cases import DeskConfig, ServiceDesk
 from .figures import figures
+from .hooks import ChannelHooks, check_secrets
 from .inbound import MailIntake
 from .jobs import SlaWatch
 from .macros import MacroBook
@@ -46,6 +47,7 @@ class Service:
     macros: MacroBook
     merger: CaseMerger
     retention: Retention
+    hooks: ChannelHooks
 
     def start(self, *, api: bool, worker: bool, sla_watch: bool) -> None:
         """The listener for inbound mail runs in the API role, the SLA watch in the worker role."""
@@ -169,4 +171,8 @@ def build_service(
         settings.service_retention_seconds,
         settings.service_sla_batch,
     )
-    return Service(desk, intake, texts, listener, personal_data, watch, macros, CaseMerger(desk), retention)
+    check_secrets(settings.service_webhook_secrets)
+    hooks = ChannelHooks(desk, ingest, profiles, settings.service_webhook_queue)
+    return Service(
+        desk, intake, texts, listener, personal_data, watch, macros, CaseMerger(desk), retention, hooks
+    )
