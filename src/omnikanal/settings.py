@@ -515,6 +515,23 @@ class Settings(BaseSettings):
     (recorded on the case); 0: never."""
     service_sla_batch: int = 200
     """Cases the SLA watch handles in one transaction."""
+    service_attachment_max_bytes: int = Field(default=5_000_000, ge=1)
+    """Largest attachment of an inbound mail that is kept (bytes); larger ones are refused and named
+    on the entry (the whole mail is limited by ``service_smtp_max_bytes``)."""
+    service_attachment_max_count: int = Field(default=10, ge=0, le=20)
+    """Attachments kept per mail at most."""
+    service_attachment_types: list[str] = Field(
+        default_factory=lambda: [
+            "application/pdf",
+            "image/jpeg",
+            "image/png",
+            "image/gif",
+            "image/webp",
+            "image/heic",
+            "text/plain",
+        ]
+    )
+    """Content types of attachments that are kept; others are refused (no HTML, no executables)."""
     service_webhook_secrets: dict[str, str] = Field(default_factory=dict)
     """Secrets of the signed chat/social and phone-system webhooks, per source name
     (``{"chat": "whsec_<base64>"}``); a source without one is refused (404)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Annotated, Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse
@@ -158,6 +158,31 @@ def apply_macro(
 ) -> dict[str, Any]:
     require(principal, Permission.CASES_WRITE)
     return hub.service.macros.apply(case_id, macro_id, principal.actor, body.channel, principal.store_id)
+
+
+@router.get(
+    "/attachments/{attachment_id}",
+    response_class=Response,
+    responses={200: {"description": "The file as it came", "content": {"application/octet-stream": {}}}},
+    summary="Download an attachment of a customer's mail",
+)
+def download_attachment(hub: HubDep, principal: PrincipalDep, attachment_id: str) -> Response:
+    require(principal, Permission.CASES_READ)
+    row = hub.service.files.download(attachment_id, principal.store_id)
+    hub.audit.record(principal.actor, "service.attachment", row.profile_id)
+    headers = {
+        # always a download, never shown inline: the file is the customer's, not ours
+        "Content-Disposition": _disposition(row.filename),
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "sandbox",
+    }
+    return Response(row.content, media_type=row.content_type, headers=headers)
+
+
+def _disposition(filename: str) -> str:
+    """An ASCII name for every client and the exact one as RFC 5987 (headers are Latin-1 only)."""
+    plain = filename.encode("ascii", "replace").decode().replace("?", "_")
+    return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 @router.get("/figures", summary="First response and resolution times, SLA compliance, CSAT")

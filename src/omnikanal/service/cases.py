@@ -34,7 +34,7 @@ from .model import (
     STATUSES,
     CaseIn,
 )
-from .views import case_view, decode_cursor, entry_view
+from .views import by_entry, case_view, decode_cursor, entry_view
 
 T = TypeVar("T")
 MAX_ENTRIES = 1000  # entries shown with a case; a longer thread is exported whole
@@ -232,7 +232,8 @@ class ServiceDesk:
         with read_tx(self.engine) as conn:
             row = self.case_row(conn, case_id, store_id)
             view = case_view(row, self._clock.now(), self.config.at_risk)
-            view["items"] = [entry_view(e) for e in store.entries(conn, case_id, MAX_ENTRIES)]
+            files = by_entry(store.attachments_of_case(conn, case_id))
+            view["items"] = [entry_view(e, files) for e in store.entries(conn, case_id, MAX_ENTRIES)]
         return view
 
     def list_cases(

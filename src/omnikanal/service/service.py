@@ -22,6 +22,7 @@ from omnikanal.signing import Signer
 from omnikanal.sources.service import SourceService
 
 from . import sla, store
+from .attachments import AttachmentFiles, AttachmentLimits
 from .cases import DeskConfig, ServiceDesk
 from .figures import figures
 from .hooks import ChannelHooks, check_secrets
@@ -48,6 +49,7 @@ class Service:
     merger: CaseMerger
     retention: Retention
     hooks: ChannelHooks
+    files: AttachmentFiles
 
     def start(self, *, api: bool, worker: bool, sla_watch: bool) -> None:
         """The listener for inbound mail runs in the API role, the SLA watch in the worker role."""
@@ -121,6 +123,23 @@ def _calendars(
     return default, calendars, store_calendar
 
 
+def _desk_config(
+    settings: Settings, store_hours: Callable[[str], tuple[dict[str, Any], str] | None] | None
+) -> DeskConfig:
+    calendar, calendars, store_calendar = _calendars(settings, store_hours)
+    return DeskConfig(
+        calendar=calendar,
+        queue_calendars=calendars,
+        store_hours=store_calendar,
+        sla_hours=dict(settings.service_sla_hours),
+        at_risk=settings.service_sla_at_risk,
+        public_url=settings.public_url,
+        csat_days=settings.service_csat_days,
+        mail_queue=settings.service_mail_queue,
+        custom_statuses=tuple(settings.service_statuses),
+    )
+
+
 def build_service(
     settings: Settings,
     engine: Engine,
@@ -136,21 +155,15 @@ def build_service(
     for status in settings.service_statuses:
         if not STATUS_PATTERN.match(status):
             raise ValueError(f"service status {status!r}: lower case letters, digits and _ only")
-    calendar, calendars, store_calendar = _calendars(settings, store_hours)
-    config = DeskConfig(
-        calendar=calendar,
-        queue_calendars=calendars,
-        store_hours=store_calendar,
-        sla_hours=dict(settings.service_sla_hours),
-        at_risk=settings.service_sla_at_risk,
-        public_url=settings.public_url,
-        csat_days=settings.service_csat_days,
-        mail_queue=settings.service_mail_queue,
-        custom_statuses=tuple(settings.service_statuses),
-    )
+    config = _desk_config(settings, store_hours)
     touchpoints = Touchpoints(ingest, sources, clock, settings.service_source_name, origin=ORIGIN)
     desk = ServiceDesk(engine, clock, touchpoints, messaging, signer, config)
-    intake = MailIntake(desk, ingest, profiles)
+    limits = AttachmentLimits(
+        settings.service_attachment_max_bytes,
+        frozenset(t.lower() for t in settings.service_attachment_types),
+        settings.service_attachment_max_count,
+    )
+    intake = MailIntake(desk, ingest, profiles, limits)
     listener = None
     if settings.service_smtp_port is not None:
         listener = MailListener(
@@ -174,5 +187,15 @@ def build_service(
     check_secrets(settings.service_webhook_secrets)
     hooks = ChannelHooks(desk, ingest, profiles, settings.service_webhook_queue)
     return Service(
-        desk, intake, texts, listener, personal_data, watch, macros, CaseMerger(desk), retention, hooks
+        desk,
+        intake,
+        texts,
+        listener,
+        personal_data,
+        watch,
+        macros,
+        CaseMerger(desk),
+        retention,
+        hooks,
+        AttachmentFiles(desk),
     )

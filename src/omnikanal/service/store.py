@@ -8,12 +8,13 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
 
-from .tables import service_case_merges, service_cases, service_entries, service_macros
+from .tables import service_attachments, service_case_merges, service_cases, service_entries, service_macros
 
 C = service_cases.c
 E = service_entries.c
 M = service_macros.c
 G = service_case_merges.c
+A = service_attachments.c
 
 
 def insert_case(conn: Connection, row: dict[str, Any]) -> None:
@@ -139,6 +140,7 @@ def of_profiles(conn: Connection, profile_ids: Sequence[str]) -> tuple[list[Any]
 def erase_profiles(conn: Connection, profile_ids: Sequence[str]) -> int:
     ids = list(profile_ids)
     conn.execute(delete(service_case_merges).where(G.profile_id.in_(ids)))
+    conn.execute(delete(service_attachments).where(A.profile_id.in_(ids)))
     removed = conn.execute(delete(service_entries).where(E.profile_id.in_(ids))).rowcount or 0
     return removed + (conn.execute(delete(service_cases).where(C.profile_id.in_(ids))).rowcount or 0)
 
@@ -226,6 +228,7 @@ def expired_cases(conn: Connection, cutoff: datetime, anonymous: str, limit: int
 def delete_cases(conn: Connection, ids: Sequence[str]) -> None:
     if not ids:
         return
+    _delete_attachments_of_cases(conn, ids)
     conn.execute(delete(service_entries).where(E.case_id.in_(list(ids))))
     conn.execute(delete(service_case_merges).where(G.merged_id.in_(list(ids))))
     conn.execute(delete(service_cases).where(C.id.in_(list(ids))))
@@ -235,6 +238,7 @@ def anonymise_cases(conn: Connection, ids: Sequence[str], anonymous: str) -> Non
     """What identifies or quotes the person goes; what the figures count stays."""
     if not ids:
         return
+    _delete_attachments_of_cases(conn, ids)
     conn.execute(
         update(service_entries)
         .where(E.case_id.in_(list(ids)))
@@ -248,3 +252,40 @@ def anonymise_cases(conn: Connection, ids: Sequence[str], anonymous: str) -> Non
         .where(C.id.in_(list(ids)))
         .values(profile_id=anonymous, subject="-", links={}, tags=[], csat_comment=None, assignee=None)
     )
+
+
+def insert_attachment(conn: Connection, row: dict[str, Any]) -> None:
+    conn.execute(insert(service_attachments).values(row))
+
+
+def entry_of_mail(conn: Connection, mail_id: str) -> str | None:
+    found = conn.execute(select(E.id).where(E.mail_message_id == mail_id).limit(1)).scalar()
+    return str(found) if found is not None else None
+
+
+def attachment(conn: Connection, attachment_id: str) -> Any:
+    """An attachment with the case its entry is on (entries move with a merge; the file follows)."""
+    return conn.execute(
+        select(service_attachments, E.case_id)
+        .join(service_entries, E.id == A.entry_id)
+        .where(A.id == attachment_id)
+    ).first()
+
+
+def attachments_of_case(conn: Connection, case_id: str) -> list[Any]:
+    columns = [A.id, A.entry_id, A.filename, A.content_type, A.size, A.created_at]
+    return list(
+        conn.execute(
+            select(*columns).join(service_entries, E.id == A.entry_id).where(E.case_id == case_id).limit(1000)
+        )
+    )
+
+
+def attachments_of_profiles(conn: Connection, profile_ids: Sequence[str]) -> list[Any]:
+    columns = [A.id, A.entry_id, A.filename, A.content_type, A.size, A.created_at]
+    return list(conn.execute(select(*columns).where(A.profile_id.in_(list(profile_ids)))))
+
+
+def _delete_attachments_of_cases(conn: Connection, ids: Sequence[str]) -> None:
+    entries_of = select(E.id).where(E.case_id.in_(list(ids))).scalar_subquery()
+    conn.execute(delete(service_attachments).where(A.entry_id.in_(entries_of)))

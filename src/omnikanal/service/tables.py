@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Float, Index, Integer, String, Table, Text
+from sqlalchemy import Column, Float, Index, Integer, LargeBinary, String, Table, Text
 
 from omnikanal.db.schema import ID, metadata
 from omnikanal.db.types import UTCDateTime, json_type
@@ -96,4 +96,18 @@ service_case_merges = Table(
     Column("actor", String(200), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("undone_at", UTCDateTime, nullable=True),
+)
+
+# Files that came with inbound mail (allowed types, within the size limit), downloadable by staff.
+service_attachments = Table(
+    "service_attachments",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("entry_id", ID, nullable=False, index=True),
+    Column("profile_id", ID, nullable=False, index=True),
+    Column("filename", String(255), nullable=False),
+    Column("content_type", String(100), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("content", LargeBinary, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
 )

@@ -58,7 +58,7 @@ def case_view(row: Any, now: datetime, at_risk: float) -> dict[str, Any]:
     }
 
 
-def entry_view(row: Any) -> dict[str, Any]:
+def entry_view(row: Any, files: dict[str, list[dict[str, Any]]] | None = None) -> dict[str, Any]:
     return {
         "id": row.id,
         "kind": row.kind,
@@ -69,6 +69,7 @@ def entry_view(row: Any) -> dict[str, Any]:
         "message_id": row.message_id,
         "mail_message_id": row.mail_message_id,
         "data": row.data,
+        "attachments": (files or {}).get(row.id, []),
         "created_at": isoformat(row.created_at),
     }
 
@@ -81,3 +82,22 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         return datetime.fromisoformat(at.replace("Z", "+00:00")), case_id
     except ValueError:
         raise InvalidInput("invalid_cursor", "cursor: not a cursor this API gave", "cursor") from None
+
+
+def attachment_view(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "filename": row.filename,
+        "content_type": row.content_type,
+        "size": row.size,
+        "url": f"/api/service/attachments/{row.id}",
+        "created_at": isoformat(row.created_at),
+    }
+
+
+def by_entry(rows: list[Any]) -> dict[str, list[dict[str, Any]]]:
+    """Attachments (without their content) grouped by the entry they came with."""
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        grouped.setdefault(row.entry_id, []).append(attachment_view(row))
+    return grouped

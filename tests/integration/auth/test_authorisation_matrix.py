@@ -165,6 +165,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "POST /api/service/cases/{case_id}/merge": roles("admin", "service", "store"),
     "POST /api/service/cases/{case_id}/unmerge": roles("admin", "service", "store"),
     "GET /api/service/macros": roles("admin", "service", "store"),
+    "GET /api/service/attachments/{attachment_id}": roles("admin", "service", "store"),
     "POST /api/service/macros": roles("admin", "service", "store"),
     "GET /api/service/macros/{macro_id}": roles("admin", "service", "store"),
     "DELETE /api/service/macros/{macro_id}": roles("admin", "service", "store"),

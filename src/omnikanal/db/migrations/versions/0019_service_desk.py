@@ -1,4 +1,4 @@
-"""service desk: paused SLA clocks, macros, case merges, retention
+"""service desk: paused SLA clocks, macros, case merges, retention, attachments
 
 Revision ID: 0019_service_desk
 Revises: 0015_matching
@@ -62,11 +62,25 @@ def upgrade() -> None:
         sa.Column("created_at", UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", UTCDateTime(timezone=True), nullable=False),
     )
+    op.create_table(
+        "service_attachments",
+        sa.Column("id", ID, primary_key=True),
+        sa.Column("entry_id", ID, nullable=False),
+        sa.Column("profile_id", ID, nullable=False),
+        sa.Column("filename", sa.String(255), nullable=False),
+        sa.Column("content_type", sa.String(100), nullable=False),
+        sa.Column("size", sa.Integer(), nullable=False),
+        sa.Column("content", sa.LargeBinary(), nullable=False),
+        sa.Column("created_at", UTCDateTime(timezone=True), nullable=False),
+    )
+    op.create_index("ix_service_attachments_entry_id", "service_attachments", ["entry_id"])
+    op.create_index("ix_service_attachments_profile_id", "service_attachments", ["profile_id"])
     op.create_index("ux_service_macros_queue_name", "service_macros", ["queue", "name"], unique=True)
 
 
 def downgrade() -> None:
     op.drop_table("service_macros")
+    op.drop_table("service_attachments")
     op.drop_table("service_case_merges")
     with op.batch_alter_table("service_cases") as batch:
         batch.drop_index("ix_service_cases_closed")
