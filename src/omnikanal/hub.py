@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -19,6 +21,7 @@ from omnikanal.consent.suppression import SuppressionList
 from omnikanal.db.checkpoint import Checkpointer
 from omnikanal.db.engine import make_engine, make_hot_read_engine
 from omnikanal.db.migrate import upgrade
+from omnikanal.errors import NotFound
 from omnikanal.eventlog.partitions import PartitionJob
 from omnikanal.eventlog.runner import ProcessorRunner
 from omnikanal.eventlog.service import EventLog, Processor
@@ -251,7 +254,9 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
     processors.append(JourneyProcessor(journey_engine, clock))
     processors.append(analytics.processor)
     processors.append(matching.processor)
-    service = build_service(settings, engine, clock, ingest, sources, messaging, profiles, signer)
+    service = build_service(
+        settings, engine, clock, ingest, sources, messaging, profiles, signer, _store_hours(commerce)
+    )
     # cases and their entries go before the core part in erasure (reverse order of registration)
     registry.register(service.personal_data)
     # texts that are no STOP/START keyword join the sender's case (in the webhook's request)
@@ -322,3 +327,15 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
         ),
     )
 
+
+def _store_hours(commerce: Commerce) -> Callable[[str], tuple[dict[str, Any], str] | None]:
+    """A store's opening hours and time zone, for the SLA clock of its service queue."""
+
+    def hours(location_id: str) -> tuple[dict[str, Any], str] | None:
+        try:
+            found = commerce.catalogue.location(location_id)
+        except NotFound:
+            return None
+        return found["opening_hours"], found["timezone"]
+
+    return hours

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -500,7 +500,14 @@ class Settings(BaseSettings):
     """SLA targets in business hours, [first response, resolution], per priority or per
     ``queue:priority`` (which wins)."""
     service_business_hours: str = "08:00-18:00"
-    """The service's business hours on working days (Monday to Friday, not on public holidays)."""
+    """The service's business hours: "08:00-18:00" (Monday to Friday) or day groups such as
+    "mon-fri 08:00-18:00; sat 10:00-14:00"; never on public holidays."""
+    service_queue_hours: dict[str, str] = Field(default_factory=dict)
+    """Business hours per queue, written like ``service_business_hours`` ({"hotline": "mon-sat
+    08:00-20:00"}); a store's queue without an entry counts the store's opening hours."""
+    service_queue_holiday_states: dict[str, str] = Field(default_factory=dict)
+    """Federal state per queue whose public holidays stop that queue's clock (default:
+    ``service_holiday_state``)."""
     service_timezone: str = "Europe/Berlin"
     """Time zone of the business hours."""
     service_holiday_state: str = "BE"
@@ -514,6 +521,37 @@ class Settings(BaseSettings):
     (recorded on the case); 0: never."""
     service_sla_batch: int = 200
     """Cases the SLA watch handles in one transaction."""
+    service_attachment_max_bytes: int = Field(default=5_000_000, ge=1)
+    """Largest attachment of an inbound mail that is kept (bytes); larger ones are refused and named
+    on the entry (the whole mail is limited by ``service_smtp_max_bytes``)."""
+    service_attachment_max_count: int = Field(default=10, ge=0, le=20)
+    """Attachments kept per mail at most."""
+    service_attachment_types: list[str] = Field(
+        default_factory=lambda: [
+            "application/pdf",
+            "image/jpeg",
+            "image/png",
+            "image/gif",
+            "image/webp",
+            "image/heic",
+            "text/plain",
+        ]
+    )
+    """Content types of attachments that are kept; others are refused (no HTML, no executables)."""
+    service_webhook_secrets: dict[str, str] = Field(default_factory=dict)
+    """Secrets of the signed chat/social and phone-system webhooks, per source name
+    (``{"chat": "whsec_<base64>"}``); a source without one is refused (404)."""
+    service_webhook_tolerance_seconds: int = Field(default=300, ge=1, le=3600)
+    """How far a webhook's timestamp may be from now (seconds): older requests are replays."""
+    service_webhook_queue: str = "hotline"
+    """The queue cases opened by the chat/social and call webhooks go to."""
+    service_retention_days: int = Field(default=0, ge=0)
+    """Closed cases are removed this many days after closing (by the worker); 0: kept."""
+    service_retention_mode: Literal["delete", "anonymise"] = "anonymise"
+    """What retention does to a closed case: delete it with its thread, or anonymise it (texts,
+    subject, comment and the tie to the person removed; times, SLA and score kept for the figures)."""
+    service_retention_seconds: float = 3600.0
+    """How often the worker's retention job looks for closed cases past their time."""
 
     @field_validator("sqlite_synchronous")
     @classmethod

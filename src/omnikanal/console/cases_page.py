@@ -39,6 +39,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "counts": "Fälle je Status",
         "error": "Das ging nicht",
         "csat": "Zufriedenheit",
+        "macros": "Textbausteine und Makros",
+        "apply": "Anwenden",
+        "macro_sets": "setzt",
     },
     "en": {
         "queue": "Queue",
@@ -59,6 +62,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "counts": "Cases by status",
         "error": "That did not work",
         "csat": "Satisfaction",
+        "macros": "Canned replies and macros",
+        "apply": "Apply",
+        "macro_sets": "sets",
     },
 }
 
@@ -97,6 +103,7 @@ def case_view(ctx: CasesPage, case_id: str) -> HTMLResponse:
     case = ctx.hub.service.desk.get(case_id, _store(ctx))
     ctx.audit("console.case", case["profile_id"])
     history = ctx.hub.profiles.timeline(case["profile_id"], TimelineQuery(limit=20))["events"]
+    macros = ctx.hub.service.macros.for_case(case_id, ctx.principal.actor, _store(ctx))
     return ctx.page(
         "case.html",
         title=case["subject"],
@@ -104,6 +111,7 @@ def case_view(ctx: CasesPage, case_id: str) -> HTMLResponse:
         s=TEXTS[ctx.lang],
         case=case,
         history=history,
+        macros=macros,
         statuses=ctx.hub.service.desk.config.statuses,
         error=ctx.request.query_params.get("error"),
     )
@@ -112,7 +120,7 @@ def case_view(ctx: CasesPage, case_id: str) -> HTMLResponse:
 @router.post("/console/cases/{case_id}")
 async def case_action(ctx: CasesPage, case_id: str) -> Response:
     form = await form_of(ctx)
-    desk = ctx.hub.service.desk
+    desk, macros = ctx.hub.service.desk, ctx.hub.service.macros
     actor, store_id = ctx.principal.actor, _store(ctx)
     action = form.get("action")
     text = (form.get("text") or "").strip()
@@ -121,6 +129,7 @@ async def case_action(ctx: CasesPage, case_id: str) -> Response:
         "note": lambda: desk.note(case_id, text, actor, store_id) if text else None,
         "assign": lambda: desk.assign(case_id, (form.get("assignee") or "").strip() or None, actor, store_id),
         "status": lambda: desk.set_status(case_id, form.get("status") or "", actor, store_id),
+        "macro": lambda: macros.apply(case_id, form.get("macro") or "", actor, None, store_id),
     }
     call = calls.get(action or "")
     if call is None:

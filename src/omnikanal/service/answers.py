@@ -8,12 +8,15 @@ only those that are missing, so a changed wording stays.
 from __future__ import annotations
 
 import contextlib
+from datetime import timedelta
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from omnikanal.messaging.service import MessagingService
+from omnikanal.messaging.service import MessagingService, SendRequest
+from omnikanal.signing import Signer
 
-from .model import CSAT_TEMPLATE, REPLY_TEMPLATE
+from .model import ANSWER_CHANNEL, CSAT_TEMPLATE, REPLY_TEMPLATE
 
 _REPLY = {
     "de": (
@@ -61,3 +64,41 @@ def ensure_templates(messaging: MessagingService) -> None:
                 # another process may write it meanwhile: theirs stands
                 with contextlib.suppress(IntegrityError):
                     messaging.save_template(name, channel, locale, subject if long else None, body, None)
+
+
+def survey_request(signer: Signer, case: Any, public_url: str, days: int) -> SendRequest:
+    """The satisfaction survey after a resolution, on the customer's channel.
+
+    Sent as a transactional message: it follows the customer's own request and carries no
+    advertising, so it needs no marketing consent; the gate still applies suppression.
+    """
+    token = signer.sign("csat", {"c": case.id}, timedelta(days=days))
+    url = f"{public_url.rstrip('/')}/service/csat/{token}"
+    return SendRequest(
+        profile_id=case.profile_id,
+        channel=ANSWER_CHANNEL.get(case.channel, "email"),
+        transactional=True,
+        template=CSAT_TEMPLATE,
+        data={"url": url, "subject": case.subject, "ref": case.ref},
+        idempotency_key=f"service-csat:{case.id}",
+    )
+
+
+MAX_REFERENCES = 20  # Message-IDs an answer names in References (the newest of the thread)
+
+
+def reply_request(case: Any, channel: str, text: str, key: str, thread: list[str]) -> SendRequest:
+    """An agent's answer as a transactional message; by email it names the customer's mails of the
+    thread (In-Reply-To the newest, References all), so their mail client threads it."""
+    data: dict[str, Any] = {"text": text, "subject": case.subject, "ref": case.ref}
+    if thread:
+        ids = [f"<{m}>" for m in thread]
+        data["thread"] = {"in_reply_to": ids[-1], "references": ids}
+    return SendRequest(
+        profile_id=case.profile_id,
+        channel=channel,
+        transactional=True,
+        template=REPLY_TEMPLATE,
+        data=data,
+        idempotency_key=key,
+    )

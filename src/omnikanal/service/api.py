@@ -5,17 +5,33 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Annotated, Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
 from omnikanal.auth.model import Permission
-from omnikanal.errors import Forbidden, InvalidInput, OmnikanalError
+from omnikanal.errors import Forbidden, InvalidInput, NotFound, OmnikanalError
 from omnikanal.pages import LANGUAGES, language, render
-from omnikanal.web import ERROR_RESPONSES, HubDep, PrincipalDep, require
+from omnikanal.web import ERROR_RESPONSES, BodyTooLarge, HubDep, PrincipalDep, require
 
-from .model import QUEUE_PATTERN, AssignIn, CaseIn, NoteIn, ReplyIn, StatusIn
+from .hooks import verify
+from .model import (
+    QUEUE_PATTERN,
+    AssignIn,
+    CallIn,
+    CaseIn,
+    ChatMessageIn,
+    HookOut,
+    MacroApplyIn,
+    MacroIn,
+    MacroList,
+    MacroOut,
+    MergeIn,
+    NoteIn,
+    ReplyIn,
+    StatusIn,
+)
 
 RESPONSES: dict[int | str, dict[str, Any]] = {
     **ERROR_RESPONSES,
@@ -87,6 +103,88 @@ def set_status(hub: HubDep, principal: PrincipalDep, case_id: str, body: StatusI
     return hub.service.desk.set_status(case_id, body.status, principal.actor, principal.store_id)
 
 
+@router.post("/cases/{case_id}/merge", summary="Merge a duplicate case into another (answers the survivor)")
+def merge(hub: HubDep, principal: PrincipalDep, case_id: str, body: MergeIn) -> dict[str, Any]:
+    require(principal, Permission.CASES_WRITE)
+    survivor = hub.service.merger.merge(case_id, body.into, principal.actor, principal.store_id)
+    hub.audit.record(principal.actor, "service.merge", survivor["profile_id"])
+    return survivor
+
+
+@router.post("/cases/{case_id}/unmerge", summary="Undo the merge of a duplicate (answers it restored)")
+def unmerge(hub: HubDep, principal: PrincipalDep, case_id: str) -> dict[str, Any]:
+    require(principal, Permission.CASES_WRITE)
+    restored = hub.service.merger.undo(case_id, principal.actor, principal.store_id)
+    hub.audit.record(principal.actor, "service.unmerge", restored["profile_id"])
+    return restored
+
+
+@router.get("/macros", summary="Canned replies and macros (of a queue, with those of every queue)")
+def list_macros(
+    hub: HubDep, principal: PrincipalDep, queue: Annotated[str | None, Query(pattern=QUEUE_PATTERN)] = None
+) -> MacroList:
+    require(principal, Permission.CASES_READ)
+    return MacroList.model_validate({"items": hub.service.macros.all(queue, principal.store_id)})
+
+
+@router.post("/macros", status_code=201, summary="Save a macro: an answer per locale and what else it does")
+def create_macro(hub: HubDep, principal: PrincipalDep, body: MacroIn) -> MacroOut:
+    require(principal, Permission.CASES_WRITE)
+    return MacroOut.model_validate(hub.service.macros.create(body, principal.store_id))
+
+
+@router.get("/macros/{macro_id}", summary="One macro")
+def get_macro(hub: HubDep, principal: PrincipalDep, macro_id: str) -> MacroOut:
+    require(principal, Permission.CASES_READ)
+    return MacroOut.model_validate(hub.service.macros.get(macro_id, principal.store_id))
+
+
+@router.delete("/macros/{macro_id}", status_code=204, summary="Delete a macro")
+def delete_macro(hub: HubDep, principal: PrincipalDep, macro_id: str) -> None:
+    require(principal, Permission.CASES_WRITE)
+    hub.service.macros.delete(macro_id, principal.store_id)
+
+
+@router.get("/cases/{case_id}/macros", summary="The macros of the case's queue, filled for this case")
+def case_macros(hub: HubDep, principal: PrincipalDep, case_id: str) -> MacroList:
+    require(principal, Permission.CASES_READ)
+    items = hub.service.macros.for_case(case_id, principal.actor, principal.store_id)
+    return MacroList.model_validate({"items": items})
+
+
+@router.post("/cases/{case_id}/macros/{macro_id}", summary="Apply a macro: answer, tags, assignee, status")
+def apply_macro(
+    hub: HubDep, principal: PrincipalDep, case_id: str, macro_id: str, body: MacroApplyIn
+) -> dict[str, Any]:
+    require(principal, Permission.CASES_WRITE)
+    return hub.service.macros.apply(case_id, macro_id, principal.actor, body.channel, principal.store_id)
+
+
+@router.get(
+    "/attachments/{attachment_id}",
+    response_class=Response,
+    responses={200: {"description": "The file as it came", "content": {"application/octet-stream": {}}}},
+    summary="Download an attachment of a customer's mail",
+)
+def download_attachment(hub: HubDep, principal: PrincipalDep, attachment_id: str) -> Response:
+    require(principal, Permission.CASES_READ)
+    row = hub.service.files.download(attachment_id, principal.store_id)
+    hub.audit.record(principal.actor, "service.attachment", row.profile_id)
+    headers = {
+        # always a download, never shown inline: the file is the customer's, not ours
+        "Content-Disposition": _disposition(row.filename),
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "sandbox",
+    }
+    return Response(row.content, media_type=row.content_type, headers=headers)
+
+
+def _disposition(filename: str) -> str:
+    """An ASCII name for every client and the exact one as RFC 5987 (headers are Latin-1 only)."""
+    plain = filename.encode("ascii", "replace").decode().replace("?", "_")
+    return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
 @router.get("/figures", summary="First response and resolution times, SLA compliance, CSAT")
 def get_figures(
     hub: HubDep,
@@ -106,6 +204,50 @@ def get_figures(
     if since >= until:
         raise InvalidInput("empty_window", "since: must be before until", "since")
     return hub.service.figures(since, until, limit)
+
+
+HOOK_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"description": "Bad input; the body names the code, the problem and the field"},
+    401: {"description": "Unsigned, badly signed, or a timestamp outside the tolerance (a replay)"},
+    404: {"description": "No secret for this source"},
+    413: {"description": "Body over 64 KiB"},
+}
+MAX_HOOK_BODY = 65_536
+
+
+async def _signed(hub: HubDep, request: Request, source: str) -> None:
+    """The request is signed with the source's secret (Standard Webhooks), before its body is read
+    as a model; without a secret for the source, nothing is accepted from it."""
+    secret = hub.settings.service_webhook_secrets.get(source)
+    if secret is None:
+        raise NotFound("unknown_source", f"source: no webhook secret for {source!r}", "source")
+    body = await request.body()
+    if len(body) > MAX_HOOK_BODY:
+        raise BodyTooLarge(MAX_HOOK_BODY)
+    now = hub.clock.now().timestamp()
+    verify(secret, request.headers, body, now, hub.settings.service_webhook_tolerance_seconds)
+
+
+Signed = Annotated[None, Depends(_signed)]
+SourceName = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_-]{0,59}$", description="the source's name")]
+
+
+@public.post(
+    "/callbacks/service/{source}/messages",
+    responses=HOOK_RESPONSES,
+    summary="A chat or social message (signed webhook): continues the sender's case or opens one",
+)
+def chat_message(hub: HubDep, _: Signed, source: SourceName, body: ChatMessageIn) -> HookOut:
+    return HookOut.model_validate(hub.service.hooks.message(source, body))
+
+
+@public.post(
+    "/callbacks/service/{source}/calls",
+    responses=HOOK_RESPONSES,
+    summary="A phone system's call event (signed webhook): on the caller's timeline, optionally a case",
+)
+def call_event(hub: HubDep, _: Signed, source: SourceName, body: CallIn) -> HookOut:
+    return HookOut.model_validate(hub.service.hooks.call(source, body))
 
 
 _TEXT = {

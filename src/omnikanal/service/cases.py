@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine
@@ -19,24 +19,22 @@ from omnikanal.commerce.touchpoints import Touchpoints, branch, live_profile
 from omnikanal.db.engine import read_tx, run_write
 from omnikanal.errors import Conflict, Forbidden, InvalidInput, NotFound
 from omnikanal.ids import new_id
-from omnikanal.messaging.service import MessagingService, SendRequest
+from omnikanal.messaging.service import MessagingService
 from omnikanal.signing import Signer
 
-from . import sla, store
-from .answers import ensure_templates
+from . import pause, sla, store
+from .answers import MAX_REFERENCES, ensure_templates, reply_request, survey_request
 from .model import (
     ANSWER_CHANNEL,
-    CSAT_TEMPLATE,
     LINK_KEYS,
     OPEN_STATUSES,
     OPENED,
     REPLIED,
-    REPLY_TEMPLATE,
     RESOLVED,
     STATUSES,
     CaseIn,
 )
-from .views import case_view, decode_cursor, entry_view
+from .views import by_entry, case_view, decode_cursor, entry_view
 
 T = TypeVar("T")
 MAX_ENTRIES = 1000  # entries shown with a case; a longer thread is exported whole
@@ -51,6 +49,9 @@ class DeskConfig:
     csat_days: int
     mail_queue: str
     custom_statuses: tuple[str, ...] = ()
+    # business hours per queue (settings); a store's queue without them counts its opening hours
+    queue_calendars: dict[str, sla.BusinessHours] = field(default_factory=dict)
+    store_hours: Callable[[str], sla.BusinessHours | None] | None = None
     statuses: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -58,6 +59,13 @@ class DeskConfig:
 
     def targets(self, queue: str, priority: str) -> list[float] | None:
         return self.sla_hours.get(f"{queue}:{priority}") or self.sla_hours.get(priority)
+
+    def calendar_of(self, queue: str) -> sla.BusinessHours:
+        """The queue's business hours: its own setting, a store's opening hours, else the default."""
+        found = self.queue_calendars.get(queue)
+        if found is None and queue.startswith("store:") and self.store_hours is not None:
+            found = self.store_hours(queue.removeprefix("store:"))
+        return found or self.calendar
 
 
 def new_ref() -> str:
@@ -99,7 +107,7 @@ class ServiceDesk:
     # -- opening ---------------------------------------------------------------------------------
 
     def open_case(self, body: CaseIn, actor: str, store_id: str | None = None) -> dict[str, Any]:
-        _own_queue(body.queue, store_id)
+        own_queue(body.queue, store_id)
         links = {k: getattr(body, k) for k in LINK_KEYS if getattr(body, k) is not None}
 
         def work(conn: Connection) -> str:
@@ -142,8 +150,9 @@ class ServiceDesk:
         targets = self.config.targets(queue, priority)
         first_due = resolve_due = None
         if targets:
-            first_due = sla.add_business_hours(now, targets[0], self.config.calendar)
-            resolve_due = sla.add_business_hours(now, targets[1], self.config.calendar)
+            calendar = self.config.calendar_of(queue)
+            first_due = sla.add_business_hours(now, targets[0], calendar)
+            resolve_due = sla.add_business_hours(now, targets[1], calendar)
         ref = new_ref()
         store.insert_case(
             conn,
@@ -165,6 +174,7 @@ class ServiceDesk:
                 "first_response_due": first_due,
                 "resolution_due": resolve_due,
                 "sla_state": "ok",
+                "sla_paused_hours": 0.0,
                 "sla_check_at": sla.next_check(
                     now, [(first_due, None), (resolve_due, None)], now, self.config.at_risk
                 ),
@@ -220,9 +230,10 @@ class ServiceDesk:
 
     def get(self, case_id: str, store_id: str | None = None) -> dict[str, Any]:
         with read_tx(self.engine) as conn:
-            row = self._case(conn, case_id, store_id)
+            row = self.case_row(conn, case_id, store_id)
             view = case_view(row, self._clock.now(), self.config.at_risk)
-            view["items"] = [entry_view(e) for e in store.entries(conn, case_id, MAX_ENTRIES)]
+            files = by_entry(store.attachments_of_case(conn, case_id))
+            view["items"] = [entry_view(e, files) for e in store.entries(conn, case_id, MAX_ENTRIES)]
         return view
 
     def list_cases(
@@ -236,7 +247,7 @@ class ServiceDesk:
         if store_id is not None:
             queue = filters.get("queue")
             if queue is not None:
-                _own_queue(queue, store_id)
+                own_queue(queue, store_id)
             filters = {**filters, "queue": f"store:{store_id}"}
         after = decode_cursor(cursor) if cursor else None
         with read_tx(self.engine) as conn:
@@ -255,11 +266,11 @@ class ServiceDesk:
             found = store.counts_by_status(conn, queue)
         return {name: found.get(name, 0) for name in self.config.statuses}
 
-    def _case(self, conn: Connection, case_id: str, store_id: str | None, *, lock: bool = False) -> Any:
+    def case_row(self, conn: Connection, case_id: str, store_id: str | None, *, lock: bool = False) -> Any:
         row = store.get_case(conn, case_id, lock=lock)
         if row is None:
             raise NotFound("case_not_found", f"no case {case_id!r}")
-        _own_queue(row.queue, store_id)
+        own_queue(row.queue, store_id)
         return row
 
     # -- working a case --------------------------------------------------------------------------
@@ -268,40 +279,37 @@ class ServiceDesk:
         self, case_id: str, text: str, actor: str, channel: str | None = None, store_id: str | None = None
     ) -> dict[str, Any]:
         def work(conn: Connection) -> None:
-            case = self._case(conn, case_id, store_id, lock=True)
-            if case.status == "closed":
-                raise Conflict("case_closed", f"case {case_id} is closed")
-            out = channel or ANSWER_CHANNEL.get(case.channel, "email")
-            message_id = new_id("msg")
-            entry_id = self.add_entry(
-                conn, case.id, case.profile_id, "outbound", out, actor, text, message_id=message_id
-            )
-            data = {"text": text, "subject": case.subject, "ref": case.ref}
-            request = SendRequest(
-                profile_id=case.profile_id,
-                channel=out,
-                transactional=True,
-                template=REPLY_TEMPLATE,
-                data=data,
-                idempotency_key=f"service:{entry_id}",
-            )
-            self._messaging.enqueue_many(conn, [request], actor, ids=[message_id])
-            now = self._clock.now()
-            values: dict[str, Any] = {"updated_at": now}
-            if case.first_response_at is None:
-                values["first_response_at"] = now
-            if case.status in ("new", "open", "waiting_us"):
-                values["status"] = "waiting_customer"
-            store.update_case(conn, case.id, values)
-            props = {"case_id": case.id, "ref": case.ref, "channel": out, "message_id": message_id}
-            self.emit(conn, case.profile_id, REPLIED, props, _timeline(out), f"service:{entry_id}")
+            self.answer(conn, self.case_row(conn, case_id, store_id, lock=True), text, actor, channel)
 
         self.write(work)
         return self.get(case_id, store_id)
 
+    def answer(self, conn: Connection, case: Any, text: str, actor: str, channel: str | None) -> None:
+        """An answer to the customer in the caller's transaction (the case row locked)."""
+        if case.status == "closed":
+            raise Conflict("case_closed", f"case {case.id} is closed")
+        out = channel or ANSWER_CHANNEL.get(case.channel, "email")
+        message_id = new_id("msg")
+        entry_id = self.add_entry(
+            conn, case.id, case.profile_id, "outbound", out, actor, text, message_id=message_id
+        )
+        thread = store.mail_thread(conn, case.id, MAX_REFERENCES) if out == "email" else []
+        request = reply_request(case, out, text, f"service:{entry_id}", thread)
+        self._messaging.enqueue_many(conn, [request], actor, ids=[message_id])
+        now = self._clock.now()
+        values: dict[str, Any] = {"updated_at": now}
+        if case.first_response_at is None:
+            values["first_response_at"] = now
+        if case.status in ("new", "open", "waiting_us"):
+            values["status"] = "waiting_customer"
+            values |= self.pause_values(case, "waiting_customer")
+        store.update_case(conn, case.id, values)
+        props = {"case_id": case.id, "ref": case.ref, "channel": out, "message_id": message_id}
+        self.emit(conn, case.profile_id, REPLIED, props, _timeline(out), f"service:{entry_id}")
+
     def note(self, case_id: str, text: str, actor: str, store_id: str | None = None) -> dict[str, Any]:
         def work(conn: Connection) -> None:
-            case = self._case(conn, case_id, store_id, lock=True)
+            case = self.case_row(conn, case_id, store_id, lock=True)
             self.add_entry(conn, case.id, case.profile_id, "note", None, actor, text)
 
         self.write(work)
@@ -311,16 +319,18 @@ class ServiceDesk:
         self, case_id: str, assignee: str | None, actor: str, store_id: str | None = None
     ) -> dict[str, Any]:
         def work(conn: Connection) -> None:
-            case = self._case(conn, case_id, store_id, lock=True)
-            data = {"from": case.assignee, "to": assignee}
-            self.add_entry(conn, case.id, case.profile_id, "assign", None, actor, None, data=data)
-            values: dict[str, Any] = {"assignee": assignee}
-            if case.status == "new" and assignee is not None:
-                values["status"] = "open"
-            store.update_case(conn, case.id, values)
+            self.assign_in(conn, self.case_row(conn, case_id, store_id, lock=True), assignee, actor)
 
         self.write(work)
         return self.get(case_id, store_id)
+
+    def assign_in(self, conn: Connection, case: Any, assignee: str | None, actor: str) -> None:
+        data = {"from": case.assignee, "to": assignee}
+        self.add_entry(conn, case.id, case.profile_id, "assign", None, actor, None, data=data)
+        values: dict[str, Any] = {"assignee": assignee}
+        if case.status == "new" and assignee is not None:
+            values["status"] = "open"
+        store.update_case(conn, case.id, values)
 
     def set_status(
         self, case_id: str, status: str, actor: str, store_id: str | None = None
@@ -331,7 +341,7 @@ class ServiceDesk:
             )
 
         def work(conn: Connection) -> None:
-            case = self._case(conn, case_id, store_id, lock=True)
+            case = self.case_row(conn, case_id, store_id, lock=True)
             self.change_status(conn, case, status, actor)
 
         self.write(work)
@@ -352,7 +362,7 @@ class ServiceDesk:
             values["closed_at"] = now
         elif status in OPEN_STATUSES:
             values["resolved_at"] = None  # reopened: the resolution is measured again
-        store.update_case(conn, case.id, values)
+        store.update_case(conn, case.id, values | self.pause_values(case, status))
         if status == "resolved":
             props = {"case_id": case.id, "ref": case.ref, "queue": case.queue}
             self.emit(conn, case.profile_id, RESOLVED, props, case.channel, f"service:{entry_id}")
@@ -360,22 +370,12 @@ class ServiceDesk:
                 self._survey(conn, case, entry_id)
 
     def _survey(self, conn: Connection, case: Any, entry_id: str) -> None:
-        """The satisfaction survey after a resolution, on the customer's channel.
-
-        Sent as a transactional message: it follows the customer's own request and carries no
-        advertising, so it needs no marketing consent; the gate still applies suppression.
-        """
-        token = self._signer.sign("csat", {"c": case.id}, timedelta(days=self.config.csat_days))
-        url = f"{self.config.public_url.rstrip('/')}/service/csat/{token}"
-        request = SendRequest(
-            profile_id=case.profile_id,
-            channel=ANSWER_CHANNEL.get(case.channel, "email"),
-            transactional=True,
-            template=CSAT_TEMPLATE,
-            data={"url": url, "subject": case.subject, "ref": case.ref},
-            idempotency_key=f"service-csat:{case.id}",
-        )
+        request = survey_request(self._signer, case, self.config.public_url, self.config.csat_days)
         self._messaging.enqueue_many(conn, [request], None)
+
+    def pause_values(self, case: Any, status: str) -> dict[str, Any]:
+        calendar = self.config.calendar_of(case.queue)
+        return pause.status_values(case, status, self._clock.now(), calendar, self.config.at_risk)
 
     def csat_case(self, token: str) -> str:
         return str(self._signer.open("csat", token)["c"])
@@ -385,7 +385,7 @@ def _timeline(messaging_channel: str) -> str:
     return {"whatsapp": "chat"}.get(messaging_channel, messaging_channel)
 
 
-def _own_queue(queue: str, store_id: str | None) -> None:
+def own_queue(queue: str, store_id: str | None) -> None:
     """A store's staff see and work only their store's queue."""
     if store_id is not None and queue != f"store:{store_id}":
         raise Forbidden("other_queue", f"store staff work only the queue store:{store_id}")

@@ -22,7 +22,8 @@ from omnikanal.errors import NotFound
 from omnikanal.ingest.service import IngestService
 from omnikanal.profiles.service import ProfileService
 
-from . import store
+from . import attachments, store
+from .attachments import AttachmentLimits
 from .cases import ServiceDesk
 from .mail import InboundMail, order_words, parse
 from .model import MESSAGE_RECEIVED
@@ -55,10 +56,13 @@ def follow_up(
 
 
 class MailIntake:
-    def __init__(self, desk: ServiceDesk, ingest: IngestService, profiles: ProfileService) -> None:
+    def __init__(
+        self, desk: ServiceDesk, ingest: IngestService, profiles: ProfileService, limits: AttachmentLimits
+    ) -> None:
         self._desk = desk
         self._ingest = ingest
         self._profiles = profiles
+        self._limits = limits
 
     def receive(self, raw: bytes, recipients: list[str], envelope_sender: str | None = None) -> Received:
         mail = parse(raw, recipients, envelope_sender)
@@ -98,11 +102,19 @@ class MailIntake:
         if store.mail_known(conn, key):  # the sender's server delivered it again
             return Received("duplicate")
         desk = self._desk
-        entry: dict[str, Any] = {
-            "html": mail.html,
-            "mail_message_id": key,
-            "data": {"from": mail.sender, "subject": mail.subject},
-        }
+        kept, refused = attachments.sort_out(mail.attachments, self._limits)
+        data: dict[str, Any] = {"from": mail.sender, "subject": mail.subject}
+        if refused:
+            data["attachments_refused"] = refused
+        entry: dict[str, Any] = {"html": mail.html, "mail_message_id": key, "data": data}
+        received = self._filed(conn, mail, profile_id, entry)
+        entry_id = store.entry_of_mail(conn, key)
+        if kept and entry_id is not None:
+            attachments.save(conn, entry_id, profile_id, kept, desk.clock_now())
+        return received
+
+    def _filed(self, conn: Connection, mail: InboundMail, profile_id: str, entry: dict[str, Any]) -> Received:
+        desk = self._desk
         case = self._thread(conn, mail)
         if case is None or case.status == "closed":
             links = {"follows_case": case.id} if case is not None else {}
@@ -128,13 +140,20 @@ class MailIntake:
     @staticmethod
     def _thread(conn: Connection, mail: InboundMail) -> Any:
         case_id = store.case_of_mail(conn, mail.references, mail.own_message_ids)
-        if case_id is not None:
-            return store.get_case(conn, case_id, lock=True)
-        for ref in mail.refs:
-            found = store.case_by_ref(conn, ref)
-            if found is not None:
-                return store.get_case(conn, found.id, lock=True)
-        return None
+        if case_id is None:
+            found = next(filter(None, (store.case_by_ref(conn, ref) for ref in mail.refs)), None)
+            case_id = found.id if found is not None else None
+        return survivor(conn, case_id) if case_id is not None else None
+
+
+def survivor(conn: Connection, case_id: str) -> Any:
+    """The case, locked; for a merged duplicate the case it was merged into (a short chain)."""
+    case = store.get_case(conn, case_id, lock=True)
+    for _ in range(10):
+        if case is None or case.merged_into is None:
+            break
+        case = store.get_case(conn, case.merged_into, lock=True)
+    return case
 
 
 def _named_order(conn: Connection, mail: InboundMail, profile_id: str) -> str | None:

@@ -28,6 +28,13 @@ OWN_ID = re.compile(r"^(msg_[0-9a-f]{32})@")
 
 
 @dataclass(frozen=True, slots=True)
+class Attachment:
+    filename: str
+    content_type: str
+    content: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class InboundMail:
     sender: str
     name: str
@@ -38,6 +45,7 @@ class InboundMail:
     text: str
     html: str | None
     automatic: str | None  # why it is an automatic message, or None
+    attachments: tuple[Attachment, ...] = ()
 
     @property
     def own_message_ids(self) -> tuple[str, ...]:
@@ -66,6 +74,7 @@ def parse(raw: bytes, recipients: list[str], envelope_sender: str | None) -> Inb
         text=text,
         html=html,
         automatic=automatic(message, envelope_sender),
+        attachments=tuple(_attachments(message)),
     )
 
 
@@ -120,6 +129,33 @@ def _content(part: object) -> str:
         payload = part.get_payload(decode=True)
         content = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else ""
     return content if isinstance(content, str) else ""
+
+
+MAX_ATTACHMENTS = 20  # parts read as attachments at most; the rest are named as refused
+
+
+def _attachments(message: EmailMessage) -> list[Attachment]:
+    found: list[Attachment] = []
+    try:
+        parts = list(message.iter_attachments())
+    except (TypeError, KeyError, ValueError):  # a broken multipart structure: no attachments
+        return found
+    for part in parts[:MAX_ATTACHMENTS]:
+        if not isinstance(part, EmailMessage) or part.is_multipart():
+            continue
+        try:
+            content = part.get_payload(decode=True)
+            name = part.get_filename() or "attachment"
+        except (ValueError, LookupError, TypeError):
+            continue
+        if isinstance(content, bytes):
+            clean = SAFE_NAME.sub("_", name.replace("\\", "/").rsplit("/", 1)[-1]).strip("._ ")[:200]
+            found.append(Attachment(clean or "attachment", part.get_content_type()[:100], content))
+    return found
+
+
+# a stored file name: no path, no control or quoting characters (it goes into Content-Disposition)
+SAFE_NAME = re.compile(r'[\x00-\x1f\x7f"\\;]+')
 
 
 def order_words(subject: str, text: str) -> tuple[str, ...]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 ORIGIN = "service"
 
@@ -17,7 +17,7 @@ PRIORITIES: tuple[str, ...] = ("low", "normal", "high", "urgent")
 CHANNELS: tuple[str, ...] = ("email", "sms", "chat", "social", "hotline", "store", "web", "app")
 # The messaging channel an answer goes out on, per case channel; the rest answer by email.
 ANSWER_CHANNEL: dict[str, str] = {"sms": "sms", "chat": "whatsapp"}
-ENTRY_KINDS: tuple[str, ...] = ("inbound", "outbound", "note", "status", "assign", "call")
+ENTRY_KINDS: tuple[str, ...] = ("inbound", "outbound", "note", "status", "assign", "call", "macro", "merge")
 LINK_KEYS: tuple[str, ...] = ("order_id", "reservation_id", "return_id", "product_id")
 
 QUEUE_PATTERN = r"^[a-z0-9][a-z0-9_:.-]{0,99}$"
@@ -84,3 +84,91 @@ class StatusIn(_Strict):
 class CsatIn(_Strict):
     score: int = Field(ge=1, le=5)
     comment: str | None = Field(default=None, max_length=2000)
+
+
+class MacroIn(_Strict):
+    name: str = Field(min_length=1, max_length=200)
+    queue: str | None = Field(default=None, pattern=QUEUE_PATTERN, description="null: every queue")
+    texts: dict[Literal["de", "en"], str] = Field(
+        default_factory=dict,
+        description="the answer per locale, with placeholders such as {{ customer.first_name }} and "
+        "{{ case.ref }}; none: the macro sends nothing",
+    )
+    status: str | None = Field(default=None, max_length=40, description="the status it sets")
+    tags: list[str] = Field(default_factory=list, max_length=20, description="tags it adds")
+    assignee: str | None = Field(default=None, max_length=200, description="whom it assigns")
+
+
+class MacroApplyIn(_Strict):
+    channel: Literal["email", "sms", "whatsapp"] | None = Field(
+        default=None, description="the answer's channel (default: the case's)"
+    )
+
+
+class MacroOut(BaseModel):
+    id: str
+    name: str
+    queue: str | None = Field(description="null: every queue")
+    texts: dict[str, str]
+    status: str | None
+    tags: list[str]
+    assignee: str | None
+    created_at: str
+    updated_at: str
+    locale: str | None = Field(default=None, description="with a case: the customer's language")
+    preview: str | None = Field(default=None, description="with a case: the answer, filled in")
+
+
+class MacroList(BaseModel):
+    items: list[MacroOut]
+
+
+class MergeIn(_Strict):
+    into: str = Field(min_length=1, max_length=40, description="the case that stays (the survivor)")
+
+
+E164 = r"^\+[1-9][0-9]{6,14}$"
+REF_PATTERN = r"^C-[0-9A-F]{10}$"
+
+
+class SenderIn(_Strict):
+    email: str | None = Field(default=None, max_length=320, pattern=r"^[^@\s]{1,64}@[^@\s]{1,255}$")
+    phone: str | None = Field(default=None, pattern=E164, description="E.164, +4930...")
+    name: str | None = Field(default=None, max_length=200)
+    handle: str | None = Field(default=None, max_length=200, description="the sender's name in the chat tool")
+
+    @model_validator(mode="after")
+    def _reachable(self) -> SenderIn:
+        if self.email is None and self.phone is None:
+            raise ValueError("sender: give an email or a phone (E.164), so the sender becomes a profile")
+        return self
+
+
+class ChatMessageIn(_Strict):
+    id: str = Field(
+        min_length=1, max_length=200, description="the message's id in the chat tool (a repeat is one entry)"
+    )
+    channel: Literal["chat", "social"] = "chat"
+    sender: SenderIn
+    text: str = Field(min_length=1, max_length=10_000)
+    subject: str | None = Field(default=None, max_length=500)
+    case_ref: str | None = Field(
+        default=None, pattern=REF_PATTERN, description="continue this case (the sender's)"
+    )
+
+
+class CallIn(_Strict):
+    id: str = Field(min_length=1, max_length=200, description="the call's id in the phone system")
+    event: Literal["started", "ended", "missed"]
+    caller: str = Field(pattern=E164, description="the caller's number, E.164")
+    duration_seconds: int | None = Field(default=None, ge=0, le=86_400)
+    agent: str | None = Field(default=None, max_length=200)
+    open_case: bool = Field(default=False, description="open a case (or add the call to her open one)")
+    subject: str | None = Field(default=None, max_length=500)
+
+
+class HookOut(BaseModel):
+    outcome: str | None = None
+    case_id: str | None
+    profile_id: str
+    console_url: str | None = None

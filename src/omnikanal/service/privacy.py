@@ -11,7 +11,7 @@ from sqlalchemy import Connection
 from omnikanal.clock import Clock
 
 from . import store
-from .views import case_view, entry_view
+from .views import by_entry, case_view, entry_view
 
 
 class ServicePersonalData:
@@ -23,10 +23,11 @@ class ServicePersonalData:
 
     def export(self, conn: Connection, profile_ids: Sequence[str]) -> dict[str, Any]:
         cases, entries = store.of_profiles(conn, profile_ids)
+        files = by_entry(store.attachments_of_profiles(conn, profile_ids))
         now = self._clock.now()
         return {
             "cases": [case_view(c, now, self._at_risk) for c in cases],
-            "entries": [entry_view(e) | {"case_id": e.case_id} for e in entries],
+            "entries": [entry_view(e, files) | {"case_id": e.case_id} for e in entries],
         }
 
     def erase(self, conn: Connection, profile_ids: Sequence[str]) -> int:

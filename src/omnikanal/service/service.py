@@ -3,6 +3,7 @@ satisfaction survey and the figures."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,12 +22,17 @@ from omnikanal.signing import Signer
 from omnikanal.sources.service import SourceService
 
 from . import sla, store
+from .attachments import AttachmentFiles, AttachmentLimits
 from .cases import DeskConfig, ServiceDesk
 from .figures import figures
+from .hooks import ChannelHooks, check_secrets
 from .inbound import MailIntake
 from .jobs import SlaWatch
+from .macros import MacroBook
+from .merge import CaseMerger
 from .model import ORIGIN, RATED, STATUS_PATTERN
 from .privacy import ServicePersonalData
+from .retention import Retention
 from .smtp import MailListener
 from .texts import TextIntake
 
@@ -39,6 +45,11 @@ class Service:
     listener: MailListener | None
     personal_data: ServicePersonalData
     watch: SlaWatch
+    macros: MacroBook
+    merger: CaseMerger
+    retention: Retention
+    hooks: ChannelHooks
+    files: AttachmentFiles
 
     def start(self, *, api: bool, worker: bool, sla_watch: bool) -> None:
         """The listener for inbound mail runs in the API role, the SLA watch in the worker role."""
@@ -46,9 +57,12 @@ class Service:
             self.listener.start()
         if worker and sla_watch:
             self.watch.start()
+        if worker:
+            self.retention.start()
 
     def stop(self) -> None:
         self.watch.stop()
+        self.retention.stop()
         if self.listener is not None:
             self.listener.stop()
 
@@ -80,6 +94,52 @@ class Service:
         )
 
 
+def _calendars(
+    settings: Settings, store_hours: Callable[[str], tuple[dict[str, Any], str] | None] | None
+) -> tuple[sla.BusinessHours, dict[str, sla.BusinessHours], Callable[[str], sla.BusinessHours | None]]:
+    """The default business hours, those per queue, and a store queue's (its opening hours)."""
+    calendars = {
+        queue: sla.BusinessHours.parse(
+            hours,
+            settings.service_timezone,
+            settings.service_queue_holiday_states.get(queue, settings.service_holiday_state),
+        )
+        for queue, hours in settings.service_queue_hours.items()
+    }
+
+    def store_calendar(location_id: str) -> sla.BusinessHours | None:
+        """A store's opening hours as commerce keeps them; None when it keeps none."""
+        if store_hours is None:
+            return None
+        found = store_hours(location_id)
+        if found is None or not any(found[0].values()):
+            return None
+        state = settings.service_queue_holiday_states.get(f"store:{location_id}")
+        return sla.BusinessHours.weekly(found[0], found[1], state or settings.service_holiday_state)
+
+    default = sla.BusinessHours.parse(
+        settings.service_business_hours, settings.service_timezone, settings.service_holiday_state
+    )
+    return default, calendars, store_calendar
+
+
+def _desk_config(
+    settings: Settings, store_hours: Callable[[str], tuple[dict[str, Any], str] | None] | None
+) -> DeskConfig:
+    calendar, calendars, store_calendar = _calendars(settings, store_hours)
+    return DeskConfig(
+        calendar=calendar,
+        queue_calendars=calendars,
+        store_hours=store_calendar,
+        sla_hours=dict(settings.service_sla_hours),
+        at_risk=settings.service_sla_at_risk,
+        public_url=settings.public_url,
+        csat_days=settings.service_csat_days,
+        mail_queue=settings.service_mail_queue,
+        custom_statuses=tuple(settings.service_statuses),
+    )
+
+
 def build_service(
     settings: Settings,
     engine: Engine,
@@ -89,24 +149,21 @@ def build_service(
     messaging: MessagingService,
     profiles: ProfileService,
     signer: Signer,
+    store_hours: Callable[[str], tuple[dict[str, Any], str] | None] | None = None,
 ) -> Service:
+    """``store_hours`` answers a store's opening hours and time zone (commerce keeps them)."""
     for status in settings.service_statuses:
         if not STATUS_PATTERN.match(status):
             raise ValueError(f"service status {status!r}: lower case letters, digits and _ only")
-    config = DeskConfig(
-        calendar=sla.BusinessHours.parse(
-            settings.service_business_hours, settings.service_timezone, settings.service_holiday_state
-        ),
-        sla_hours=dict(settings.service_sla_hours),
-        at_risk=settings.service_sla_at_risk,
-        public_url=settings.public_url,
-        csat_days=settings.service_csat_days,
-        mail_queue=settings.service_mail_queue,
-        custom_statuses=tuple(settings.service_statuses),
-    )
+    config = _desk_config(settings, store_hours)
     touchpoints = Touchpoints(ingest, sources, clock, settings.service_source_name, origin=ORIGIN)
     desk = ServiceDesk(engine, clock, touchpoints, messaging, signer, config)
-    intake = MailIntake(desk, ingest, profiles)
+    limits = AttachmentLimits(
+        settings.service_attachment_max_bytes,
+        frozenset(t.lower() for t in settings.service_attachment_types),
+        settings.service_attachment_max_count,
+    )
+    intake = MailIntake(desk, ingest, profiles, limits)
     listener = None
     if settings.service_smtp_port is not None:
         listener = MailListener(
@@ -118,4 +175,27 @@ def build_service(
         )
     texts = TextIntake(desk, ingest, profiles, settings.service_text_queue)
     watch = SlaWatch(desk, messaging, settings.service_sla_check_seconds, settings.service_sla_batch)
-    return Service(desk, intake, texts, listener, ServicePersonalData(clock, config.at_risk), watch)
+    macros = MacroBook(desk, profiles, settings.messaging_default_locale)
+    personal_data = ServicePersonalData(clock, config.at_risk)
+    retention = Retention(
+        desk,
+        settings.service_retention_days,
+        settings.service_retention_mode,
+        settings.service_retention_seconds,
+        settings.service_sla_batch,
+    )
+    check_secrets(settings.service_webhook_secrets)
+    hooks = ChannelHooks(desk, ingest, profiles, settings.service_webhook_queue)
+    return Service(
+        desk,
+        intake,
+        texts,
+        listener,
+        personal_data,
+        watch,
+        macros,
+        CaseMerger(desk),
+        retention,
+        hooks,
+        AttachmentFiles(desk),
+    )

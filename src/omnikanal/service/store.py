@@ -8,10 +8,13 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
 
-from .tables import service_cases, service_entries
+from .tables import service_attachments, service_case_merges, service_cases, service_entries, service_macros
 
 C = service_cases.c
 E = service_entries.c
+M = service_macros.c
+G = service_case_merges.c
+A = service_attachments.c
 
 
 def insert_case(conn: Connection, row: dict[str, Any]) -> None:
@@ -53,6 +56,18 @@ def case_of_mail(conn: Connection, mail_ids: Sequence[str], message_ids: Sequenc
         select(E.case_id).where(or_(*conditions)).order_by(E.created_at.desc()).limit(1)
     ).scalar()
     return str(found) if found is not None else None
+
+
+def mail_thread(conn: Connection, case_id: str, limit: int) -> list[str]:
+    """The Message-IDs of the customer's mails on a case, oldest first (the newest ``limit``); a
+    mail without one is stored under a digest, which has no "@" and is left out."""
+    found = conn.execute(
+        select(E.mail_message_id)
+        .where(E.case_id == case_id, E.kind == "inbound", E.mail_message_id.like("%@%"))
+        .order_by(E.created_at.desc(), E.id.desc())
+        .limit(limit)
+    ).scalars()
+    return [str(m) for m in reversed(list(found))]
 
 
 def mail_known(conn: Connection, mail_id: str) -> bool:
@@ -124,6 +139,8 @@ def of_profiles(conn: Connection, profile_ids: Sequence[str]) -> tuple[list[Any]
 
 def erase_profiles(conn: Connection, profile_ids: Sequence[str]) -> int:
     ids = list(profile_ids)
+    conn.execute(delete(service_case_merges).where(G.profile_id.in_(ids)))
+    conn.execute(delete(service_attachments).where(A.profile_id.in_(ids)))
     removed = conn.execute(delete(service_entries).where(E.profile_id.in_(ids))).rowcount or 0
     return removed + (conn.execute(delete(service_cases).where(C.profile_id.in_(ids))).rowcount or 0)
 
@@ -141,3 +158,134 @@ def due_checks(conn: Connection, now: datetime, limit: int) -> list[Any]:
     if conn.dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
     return list(conn.execute(stmt))
+
+
+def insert_macro(conn: Connection, row: dict[str, Any]) -> None:
+    conn.execute(insert(service_macros).values(row))
+
+
+def macro(conn: Connection, macro_id: str) -> Any:
+    return conn.execute(select(service_macros).where(M.id == macro_id)).first()
+
+
+def macros(conn: Connection, queues: Sequence[str] | None) -> list[Any]:
+    """Macros of the queues given (all when None), by name."""
+    stmt = select(service_macros)
+    if queues is not None:
+        stmt = stmt.where(M.queue.in_(list(queues)))
+    return list(conn.execute(stmt.order_by(M.name, M.queue).limit(1000)))
+
+
+def delete_macro(conn: Connection, macro_id: str) -> int:
+    return conn.execute(delete(service_macros).where(M.id == macro_id)).rowcount or 0
+
+
+def entry_ids(conn: Connection, case_id: str) -> list[str]:
+    return [str(i) for i in conn.execute(select(E.id).where(E.case_id == case_id)).scalars()]
+
+
+def move_entries(conn: Connection, ids: Sequence[str], to_case: str) -> None:
+    """Entries to another case; both cases' counts follow (recounted, so a move is exact)."""
+    if not ids:
+        return
+    conn.execute(update(service_entries).where(E.id.in_(list(ids))).values(case_id=to_case))
+
+
+def recount(conn: Connection, case_id: str) -> None:
+    n = conn.execute(select(func.count()).select_from(service_entries).where(E.case_id == case_id)).scalar()
+    conn.execute(update(service_cases).where(C.id == case_id).values(entries=int(n or 0)))
+
+
+def insert_merge(conn: Connection, row: dict[str, Any]) -> None:
+    conn.execute(insert(service_case_merges).values(row))
+
+
+def open_merge(conn: Connection, merged_id: str) -> Any:
+    """The merge of a case that is not undone yet (a case is merged once at a time)."""
+    return conn.execute(
+        select(service_case_merges)
+        .where(G.merged_id == merged_id, G.undone_at.is_(None))
+        .order_by(G.created_at.desc())
+        .limit(1)
+    ).first()
+
+
+def merge_undone(conn: Connection, merge_id: str, at: datetime) -> None:
+    conn.execute(update(service_case_merges).where(G.id == merge_id).values(undone_at=at))
+
+
+def expired_cases(conn: Connection, cutoff: datetime, anonymous: str, limit: int) -> list[str]:
+    """Closed cases closed before ``cutoff`` that are not anonymised yet, oldest first."""
+    stmt = (
+        select(C.id)
+        .where(C.closed_at < cutoff, C.status == "closed", C.profile_id != anonymous)
+        .order_by(C.closed_at)
+        .limit(limit)
+    )
+    return [str(i) for i in conn.execute(stmt).scalars()]
+
+
+def delete_cases(conn: Connection, ids: Sequence[str]) -> None:
+    if not ids:
+        return
+    _delete_attachments_of_cases(conn, ids)
+    conn.execute(delete(service_entries).where(E.case_id.in_(list(ids))))
+    conn.execute(delete(service_case_merges).where(G.merged_id.in_(list(ids))))
+    conn.execute(delete(service_cases).where(C.id.in_(list(ids))))
+
+
+def anonymise_cases(conn: Connection, ids: Sequence[str], anonymous: str) -> None:
+    """What identifies or quotes the person goes; what the figures count stays."""
+    if not ids:
+        return
+    _delete_attachments_of_cases(conn, ids)
+    conn.execute(
+        update(service_entries)
+        .where(E.case_id.in_(list(ids)))
+        .values(
+            profile_id=anonymous, body_text=None, body_html=None, author=None, mail_message_id=None, data={}
+        )
+    )
+    conn.execute(delete(service_case_merges).where(G.merged_id.in_(list(ids))))
+    conn.execute(
+        update(service_cases)
+        .where(C.id.in_(list(ids)))
+        .values(profile_id=anonymous, subject="-", links={}, tags=[], csat_comment=None, assignee=None)
+    )
+
+
+def insert_attachment(conn: Connection, row: dict[str, Any]) -> None:
+    conn.execute(insert(service_attachments).values(row))
+
+
+def entry_of_mail(conn: Connection, mail_id: str) -> str | None:
+    found = conn.execute(select(E.id).where(E.mail_message_id == mail_id).limit(1)).scalar()
+    return str(found) if found is not None else None
+
+
+def attachment(conn: Connection, attachment_id: str) -> Any:
+    """An attachment with the case its entry is on (entries move with a merge; the file follows)."""
+    return conn.execute(
+        select(service_attachments, E.case_id)
+        .join(service_entries, E.id == A.entry_id)
+        .where(A.id == attachment_id)
+    ).first()
+
+
+def attachments_of_case(conn: Connection, case_id: str) -> list[Any]:
+    columns = [A.id, A.entry_id, A.filename, A.content_type, A.size, A.created_at]
+    return list(
+        conn.execute(
+            select(*columns).join(service_entries, E.id == A.entry_id).where(E.case_id == case_id).limit(1000)
+        )
+    )
+
+
+def attachments_of_profiles(conn: Connection, profile_ids: Sequence[str]) -> list[Any]:
+    columns = [A.id, A.entry_id, A.filename, A.content_type, A.size, A.created_at]
+    return list(conn.execute(select(*columns).where(A.profile_id.in_(list(profile_ids)))))
+
+
+def _delete_attachments_of_cases(conn: Connection, ids: Sequence[str]) -> None:
+    entries_of = select(E.id).where(E.case_id.in_(list(ids))).scalar_subquery()
+    conn.execute(delete(service_attachments).where(A.entry_id.in_(entries_of)))

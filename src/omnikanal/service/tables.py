@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Index, Integer, String, Table, Text
+from sqlalchemy import Column, Float, Index, Integer, LargeBinary, String, Table, Text
 
 from omnikanal.db.schema import ID, metadata
 from omnikanal.db.types import UTCDateTime, json_type
@@ -35,11 +35,17 @@ service_cases = Table(
     # the SLA state the watch last recorded, and when it must look again (NULL: all promises decided)
     Column("sla_state", String(20), nullable=False),
     Column("sla_check_at", UTCDateTime, nullable=True, index=True),
+    # the clock stops while the case waits for the customer (since when), and the business hours
+    # it stood still in all (the due times moved on by them)
+    Column("sla_paused_at", UTCDateTime, nullable=True),
+    Column("sla_paused_hours", Float, nullable=False, server_default="0"),
+    Column("merged_into", ID, nullable=True, index=True),  # a duplicate merged into this case
     Column("csat_score", Integer, nullable=True),
     Column("csat_comment", Text, nullable=True),
     Column("csat_at", UTCDateTime, nullable=True),
     Index("ix_service_cases_queue_status", "queue", "status", "created_at"),
     Index("ix_service_cases_created", "created_at"),
+    Index("ix_service_cases_closed", "closed_at"),  # the retention job's reading
 )
 
 # The thread of a case: inbound and outbound messages, notes, status changes, assignments.
@@ -57,5 +63,51 @@ service_entries = Table(
     Column("message_id", ID, nullable=True, index=True),  # the outbound message in messaging
     Column("mail_message_id", String(1000), nullable=True, index=True),  # RFC 5322 Message-ID
     Column("data", json_type(), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# Canned replies and macros: per queue ("*": every queue), a text per locale with placeholders,
+# and what else one click does (status, tags added, assignee).
+service_macros = Table(
+    "service_macros",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("queue", String(100), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("texts", json_type(), nullable=False),  # {"de": "...", "en": "..."}
+    Column("status", String(40), nullable=True),
+    Column("tags", json_type(), nullable=False),
+    Column("assignee", String(200), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ux_service_macros_queue_name", "queue", "name", unique=True),
+)
+
+# Merges of duplicate cases, kept for their undo: what moved and what the cases were before.
+service_case_merges = Table(
+    "service_case_merges",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("merged_id", ID, nullable=False, index=True),
+    Column("survivor_id", ID, nullable=False, index=True),
+    Column("profile_id", ID, nullable=False, index=True),
+    Column("entry_ids", json_type(), nullable=False),  # the entries moved to the survivor
+    Column("before", json_type(), nullable=False),  # status, tags, links of both cases
+    Column("actor", String(200), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("undone_at", UTCDateTime, nullable=True),
+)
+
+# Files that came with inbound mail (allowed types, within the size limit), downloadable by staff.
+service_attachments = Table(
+    "service_attachments",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("entry_id", ID, nullable=False, index=True),
+    Column("profile_id", ID, nullable=False, index=True),
+    Column("filename", String(255), nullable=False),
+    Column("content_type", String(100), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("content", LargeBinary, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
 )

@@ -10,10 +10,12 @@ from omnikanal.errors import InvalidInput
 
 from . import sla
 from .model import OPEN_STATUSES
+from .pause import view_now
 
 
 def sla_view(row: Any, now: datetime, at_risk: float) -> dict[str, Any]:
     open_ = row.status in OPEN_STATUSES
+    now = view_now(row, now)
     first = sla.state(row.created_at, row.first_response_due, row.first_response_at, now, at_risk)
     resolution = sla.state(
         row.created_at,
@@ -26,6 +28,8 @@ def sla_view(row: Any, now: datetime, at_risk: float) -> dict[str, Any]:
         "state": sla.worst(first, resolution),
         "first_response": {"due": isoformat(row.first_response_due), "state": first},
         "resolution": {"due": isoformat(row.resolution_due), "state": resolution},
+        "paused_since": isoformat(row.sla_paused_at),
+        "paused_hours": round(float(row.sla_paused_hours or 0), 4),
     }
 
 
@@ -43,6 +47,7 @@ def case_view(row: Any, now: datetime, at_risk: float) -> dict[str, Any]:
         "tags": row.tags,
         "links": row.links,
         "entries": row.entries,
+        "merged_into": row.merged_into,
         "created_at": isoformat(row.created_at),
         "updated_at": isoformat(row.updated_at),
         "first_response_at": isoformat(row.first_response_at),
@@ -53,7 +58,7 @@ def case_view(row: Any, now: datetime, at_risk: float) -> dict[str, Any]:
     }
 
 
-def entry_view(row: Any) -> dict[str, Any]:
+def entry_view(row: Any, files: dict[str, list[dict[str, Any]]] | None = None) -> dict[str, Any]:
     return {
         "id": row.id,
         "kind": row.kind,
@@ -64,6 +69,7 @@ def entry_view(row: Any) -> dict[str, Any]:
         "message_id": row.message_id,
         "mail_message_id": row.mail_message_id,
         "data": row.data,
+        "attachments": (files or {}).get(row.id, []),
         "created_at": isoformat(row.created_at),
     }
 
@@ -76,3 +82,22 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         return datetime.fromisoformat(at.replace("Z", "+00:00")), case_id
     except ValueError:
         raise InvalidInput("invalid_cursor", "cursor: not a cursor this API gave", "cursor") from None
+
+
+def attachment_view(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "filename": row.filename,
+        "content_type": row.content_type,
+        "size": row.size,
+        "url": f"/api/service/attachments/{row.id}",
+        "created_at": isoformat(row.created_at),
+    }
+
+
+def by_entry(rows: list[Any]) -> dict[str, list[dict[str, Any]]]:
+    """Attachments (without their content) grouped by the entry they came with."""
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        grouped.setdefault(row.entry_id, []).append(attachment_view(row))
+    return grouped

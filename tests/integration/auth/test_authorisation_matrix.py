@@ -162,6 +162,15 @@ ALLOWED: dict[str, frozenset[str]] = {
     "POST /api/service/cases/{case_id}/assign": roles("admin", "service", "store"),
     "POST /api/service/cases/{case_id}/status": roles("admin", "service", "store"),
     "GET /api/service/figures": roles("admin", "service"),
+    "POST /api/service/cases/{case_id}/merge": roles("admin", "service", "store"),
+    "POST /api/service/cases/{case_id}/unmerge": roles("admin", "service", "store"),
+    "GET /api/service/macros": roles("admin", "service", "store"),
+    "GET /api/service/attachments/{attachment_id}": roles("admin", "service", "store"),
+    "POST /api/service/macros": roles("admin", "service", "store"),
+    "GET /api/service/macros/{macro_id}": roles("admin", "service", "store"),
+    "DELETE /api/service/macros/{macro_id}": roles("admin", "service", "store"),
+    "GET /api/service/cases/{case_id}/macros": roles("admin", "service", "store"),
+    "POST /api/service/cases/{case_id}/macros/{macro_id}": roles("admin", "service", "store"),
 }
 
 JOURNEY = b"name: matrix\ntrigger: {api: {}}\nsteps:\n  - id: w\n    wait: {duration: PT1H}\n"
@@ -226,6 +235,11 @@ CALLS: dict[str, Call] = {
     "POST /api/service/cases/{case_id}/notes": Call(json={"text": "Notiz"}),
     "POST /api/service/cases/{case_id}/assign": Call(json={"assignee": "anna"}),
     "POST /api/service/cases/{case_id}/status": Call(json={"status": "resolved"}),
+    "POST /api/service/macros": Call(
+        json={"name": "Matrix", "queue": f"store:{STORE}", "texts": {"de": "Hallo {{ customer.first_name }}"}}
+    ),
+    "POST /api/service/cases/{case_id}/macros/{macro_id}": Call(json={}),
+    "POST /api/service/cases/{case_id}/merge": Call(json={"into": "case_none"}),
     "POST /api/commerce/orders/{order_id}/returns": Call(
         json={"channel": "store", "location_id": STORE, "condition": "resellable", "lines": LINES}
     ),

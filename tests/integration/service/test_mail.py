@@ -153,3 +153,52 @@ def test_a_mail_links_only_an_order_of_the_sender(
     )
     cases = _cases(http, admin_token, profile_id=own)
     assert [c["links"] for c in cases] == [{"order_id": "A-1001"}, {}]  # newest first
+
+
+def test_answers_carry_in_reply_to_and_references_of_the_customers_mails(
+    hub: Hub, http: httpx.Client, admin_token: str, smtp: SmtpSink, inbound_port: int
+) -> None:
+    first = _mail("jonas@example.net", "Lieferung fehlt", "Wo ist sie?", Message_ID="<a1@client.example>")
+    _send(inbound_port, first, hub=hub)
+    profile = hub.profiles.lookup("email", "jonas@example.net")
+    [case] = _cases(http, admin_token, profile_id=profile["id"])
+    path = f"/api/service/cases/{case['id']}"
+    # a second mail names only her first one (a client that keeps its own thread): it threads
+    second = _mail(
+        "jonas@example.net",
+        "Noch da?",
+        "Hallo?",
+        Message_ID="<a2@client.example>",
+        In_Reply_To="<a1@client.example>",
+    )
+    _send(inbound_port, second, hub=hub)
+    assert http.get(path, headers=bearer(admin_token)).json()["entries"] == 2
+    assert (
+        http.post(
+            f"{path}/replies", json={"text": "Sie kommt morgen."}, headers=bearer(admin_token)
+        ).status_code
+        == 200
+    )
+    hub.dispatcher.run_once()
+    [answer] = wait_for(lambda: smtp.to("jonas@example.net"))
+    assert answer["In-Reply-To"] == "<a2@client.example>"
+    assert answer["References"].split() == ["<a1@client.example>", "<a2@client.example>"]
+    assert f"[#{case['ref']}]" in answer["Subject"]
+
+
+def test_a_message_id_with_a_line_break_never_becomes_a_header() -> None:
+    from omnikanal.messaging.channels.email import thread_headers
+    from omnikanal.messaging.model import Outgoing
+
+    item = Outgoing(
+        message_id="msg_1",
+        profile_id="p",
+        channel="email",
+        address="a@example.org",
+        subject="s",
+        text="t",
+        html=None,
+        marketing=False,
+        data={"thread": {"in_reply_to": "<x@y>\r\nBcc: evil@example.org", "references": ["<ok@y>", "<a b>"]}},
+    )
+    assert thread_headers(item) == [("References", "<ok@y>")]

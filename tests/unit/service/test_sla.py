@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from omnikanal.service.sla import BusinessHours, add_business_hours, state, worst
+from omnikanal.service.sla import BusinessHours, add_business_hours, business_hours_between, state, worst
 
 BERLIN = BusinessHours.parse("08:00-18:00", "Europe/Berlin", "BE")
 
@@ -55,3 +55,28 @@ def test_promise_states() -> None:
     assert state(start, None, None, due, 0.25) == "ok"
     assert worst("ok", "at_risk") == "at_risk"
     assert worst("breached", "ok") == "breached"
+
+
+def test_day_groups_and_weekly_opening_hours() -> None:
+    shop = BusinessHours.parse("mon-fri 08:00-18:00; sat 10:00-14:00", "Europe/Berlin", "BE")
+    saturday = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)  # 13:00 local: one hour left
+    assert add_business_hours(saturday, 2, shop) == datetime(2026, 12, 7, 8, 0, tzinfo=UTC)
+    store = BusinessHours.weekly(
+        {"mon": [["09:00", "13:00"], ["14:00", "18:00"]], "sun": []}, "Europe/Berlin", "BE"
+    )
+    monday = datetime(2026, 12, 7, 11, 0, tzinfo=UTC)  # 12:00 local, lunch break from 13:00
+    assert add_business_hours(monday, 2, store) == datetime(2026, 12, 7, 14, 0, tzinfo=UTC)
+    # 5 hours left on Monday, Tuesday to Sunday closed: the sixth hour ends at 10:00 next Monday
+    assert add_business_hours(monday, 6, store) == datetime(2026, 12, 14, 9, 0, tzinfo=UTC)
+    with pytest.raises(ValueError, match="days are"):
+        BusinessHours.parse("weekdays 08:00-18:00", "Europe/Berlin", "BE")
+    with pytest.raises(ValueError, match="no opening time"):
+        BusinessHours.weekly({}, "Europe/Berlin", "BE")
+
+
+def test_business_hours_between_two_moments() -> None:
+    friday = datetime(2026, 12, 4, 15, 0, tzinfo=UTC)  # 16:00 local
+    monday = datetime(2026, 12, 7, 9, 30, tzinfo=UTC)  # 10:30 local
+    assert business_hours_between(friday, monday, BERLIN) == 4.5
+    assert business_hours_between(monday, friday, BERLIN) == 0.0
+    assert add_business_hours(friday, business_hours_between(friday, monday, BERLIN), BERLIN) == monday

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import threading
 from collections.abc import Sequence
 from email.message import EmailMessage
@@ -22,6 +23,8 @@ from omnikanal.messaging.channels import SEND_BUDGET_SECONDS, mime
 from omnikanal.messaging.model import Outgoing, PermanentFailure, SendResult, Status, TransientFailure
 
 log = logging.getLogger(__name__)
+MESSAGE_ID = re.compile(r"<[!-;=?-~]{1,900}>")  # printable ASCII without < > and space
+MAX_REFERENCES = 20
 
 
 class SmtpConfig:
@@ -41,6 +44,23 @@ class SmtpConfig:
         self.timeout = timeout
 
 
+def thread_headers(item: Outgoing) -> list[tuple[str, str]]:
+    """In-Reply-To and References from ``data["thread"]`` (an answer to a customer's mail), so the
+    customer's mail client shows it in their conversation. Only well-formed Message-IDs pass: the
+    values come from inbound mail, and a line break in them must never become a header."""
+    thread = item.data.get("thread")
+    if not isinstance(thread, dict):
+        return []
+    headers: list[tuple[str, str]] = []
+    reply_to = thread.get("in_reply_to")
+    if isinstance(reply_to, str) and MESSAGE_ID.fullmatch(reply_to):
+        headers.append(("In-Reply-To", reply_to))
+    refs = [r for r in thread.get("references") or [] if isinstance(r, str) and MESSAGE_ID.fullmatch(r)]
+    if refs:
+        headers.append(("References", " ".join(refs[-MAX_REFERENCES:])))
+    return headers
+
+
 def wire_email(item: Outgoing, config: SmtpConfig) -> tuple[bytes, str]:
     """The message as SMTP DATA bytes and its Message-ID; composed directly (``mime``) when the
     addresses are ASCII, through the email package otherwise."""
@@ -56,6 +76,8 @@ def wire_email(item: Outgoing, config: SmtpConfig) -> tuple[bytes, str]:
         ("Message-ID", message_id),
         ("X-Omnikanal-Message-Id", item.message_id),
     ]
+    # References may be long: folded, one Message-ID a line (a line stays under 998 octets)
+    headers += [(n, v.replace(" ", "\r\n ")) for n, v in thread_headers(item)]
     if item.marketing:
         headers.append(("List-Id", config.list_id))
         if item.unsubscribe_url:
@@ -73,6 +95,8 @@ def build_email(item: Outgoing, config: SmtpConfig) -> EmailMessage:
     domain = parseaddr(config.sender)[1].rpartition("@")[2] or "omnikanal.invalid"
     msg["Message-ID"] = f"<{item.message_id}@{domain}>"
     msg["X-Omnikanal-Message-Id"] = item.message_id
+    for name, value in thread_headers(item):
+        msg[name] = value
     if item.marketing:
         msg["List-Id"] = config.list_id
         if item.unsubscribe_url:

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009_partial_merge_index"
-down_revision = "0008_push"
+down_revision: str | None = "0008_push"
 branch_labels = None
 depends_on = None
 
