@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql
 import omnikanal.db.types
 
 revision = "0002_consent_privacy"
-down_revision: str | None = "0001"
+down_revision = "0001"
 branch_labels = None
 depends_on = None
 

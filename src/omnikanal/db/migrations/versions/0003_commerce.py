@@ -1,7 +1,7 @@
 """commerce: catalogue, locations, stock and its ledger, reservations, orders, returns, carts, scans, notifications
 
 Revision ID: 0003_commerce
-Revises: 0002_consent_privacy
+Revises: 0001
 Create Date: 2026-11-23 01:07:50.286586
 """
 
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 import omnikanal.db.types
 
 revision = "0003_commerce"
-down_revision: str | None = "0002_consent_privacy"
+down_revision = "0002_consent_privacy"
 branch_labels = None
 depends_on = None
 

@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql
 import omnikanal.db.types
 
 revision = "0004_messaging"
-down_revision: str | None = "0003_commerce"
+down_revision = "0003_commerce"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """segments
 
 Revision ID: 0005_segments
-Revises: 0004_messaging
+Revises: 0002_consent_privacy
 Create Date: 2026-11-23
 
 Re-chained at merge after the other branches' 0003/0004.
@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql
 import omnikanal.db.types
 
 revision = "0005_segments"
-down_revision: str | None = "0004_messaging"
+down_revision = "0004_messaging"
 branch_labels = None
 depends_on = None
 

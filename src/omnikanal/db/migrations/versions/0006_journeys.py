@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 import omnikanal.db.types
 
 revision = "0006_journeys"
-down_revision: str | None = "0005_segments"
+down_revision = "0005_segments"
 branch_labels = None
 depends_on = None
 

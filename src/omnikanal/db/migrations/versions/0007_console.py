@@ -13,7 +13,7 @@ from alembic import op
 import omnikanal.db.types
 
 revision = "0007_console"
-down_revision: str | None = "0006_journeys"
+down_revision = "0006_journeys"
 branch_labels = None
 depends_on = None
 

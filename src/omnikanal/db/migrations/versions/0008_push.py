@@ -12,7 +12,7 @@ from alembic import op
 import omnikanal.db.types
 
 revision = "0008_push"
-down_revision: str | None = "0007_console"
+down_revision = "0007_console"
 branch_labels = None
 depends_on = None
 

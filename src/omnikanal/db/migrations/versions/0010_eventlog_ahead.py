@@ -16,7 +16,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
 revision = "0010_eventlog_ahead"
-down_revision: str | None = "0009_partial_merge_index"
+down_revision = "0009_partial_merge_index"
 branch_labels = None
 depends_on = None
 

@@ -16,7 +16,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
 revision = "0012_browser_sources"
-down_revision: str | None = "0010_eventlog_ahead"
+down_revision = "0010_eventlog_ahead"
 branch_labels = None
 depends_on = None
 

@@ -19,7 +19,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from omnikanal.db.types import UTCDateTime
 
 revision = "0013_service"
-down_revision: str | None = "0012_browser_sources"
+down_revision = "0012_browser_sources"
 branch_labels = None
 depends_on = None
 

@@ -16,7 +16,7 @@ from alembic import op
 import omnikanal.db.types
 
 revision = "0014_analytics"
-down_revision: str | None = "0013_service"
+down_revision = "0013_service"
 branch_labels = None
 depends_on = None
 
