@@ -17,7 +17,7 @@ Model = Annotated[
     Query(
         max_length=20,
         description="all (every model side by side), first_touch, last_touch, last_non_direct, linear, "
-        "time_decay, position_based or markov",
+        "time_decay, position_based, markov or shapley",
     ),
 ]
 DimensionQ = Annotated[
