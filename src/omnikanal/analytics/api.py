@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
 
 from omnikanal.auth.model import Permission
 from omnikanal.errors import InvalidInput, PayloadTooLarge
@@ -197,3 +198,35 @@ def list_costs(
 def refresh(hub: HubDep, principal: PrincipalDep) -> dict[str, Any]:
     require(principal, Permission.ANALYTICS_WRITE)
     return hub.analytics.refresh()
+
+
+class OwnCostLine(BaseModel):
+    channel: str = Field(description="the business channel the cost belongs to")
+    item: str = Field(
+        description="sms_segments, whatsapp_conversations, emails, push, staff_minutes or fixed"
+    )
+    queue: str | None = Field(description="the staff queue of staff minutes")
+    quantity: float
+    unit_price: float | None = Field(description="price of one unit; none for fixed costs")
+    cost: float
+    from_: str = Field(alias="from", description="where the figure came from")
+
+
+class OwnCosts(BaseModel):
+    since: str
+    until: str
+    currency: str
+    cost: float
+    lines: list[OwnCostLine]
+
+
+@router.get(
+    "/own-costs",
+    summary="The hub's own costs of a period: messages, staff time, fixed monthly costs",
+    response_model=OwnCosts,
+    response_model_by_alias=True,
+)
+def own_costs(hub: HubDep, principal: PrincipalDep, since: Since = None, until: Until = None) -> Any:
+    require(principal, Permission.ANALYTICS_READ)
+    q = _question(hub, since=since, until=until)
+    return hub.analytics.own_costs(q.window.since, q.window.until)

@@ -8,7 +8,7 @@ builder and models, so they give the same answers (tests hold both to it).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -20,7 +20,15 @@ from omnikanal.analytics.columnar import Columnar
 from omnikanal.analytics.costs import parse_costs
 from omnikanal.analytics.paths import Built, build_paths
 from omnikanal.analytics.query import Limits, Question, question
-from omnikanal.analytics.returns import common_paths, costs_by_key, customer_groups, returns_rows, table
+from omnikanal.analytics.returns import (
+    add_own_costs,
+    common_paths,
+    costs_by_key,
+    customer_groups,
+    returns_rows,
+    table,
+)
+from omnikanal.analytics.usage import Rates, own_costs
 from omnikanal.clock import Clock, isoformat
 from omnikanal.db.engine import read_tx, run_write
 from omnikanal.errors import InvalidInput, NotFound
@@ -37,6 +45,7 @@ class Config:
     currency: str
     engine: str
     max_cost_rows: int
+    rates: Rates = field(default_factory=Rates)
 
 
 class Analytics:
@@ -170,6 +179,8 @@ class Analytics:
         with read_tx(self._engine) as conn:
             cost_rows = store.costs(conn, q.window.since.astimezone(UTC).date(), _day_after(q.window.until))
         spent = costs_by_key(cost_rows, q.dimension)
+        if q.dimension == "channel":  # the hub's own costs belong to business channels only
+            add_own_costs(spent, self.own_cost_lines(q.window.since, q.window.until))
         firsts = [p for p in built.paths if p.first]
         models = {
             m: returns_rows(
@@ -194,6 +205,22 @@ class Analytics:
         return {**self._head(q, built), "top": common_paths(built.paths, q.dimension, limit)}
 
     # -- costs ---------------------------------------------------------------------------------
+
+    def own_cost_lines(self, since: datetime, until: datetime) -> list[dict[str, Any]]:
+        """The hub's own costs of the period: its messages and staff time, and the fixed costs."""
+        with read_tx(self._engine) as conn:
+            rows = store.usage(conn, since, until)
+        return own_costs(rows, self.config.rates, since.astimezone(UTC).date(), _day_after(until))
+
+    def own_costs(self, since: datetime, until: datetime) -> dict[str, Any]:
+        lines = self.own_cost_lines(since, until)
+        return {
+            "since": isoformat(since),
+            "until": isoformat(until),
+            "currency": self.config.currency,
+            "cost": round(sum(line["cost"] for line in lines), 2),
+            "lines": lines,
+        }
 
     def import_costs(self, text: str, origin: str, on_progress: Progress | None = None) -> dict[str, Any]:
         """Store every valid row (a newer figure for a day and key replaces the older one) and name

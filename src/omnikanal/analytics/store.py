@@ -11,7 +11,12 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from omnikanal.analytics.paths import RETURN_EVENT, Window
-from omnikanal.analytics.tables import analytics_costs, analytics_merged, analytics_touchpoints
+from omnikanal.analytics.tables import (
+    analytics_costs,
+    analytics_merged,
+    analytics_touchpoints,
+    analytics_usage,
+)
 from omnikanal.db.engine import insert_ignoring_duplicates
 from omnikanal.db.fast import Raw
 from omnikanal.db.rows import insert_ignoring
@@ -39,6 +44,23 @@ def add_touchpoints(conn: Connection, rows: list[dict[str, Any]]) -> None:
     # per-row parameter handling took longer than the insert, inside the write lock ingest needs
     if rows:
         insert_ignoring(Raw(conn), tp, list(rows[0]), rows)
+
+
+def add_usage(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        insert_ignoring(Raw(conn), analytics_usage, list(rows[0]), rows)
+
+
+def usage(conn: Connection, since: datetime, until: datetime) -> list[Any]:
+    """The hub's own usage rows in [since, until), by profile and time (WhatsApp conversations are
+    counted per person)."""
+    u = analytics_usage.c
+    stmt = (
+        select(u.profile_id, u.at, u.kind, u.channel, u.queue, u.quantity)
+        .where(u.at >= since, u.at < until)
+        .order_by(u.profile_id, u.at, u.seq)
+    )
+    return list(conn.execute(stmt))
 
 
 def mark_merged(conn: Connection, profile_ids: Sequence[str], now: datetime) -> None:
@@ -144,6 +166,7 @@ def costs(conn: Connection, since: date, until: date) -> list[Any]:
 
 def erase(conn: Connection, profile_ids: Sequence[str]) -> int:
     removed = conn.execute(delete(tp).where(tp.c.profile_id.in_(list(profile_ids)))).rowcount
+    conn.execute(delete(analytics_usage).where(analytics_usage.c.profile_id.in_(list(profile_ids))))
     conn.execute(delete(analytics_merged).where(analytics_merged.c.profile_id.in_(list(profile_ids))))
     return int(removed or 0)
 
