@@ -230,3 +230,21 @@ def own_costs(hub: HubDep, principal: PrincipalDep, since: Since = None, until: 
     require(principal, Permission.ANALYTICS_READ)
     q = _question(hub, since=since, until=until)
     return hub.analytics.own_costs(q.window.since, q.window.until)
+
+
+@router.get(
+    "/lifetime-value",
+    summary="Expected customer value over a horizon by acquisition key (BG/NBD with Gamma-Gamma)",
+)
+def lifetime_value(
+    hub: HubDep,
+    principal: PrincipalDep,
+    dimension: DimensionQ = "channel",
+    conversion: Conversion = None,
+    until: Until = None,
+    horizon: Annotated[int, Query(ge=1, le=3650, description="days ahead, 1 to 3,650")] = 365,
+    engine: Engine = None,
+) -> dict[str, Any]:
+    require(principal, Permission.ANALYTICS_READ)
+    q = _question(hub, dimension=dimension, conversion=conversion, until=until)
+    return hub.analytics.lifetime_value(q, horizon, engine)

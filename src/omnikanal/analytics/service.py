@@ -18,7 +18,8 @@ from omnikanal.analytics import store
 from omnikanal.analytics.attribution import attribute
 from omnikanal.analytics.columnar import Columnar
 from omnikanal.analytics.costs import parse_costs
-from omnikanal.analytics.paths import Built, build_paths
+from omnikanal.analytics.lifetime import histories, lifetime_values
+from omnikanal.analytics.paths import Built, Window, build_paths
 from omnikanal.analytics.query import Limits, Question, question
 from omnikanal.analytics.returns import (
     add_own_costs,
@@ -36,6 +37,8 @@ from omnikanal.errors import InvalidInput, NotFound
 ENGINES = ("duckdb", "database")
 COPY_BATCH = 50_000
 COST_BATCH = 1_000
+# the beginning of every customer's history (lifetime value reads all of it)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 Progress = Callable[[int], None]
 
 
@@ -203,6 +206,43 @@ class Analytics:
     def top_paths(self, q: Question, limit: int, engine: str | None = None) -> dict[str, Any]:
         built = self.built(q, engine)
         return {**self._head(q, built), "top": common_paths(built.paths, q.dimension, limit)}
+
+    def lifetime_value(self, q: Question, horizon_days: int, engine: str | None = None) -> dict[str, Any]:
+        """Expected value per customer over the next ``horizon_days`` by acquisition key (BG/NBD
+        with Gamma-Gamma, fitted on every customer's history up to ``until``)."""
+        whole = Window(EPOCH, q.window.until, timedelta(0), q.window.conversion)
+        if self._engine_for(engine) == "duckdb":
+            if not self.columnar.conversion_exists(whole.conversion):
+                raise _no_conversion(q)
+            found = histories(
+                self.columnar.path_rows(whole), self.columnar.refunds(whole), whole.conversion, q.dimension
+            )
+        else:
+            with read_tx(self._engine) as conn:
+                if not store.conversion_exists(conn, whole.conversion):
+                    raise _no_conversion(q)
+                found = histories(
+                    store.path_rows(conn, whole), store.refunds(conn, whole), whole.conversion, q.dimension
+                )
+        fitted, rows = lifetime_values(found, q.window.until, float(horizon_days))
+        models = None
+        if fitted is not None:
+            bg, gg = fitted.purchases, fitted.spend
+            models = {
+                "bg_nbd": {"r": bg.r, "alpha": bg.alpha, "a": bg.a, "b": bg.b},
+                "gamma_gamma": {"p": gg.p, "q": gg.q, "v": gg.v},
+            }
+        return {
+            "dimension": q.dimension,
+            "conversion": whole.conversion,
+            "until": isoformat(q.window.until),
+            "horizon_days": horizon_days,
+            "currency": self.config.currency,
+            "customers": len(found),
+            "models": models,
+            "note": None if fitted else "too few customers or repeat buyers to fit the models",
+            "rows": rows,
+        }
 
     # -- costs ---------------------------------------------------------------------------------
 
