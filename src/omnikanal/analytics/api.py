@@ -248,3 +248,51 @@ def lifetime_value(
     require(principal, Permission.ANALYTICS_READ)
     q = _question(hub, dimension=dimension, conversion=conversion, until=until)
     return hub.analytics.lifetime_value(q, horizon, engine)
+
+
+@router.get(
+    "/omnichannel",
+    summary="Research online, purchase offline, and channel preference per product category",
+)
+def omnichannel(
+    hub: HubDep,
+    principal: PrincipalDep,
+    since: Since = None,
+    until: Until = None,
+    days: Annotated[
+        int, Query(ge=1, le=90, description="days a web or app view may lie before the store purchase")
+    ] = 14,
+) -> dict[str, Any]:
+    require(principal, Permission.ANALYTICS_READ)
+    q = _question(hub, since=since, until=until)
+    return hub.analytics.omnichannel(q, days)
+
+
+MAX_STEPS = 10
+
+
+@router.get("/funnel", summary="People who took each step in order, and who dropped out after each")
+def funnel(
+    hub: HubDep,
+    principal: PrincipalDep,
+    steps: Annotated[
+        str,
+        Query(
+            max_length=2000,
+            description=f"event names in order, comma-separated, 2 to {MAX_STEPS}",
+        ),
+    ] = "Product Viewed,Product Added,Order Completed",
+    since: Since = None,
+    until: Until = None,
+    engine: Engine = None,
+) -> dict[str, Any]:
+    require(principal, Permission.ANALYTICS_READ)
+    names = [s.strip() for s in steps.split(",")]
+    if not 2 <= len(names) <= MAX_STEPS or any(not n or len(n) > 200 for n in names):
+        raise InvalidInput(
+            "invalid_steps",
+            f"steps: 2 to {MAX_STEPS} event names of 1 to 200 characters, comma-separated",
+            "steps",
+        )
+    q = _question(hub, since=since, until=until)
+    return hub.analytics.funnel(q, names, engine)

@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection
 
 from omnikanal.analytics import store
+from omnikanal.analytics.products import product_rows
 from omnikanal.analytics.touchpoints import touchpoint
 from omnikanal.analytics.usage import usage
 from omnikanal.background import Periodic
@@ -25,6 +26,7 @@ PROCESSOR = "analytics"
 class Plan(NamedTuple):
     touchpoints: list[dict[str, Any]]
     usage: list[dict[str, Any]]
+    products: list[dict[str, Any]]
 
 
 TOUCH_TYPES = frozenset({"page", "screen", "track"})
@@ -48,11 +50,13 @@ class AnalyticsProcessor:
         payloads took twice the time of the insert, and only the insert needs SQLite's write lock,
         which ingest needs."""
         touchpoints = [tp for row in batch if (tp := touchpoint(row, self._codes, self._ignored)) is not None]
-        return Plan(touchpoints, [u for row in batch if (u := usage(row)) is not None])
+        used = [u for row in batch if (u := usage(row)) is not None]
+        return Plan(touchpoints, used, [p for row in batch for p in product_rows(row)])
 
     def apply(self, conn: Connection, batch: Sequence[Any], plan: Plan) -> None:
         store.add_touchpoints(conn, plan.touchpoints)
         store.add_usage(conn, plan.usage)
+        store.add_products(conn, plan.products)
 
 
 class RefreshJob:

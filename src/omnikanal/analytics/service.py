@@ -18,8 +18,10 @@ from omnikanal.analytics import store
 from omnikanal.analytics.attribution import attribute
 from omnikanal.analytics.columnar import Columnar
 from omnikanal.analytics.costs import parse_costs
+from omnikanal.analytics.funnel import funnel
 from omnikanal.analytics.lifetime import histories, lifetime_values
 from omnikanal.analytics.paths import Built, Window, build_paths
+from omnikanal.analytics.products import preference, ropo
 from omnikanal.analytics.query import Limits, Question, question
 from omnikanal.analytics.returns import (
     add_own_costs,
@@ -243,6 +245,30 @@ class Analytics:
             "note": None if fitted else "too few customers or repeat buyers to fit the models",
             "rows": rows,
         }
+
+    def omnichannel(self, q: Question, days: int) -> dict[str, Any]:
+        """Research online, purchase offline within ``days``, and channel preference per category
+        (on the capability's own product table)."""
+        since, until = q.window.since, q.window.until
+        with read_tx(self._engine) as conn:
+            rows = store.product_rows(conn, since - timedelta(days=days), until)
+        return {
+            "since": isoformat(since),
+            "until": isoformat(until),
+            "currency": self.config.currency,
+            "ropo": ropo(rows, since, days),
+            "preference": preference(rows, since),
+        }
+
+    def funnel(self, q: Question, steps: Sequence[str], engine: str | None = None) -> dict[str, Any]:
+        """People who took each step in order within the period, and who dropped out after each."""
+        window = Window(q.window.since, q.window.until, timedelta(0), q.window.conversion)
+        if self._engine_for(engine) == "duckdb":
+            answer = funnel(self.columnar.path_rows(window), steps)
+        else:
+            with read_tx(self._engine) as conn:
+                answer = funnel(store.path_rows(conn, window), steps)
+        return {"since": isoformat(window.since), "until": isoformat(window.until), "steps": answer}
 
     # -- costs ---------------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from omnikanal.analytics.paths import RETURN_EVENT, Window
 from omnikanal.analytics.tables import (
     analytics_costs,
     analytics_merged,
+    analytics_products,
     analytics_touchpoints,
     analytics_usage,
 )
@@ -63,6 +64,22 @@ def usage(conn: Connection, since: datetime, until: datetime) -> list[Any]:
     return list(conn.execute(stmt))
 
 
+def add_products(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        insert_ignoring(Raw(conn), analytics_products, list(rows[0]), rows)
+
+
+def product_rows(conn: Connection, since: datetime, until: datetime) -> list[Any]:
+    """Products viewed and bought in [since, until), by profile and time."""
+    p = analytics_products.c
+    stmt = (
+        select(p.profile_id, p.at, p.kind, p.channel, p.sku, p.category, p.value_cents)
+        .where(p.at >= since, p.at < until)
+        .order_by(p.profile_id, p.at, p.seq, p.line)
+    )
+    return list(conn.execute(stmt))
+
+
 def mark_merged(conn: Connection, profile_ids: Sequence[str], now: datetime) -> None:
     insert_ignoring_duplicates(
         conn, analytics_merged, [{"profile_id": p, "at": now} for p in sorted(set(profile_ids))]
@@ -79,6 +96,8 @@ def rekey(conn: Connection, old: str, new: str) -> int:
     count = 0
     if old != new:
         count = conn.execute(update(tp).where(tp.c.profile_id == old).values(profile_id=new)).rowcount
+        for table in (analytics_usage, analytics_products):
+            conn.execute(update(table).where(table.c.profile_id == old).values(profile_id=new))
     conn.execute(delete(analytics_merged).where(analytics_merged.c.profile_id == old))
     return int(count or 0)
 
@@ -166,7 +185,8 @@ def costs(conn: Connection, since: date, until: date) -> list[Any]:
 
 def erase(conn: Connection, profile_ids: Sequence[str]) -> int:
     removed = conn.execute(delete(tp).where(tp.c.profile_id.in_(list(profile_ids)))).rowcount
-    conn.execute(delete(analytics_usage).where(analytics_usage.c.profile_id.in_(list(profile_ids))))
+    for table in (analytics_usage, analytics_products):
+        conn.execute(delete(table).where(table.c.profile_id.in_(list(profile_ids))))
     conn.execute(delete(analytics_merged).where(analytics_merged.c.profile_id.in_(list(profile_ids))))
     return int(removed or 0)
 

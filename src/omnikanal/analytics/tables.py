@@ -78,3 +78,21 @@ analytics_usage = Table(
     Index("ix_analytics_usage_at", "at"),
     Index("ix_analytics_usage_profile", "profile_id"),
 )
+
+# Products viewed and bought (one row per Product Viewed event and per order line), written by the
+# analytics processor: research online, purchase offline, and channel preference per category.
+analytics_products = Table(
+    "analytics_products",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("line", Integer, primary_key=True, autoincrement=False),
+    Column("profile_id", ID, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("kind", String(10), nullable=False),  # view or purchase
+    Column("channel", String(20), nullable=False),
+    Column("sku", String(200), nullable=False),
+    Column("category", String(200), nullable=True),
+    Column("value_cents", BigInteger, nullable=True),
+    Index("ix_analytics_products_at", "at"),
+    Index("ix_analytics_products_profile", "profile_id", "at"),
+)

@@ -126,6 +126,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     "GET /api/analytics/costs": roles("admin", "marketing"),
     "GET /api/analytics/own-costs": roles("admin", "marketing"),
     "GET /api/analytics/lifetime-value": roles("admin", "marketing"),
+    "GET /api/analytics/omnichannel": roles("admin", "marketing"),
+    "GET /api/analytics/funnel": roles("admin", "marketing"),
     "POST /api/analytics/costs": roles("admin", "marketing"),
     "POST /api/analytics/refresh": roles("admin", "marketing"),
     # segments and computed traits
