@@ -75,7 +75,8 @@ def _bgnbd_nll(log_params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.nda
             betaln(a + 1, np.maximum(b + x - 1, 1e-12)) - betaln(a, b) - (r + x) * np.log(alpha + t_x),
             -np.inf,
         )
-    return float(-np.sum(head + np.logaddexp(one, two)))
+    # the mean, not the sum: the optimiser's tolerance is then the same for any number of customers
+    return float(-np.mean(head + np.logaddexp(one, two)))
 
 
 def _gg_nll(log_params: np.ndarray, x: np.ndarray, m: np.ndarray) -> float:
@@ -89,7 +90,7 @@ def _gg_nll(log_params: np.ndarray, x: np.ndarray, m: np.ndarray) -> float:
         + (p * x) * np.log(x)
         - (p * x + q) * np.log(v + m * x)
     )
-    return float(-np.sum(ll))
+    return float(-np.mean(ll))
 
 
 def _fit(nll: object, start: np.ndarray, args: tuple[np.ndarray, ...]) -> np.ndarray:
@@ -98,7 +99,10 @@ def _fit(nll: object, start: np.ndarray, args: tuple[np.ndarray, ...]) -> np.nda
         start,
         args=args,
         method="Nelder-Mead",
-        options={"maxiter": 20_000, "xatol": 1e-9, "fatol": 1e-10},
+        # bounded (e^-10 to e^10): data that holds no heterogeneity (every purchase of a customer
+        # worth the same) sends a parameter to infinity, and the search must stop somewhere
+        bounds=[(-10.0, 10.0)] * len(start),
+        options={"maxiter": 5_000, "xatol": 1e-7, "fatol": 1e-12},
     )
     return np.asarray(np.exp(result.x))
 
