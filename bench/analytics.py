@@ -18,9 +18,12 @@ from pathlib import Path as FilePath
 from types import SimpleNamespace
 
 from omnikanal.analytics.attribution import attribute
+from omnikanal.analytics.clv import Summary, fit
 from omnikanal.analytics.columnar import Columnar
+from omnikanal.analytics.funnel import funnel
 from omnikanal.analytics.model import MODELS, Options, Path, Touch
 from omnikanal.analytics.paths import Window, build_paths
+from omnikanal.analytics.usage import Rates, own_costs
 
 CHANNELS = ("web", "app", "pos", "email", "sms", "hotline", "whatsapp", "push")
 SOURCES = (
@@ -113,6 +116,7 @@ def main() -> None:
     parser.add_argument("--paths", type=int, default=100_000)
     args = parser.parse_args()
     paths = make_paths(args.paths)
+    rows = _rows(paths)
     options = Options(markov_order=1)
     print(
         f"{args.paths:,} paths, {sum(len(p.touches) for p in paths):,} touchpoints, "
@@ -127,7 +131,6 @@ def main() -> None:
             print(f"  {name:<22} {took:7.2f} s  {args.paths / took:12,.0f} paths/s")
     with tempfile.TemporaryDirectory() as folder:
         columnar = Columnar(FilePath(folder))
-        rows = _rows(paths)
         began = time.perf_counter()
         columnar.append(rows)
         wrote = time.perf_counter() - began
@@ -140,6 +143,68 @@ def main() -> None:
         f"{len(built.paths):,} paths in {read:.2f} s ({len(rows) / read:,.0f} rows/s)"
     )
     del options
+    _newer(paths, rows)
+
+
+def _summaries(n: int, seed: int = 5) -> list[Summary]:
+    """Customers from the repeat-buying models' own story (rate, drop-out, spend)."""
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        rate, drop, scale = rng.gammavariate(0.8, 1 / 12), rng.betavariate(1.2, 3.5), rng.uniform(20, 80)
+        horizon, t, days = float(rng.randint(60, 365)), 0.0, []
+        while True:
+            t += rng.expovariate(rate)
+            if t > horizon:
+                break
+            days.append(int(t))
+            if rng.random() < drop:
+                break
+        x = len(set(days))
+        spend = sum(rng.gammavariate(5.0, scale / 5) for _ in range(x)) / x if x else 0.0
+        out.append(Summary(x, float(max(days)) if days else 0.0, horizon, spend))
+    return out
+
+
+def _newer(paths: list[Path], rows: list[SimpleNamespace]) -> None:
+    """The own costs, lifetime value and funnel over the same generated data."""
+    rng = random.Random(3)
+    kinds = ("sms", "whatsapp", "email", "push", "task", "case")
+    usage = sorted(
+        (
+            SimpleNamespace(
+                profile_id=p.profile_id,
+                at=t.at,
+                kind=(kind := rng.choice(kinds)),
+                channel=t.channel,
+                queue="returns" if kind == "case" else "",
+                quantity=rng.randint(0, 3) if kind == "sms" else 1,
+            )
+            for p in paths
+            for t in p.touches
+        ),
+        key=lambda r: (r.profile_id, r.at),
+    )
+    rates = Rates(0.075, 0.11, 0.9, 0.0, 5, 15, {"default": 32.0}, {"pos": 4000.0})
+    began = time.perf_counter()
+    own_costs(usage, rates, T0.date(), (T0 + timedelta(days=40)).date())
+    took = time.perf_counter() - began
+    print(f"  own costs: {len(usage):,} usage rows priced in {took:.2f} s")
+    customers = _summaries(max(1000, len(paths) // 10))
+    began = time.perf_counter()
+    fitted = fit(customers)
+    assert fitted is not None
+    fitted.values(customers, 365)
+    took = time.perf_counter() - began
+    print(
+        f"  lifetime value: BG/NBD and Gamma-Gamma fitted and applied on {len(customers):,} customers "
+        f"in {took:.2f} s"
+    )
+    ordered = sorted(rows, key=lambda r: (r.profile_id, r.at, r.seq))
+    began = time.perf_counter()
+    funnel(ordered, ("page", "Order Completed"))
+    took = time.perf_counter() - began
+    print(f"  funnel: two steps over {len(ordered):,} touchpoints in {took:.2f} s")
 
 
 if __name__ == "__main__":

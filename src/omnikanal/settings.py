@@ -443,6 +443,35 @@ class Settings(BaseSettings):
     database is not scanned) or "database" (SQL on the hub's own tables)."""
     analytics_max_cost_rows: int = Field(100_000, ge=1)
     """Analytics: the most rows one cost file may have."""
+    analytics_sms_segment_price: float = Field(0.075, ge=0)
+    """Analytics, the hub's own costs: the price of one SMS segment (160 GSM-7 or 70 UCS-2
+    characters; a longer message is several), in the analytics currency."""
+    analytics_whatsapp_conversation_price: float = Field(0.11, ge=0)
+    """Analytics, the hub's own costs: the price of one WhatsApp conversation (24 hours from the
+    first message to a person with none open)."""
+    analytics_email_price_per_1000: float = Field(0.90, ge=0)
+    """Analytics, the hub's own costs: the price of 1,000 emails sent."""
+    analytics_push_price: float = Field(0.0, ge=0)
+    """Analytics, the hub's own costs: the price of one push message (web push itself is free)."""
+    analytics_task_minutes: float = Field(5.0, ge=0)
+    """Analytics, the hub's own costs: the staff minutes one task (a message to staff) takes."""
+    analytics_case_minutes: float = Field(15.0, ge=0)
+    """Analytics, the hub's own costs: the staff minutes one resolved service case takes."""
+    analytics_hourly_rates: dict[str, float] = {"default": 32.0}
+    """Analytics, the hub's own costs: the hourly staff rate per queue, e.g. {"default": 32,
+    "returns": 28}; a queue without its own rate takes "default"'s."""
+    analytics_fixed_monthly_costs: dict[str, float] = {}
+    """Analytics, the hub's own costs: fixed costs a month per business channel (a store's share of
+    rent and staff, the hotline's seats), e.g. {"pos": 4000, "hotline": 2500}; spread over the days
+    of each month."""
+
+    @field_validator("analytics_hourly_rates", "analytics_fixed_monthly_costs")
+    @classmethod
+    def _check_analytics_amounts(cls, value: dict[str, float]) -> dict[str, float]:
+        bad = sorted(k for k, v in value.items() if not 0 <= v < 1e9)
+        if bad:
+            raise ValueError(f"amounts must be zero or more: {', '.join(bad)}")
+        return value
 
     @field_validator("analytics_engine")
     @classmethod

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
 
 from omnikanal.auth.model import Permission
 from omnikanal.errors import InvalidInput, PayloadTooLarge
@@ -17,7 +18,7 @@ Model = Annotated[
     Query(
         max_length=20,
         description="all (every model side by side), first_touch, last_touch, last_non_direct, linear, "
-        "time_decay, position_based or markov",
+        "time_decay, position_based, markov or shapley",
     ),
 ]
 DimensionQ = Annotated[
@@ -197,3 +198,101 @@ def list_costs(
 def refresh(hub: HubDep, principal: PrincipalDep) -> dict[str, Any]:
     require(principal, Permission.ANALYTICS_WRITE)
     return hub.analytics.refresh()
+
+
+class OwnCostLine(BaseModel):
+    channel: str = Field(description="the business channel the cost belongs to")
+    item: str = Field(
+        description="sms_segments, whatsapp_conversations, emails, push, staff_minutes or fixed"
+    )
+    queue: str | None = Field(description="the staff queue of staff minutes")
+    quantity: float
+    unit_price: float | None = Field(description="price of one unit; none for fixed costs")
+    cost: float
+    from_: str = Field(alias="from", description="where the figure came from")
+
+
+class OwnCosts(BaseModel):
+    since: str
+    until: str
+    currency: str
+    cost: float
+    lines: list[OwnCostLine]
+
+
+@router.get(
+    "/own-costs",
+    summary="The hub's own costs of a period: messages, staff time, fixed monthly costs",
+    response_model=OwnCosts,
+    response_model_by_alias=True,
+)
+def own_costs(hub: HubDep, principal: PrincipalDep, since: Since = None, until: Until = None) -> Any:
+    require(principal, Permission.ANALYTICS_READ)
+    q = _question(hub, since=since, until=until)
+    return hub.analytics.own_costs(q.window.since, q.window.until)
+
+
+@router.get(
+    "/lifetime-value",
+    summary="Expected customer value over a horizon by acquisition key (BG/NBD with Gamma-Gamma)",
+)
+def lifetime_value(
+    hub: HubDep,
+    principal: PrincipalDep,
+    dimension: DimensionQ = "channel",
+    conversion: Conversion = None,
+    until: Until = None,
+    horizon: Annotated[int, Query(ge=1, le=3650, description="days ahead, 1 to 3,650")] = 365,
+    engine: Engine = None,
+) -> dict[str, Any]:
+    require(principal, Permission.ANALYTICS_READ)
+    q = _question(hub, dimension=dimension, conversion=conversion, until=until)
+    return hub.analytics.lifetime_value(q, horizon, engine)
+
+
+@router.get(
+    "/omnichannel",
+    summary="Research online, purchase offline, and channel preference per product category",
+)
+def omnichannel(
+    hub: HubDep,
+    principal: PrincipalDep,
+    since: Since = None,
+    until: Until = None,
+    days: Annotated[
+        int, Query(ge=1, le=90, description="days a web or app view may lie before the store purchase")
+    ] = 14,
+) -> dict[str, Any]:
+    require(principal, Permission.ANALYTICS_READ)
+    q = _question(hub, since=since, until=until)
+    return hub.analytics.omnichannel(q, days)
+
+
+MAX_STEPS = 10
+
+
+@router.get("/funnel", summary="People who took each step in order, and who dropped out after each")
+def funnel(
+    hub: HubDep,
+    principal: PrincipalDep,
+    steps: Annotated[
+        str,
+        Query(
+            max_length=2000,
+            description=f"event names in order, comma-separated, 2 to {MAX_STEPS}",
+        ),
+    ] = "Product Viewed,Product Added,Order Completed",
+    since: Since = None,
+    until: Until = None,
+    engine: Engine = None,
+) -> dict[str, Any]:
+    require(principal, Permission.ANALYTICS_READ)
+    names = [s.strip() for s in steps.split(",")]
+    if not 2 <= len(names) <= MAX_STEPS or any(not n or len(n) > 200 for n in names):
+        raise InvalidInput(
+            "invalid_steps",
+            f"steps: 2 to {MAX_STEPS} event names of 1 to 200 characters, comma-separated",
+            "steps",
+        )
+    q = _question(hub, since=since, until=until)
+    return hub.analytics.funnel(q, names, engine)

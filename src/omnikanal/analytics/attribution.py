@@ -2,6 +2,7 @@
 value) to the keys of its touchpoints in fractions that sum to one.
 
 Paths that did not convert are ignored here; only the Markov model (markov.py) learns from them.
+Shapley values are in shapley.py.
 A converting path without any touchpoint credits the key ``(none)``, so conversions always add up.
 """
 
@@ -11,6 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from omnikanal.analytics.markov import markov_credit
 from omnikanal.analytics.model import NONE, Credit, Dimension, Options, Path, Touch
+from omnikanal.analytics.shapley import shapley_credit
 
 # weights of one path's touches (same length as the touches), summing to 1
 Weights = Callable[[Path, Options], list[float]]
@@ -94,6 +96,8 @@ def attribute(paths: Sequence[Path], model: str, dimension: Dimension, options: 
     """Credit per key of the dimension under one model."""
     if model == "markov":
         return markov_credit(paths, dimension, options.markov_order)
+    if model == "shapley":
+        return shapley_credit(paths, dimension)
     return rule_credit(paths, dimension, RULES[model], options)
 
 

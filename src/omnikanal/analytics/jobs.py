@@ -9,16 +9,26 @@ Parquet copy, so reports on DuckDB never scan the OLTP database's event log.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection
 
 from omnikanal.analytics import store
+from omnikanal.analytics.products import product_rows
 from omnikanal.analytics.touchpoints import touchpoint
+from omnikanal.analytics.usage import usage
 from omnikanal.background import Periodic
 from omnikanal.eventlog.model import Interest
 
 PROCESSOR = "analytics"
+
+
+class Plan(NamedTuple):
+    touchpoints: list[dict[str, Any]]
+    usage: list[dict[str, Any]]
+    products: list[dict[str, Any]]
+
+
 TOUCH_TYPES = frozenset({"page", "screen", "track"})
 
 
@@ -35,13 +45,18 @@ class AnalyticsProcessor:
     def handle(self, conn: Connection, batch: Sequence[Any]) -> None:
         self.apply(conn, batch, self.plan(conn, batch))
 
-    def plan(self, conn: Connection, batch: Sequence[Any]) -> list[dict[str, Any]]:
-        """The touchpoints, derived in the reading transaction: parsing the payloads took twice the
-        time of the insert, and only the insert needs SQLite's write lock, which ingest needs."""
-        return [tp for row in batch if (tp := touchpoint(row, self._codes, self._ignored)) is not None]
+    def plan(self, conn: Connection, batch: Sequence[Any]) -> Plan:
+        """The touchpoints and the hub's own usage, derived in the reading transaction: parsing the
+        payloads took twice the time of the insert, and only the insert needs SQLite's write lock,
+        which ingest needs."""
+        touchpoints = [tp for row in batch if (tp := touchpoint(row, self._codes, self._ignored)) is not None]
+        used = [u for row in batch if (u := usage(row)) is not None]
+        return Plan(touchpoints, used, [p for row in batch for p in product_rows(row)])
 
-    def apply(self, conn: Connection, batch: Sequence[Any], plan: list[dict[str, Any]]) -> None:
-        store.add_touchpoints(conn, plan)
+    def apply(self, conn: Connection, batch: Sequence[Any], plan: Plan) -> None:
+        store.add_touchpoints(conn, plan.touchpoints)
+        store.add_usage(conn, plan.usage)
+        store.add_products(conn, plan.products)
 
 
 class RefreshJob:

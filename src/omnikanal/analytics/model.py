@@ -8,7 +8,16 @@ from typing import Literal, NamedTuple
 
 Dimension = Literal["channel", "source", "medium", "campaign"]
 DIMENSIONS: tuple[Dimension, ...] = ("channel", "source", "medium", "campaign")
-MODELS = ("first_touch", "last_touch", "last_non_direct", "linear", "time_decay", "position_based", "markov")
+MODELS = (
+    "first_touch",
+    "last_touch",
+    "last_non_direct",
+    "linear",
+    "time_decay",
+    "position_based",
+    "markov",
+    "shapley",
+)
 # What a touchpoint without any marketing source is called (GA's convention).
 DIRECT = "(direct)"
 NONE = "(none)"

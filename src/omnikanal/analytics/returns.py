@@ -42,6 +42,16 @@ def costs_by_key(rows: Iterable[Any], dimension: Dimension) -> dict[str, dict[st
     return out
 
 
+def add_own_costs(spent: dict[str, dict[str, Any]], lines: Iterable[Mapping[str, Any]]) -> None:
+    """The hub's own cost lines added to the media spend of their business channels."""
+    for line in lines:
+        entry = spent.setdefault(
+            line["channel"], {"cost_cents": 0, "clicks": 0, "impressions": 0, "origins": set()}
+        )
+        entry["cost_cents"] += round(line["cost"] * 100)
+        entry["origins"].add(line["from"])
+
+
 def _ratio(a: float, b: float) -> float | None:
     return round(a / b, 4) if b else None
 

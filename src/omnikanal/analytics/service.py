@@ -8,7 +8,7 @@ builder and models, so they give the same answers (tests hold both to it).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -18,9 +18,20 @@ from omnikanal.analytics import store
 from omnikanal.analytics.attribution import attribute
 from omnikanal.analytics.columnar import Columnar
 from omnikanal.analytics.costs import parse_costs
-from omnikanal.analytics.paths import Built, build_paths
+from omnikanal.analytics.funnel import funnel
+from omnikanal.analytics.lifetime import histories, lifetime_values
+from omnikanal.analytics.paths import Built, Window, build_paths
+from omnikanal.analytics.products import preference, ropo
 from omnikanal.analytics.query import Limits, Question, question
-from omnikanal.analytics.returns import common_paths, costs_by_key, customer_groups, returns_rows, table
+from omnikanal.analytics.returns import (
+    add_own_costs,
+    common_paths,
+    costs_by_key,
+    customer_groups,
+    returns_rows,
+    table,
+)
+from omnikanal.analytics.usage import Rates, own_costs
 from omnikanal.clock import Clock, isoformat
 from omnikanal.db.engine import read_tx, run_write
 from omnikanal.errors import InvalidInput, NotFound
@@ -28,6 +39,8 @@ from omnikanal.errors import InvalidInput, NotFound
 ENGINES = ("duckdb", "database")
 COPY_BATCH = 50_000
 COST_BATCH = 1_000
+# the beginning of every customer's history (lifetime value reads all of it)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 Progress = Callable[[int], None]
 
 
@@ -37,6 +50,7 @@ class Config:
     currency: str
     engine: str
     max_cost_rows: int
+    rates: Rates = field(default_factory=Rates)
 
 
 class Analytics:
@@ -170,6 +184,8 @@ class Analytics:
         with read_tx(self._engine) as conn:
             cost_rows = store.costs(conn, q.window.since.astimezone(UTC).date(), _day_after(q.window.until))
         spent = costs_by_key(cost_rows, q.dimension)
+        if q.dimension == "channel":  # the hub's own costs belong to business channels only
+            add_own_costs(spent, self.own_cost_lines(q.window.since, q.window.until))
         firsts = [p for p in built.paths if p.first]
         models = {
             m: returns_rows(
@@ -193,7 +209,84 @@ class Analytics:
         built = self.built(q, engine)
         return {**self._head(q, built), "top": common_paths(built.paths, q.dimension, limit)}
 
+    def lifetime_value(self, q: Question, horizon_days: int, engine: str | None = None) -> dict[str, Any]:
+        """Expected value per customer over the next ``horizon_days`` by acquisition key (BG/NBD
+        with Gamma-Gamma, fitted on every customer's history up to ``until``)."""
+        whole = Window(EPOCH, q.window.until, timedelta(0), q.window.conversion)
+        if self._engine_for(engine) == "duckdb":
+            if not self.columnar.conversion_exists(whole.conversion):
+                raise _no_conversion(q)
+            found = histories(
+                self.columnar.path_rows(whole), self.columnar.refunds(whole), whole.conversion, q.dimension
+            )
+        else:
+            with read_tx(self._engine) as conn:
+                if not store.conversion_exists(conn, whole.conversion):
+                    raise _no_conversion(q)
+                found = histories(
+                    store.path_rows(conn, whole), store.refunds(conn, whole), whole.conversion, q.dimension
+                )
+        fitted, rows = lifetime_values(found, q.window.until, float(horizon_days))
+        models = None
+        if fitted is not None:
+            bg, gg = fitted.purchases, fitted.spend
+            models = {
+                "bg_nbd": {"r": bg.r, "alpha": bg.alpha, "a": bg.a, "b": bg.b},
+                "gamma_gamma": {"p": gg.p, "q": gg.q, "v": gg.v},
+            }
+        return {
+            "dimension": q.dimension,
+            "conversion": whole.conversion,
+            "until": isoformat(q.window.until),
+            "horizon_days": horizon_days,
+            "currency": self.config.currency,
+            "customers": len(found),
+            "models": models,
+            "note": None if fitted else "too few customers or repeat buyers to fit the models",
+            "rows": rows,
+        }
+
+    def omnichannel(self, q: Question, days: int) -> dict[str, Any]:
+        """Research online, purchase offline within ``days``, and channel preference per category
+        (on the capability's own product table)."""
+        since, until = q.window.since, q.window.until
+        with read_tx(self._engine) as conn:
+            rows = store.product_rows(conn, since - timedelta(days=days), until)
+        return {
+            "since": isoformat(since),
+            "until": isoformat(until),
+            "currency": self.config.currency,
+            "ropo": ropo(rows, since, days),
+            "preference": preference(rows, since),
+        }
+
+    def funnel(self, q: Question, steps: Sequence[str], engine: str | None = None) -> dict[str, Any]:
+        """People who took each step in order within the period, and who dropped out after each."""
+        window = Window(q.window.since, q.window.until, timedelta(0), q.window.conversion)
+        if self._engine_for(engine) == "duckdb":
+            answer = funnel(self.columnar.path_rows(window), steps)
+        else:
+            with read_tx(self._engine) as conn:
+                answer = funnel(store.path_rows(conn, window), steps)
+        return {"since": isoformat(window.since), "until": isoformat(window.until), "steps": answer}
+
     # -- costs ---------------------------------------------------------------------------------
+
+    def own_cost_lines(self, since: datetime, until: datetime) -> list[dict[str, Any]]:
+        """The hub's own costs of the period: its messages and staff time, and the fixed costs."""
+        with read_tx(self._engine) as conn:
+            rows = store.usage(conn, since, until)
+        return own_costs(rows, self.config.rates, since.astimezone(UTC).date(), _day_after(until))
+
+    def own_costs(self, since: datetime, until: datetime) -> dict[str, Any]:
+        lines = self.own_cost_lines(since, until)
+        return {
+            "since": isoformat(since),
+            "until": isoformat(until),
+            "currency": self.config.currency,
+            "cost": round(sum(line["cost"] for line in lines), 2),
+            "lines": lines,
+        }
 
     def import_costs(self, text: str, origin: str, on_progress: Progress | None = None) -> dict[str, Any]:
         """Store every valid row (a newer figure for a day and key replaces the older one) and name

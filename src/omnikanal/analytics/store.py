@@ -11,7 +11,13 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from omnikanal.analytics.paths import RETURN_EVENT, Window
-from omnikanal.analytics.tables import analytics_costs, analytics_merged, analytics_touchpoints
+from omnikanal.analytics.tables import (
+    analytics_costs,
+    analytics_merged,
+    analytics_products,
+    analytics_touchpoints,
+    analytics_usage,
+)
 from omnikanal.db.engine import insert_ignoring_duplicates
 from omnikanal.db.fast import Raw
 from omnikanal.db.rows import insert_ignoring
@@ -41,6 +47,39 @@ def add_touchpoints(conn: Connection, rows: list[dict[str, Any]]) -> None:
         insert_ignoring(Raw(conn), tp, list(rows[0]), rows)
 
 
+def add_usage(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        insert_ignoring(Raw(conn), analytics_usage, list(rows[0]), rows)
+
+
+def usage(conn: Connection, since: datetime, until: datetime) -> list[Any]:
+    """The hub's own usage rows in [since, until), by profile and time (WhatsApp conversations are
+    counted per person)."""
+    u = analytics_usage.c
+    stmt = (
+        select(u.profile_id, u.at, u.kind, u.channel, u.queue, u.quantity)
+        .where(u.at >= since, u.at < until)
+        .order_by(u.profile_id, u.at, u.seq)
+    )
+    return list(conn.execute(stmt))
+
+
+def add_products(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        insert_ignoring(Raw(conn), analytics_products, list(rows[0]), rows)
+
+
+def product_rows(conn: Connection, since: datetime, until: datetime) -> list[Any]:
+    """Products viewed and bought in [since, until), by profile and time."""
+    p = analytics_products.c
+    stmt = (
+        select(p.profile_id, p.at, p.kind, p.channel, p.sku, p.category, p.value_cents)
+        .where(p.at >= since, p.at < until)
+        .order_by(p.profile_id, p.at, p.seq, p.line)
+    )
+    return list(conn.execute(stmt))
+
+
 def mark_merged(conn: Connection, profile_ids: Sequence[str], now: datetime) -> None:
     insert_ignoring_duplicates(
         conn, analytics_merged, [{"profile_id": p, "at": now} for p in sorted(set(profile_ids))]
@@ -57,6 +96,8 @@ def rekey(conn: Connection, old: str, new: str) -> int:
     count = 0
     if old != new:
         count = conn.execute(update(tp).where(tp.c.profile_id == old).values(profile_id=new)).rowcount
+        for table in (analytics_usage, analytics_products):
+            conn.execute(update(table).where(table.c.profile_id == old).values(profile_id=new))
     conn.execute(delete(analytics_merged).where(analytics_merged.c.profile_id == old))
     return int(count or 0)
 
@@ -144,6 +185,8 @@ def costs(conn: Connection, since: date, until: date) -> list[Any]:
 
 def erase(conn: Connection, profile_ids: Sequence[str]) -> int:
     removed = conn.execute(delete(tp).where(tp.c.profile_id.in_(list(profile_ids)))).rowcount
+    for table in (analytics_usage, analytics_products):
+        conn.execute(delete(table).where(table.c.profile_id.in_(list(profile_ids))))
     conn.execute(delete(analytics_merged).where(analytics_merged.c.profile_id.in_(list(profile_ids))))
     return int(removed or 0)
 

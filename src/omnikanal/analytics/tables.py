@@ -58,3 +58,41 @@ analytics_merged = Table(
     Column("profile_id", ID, primary_key=True),
     Column("at", UTCDateTime, nullable=False),
 )
+
+# What the hub itself did that costs money, one row per event (its seq in the event log), written
+# by the analytics processor from the hub's own timeline events: a message sent (by channel, SMS
+# segments as quantity), a service case resolved (by queue). The own costs are computed from these
+# at report time with the configured prices, so a changed price applies to the past as well.
+analytics_usage = Table(
+    "analytics_usage",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("profile_id", ID, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    # sms, whatsapp, email, push, task (a message to staff) or case (a resolved service case)
+    Column("kind", String(20), nullable=False),
+    # the business channel the cost belongs to (the event's)
+    Column("channel", String(20), nullable=False),
+    Column("queue", String(100), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Index("ix_analytics_usage_at", "at"),
+    Index("ix_analytics_usage_profile", "profile_id"),
+)
+
+# Products viewed and bought (one row per Product Viewed event and per order line), written by the
+# analytics processor: research online, purchase offline, and channel preference per category.
+analytics_products = Table(
+    "analytics_products",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("line", Integer, primary_key=True, autoincrement=False),
+    Column("profile_id", ID, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("kind", String(10), nullable=False),  # view or purchase
+    Column("channel", String(20), nullable=False),
+    Column("sku", String(200), nullable=False),
+    Column("category", String(200), nullable=True),
+    Column("value_cents", BigInteger, nullable=True),
+    Index("ix_analytics_products_at", "at"),
+    Index("ix_analytics_products_profile", "profile_id", "at"),
+)

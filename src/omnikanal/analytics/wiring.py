@@ -13,6 +13,7 @@ from omnikanal.analytics.jobs import AnalyticsProcessor, RefreshJob
 from omnikanal.analytics.privacy import AnalyticsData
 from omnikanal.analytics.query import Limits
 from omnikanal.analytics.service import Analytics, Config
+from omnikanal.analytics.usage import Rates
 from omnikanal.clock import Clock
 from omnikanal.settings import Settings
 
@@ -40,6 +41,16 @@ def build_analytics(
         settings.analytics_currency.upper(),
         settings.analytics_engine,
         settings.analytics_max_cost_rows,
+        Rates(
+            sms_segment=settings.analytics_sms_segment_price,
+            whatsapp_conversation=settings.analytics_whatsapp_conversation_price,
+            emails_per_1000=settings.analytics_email_price_per_1000,
+            push=settings.analytics_push_price,
+            task_minutes=settings.analytics_task_minutes,
+            case_minutes=settings.analytics_case_minutes,
+            hourly=dict(settings.analytics_hourly_rates),
+            monthly=dict(settings.analytics_fixed_monthly_costs),
+        ),
     )
     folder = settings.analytics_columnar_dir or settings.data_dir / "analytics"
     service = Analytics(engine, clock, config, Columnar(folder), live_id)

@@ -13,12 +13,14 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse, Response
 
 from omnikanal.analytics.model import DIMENSIONS, MODELS
+from omnikanal.console.analytics_charts import sankey
 from omnikanal.console.frame import Ctx, page_of
 from omnikanal.errors import InvalidInput
 
 router = APIRouter(include_in_schema=False)
 AnalyticsPage = Annotated[Ctx, Depends(page_of("analytics"))]
 Text = Annotated[str | None, Query(max_length=40)]
+FUNNEL = ("Product Viewed", "Product Added", "Order Completed")
 CSV_FIELDS = (
     "model",
     "key",
@@ -58,19 +60,61 @@ def analytics(
         context["attribution"] = service.attribution(q)
         context["returns"] = service.returns(q)["models"][chosen]
         context["groups"] = service.customers(q)["groups"]
-        context["paths"] = service.top_paths(q, 10)["top"]
+        context["paths"] = service.top_paths(q, 20)["top"]
+        context["sankey"] = sankey(context["paths"], ctx.t["an_purchase"])
+        context["own_costs"] = service.own_costs(q.window.since, q.window.until)
+        context["lifetime"] = service.lifetime_value(q, 365)
+        context["omni"] = service.omnichannel(q, 14)
+        context["funnel"] = service.funnel(q, FUNNEL)["steps"]
         context["error"] = None
     except InvalidInput as exc:
         context["error"] = exc.message
     return ctx.page("analytics.html", title=ctx.t["nav_analytics"], current="analytics", **context)
 
 
+def _table_csv(rows: list[dict[str, Any]]) -> str:
+    out = io.StringIO()
+    if rows:
+        writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: " ".join(v) if isinstance(v, list) else v for k, v in row.items()})
+    return out.getvalue()
+
+
+def _other_table(ctx: Ctx, q: Any, table: str) -> list[dict[str, Any]]:
+    service = ctx.hub.analytics
+    if table == "paths":
+        return service.top_paths(q, 100)["top"]  # type: ignore[no-any-return]
+    if table == "own_costs":
+        return service.own_costs(q.window.since, q.window.until)["lines"]  # type: ignore[no-any-return]
+    if table == "lifetime_value":
+        return service.lifetime_value(q, 365)["rows"]  # type: ignore[no-any-return]
+    if table == "preference":
+        return [
+            {"category": p["category"], "channel": ch, **cell}
+            for p in service.omnichannel(q, 14)["preference"]
+            for ch, cell in p["channels"].items()
+        ]
+    raise InvalidInput(
+        "invalid_table", "table: returns, paths, own_costs, lifetime_value or preference", "table"
+    )
+
+
 @router.get("/console/analytics.csv")
 def analytics_csv(
-    ctx: AnalyticsPage, since: Text = None, until: Text = None, dimension: Text = None
+    ctx: AnalyticsPage,
+    since: Text = None,
+    until: Text = None,
+    dimension: Text = None,
+    table: Text = None,
 ) -> Response:
-    """Costs and returns of every model, one row per model and key."""
+    """Costs and returns of every model, one row per model and key; or another of the page's
+    tables (``table``)."""
     q = _ask(ctx, _params(since, until, dimension))
+    if table and table != "returns":
+        headers = {"Content-Disposition": f'attachment; filename="analytics-{table}.csv"'}
+        return Response(_table_csv(_other_table(ctx, q, table)), media_type="text/csv", headers=headers)
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=CSV_FIELDS)
     writer.writeheader()

@@ -138,7 +138,7 @@ def test_bad_questions_are_refused_by_name(world: World) -> None:
         ({"since": "2016-01-01", "until": "2026-01-01"}, "period_too_long", "since"),
         ({"since": "2026-11-20", "until": "2026-11-20"}, "empty_period", "until"),
         ({"since": "yesterday"}, "invalid_time", "since"),
-        ({"model": "shapley"}, "invalid_model", "model"),
+        ({"model": "banzhaf"}, "invalid_model", "model"),
     ]
     for params, code, field in cases:
         response = world.http.get(url, params=params, headers={"Authorization": f"Bearer {world.token}"})

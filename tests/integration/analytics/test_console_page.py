@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import re
 
 import httpx
 
@@ -45,3 +47,37 @@ def test_without_any_conversion_the_page_says_so_instead_of_failing(world: World
         page = client.get("/console/analytics", params={"lang": "en"})
         assert page.status_code == 200
         assert "no &#39;Order Completed&#39; event has been recorded" in page.text
+
+
+def test_the_page_draws_the_paths_as_a_sankey_and_shows_the_new_figures_with_csv(world: World) -> None:
+    product = {"sku": "boots-1", "category": "shoes"}
+    world.send(world.web, event("track", "anna", 5, event="Product Viewed", properties=product))
+    line = {"order_id": "o1", "revenue": 90, "currency": "EUR", "products": [{**product, "price": 90}]}
+    world.send(world.till, event("track", "anna", 2, event="Order Completed", properties=line))
+    world.hub.staff.create_user("chefin", "marketing", PASSWORD, None)
+    with httpx.Client(base_url=str(world.http.base_url), timeout=30) as client:
+        assert login(client, "chefin").status_code == 303
+        for lang, texts in {
+            "de": ("Eigene Kosten des Hubs", "Kundenwert nach Akquisekanal", "1 von 1 Artikeln im Laden"),
+            "en": ("own costs", "Customer lifetime value", "1 of 1 items bought in store"),
+        }.items():
+            page = client.get("/console/analytics", params={**since_until(), "lang": lang})
+            assert page.status_code == 200, page.text
+            for text in texts:
+                assert text in page.text, (lang, text)
+        found = re.search(r'<script type="application/json" id="chart-sankey">(.*?)</script>', page.text)
+        assert found is not None
+        figure = json.loads(found.group(1))["data"][0]
+        assert figure["type"] == "sankey"
+        assert figure["node"]["label"] == ["1. web", "Purchase"]
+        assert figure["link"] == {"source": [0], "target": [1], "value": [1]}
+        assert "/console/static/plotly.min.js" in page.text
+        preference = client.get("/console/analytics.csv", params={**since_until(), "table": "preference"})
+        rows = list(csv.DictReader(io.StringIO(preference.text)))
+        assert rows == [
+            {"category": "shoes", "channel": "pos", "lines": "1", "share": "1.0", "value": "90.0"}
+        ]
+        paths = client.get("/console/analytics.csv", params={**since_until(), "table": "paths"})
+        assert next(csv.DictReader(io.StringIO(paths.text)))["path"] == "web"
+        bad = client.get("/console/analytics.csv", params={"table": "nope"})
+        assert bad.status_code == 400

@@ -124,6 +124,10 @@ ALLOWED: dict[str, frozenset[str]] = {
     "GET /api/analytics/customers": roles("admin", "marketing"),
     "GET /api/analytics/paths": roles("admin", "marketing"),
     "GET /api/analytics/costs": roles("admin", "marketing"),
+    "GET /api/analytics/own-costs": roles("admin", "marketing"),
+    "GET /api/analytics/lifetime-value": roles("admin", "marketing"),
+    "GET /api/analytics/omnichannel": roles("admin", "marketing"),
+    "GET /api/analytics/funnel": roles("admin", "marketing"),
     "POST /api/analytics/costs": roles("admin", "marketing"),
     "POST /api/analytics/refresh": roles("admin", "marketing"),
     # segments and computed traits

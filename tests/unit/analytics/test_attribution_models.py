@@ -64,6 +64,14 @@ EXPECTED: dict[str, dict[str, tuple[float, float]]] = {
         "store": (12 / 11, 350 * 4 / 11),
         "app": (6 / 11, 350 * 2 / 11),
     },
+    # the sets of channels: P1 {web, email}, P2 {store}, P3 {web, app, store}; each conversion
+    # shared equally by its set's members
+    "shapley": {
+        "web": (0.5 + 1 / 3, 50 + 200 / 3),
+        "email": (0.5, 50),
+        "store": (1 + 1 / 3, 50 + 200 / 3),
+        "app": (1 / 3, 200 / 3),
+    },
 }
 
 
