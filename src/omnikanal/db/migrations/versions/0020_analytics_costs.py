@@ -2,7 +2,7 @@
 from, and the products viewed and bought (research online, purchase offline)
 
 Revision ID: 0020_analytics_costs
-Revises: 0015_matching
+Revises: 0019_service_desk
 Create Date: 2026-12-03
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import omnikanal.db.types
 
 revision = "0020_analytics_costs"
-down_revision = "0015_matching"
+down_revision = "0019_service_desk"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """events: partitioned by the month of received_at on PostgreSQL, dedupe keys in event_keys
 
 Revision ID: 0021_events_by_month
-Revises: 0019_service_desk
+Revises: 0020_analytics_costs
 Create Date: 2026-12-03
 
 On PostgreSQL the event log becomes a table partitioned by range of ``received_at``, one partition
@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0021_events_by_month"
-down_revision: str | None = "0019_service_desk"
+down_revision: str | None = "0020_analytics_costs"
 branch_labels = None
 depends_on = None
 
