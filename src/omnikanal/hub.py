@@ -43,6 +43,10 @@ from omnikanal.profiles.identity.model import IdentityRules
 from omnikanal.profiles.merge import ProfileMerger
 from omnikanal.profiles.model import TraitRules
 from omnikanal.profiles.service import ProfileService
+from omnikanal.recommend.jobs import InteractionsProcessor, TrainingJob
+from omnikanal.recommend.model import TrainParams
+from omnikanal.recommend.privacy import RecommendPersonalData
+from omnikanal.recommend.service import RecommendService
 from omnikanal.segments.jobs import RecheckJob, SegmentProcessor
 from omnikanal.segments.model import Limits
 from omnikanal.segments.service import SegmentData, SegmentService
@@ -88,6 +92,8 @@ class Hub:
     matching: MatchingService
     match_job: MatchJob
     service: Service
+    recommend: RecommendService
+    recommend_training: TrainingJob
     processors: list[Processor] = field(default_factory=list)
 
     def start(self, *, api: bool = True, worker: bool = True) -> None:
@@ -125,8 +131,11 @@ class Hub:
                 self.analytics_refresh.start()
             if self.settings.matching_interval_seconds > 0:
                 self.match_job.start()
+            if self.settings.recommend_train_seconds > 0:
+                self.recommend_training.start()
 
     def stop(self) -> None:
+        self.recommend_training.stop()
         self.match_job.stop()
         self.analytics_refresh.stop()
         self.service.stop()
@@ -199,6 +208,20 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
     commerce = build_commerce(settings, engine, clock, ingest, sources)
     processors.append(commerce.processor)
     analytics = build_analytics(settings, engine, clock, profiles.live_id)
+    recommend = RecommendService(
+        engine,
+        clock,
+        profiles,
+        consent,
+        commerce.facts,
+        TrainParams(
+            factors=settings.recommend_factors,
+            iterations=settings.recommend_iterations,
+            window_days=settings.recommend_window_days,
+        ),
+    )
+    # interactions with products, from views to returns; only those events' names are read
+    processors.append(InteractionsProcessor())
     # touchpoints copied before a merge are re-keyed to the surviving profile by the refresh job
     listeners.profiles_merged.append(analytics.service.merged)
     registry = PrivacyRegistry()
@@ -214,6 +237,7 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
         JourneyData(),
         analytics.personal_data,
         MatchingData(),
+        RecommendPersonalData(recommend.erased_from_cache),
     ):
         registry.register(part)
     segments = SegmentService(
@@ -316,6 +340,8 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
         processors=processors,
         matching=matching,
         match_job=MatchJob(matching, settings.matching_interval_seconds, settings.matching_batch),
+        recommend=recommend,
+        recommend_training=TrainingJob(recommend.train, settings.recommend_train_seconds),
     )
 
 

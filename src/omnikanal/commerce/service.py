@@ -13,6 +13,7 @@ from omnikanal.sources.service import SourceService
 
 from .carts import Carts
 from .catalogue import CatalogueService
+from .facts import CommerceFacts
 from .importer import CatalogueImporter
 from .jobs import ReservationJobs, ShopEventsProcessor
 from .orders import Orders
@@ -36,6 +37,7 @@ class Commerce:
     processor: ShopEventsProcessor
     jobs: ReservationJobs
     personal_data: CommercePersonalData
+    facts: CommerceFacts
 
     def start(self) -> None:
         self.jobs.start()
@@ -74,4 +76,5 @@ def build_commerce(
         processor=ShopEventsProcessor(clock, carts),
         jobs=ReservationJobs(reservations, settings.commerce_job_seconds),
         personal_data=CommercePersonalData(clock),
+        facts=CommerceFacts(engine),
     )
