@@ -205,7 +205,7 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
     )
     profiles = ProfileService(engine, clock, identity_rules, trait_rules, listeners)
     sources = SourceService(engine, clock)
-    commerce = build_commerce(settings, engine, clock, ingest, sources)
+    commerce = build_commerce(settings, engine, clock, ingest, sources, listeners)
     processors.append(commerce.processor)
     analytics = build_analytics(settings, engine, clock, profiles.live_id)
     recommend = RecommendService(
@@ -222,6 +222,8 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
     )
     # interactions with products, from views to returns; only those events' names are read
     processors.append(InteractionsProcessor())
+    # a known customer's scan suggests from their recommendations (with personalisation consent)
+    listeners.scan_suggestions.append(recommend.scan_suggestions)
     # touchpoints copied before a merge are re-keyed to the surviving profile by the refresh job
     listeners.profiles_merged.append(analytics.service.merged)
     registry = PrivacyRegistry()
@@ -253,7 +255,15 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
     listeners.profiles_changed.append(segments.mark_due)
     privacy = PrivacyService(engine, clock, registry, suppression, profiles, listeners)
     messaging, dispatcher = build_messaging(
-        settings, engine, clock, signer, ingest, sources, consent=consent, listeners=listeners
+        settings,
+        engine,
+        clock,
+        signer,
+        ingest,
+        sources,
+        consent=consent,
+        listeners=listeners,
+        recommendations=recommend.for_template,
     )
     # Journeys come after segments in the processor list, so a Segment Entered event written by the
     # segments processor is seen by the journeys processor on its next round.

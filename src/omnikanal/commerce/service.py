@@ -8,6 +8,7 @@ from sqlalchemy import Engine
 
 from omnikanal.clock import Clock
 from omnikanal.ingest.service import IngestService
+from omnikanal.listeners import Listeners
 from omnikanal.settings import Settings
 from omnikanal.sources.service import SourceService
 
@@ -47,7 +48,12 @@ class Commerce:
 
 
 def build_commerce(
-    settings: Settings, engine: Engine, clock: Clock, ingest: IngestService, sources: SourceService
+    settings: Settings,
+    engine: Engine,
+    clock: Clock,
+    ingest: IngestService,
+    sources: SourceService,
+    listeners: Listeners | None = None,
 ) -> Commerce:
     catalogue = CatalogueService(engine, clock)
     touchpoints = Touchpoints(ingest, sources, clock, settings.commerce_source_name)
@@ -70,7 +76,13 @@ def build_commerce(
         orders=Orders(engine, clock, catalogue, stock, reservations, touchpoints),
         carts=carts,
         scan=ScanService(
-            engine, clock, catalogue, touchpoints, settings.scan_nearby_stores, settings.scan_suggestions
+            engine,
+            clock,
+            catalogue,
+            touchpoints,
+            settings.scan_nearby_stores,
+            settings.scan_suggestions,
+            listeners,
         ),
         touchpoints=touchpoints,
         processor=ShopEventsProcessor(clock, carts),

@@ -37,7 +37,8 @@ ALGORITHM = "implicit-als"
 class TrainParams:
     factors: int = 32
     iterations: int = 15
-    regularization: float = 0.05
+    # strong enough that a customer's factors generalise beyond their own few products
+    regularization: float = 1.0
     # confidence = 1 + alpha * log1p(weight): repeat interactions matter, but with diminishing returns
     alpha: float = 10.0
     window_days: int | None = None

@@ -26,6 +26,8 @@ from .train import Trained, build_matrix, fit
 PURPOSE = "personalisation"
 # the catalogue read behind every answer is kept this long (products and categories change rarely)
 CATALOGUE_SECONDS = 60.0
+# personal candidates scoring at most this share of the best one are left to the fallbacks
+PERSONAL_FLOOR = 0.1
 
 
 class Profiles(Protocol):
@@ -234,9 +236,12 @@ class RecommendService:
         if query is not None and loaded.factors.shape[0]:
             scores = loaded.factors @ query
             top = np.argsort(-scores)[: max(limit * 20, 100)]
+            # far below the best, the model says little: the popularity lists explain those better
+            floor = float(scores[top[0]]) * PERSONAL_FLOOR if top.size else 0.0
             for n in top:
-                pid = loaded.items[int(n)]
-                candidates.append((pid, float(scores[int(n)]), "personal"))
+                if scores[int(n)] <= floor:
+                    break
+                candidates.append((loaded.items[int(n)], float(scores[int(n)]), "personal"))
         scopes = [f"store:{store_id}"] if store_id else []
         if category:
             scopes.append(f"category:{category}")
@@ -280,6 +285,44 @@ class RecommendService:
                     if len(items) >= limit:
                         return items
         return items
+
+    def scan_suggestions(
+        self, live: str, product_id: str, store_id: str, limit: int
+    ) -> list[dict[str, Any]] | None:
+        """For the scan in store: personal suggestions in stock here, steered by the scanned
+        product; None (the scan keeps its bought-together ones) without consent or a model."""
+        if limit <= 0:
+            return None
+        answer = self.recommend(live, limit, store_id, "store", context_product=product_id)
+        if not answer.personal:
+            return None
+        products = self._products()
+        return [
+            {
+                "product_id": i.product_id,
+                "sku": i.sku,
+                "name": products[i.product_id].name if i.product_id in products else None,
+                "score": i.score,
+                "reason": i.reason,
+            }
+            for i in answer.items
+        ]
+
+    def for_template(self, profile_id: str, limit: int = 3) -> list[dict[str, Any]]:
+        """A customer's recommendations as template data (``{{ recommendations }}``): personal ones
+        with consent, the non-personal lists otherwise; available online."""
+        answer = self.recommend(profile_id, limit, None, "online")
+        products = self._products()
+        return [
+            {
+                "product_id": i.product_id,
+                "sku": i.sku,
+                "name": products[i.product_id].name if i.product_id in products else i.product_id,
+                "reason": i.reason,
+                "personal": answer.personal,
+            }
+            for i in answer.items
+        ]
 
     def erased_from_cache(self) -> None:
         """The next answer reloads the model (its factors changed)."""
