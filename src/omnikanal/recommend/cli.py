@@ -56,6 +56,38 @@ class _Commands:
             raise typer.Exit(code=1)
         self._show(model)
 
+    def evaluate(
+        self,
+        generated: Annotated[
+            int | None,
+            typer.Option(
+                min=1000, max=5_000_000, help="evaluate on a generated history of this many interactions"
+            ),
+        ] = None,
+    ) -> None:
+        """Time-based split (80/20): NDCG@10, recall@10 and coverage of the model and two baselines."""
+        from omnikanal.recommend import generate
+
+        with self.hub_factory() as hub:
+            rows = categories = None
+            label = "the hub's interactions"
+            if generated is not None:
+                shop = generate.catalogue(max(200, generated // 500))
+                rows = generate.history(generated, max(100, generated // 10), shop)
+                categories = dict(shop.categories)
+                label = f"a generated history of {len(rows):,} interactions"
+            with self.console.status("training on the earlier 80 %"):
+                scores = hub.recommend.evaluate(rows=rows, categories=categories)
+        if not scores:
+            self.console.print("nothing to evaluate: no customer has interactions before the split")
+            raise typer.Exit(code=1)
+        table = Table(title=f"offline evaluation on {label} (customers: {scores[0].customers:,})")
+        for column in ("method", "NDCG@10", "recall@10", "coverage"):
+            table.add_column(column, justify="left" if column == "method" else "right")
+        for s in scores:
+            table.add_row(s.method, f"{s.ndcg:.4f}", f"{s.recall:.4f}", f"{s.coverage:.1%}")
+        self.console.print(table)
+
     def _show(self, model: dict[str, Any]) -> None:
         table = Table(title=f"recommendation model {model['version']} ({model['algorithm']})")
         table.add_column("figure")
@@ -73,4 +105,5 @@ def recommend_app(hub_factory: HubFactory, console: Console) -> typer.Typer:
     commands = _Commands(hub_factory, console)
     app.command("train")(commands.train)
     app.command("status")(commands.status)
+    app.command("evaluate")(commands.evaluate)
     return app

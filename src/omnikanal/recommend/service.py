@@ -20,6 +20,8 @@ from omnikanal.db.engine import read_tx, run_write
 from omnikanal.errors import InvalidInput, NotFound
 
 from . import store
+from .evaluate import Score, evaluate
+from .generate import Interaction
 from .model import ALGORITHM, BOUGHT, Available, Item, Recommendations, TrainParams
 from .train import Trained, build_matrix, fit
 
@@ -103,6 +105,28 @@ class RecommendService:
             saved = store.latest_model(conn)
         assert saved is not None
         return self._model_view(saved)
+
+    def evaluate(
+        self,
+        progress: Callable[[int, int], None] | None = None,
+        rows: list[Any] | None = None,
+        categories: dict[str, str | None] | None = None,
+    ) -> list[Score]:
+        """The offline evaluation on the hub's own interactions (or on ``rows`` given)."""
+        if rows is None:
+            with read_tx(self._engine) as conn:
+                stored = list(store.interactions(conn, None))
+            products = self._facts.products()
+            sku_products = {sku: f.product_id for f in products.values() for sku in f.skus}
+            live = self._profiles.live_ids({r.profile_id for r in stored})
+            rows = []
+            for r in stored:
+                product = r.product_id if r.product_id in products else sku_products.get(r.sku or "")
+                person = live.get(r.profile_id)
+                if product is not None and person is not None:
+                    rows.append(Interaction(person, r.sku, product, r.kind, r.weight, r.store_id, r.at))
+            categories = {pid: f.category_id for pid, f in products.items()}
+        return evaluate(rows, categories or {}, self.params, progress)
 
     def _save(self, conn: Any, trained: Trained, params: TrainParams, now: datetime) -> int:
         version = store.new_model(conn, now, ALGORITHM, asdict(params), trained.figures)
