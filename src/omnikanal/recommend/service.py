@@ -348,6 +348,11 @@ class RecommendService:
             for i in answer.items
         ]
 
+    def names(self, product_ids: list[str]) -> dict[str, str]:
+        """Product names for display (German, else English, else the id)."""
+        products = self._products()
+        return {p: (products[p].name if p in products else None) or p for p in product_ids}
+
     def erased_from_cache(self) -> None:
         """The next answer reloads the model (its factors changed)."""
         self._loaded = None

@@ -67,3 +67,21 @@ def test_a_newsletter_lists_the_customers_recommendations(
     theirs = hub.messaging.preview(template["id"], trained["bert"], {})
     assert "personal" not in theirs["body_text"]
     assert "popular" in theirs["body_text"]
+
+
+def test_the_console_customer_view_shows_recommendations_with_their_reason(
+    hub: Hub, live_server: Any, trained: dict[str, str]
+) -> None:
+    from tests.console_helpers import login, make_users
+
+    make_users(hub)
+    with httpx.Client(base_url=live_server.url, timeout=30) as client:
+        assert login(client, "store").status_code in (302, 303)
+        page = client.get(f"/console/customers/{trained['anna']}")
+        assert page.status_code == 200, page.text
+        assert "Empfehlungen" in page.text
+        assert "Persönlich: aus dem Verlauf des Kunden gelernt." in page.text
+        assert "passt zum Verlauf" in page.text
+        assert "Bohrer-Koffer" in page.text or "Schrauben 4x40" in page.text
+        other = client.get(f"/console/customers/{trained['bert']}")
+        assert "keine Einwilligung in Personalisierung" in other.text
