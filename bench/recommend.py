@@ -7,7 +7,8 @@
    stock as ``bench.commerce`` seeds them, the profiles, the interactions), then
    ``RecommendService.train``, timed: reading, fitting and storing the model.
 3. **Latency**, in process (no HTTP): recommendations for consenting customers with the store's
-   stock filter, for customers without consent, and the scan in store with personal suggestions.
+   stock filter, for customers without consent, and the scan in store without a customer, with one
+   without consent and with personal suggestions.
 
 Prints figures; nothing passes or fails. Targets: recommendation p99 < 20 ms.
 """
@@ -183,9 +184,16 @@ def main(argv: list[str] | None = None) -> int:
             personal = _timed(
                 args.calls, lambda n: scan(gtins[n % 50], "store-00", consenting[n % len(consenting)])
             )
+            unconsented = _timed(
+                args.calls, lambda n: scan(gtins[n % 50], "store-00", others[n % len(others)])
+            )
             answer = scan(gtins[0], "store-00", consenting[0])
             figures.add_row(
                 "scan, no customer: p50 / p99 (ms)", f"{statistics.median(plain):.2f} / {_p(plain, 0.99):.2f}"
+            )
+            figures.add_row(
+                "scan, customer without consent (records the touchpoint): p50 / p99 (ms)",
+                f"{statistics.median(unconsented):.2f} / {_p(unconsented, 0.99):.2f}",
             )
             figures.add_row(
                 "scan, personal suggestions (records the touchpoint): p50 / p99 (ms)",
