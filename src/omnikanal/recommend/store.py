@@ -63,13 +63,6 @@ def history(conn: Connection, profile_ids: Sequence[str]) -> list[Row[Any]]:
     )
 
 
-def rekey(conn: Connection, mapping: dict[str, str]) -> None:
-    """Interactions of merged profiles belong to the live one."""
-    for old, new in mapping.items():
-        if old != new:
-            conn.execute(update(recommend_interactions).where(i.profile_id == old).values(profile_id=new))
-
-
 def new_model(
     conn: Connection, trained_at: datetime, algorithm: str, params: dict[str, Any], figures: dict[str, Any]
 ) -> int:
