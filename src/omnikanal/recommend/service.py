@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, Protocol
 
 import numpy as np
@@ -22,10 +23,13 @@ from omnikanal.errors import InvalidInput, NotFound
 from . import store
 from .evaluate import Score, evaluate
 from .generate import Interaction
-from .model import ALGORITHM, BOUGHT, Available, Item, Recommendations, TrainParams
+from .history import bought, top_category
+from .model import ALGORITHM, Available, Item, Recommendations, TrainParams
 from .train import Trained, build_matrix, fit
 
 PURPOSE = "personalisation"
+# rows of factors or lists written per transaction when a model is stored
+SAVE_CHUNK = 2000
 # the catalogue read behind every answer is kept this long (products and categories change rarely)
 CATALOGUE_SECONDS = 60.0
 # personal candidates scoring at most this share of the best one are left to the fallbacks
@@ -100,7 +104,7 @@ class RecommendService:
         params = TrainParams(**{**asdict(self.params), "window_days": window})
         trained = fit(matrix, params, progress)
         trained.figures["interactions_total"] = total
-        run_write(self._engine, lambda conn: self._save(conn, trained, params, now))
+        self._save(trained, params, now)
         with read_tx(self._engine) as conn:
             saved = store.latest_model(conn)
         assert saved is not None
@@ -128,16 +132,32 @@ class RecommendService:
             categories = {pid: f.category_id for pid, f in products.items()}
         return evaluate(rows, categories or {}, self.params, progress)
 
-    def _save(self, conn: Any, trained: Trained, params: TrainParams, now: datetime) -> int:
-        version = store.new_model(conn, now, ALGORITHM, asdict(params), trained.figures)
-        store.add_user_factors(
-            conn, version, [(u, trained.user_factors[n].tobytes()) for n, u in enumerate(trained.users)]
+    def _save(self, trained: Trained, params: TrainParams, now: datetime) -> int:
+        """Store the model: its row first (not ready), the factors in short transactions of
+        ``SAVE_CHUNK`` rows each (one transaction for 100,000 customers held SQLite's write lock,
+        which ingest needs, for seconds), then ready; older models' factors go last."""
+        version = run_write(
+            self._engine, lambda conn: store.new_model(conn, now, ALGORITHM, asdict(params), trained.figures)
         )
-        store.add_item_factors(
-            conn, version, [(p, trained.item_factors[n].tobytes()) for n, p in enumerate(trained.items)]
-        )
-        store.add_popular(conn, version, trained.popular)
-        store.drop_models_before(conn, version)
+        users = [(u, trained.user_factors[n].tobytes()) for n, u in enumerate(trained.users)]
+        items = [(p, trained.item_factors[n].tobytes()) for n, p in enumerate(trained.items)]
+        writes: list[Callable[[Any], None]] = []
+        for start in range(0, len(users), SAVE_CHUNK):
+            writes.append(
+                partial(store.add_user_factors, version=version, rows=users[start : start + SAVE_CHUNK])
+            )
+        for start in range(0, len(items), SAVE_CHUNK):
+            writes.append(
+                partial(store.add_item_factors, version=version, rows=items[start : start + SAVE_CHUNK])
+            )
+        for start in range(0, len(trained.popular), SAVE_CHUNK):
+            writes.append(
+                partial(store.add_popular, version=version, rows=trained.popular[start : start + SAVE_CHUNK])
+            )
+        for write in writes:
+            run_write(self._engine, write)
+        run_write(self._engine, lambda conn: store.mark_ready(conn, version))
+        run_write(self._engine, lambda conn: store.drop_models_before(conn, version))
         return version
 
     def model(self) -> dict[str, Any] | None:
@@ -227,10 +247,10 @@ class RecommendService:
             vector = store.user_factors(conn, loaded.version, live)
             history = store.history(conn, [live])
         products = self._products()
-        bought = _bought(history, products)
+        kept = bought(history, products)
         user = np.frombuffer(vector, dtype=np.float32) if vector is not None else None
         items = self._pick(
-            loaded, user, bought, store_id, where, limit, _top_category(history, products), context_product
+            loaded, user, kept, store_id, where, limit, top_category(history, products), context_product
         )
         personal = any(i.reason == "personal" for i in items)
         return Recommendations(
@@ -356,29 +376,3 @@ class RecommendService:
     def erased_from_cache(self) -> None:
         """The next answer reloads the model (its factors changed)."""
         self._loaded = None
-
-
-def _bought(history: list[Any], products: dict[str, ProductFacts]) -> set[str]:
-    """Products the customer bought and kept, consumables left out (they are bought again)."""
-    sku_products = {sku: f.product_id for f in products.values() for sku in f.skus}
-    net: dict[str, float] = {}
-    for r in history:
-        pid = r.product_id if r.product_id in products else sku_products.get(r.sku or "")
-        if pid is None:
-            continue
-        if r.kind in BOUGHT:
-            net[pid] = net.get(pid, 0) + r.quantity
-        elif r.kind == "return":
-            net[pid] = net.get(pid, 0) - r.quantity
-    return {pid for pid, n in net.items() if n > 0 and not products[pid].consumable}
-
-
-def _top_category(history: list[Any], products: dict[str, ProductFacts]) -> str | None:
-    sku_products = {sku: f.product_id for f in products.values() for sku in f.skus}
-    weights: dict[str, float] = {}
-    for r in history:
-        pid = r.product_id if r.product_id in products else sku_products.get(r.sku or "")
-        category = products[pid].category_id if pid is not None else None
-        if category:
-            weights[category] = weights.get(category, 0) + r.weight
-    return max(weights, key=lambda c: (weights[c], c)) if weights else None

@@ -68,20 +68,22 @@ def new_model(
 ) -> int:
     result = conn.execute(
         insert(recommend_models)
-        .values(trained_at=trained_at, algorithm=algorithm, params=params, figures=figures)
+        .values(trained_at=trained_at, algorithm=algorithm, params=params, figures=figures, ready=False)
         .returning(recommend_models.c.version)
     )
     return int(result.scalar_one())
 
 
-def save_figures(conn: Connection, version: int, figures: dict[str, Any]) -> None:
-    conn.execute(
-        update(recommend_models).where(recommend_models.c.version == version).values(figures=figures)
-    )
+def mark_ready(conn: Connection, version: int) -> None:
+    conn.execute(update(recommend_models).where(recommend_models.c.version == version).values(ready=True))
 
 
 def latest_model(conn: Connection) -> Row[Any] | None:
-    return conn.execute(select(recommend_models).order_by(recommend_models.c.version.desc()).limit(1)).first()
+    """The model in force: the newest one whose factors are all written."""
+    m = recommend_models.c
+    return conn.execute(
+        select(recommend_models).where(m.ready.is_(True)).order_by(m.version.desc()).limit(1)
+    ).first()
 
 
 def models(conn: Connection, limit: int = 20) -> list[Row[Any]]:

@@ -5,7 +5,17 @@ Interactions and user factors are personal (profile_id); item factors and popula
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Float, Index, Integer, LargeBinary, PrimaryKeyConstraint, String, Table
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Float,
+    Index,
+    Integer,
+    LargeBinary,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+)
 
 from omnikanal.db.schema import ID, BigId, metadata
 from omnikanal.db.types import UTCDateTime, json_type
@@ -29,11 +39,14 @@ recommend_interactions = Table(
 Index("ix_recommend_interactions_profile", recommend_interactions.c.profile_id)
 Index("ix_recommend_interactions_at", recommend_interactions.c.at)
 
-# The trained models; the newest is in force. figures: what training saw and how long it took.
+# The trained models; the newest ready one is in force. figures: what training saw and how long it
+# took. A model is ready once all its factors are written (they are written in many short
+# transactions, so that SQLite's write lock is never held for the whole model).
 recommend_models = Table(
     "recommend_models",
     metadata,
     Column("version", Integer, primary_key=True, autoincrement=True),
+    Column("ready", Boolean, nullable=False),
     Column("trained_at", UTCDateTime, nullable=False),
     Column("algorithm", String(40), nullable=False),
     Column("params", json_type(), nullable=False),

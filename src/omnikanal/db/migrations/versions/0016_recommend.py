@@ -50,6 +50,7 @@ def upgrade() -> None:
     op.create_table(
         "recommend_models",
         sa.Column("version", sa.Integer(), primary_key=True, autoincrement=True),
+        sa.Column("ready", sa.Boolean(), nullable=False),
         sa.Column("trained_at", UTCDateTime(timezone=True), nullable=False),
         sa.Column("algorithm", sa.String(40), nullable=False),
         sa.Column("params", _json(), nullable=False),
