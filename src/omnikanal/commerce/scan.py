@@ -3,6 +3,7 @@ online availability and suggestions, recording a ``Product Scanned`` touchpoint 
 
 from __future__ import annotations
 
+import logging
 import math
 from typing import Any
 
@@ -28,6 +29,7 @@ from .touchpoints import Touchpoints, live_profile
 from .tx import write
 
 EARTH_RADIUS_KM = 6371.0088
+log = logging.getLogger(__name__)
 
 
 def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -233,7 +235,11 @@ class ScanService:
         """Suggestions for this customer where a listener (recommendations) has some: it decides on
         consent; without an answer the bought-together ones stay."""
         for suggest in self._listeners.scan_suggestions:
-            personal = suggest(live, product_id, store_id, self._suggestions)
+            try:
+                personal = suggest(live, product_id, store_id, self._suggestions)
+            except Exception:  # the scan answers without them rather than not at all
+                log.exception("personal suggestions failed for a scan in %s", store_id)
+                continue
             if personal is not None:
                 answer["suggestions"] = personal
                 answer["suggestions_personal"] = True
