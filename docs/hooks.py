@@ -63,6 +63,7 @@ SECTIONS: tuple[tuple[str, tuple[str, ...], str, str], ...] = (
     ),
     ("The browser as a channel", ("browser_",), "browser.md", "The webshop in the browser"),
     ("Probabilistic matching", ("matching_",), "matching.md", "Probabilistic matching"),
+    ("Recommendations", ("recommend_",), "recommend.md", "Recommendations"),
 )
 
 # Defaults longer than this go under the description instead of into their own column.

@@ -31,6 +31,7 @@ from omnikanal.openapi import document_errors
 from omnikanal.privacy import api as privacy_api
 from omnikanal.privacy import preference_centre
 from omnikanal.profiles import api as profiles_api
+from omnikanal.recommend import api as recommend_api
 from omnikanal.segments import api as segments_api
 from omnikanal.service import api as service_api
 from omnikanal.sources import api as sources_api
@@ -73,6 +74,7 @@ def create_app(hub: Hub, *, manage_lifecycle: bool = True, worker: bool = True) 
     app.include_router(ingest_api.beacon_router)
     app.include_router(ingest_settings_api.router)
     app.include_router(profiles_api.router)
+    app.include_router(recommend_api.router)
     app.include_router(matching_api.router)
     app.include_router(sources_api.router)
     app.include_router(quarantine_api.router)

@@ -23,6 +23,7 @@ from omnikanal.clock import isoformat
 from omnikanal.errors import OmnikanalError
 from omnikanal.hub import Hub, build_hub
 from omnikanal.matching.cli import matching_app
+from omnikanal.recommend.cli import recommend_app
 from omnikanal.runtime import tune_gc
 from omnikanal.settings import load_settings
 from omnikanal.sources.model import CHANNELS
@@ -468,6 +469,7 @@ def journeys_validate(
 
 
 app.add_typer(matching_app(lambda: _hub(), console), name="matching")
+app.add_typer(recommend_app(lambda: _hub(), console), name="recommend")
 
 
 def main() -> None:

@@ -47,6 +47,10 @@ from omnikanal.privacy.service import PrivacyRegistry, PrivacyService
 from omnikanal.profiles.identity.model import IdentityRules
 from omnikanal.profiles.model import TraitRules
 from omnikanal.profiles.service import ProfileService
+from omnikanal.recommend.jobs import InteractionsProcessor, TrainingJob
+from omnikanal.recommend.model import TrainParams
+from omnikanal.recommend.privacy import RecommendPersonalData
+from omnikanal.recommend.service import RecommendService
 from omnikanal.segments.jobs import RecheckJob, SegmentProcessor
 from omnikanal.segments.model import Limits
 from omnikanal.segments.service import SegmentData, SegmentService
@@ -93,6 +97,8 @@ class Hub:
     match_job: MatchJob
     service: Service
     partitions: PartitionJob
+    recommend: RecommendService
+    recommend_training: TrainingJob
     processors: list[Processor] = field(default_factory=list)
 
     def start(self, *, api: bool = True, worker: bool = True) -> None:
@@ -132,8 +138,11 @@ class Hub:
                 self.match_job.start()
             if self.settings.events_partition_check_seconds > 0 and self.engine.dialect.name == "postgresql":
                 self.partitions.start()
+            if self.settings.recommend_train_seconds > 0:
+                self.recommend_training.start()
 
     def stop(self) -> None:
+        self.recommend_training.stop()
         self.partitions.stop()
         self.match_job.stop()
         self.analytics_refresh.stop()
@@ -204,9 +213,25 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
     )
     profiles = ProfileService(engine, clock, identity_rules, trait_rules, listeners)
     sources = SourceService(engine, clock)
-    commerce = build_commerce(settings, engine, clock, ingest, sources)
+    commerce = build_commerce(settings, engine, clock, ingest, sources, listeners)
     processors.append(commerce.processor)
     analytics = build_analytics(settings, engine, clock, profiles.live_id)
+    recommend = RecommendService(
+        engine,
+        clock,
+        profiles,
+        consent,
+        commerce.facts,
+        TrainParams(
+            factors=settings.recommend_factors,
+            iterations=settings.recommend_iterations,
+            window_days=settings.recommend_window_days,
+        ),
+    )
+    # interactions with products, from views to returns; only those events' names are read
+    processors.append(InteractionsProcessor())
+    # a known customer's scan suggests from their recommendations (with personalisation consent)
+    listeners.scan_suggestions.append(recommend.scan_suggestions)
     # touchpoints copied before a merge are re-keyed to the surviving profile by the refresh job
     listeners.profiles_merged.append(analytics.service.merged)
     matching = build_matching(settings, engine, clock, identity_rules, trait_rules, listeners)
@@ -223,6 +248,7 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
         JourneyData(),
         analytics.personal_data,
         matching.personal_data,
+        RecommendPersonalData(recommend.erased_from_cache),
     ):
         registry.register(part)
     segments = SegmentService(
@@ -238,7 +264,15 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
     listeners.profiles_changed.append(segments.mark_due)
     privacy = PrivacyService(engine, clock, registry, suppression, profiles, listeners)
     messaging, dispatcher = build_messaging(
-        settings, engine, clock, signer, ingest, sources, consent=consent, listeners=listeners
+        settings,
+        engine,
+        clock,
+        signer,
+        ingest,
+        sources,
+        consent=consent,
+        listeners=listeners,
+        recommendations=recommend.for_template,
     )
     # Journeys come after segments in the processor list, so a Segment Entered event written by the
     # segments processor is seen by the journeys processor on its next round.
@@ -325,6 +359,8 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
         partitions=PartitionJob(
             engine, clock, settings.events_partition_months_ahead, settings.events_partition_check_seconds
         ),
+        recommend=recommend,
+        recommend_training=TrainingJob(recommend.train, settings.recommend_train_seconds),
     )
 
 

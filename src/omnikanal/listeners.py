@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection
 
@@ -33,3 +34,8 @@ class Listeners:
     # In the request of an inbound SMS or WhatsApp text that is no STOP/START keyword (channel
     # "sms" or "whatsapp", the sender's E.164 number, the text, the provider's message id).
     texts_received: list[Callable[[str, str, str, str], object]] = field(default_factory=list)
+    # In the scan's request, for a known customer (live profile, scanned product, store, how many):
+    # personal suggestions, or None to keep the bought-together ones. The first answer counts.
+    scan_suggestions: list[Callable[[str, str, str, int], list[dict[str, Any]] | None]] = field(
+        default_factory=list
+    )

@@ -493,6 +493,15 @@ class Settings(BaseSettings):
     """Changed profiles matched per round of the worker."""
     matching_training_pairs: int = Field(default=2_000_000, ge=10_000)
     """Random pairs sampled to estimate the u-probabilities when the model is trained."""
+    recommend_train_seconds: float = Field(default=3600.0, ge=0)
+    """Recommend: seconds between the worker's trainings of the recommendation model (only when new
+    interactions came in); 0: only ``omnikanal recommend train``."""
+    recommend_window_days: int | None = Field(default=None, ge=1, le=3650)
+    """Recommend: train on the interactions of the last this many days; unset: the whole history."""
+    recommend_factors: int = Field(default=32, ge=2, le=512)
+    """Recommend: latent factors per customer and product in the ALS model."""
+    recommend_iterations: int = Field(default=15, ge=1, le=100)
+    """Recommend: ALS iterations per training."""
 
     @model_validator(mode="after")
     def _check_matching_thresholds(self) -> Settings:

@@ -21,6 +21,7 @@ from omnikanal.messaging import tables as messaging_tables
 from omnikanal.privacy import tables as privacy_tables
 from omnikanal.profiles import tables as profiles_tables
 from omnikanal.profiles.identity import tables as identity_tables
+from omnikanal.recommend import tables as recommend_tables
 from omnikanal.segments import tables as segments_tables
 from omnikanal.service import tables as service_tables
 from omnikanal.sources import tables as sources_tables
@@ -44,6 +45,7 @@ CAPABILITY_TABLES = (
     analytics_tables,
     matching_tables,
     service_tables,
+    recommend_tables,
 )
 
 __all__ = ["CAPABILITY_TABLES", "metadata"]

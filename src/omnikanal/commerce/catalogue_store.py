@@ -171,3 +171,16 @@ def save_location(conn: Connection, values: dict[str, Any]) -> bool:
     values = {k: v for k, v in values.items() if k != "created_at"}
     conn.execute(update(commerce_locations).where(commerce_locations.c.id == values["id"]).values(**values))
     return False
+
+
+def recommendable(conn: Connection) -> list[Row[Any]]:
+    """Every active product with its category, attributes, names and each active variant's sku."""
+    p, v = commerce_products.c, commerce_variants.c
+    return list(
+        conn.execute(
+            select(p.id, p.category_id, p.attributes, p.names, v.sku)
+            .join(commerce_variants, v.product_id == p.id)
+            .where(p.active.is_(True), v.active.is_(True))
+            .order_by(p.id, v.sku)
+        )
+    )

@@ -3,6 +3,7 @@ online availability and suggestions, recording a ``Product Scanned`` touchpoint 
 
 from __future__ import annotations
 
+import logging
 import math
 from typing import Any
 
@@ -19,6 +20,7 @@ from omnikanal.commerce.tables import (
 )
 from omnikanal.db.engine import read_tx
 from omnikanal.ids import new_id
+from omnikanal.listeners import Listeners
 
 from . import catalogue_store
 from .catalogue import CatalogueService, product_view, require_location, variant_view
@@ -27,6 +29,7 @@ from .touchpoints import Touchpoints, live_profile
 from .tx import write
 
 EARTH_RADIUS_KM = 6371.0088
+log = logging.getLogger(__name__)
 
 
 def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -125,6 +128,7 @@ class ScanService:
         touchpoints: Touchpoints,
         nearby: int,
         suggestions: int,
+        listeners: Listeners | None = None,
     ) -> None:
         self._engine = engine
         self._clock = clock
@@ -132,6 +136,7 @@ class ScanService:
         self._touchpoints = touchpoints
         self._nearby = nearby
         self._suggestions = suggestions
+        self._listeners = listeners or Listeners()
 
     def scan(
         self, gtin: str, store_id: str, profile_id: str | None, channel: str = "store"
@@ -217,12 +222,28 @@ class ScanService:
                 for s in siblings
             ],
             "suggestions": suggestions,
+            "suggestions_personal": False,
             "profile_id": live,
             "recorded": False,
         }
         if live is not None:
+            self._personal(answer, live, variant.product_id, here.id)
             answer["recorded"] = self._record(live, here.id, variant, product_row, price_here)
         return answer
+
+    def _personal(self, answer: dict[str, Any], live: str, product_id: str, store_id: str) -> None:
+        """Suggestions for this customer where a listener (recommendations) has some: it decides on
+        consent; without an answer the bought-together ones stay."""
+        for suggest in self._listeners.scan_suggestions:
+            try:
+                personal = suggest(live, product_id, store_id, self._suggestions)
+            except Exception:  # the scan answers without them rather than not at all
+                log.exception("personal suggestions failed for a scan in %s", store_id)
+                continue
+            if personal is not None:
+                answer["suggestions"] = personal
+                answer["suggestions_personal"] = True
+                return
 
     def _record(self, live: str, store_id: str, variant: Any, product_row: Any, price: Any) -> bool:
         self._touchpoints.source()

@@ -8,11 +8,13 @@ from sqlalchemy import Engine
 
 from omnikanal.clock import Clock
 from omnikanal.ingest.service import IngestService
+from omnikanal.listeners import Listeners
 from omnikanal.settings import Settings
 from omnikanal.sources.service import SourceService
 
 from .carts import Carts
 from .catalogue import CatalogueService
+from .facts import CommerceFacts
 from .importer import CatalogueImporter
 from .jobs import ReservationJobs, ShopEventsProcessor
 from .orders import Orders
@@ -36,6 +38,7 @@ class Commerce:
     processor: ShopEventsProcessor
     jobs: ReservationJobs
     personal_data: CommercePersonalData
+    facts: CommerceFacts
 
     def start(self) -> None:
         self.jobs.start()
@@ -45,7 +48,12 @@ class Commerce:
 
 
 def build_commerce(
-    settings: Settings, engine: Engine, clock: Clock, ingest: IngestService, sources: SourceService
+    settings: Settings,
+    engine: Engine,
+    clock: Clock,
+    ingest: IngestService,
+    sources: SourceService,
+    listeners: Listeners | None = None,
 ) -> Commerce:
     catalogue = CatalogueService(engine, clock)
     touchpoints = Touchpoints(ingest, sources, clock, settings.commerce_source_name)
@@ -68,10 +76,17 @@ def build_commerce(
         orders=Orders(engine, clock, catalogue, stock, reservations, touchpoints),
         carts=carts,
         scan=ScanService(
-            engine, clock, catalogue, touchpoints, settings.scan_nearby_stores, settings.scan_suggestions
+            engine,
+            clock,
+            catalogue,
+            touchpoints,
+            settings.scan_nearby_stores,
+            settings.scan_suggestions,
+            listeners,
         ),
         touchpoints=touchpoints,
         processor=ShopEventsProcessor(clock, carts),
         jobs=ReservationJobs(reservations, settings.commerce_job_seconds),
         personal_data=CommercePersonalData(clock),
+        facts=CommerceFacts(engine),
     )

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy import Connection, Row, func, insert, select, update
 
 from omnikanal.commerce.tables import commerce_stock, commerce_stock_movements
 from omnikanal.db.engine import insert_ignoring_duplicates
@@ -123,3 +123,25 @@ def movements(
     if before is not None:
         stmt = stmt.where(m.id < before)
     return list(conn.execute(stmt.order_by(m.id.desc()).limit(limit)))
+
+
+def available_of_products(
+    conn: Connection, product_ids: Sequence[str], location_ids: Sequence[str]
+) -> list[Row[Any]]:
+    """(product_id, sku, available) of the products' active variants, summed over the locations."""
+    from omnikanal.commerce.tables import commerce_variants
+
+    v = commerce_variants.c
+    available = func.sum(s.on_hand - s.reserved - s.allocated)
+    return list(
+        conn.execute(
+            select(v.product_id, v.sku, available.label("available"))
+            .join(commerce_stock, s.variant_id == v.id)
+            .where(
+                v.product_id.in_(list(product_ids)),
+                v.active.is_(True),
+                s.location_id.in_(list(location_ids)),
+            )
+            .group_by(v.product_id, v.sku)
+        )
+    )

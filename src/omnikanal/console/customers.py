@@ -19,6 +19,7 @@ from omnikanal.db.engine import read_tx
 from omnikanal.errors import Conflict, InvalidInput, NotFound, OmnikanalError
 from omnikanal.privacy.model import RequestType
 from omnikanal.profiles.service import TimelineQuery
+from omnikanal.recommend.model import Recommendations
 from omnikanal.sources.model import CHANNELS
 
 router = APIRouter(include_in_schema=False)
@@ -82,7 +83,10 @@ def _view(
         if ctx.may(Permission.SEGMENTS_READ)
         else None,
         "requests": None,
+        "recommendations": _recommendations(ctx, live),
+        "product_names": {},
     }
+    view["product_names"] = hub.recommend.names([i.product_id for i in view["recommendations"].items])
     if ctx.may(Permission.COMMERCE_READ):
         orders = hub.commerce.orders.find(live, None, None, 20)["orders"]
         view["orders"] = [
@@ -97,6 +101,15 @@ def _view(
         with read_tx(hub.engine) as conn:
             view["requests"] = queries.privacy_requests_of(conn, live, 20)
     return view
+
+
+def _recommendations(ctx: Ctx, live: str) -> Recommendations:
+    """The API's answer, consent rules included; for store staff in stock at their store (a store
+    unknown to the catalogue: without the stock filter)."""
+    try:
+        return ctx.hub.recommend.recommend(live, 5, ctx.principal.store_id)
+    except NotFound:
+        return ctx.hub.recommend.recommend(live, 5, None)
 
 
 @router.get("/console/customers/{profile_id}", response_class=HTMLResponse)

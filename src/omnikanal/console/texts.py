@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from omnikanal.console.analytics_texts import ANALYTICS_TEXTS
+from omnikanal.console.recommend_texts import RECOMMEND_TEXTS
 
 LANGUAGES: tuple[str, ...] = ("de", "en")
 
@@ -361,7 +362,7 @@ TEXTS: dict[str, dict[str, str]] = {
     },
 }
 
-for _lang, _texts in ANALYTICS_TEXTS.items():
+for _lang, _texts in (*ANALYTICS_TEXTS.items(), *RECOMMEND_TEXTS.items()):
     TEXTS[_lang].update(_texts)
 
 # Channel icons on the timeline; the label is read out by screen readers.

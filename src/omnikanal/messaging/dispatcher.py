@@ -383,6 +383,7 @@ class Dispatcher:
             message={"id": row.id, "channel": channel},
             locale=locale,
             track=lambda url: service.tracked_url(row.id, str(url)),
+            recommendations=service.recommended(row.profile_id, parts),
         )
         result = render(parts, context)
         html = result.body_html

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -43,6 +43,7 @@ from omnikanal.messaging.templates import (
     TemplateParts,
     check,
     html_from_text,
+    mentions,
     render,
 )
 from omnikanal.profiles import chain
@@ -151,6 +152,12 @@ def message_view(row: Any, history: list[Any] | None = None) -> dict[str, Any]:
 
 
 class MessagingService:
+    def recommended(self, profile_id: str, parts: TemplateParts) -> tuple[dict[str, Any], ...]:
+        """The customer's recommendations for a template that mentions them (else none)."""
+        if self.recommendations is None or not mentions(parts, "recommendations"):
+            return ()
+        return tuple(self.recommendations(profile_id))
+
     def __init__(
         self,
         engine: Engine,
@@ -169,7 +176,10 @@ class MessagingService:
         stop_keywords: frozenset[str] = frozenset(),
         start_keywords: frozenset[str] = frozenset(),
         listeners: Listeners | None = None,
+        recommendations: Callable[[str], list[dict[str, Any]]] | None = None,
     ) -> None:
+        # a customer's recommended products for templates that use {{ recommendations }}
+        self.recommendations = recommendations
         self._purposes = frozenset(purposes)
         self._engine = engine
         self._clock = clock
@@ -271,6 +281,7 @@ class MessagingService:
         unsubscribe = self.unsubscribe_url(
             "preview", live, channel, MARKETING_PURPOSE.get(channel, "marketing")
         )
+        parts = TemplateParts(template["subject"], template["body_text"], template["body_html"])
         context = RenderContext(
             profile_id=live,
             traits=traits,
@@ -279,8 +290,8 @@ class MessagingService:
             message={"id": "preview", "channel": channel},
             locale=template["locale"],
             track=lambda url: self.tracked_url("preview", str(url)),
+            recommendations=self.recommended(live, parts),
         )
-        parts = TemplateParts(template["subject"], template["body_text"], template["body_html"])
         try:
             result = render(parts, context)
         except RenderFailed as exc:

@@ -22,7 +22,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from omnikanal.errors import InvalidInput
 
 ALLOWED_NAMES: frozenset[str] = frozenset(
-    {"traits", "profile", "data", "links", "message", "locale", "track"}
+    {"traits", "profile", "data", "links", "message", "locale", "track", "recommendations"}
 )
 FIELDS: tuple[str, ...] = ("subject", "body_text", "body_html")
 
@@ -95,6 +95,8 @@ class RenderContext:
     message: dict[str, Any]
     locale: str
     track: Callable[[str], str]
+    # the customer's recommended products ({product_id, sku, name, reason, personal}), when asked for
+    recommendations: tuple[dict[str, Any], ...] = ()
 
     def variables(self) -> dict[str, Any]:
         return {
@@ -105,6 +107,7 @@ class RenderContext:
             "message": self.message,
             "locale": self.locale,
             "track": self.track,
+            "recommendations": list(self.recommendations),
         }
 
 
@@ -134,6 +137,11 @@ def render(parts: TemplateParts, context: RenderContext) -> TemplateParts:
         body_text=rendered["body_text"] or "",
         body_html=rendered["body_html"],
     )
+
+
+def mentions(parts: TemplateParts, name: str) -> bool:
+    """Whether a template's text names ``name`` at all: costly context is made only then."""
+    return name in f"{parts.subject or ''}{parts.body_text}{parts.body_html or ''}"
 
 
 def html_from_text(text: str) -> str:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from email.utils import parseaddr
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -56,6 +58,7 @@ def build_messaging(
     sources: SourceService,
     consent: ConsentPort,
     listeners: Listeners,
+    recommendations: Callable[[str], list[dict[str, Any]]] | None = None,
 ) -> tuple[MessagingService, Dispatcher]:
     push = PushSubscriptions(engine, clock, ingest)
     vapid = load_vapid_key(settings.push_vapid_private_key, settings.data_dir)
@@ -87,6 +90,7 @@ def build_messaging(
         stop_keywords=frozenset(settings.sms_stop_keywords),
         start_keywords=frozenset(settings.sms_start_keywords),
         listeners=listeners,
+        recommendations=recommendations,
     )
     channels = _channels(settings, engine, clock, signer, service, push_channel)
     dispatcher = Dispatcher(

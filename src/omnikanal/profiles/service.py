@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -130,6 +130,11 @@ class ProfileService:
     def live_id(self, profile_id: str) -> str:
         with read_tx(self._engine) as conn:
             return self._live(conn, profile_id)
+
+    def live_ids(self, profile_ids: Iterable[str]) -> dict[str, str]:
+        """profile id -> its live profile (following merges), for the ids that exist."""
+        with read_tx(self._engine) as conn:
+            return chain.live_ids(conn, profile_ids)
 
     def _live(self, conn: Connection, profile_id: str) -> str:
         resolved = chain.resolve_live(conn, profile_id)

@@ -1,7 +1,7 @@
 """service desk: paused SLA clocks, macros, case merges, retention, attachments
 
 Revision ID: 0019_service_desk
-Revises: 0015_matching
+Revises: 0016_recommend
 Create Date: 2026-12-03
 
 The SLA clock of a case stops while it waits for the customer; canned replies and macros per queue.
@@ -18,7 +18,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from omnikanal.db.types import UTCDateTime
 
 revision = "0019_service_desk"
-down_revision: str | None = "0015_matching"
+down_revision: str | None = "0016_recommend"
 branch_labels = None
 depends_on = None
 
