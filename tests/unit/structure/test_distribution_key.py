@@ -38,6 +38,10 @@ NOT_PER_CUSTOMER: dict[str, str] = {
     "journey_versions": "definitions",
     "message_templates": "definitions",
     "matching_models": "trained models",
+    "recommend_models": "trained models",
+    "recommend_item_factors": "a model's factors per product",
+    "recommend_popular": "a model's popular products per store, category and season",
+    "service_macros": "definitions (canned replies)",
 }
 
 
