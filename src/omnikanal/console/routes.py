@@ -16,6 +16,8 @@ from omnikanal.console import (
     matching_page,
     messages_page,
     overview,
+    privacy_people,
+    privacy_workspace,
     quality_page,
     segments_page,
     store_page,
@@ -36,6 +38,8 @@ for module in (
     quality_page,
     analytics_page,
     matching_page,
+    privacy_workspace,
+    privacy_people,
 ):
     router.include_router(module.router)
 

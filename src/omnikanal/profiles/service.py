@@ -131,6 +131,11 @@ class ProfileService:
         with read_tx(self._engine) as conn:
             return self._live(conn, profile_id)
 
+    def person_ids(self, profile_id: str) -> list[str]:
+        """The person's live profile and every profile merged into it (for reading their records)."""
+        with read_tx(self._engine) as conn:
+            return store.merge_set(conn, self._live(conn, profile_id))
+
     def _live(self, conn: Connection, profile_id: str) -> str:
         resolved = store.resolve_live(conn, profile_id)
         if resolved is None:
