@@ -19,6 +19,7 @@ from omnikanal.console import (
     privacy_people,
     privacy_workspace,
     quality_page,
+    segment_members,
     segments_page,
     store_page,
 )
@@ -30,6 +31,7 @@ for module in (
     overview,
     customers,
     segments_page,
+    segment_members,
     journeys_page,
     messages_page,
     store_page,

@@ -6,6 +6,7 @@ already is an error, not a silent override."""
 
 from __future__ import annotations
 
+from omnikanal.console.marketing_texts import MARKETING_TEXTS
 from omnikanal.console.texts import TEXTS
 
 WORKSPACE_TEXTS: dict[str, dict[str, str]] = {
@@ -305,7 +306,8 @@ def actor_label(lang: str, actor: str | None) -> str:
 
 
 def _merge() -> None:
-    for lang, texts in WORKSPACE_TEXTS.items():
+    for lang in WORKSPACE_TEXTS:
+        texts = {**WORKSPACE_TEXTS[lang], **MARKETING_TEXTS[lang]}
         taken = sorted(key for key in texts if TEXTS[lang].get(key, texts[key]) != texts[key])
         if taken:
             raise RuntimeError(f"workspace texts reuse console keys: {', '.join(taken)}")
