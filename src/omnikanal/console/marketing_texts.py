@@ -73,6 +73,16 @@ MARKETING_TEXTS: dict[str, dict[str, str]] = {
         "sg_email": "E-Mail",
         "sg_customer": "Kunde",
         "sg_cancel": "Abbrechen",
+        "jr_new": "Neue Kundenreise",
+        "jr_new_intro": "Die Kundenreise als Dokument (wie in der Schnittstelle): Auslöser und Schritte. "
+        "Prüfen zeigt Fehler mit ihrer Stelle; angelegt wird Version 1 als Entwurf.",
+        "jr_document": "Dokument (JSON)",
+        "jr_validate": "Prüfen",
+        "jr_create": "Als Entwurf anlegen",
+        "jr_valid": "Das Dokument ist gültig.",
+        "jr_activate": "Aktivieren",
+        "jr_pause": "Pausieren",
+        "jr_bad_status": "Unbekannter Stand.",
     },
     "en": {
         "sg_builder": "Rules",
@@ -139,5 +149,15 @@ MARKETING_TEXTS: dict[str, dict[str, str]] = {
         "sg_email": "Email",
         "sg_customer": "Customer",
         "sg_cancel": "Cancel",
+        "jr_new": "New journey",
+        "jr_new_intro": "The journey as a document (as in the API): trigger and steps. "
+        "Checking names each problem's place; creating saves version 1 as a draft.",
+        "jr_document": "Document (JSON)",
+        "jr_validate": "Check",
+        "jr_create": "Create as a draft",
+        "jr_valid": "The document is valid.",
+        "jr_activate": "Activate",
+        "jr_pause": "Pause",
+        "jr_bad_status": "Unknown state.",
     },
 }
