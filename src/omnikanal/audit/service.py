@@ -15,7 +15,7 @@ from sqlalchemy import Connection, Engine, insert, select
 from omnikanal.audit.tables import access_log
 from omnikanal.background import Periodic
 from omnikanal.clock import Clock, isoformat
-from omnikanal.db.engine import write_tx
+from omnikanal.db.engine import read_tx, write_tx
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +62,19 @@ class AuditTrail:
                 raise
         return len(rows)
 
+    def entries(self, profile_ids: list[str] | None, limit: int, before: int | None) -> list[dict[str, Any]]:
+        """The log, newest first: of these profiles, or of everyone when ``profile_ids`` is None.
+        Flushes first, so a read just made shows up."""
+        self.flush()
+        query = select(access_log)
+        if profile_ids is not None:
+            query = query.where(access_log.c.profile_id.in_(profile_ids))
+        if before is not None:
+            query = query.where(access_log.c.id < before)
+        with read_tx(self._engine) as conn:
+            rows = conn.execute(query.order_by(access_log.c.id.desc()).limit(limit))
+            return [_entry(r) for r in rows]
+
     def flush_quietly(self) -> bool:
         self.flush()
         return False
@@ -85,7 +98,14 @@ def access_entries(
     if before is not None:
         query = query.where(access_log.c.id < before)
     rows = conn.execute(query.order_by(access_log.c.id.desc()).limit(limit))
-    return [
-        {"id": r.id, "actor": r.actor, "action": r.action, "profile_id": r.profile_id, "at": isoformat(r.at)}
-        for r in rows
-    ]
+    return [_entry(r) for r in rows]
+
+
+def _entry(r: Any) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "actor": r.actor,
+        "action": r.action,
+        "profile_id": r.profile_id,
+        "at": isoformat(r.at),
+    }

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse
 
+from omnikanal.auth.model import Permission
 from omnikanal.console.frame import Ctx, page_of, refuse_page
 from omnikanal.errors import NotFound
 
@@ -152,12 +153,21 @@ def journeys(ctx: JourneysPage) -> HTMLResponse:
                 "active": sum(v["active"] for v in stats),
             }
         )
-    return ctx.page("journeys.html", title=ctx.t["nav_journeys"], current="journeys", journeys=listed)
+    return ctx.page(
+        "journeys.html",
+        title=ctx.t["nav_journeys"],
+        current="journeys",
+        journeys=listed,
+        may_write=ctx.may(Permission.JOURNEYS_WRITE),
+    )
 
 
 @router.get("/console/journeys/{journey_id}", response_class=HTMLResponse)
 def journey(
-    ctx: JourneysPage, journey_id: str, version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None
+    ctx: JourneysPage,
+    journey_id: str,
+    version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    error: Annotated[str | None, Query(max_length=300)] = None,
 ) -> HTMLResponse:
     try:
         found = ctx.hub.journeys.get(journey_id)
@@ -189,4 +199,6 @@ def journey(
         box=(LEFT, BOX_W, BOX_H),
         # the diagram is drawn from the newest document; older versions show their counts in the table
         latest=chosen == found["version"],
+        may_write=ctx.may(Permission.JOURNEYS_WRITE),
+        error=error,
     )

@@ -40,6 +40,7 @@ PAGES: tuple[Page, ...] = (
     Page("quality", "/console/quality", _permission(Permission.QUARANTINE_READ)),
     Page("analytics", "/console/analytics", _permission(Permission.ANALYTICS_READ)),
     Page("matching", "/console/matching", _permission(Permission.PROFILES_UNMERGE)),
+    Page("privacy", "/console/privacy", _permission(Permission.PRIVACY_REQUESTS)),
 )
 BY_KEY: dict[str, Page] = {page.key: page for page in PAGES}
 

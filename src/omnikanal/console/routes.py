@@ -12,11 +12,15 @@ from omnikanal.console import (
     customers,
     frame,
     hotline_page,
+    journey_actions,
     journeys_page,
     matching_page,
     messages_page,
     overview,
+    privacy_people,
+    privacy_workspace,
     quality_page,
+    segment_members,
     segments_page,
     store_page,
 )
@@ -28,6 +32,8 @@ for module in (
     overview,
     customers,
     segments_page,
+    segment_members,
+    journey_actions,
     journeys_page,
     messages_page,
     store_page,
@@ -36,6 +42,8 @@ for module in (
     quality_page,
     analytics_page,
     matching_page,
+    privacy_workspace,
+    privacy_people,
 ):
     router.include_router(module.router)
 

@@ -136,6 +136,11 @@ class ProfileService:
         with read_tx(self._engine) as conn:
             return chain.live_ids(conn, profile_ids)
 
+    def person_ids(self, profile_id: str) -> list[str]:
+        """The person's live profile and every profile merged into it (for reading their records)."""
+        with read_tx(self._engine) as conn:
+            return chain.merge_set(conn, self._live(conn, profile_id))
+
     def _live(self, conn: Connection, profile_id: str) -> str:
         resolved = chain.resolve_live(conn, profile_id)
         if resolved is None:

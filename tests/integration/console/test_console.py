@@ -30,6 +30,7 @@ PAGES: dict[str, set[str]] = {
     "/console/quality": {"admin"},
     "/console/analytics": {"admin", "marketing"},
     "/console/matching": {"admin", "service", "privacy"},
+    "/console/privacy": {"admin", "privacy"},
 }
 ROLES = ("admin", "marketing", "service", "store", "privacy")
 
