@@ -117,3 +117,13 @@ def timeline(
 
 def gzipped(payload: Any) -> bytes:
     return gzip.compress(orjson.dumps(payload))
+
+
+def wait_processed(hub: Any, seconds: float = 60) -> None:
+    """Wait until every event-log processor of ``hub`` has handled every committed event (events
+    written by another process, a CLI run say, reach them through the database a moment later)."""
+    deadline = time.monotonic() + seconds
+    while any(hub.eventlog.behind(p.name) for p in hub.processors):
+        hub.runner.wake()
+        assert time.monotonic() < deadline, "the event-log processors are behind"
+        time.sleep(0.05)
