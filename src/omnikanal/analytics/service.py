@@ -19,7 +19,6 @@ from omnikanal.analytics.attribution import attribute
 from omnikanal.analytics.columnar import Columnar
 from omnikanal.analytics.costs import parse_costs
 from omnikanal.analytics.funnel import funnel
-from omnikanal.analytics.lifetime import histories, lifetime_values
 from omnikanal.analytics.paths import Built, Window, build_paths
 from omnikanal.analytics.products import preference, ropo
 from omnikanal.analytics.query import Limits, Question, question
@@ -212,6 +211,9 @@ class Analytics:
     def lifetime_value(self, q: Question, horizon_days: int, engine: str | None = None) -> dict[str, Any]:
         """Expected value per customer over the next ``horizon_days`` by acquisition key (BG/NBD
         with Gamma-Gamma, fitted on every customer's history up to ``until``)."""
+        # NumPy and SciPy on first use: every process builds the hub, few fit a model (~50 MB)
+        from omnikanal.analytics.lifetime import histories, lifetime_values
+
         whole = Window(EPOCH, q.window.until, timedelta(0), q.window.conversion)
         if self._engine_for(engine) == "duckdb":
             if not self.columnar.conversion_exists(whole.conversion):

@@ -9,10 +9,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import numpy as np
-from numpy.typing import NDArray
 from sqlalchemy import Engine
 
 from omnikanal.clock import Clock, isoformat
@@ -21,11 +19,18 @@ from omnikanal.db.engine import read_tx, run_write
 from omnikanal.errors import InvalidInput, NotFound
 
 from . import store
-from .evaluate import Score, evaluate
 from .generate import Interaction
 from .history import bought, top_category
 from .model import ALGORITHM, Available, Item, Recommendations, TrainParams
-from .train import Trained, build_matrix, fit
+
+if TYPE_CHECKING:
+    # NumPy and the trainer are imported on first use: every process builds the hub, and NumPy
+    # with SciPy took ~50 MB in processes that never train or recommend
+    import numpy as np
+    from numpy.typing import NDArray
+
+    from .evaluate import Score
+    from .train import Trained
 
 PURPOSE = "personalisation"
 # rows of factors or lists written per transaction when a model is stored
@@ -100,6 +105,8 @@ class RecommendService:
         sku_products = {sku: f.product_id for f in products.values() for sku in f.skus}
         categories = {pid: f.category_id for pid, f in products.items()}
         live = self._profiles.live_ids({r.profile_id for r in rows})
+        from .train import build_matrix, fit
+
         matrix = build_matrix(rows, sku_products, categories, live)
         params = TrainParams(**{**asdict(self.params), "window_days": window})
         trained = fit(matrix, params, progress)
@@ -130,6 +137,8 @@ class RecommendService:
                 if product is not None and person is not None:
                     rows.append(Interaction(person, r.sku, product, r.kind, r.weight, r.store_id, r.at))
             categories = {pid: f.category_id for pid, f in products.items()}
+        from .evaluate import evaluate
+
         return evaluate(rows, categories or {}, self.params, progress)
 
     def _save(self, trained: Trained, params: TrainParams, now: datetime) -> int:
@@ -189,6 +198,8 @@ class RecommendService:
                 popular: dict[str, list[tuple[str, float]]] = {}
                 for r in store.popular(conn, latest.version):
                     popular.setdefault(r.scope, []).append((r.product_id, float(r.score)))
+        import numpy as np
+
         dim = int(latest.params.get("factors", self.params.factors))
         factors = (
             np.vstack([np.frombuffer(r.factors, dtype=np.float32) for r in rows])
@@ -248,6 +259,8 @@ class RecommendService:
             history = store.history(conn, [live])
         products = self._products()
         kept = bought(history, products)
+        import numpy as np
+
         user = np.frombuffer(vector, dtype=np.float32) if vector is not None else None
         items = self._pick(
             loaded, user, kept, store_id, where, limit, top_category(history, products), context_product
@@ -278,6 +291,8 @@ class RecommendService:
             item = loaded.factors[loaded.index[context_product]]
             query = item if query is None else query + item
         if query is not None and loaded.factors.shape[0]:
+            import numpy as np
+
             scores = loaded.factors @ query
             top = np.argsort(-scores)[: max(limit * 20, 100)]
             # far below the best, the model says little: the popularity lists explain those better
