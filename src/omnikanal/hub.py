@@ -336,4 +336,6 @@ def build_matching(
         Thresholds(merge=settings.matching_merge_threshold, review=settings.matching_review_threshold),
         settings.default_phone_region,
         training_pairs=settings.matching_training_pairs,
+        backend=settings.matching_backend,
+        spark=(settings.spark_master, settings.spark_driver_memory),
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -458,6 +458,14 @@ class Settings(BaseSettings):
     """Changed profiles matched per round of the worker."""
     matching_training_pairs: int = Field(default=2_000_000, ge=10_000)
     """Random pairs sampled to estimate the u-probabilities when the model is trained."""
+    matching_backend: Literal["duckdb", "spark"] = "duckdb"
+    """The engine that trains the model and matches every profile: "duckdb" (in-process) or
+    "spark" (Splink's Spark backend, for profiles that outgrow one machine; needs pyspark and Java
+    17). The worker's matching of changed profiles always runs in-process."""
+    spark_master: str = "local[2]"
+    """Where Spark jobs run: a local session on two cores by default, or a cluster's master URL."""
+    spark_driver_memory: str = Field(default="1g", pattern=r"^[1-9][0-9]*[mg]$")
+    """Memory of the Spark driver (with a local master, of the whole session), e.g. 1g or 512m."""
 
     @model_validator(mode="after")
     def _check_matching_thresholds(self) -> Settings:
