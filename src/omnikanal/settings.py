@@ -502,6 +502,14 @@ class Settings(BaseSettings):
     """Recommend: latent factors per customer and product in the ALS model."""
     recommend_iterations: int = Field(default=15, ge=1, le=100)
     """Recommend: ALS iterations per training."""
+    matching_backend: Literal["duckdb", "spark"] = "duckdb"
+    """The engine that trains the model and matches every profile: "duckdb" (in-process) or
+    "spark" (Splink's Spark backend, for profiles that outgrow one machine; needs pyspark and Java
+    17). The worker's matching of changed profiles always runs in-process."""
+    spark_master: str = "local[2]"
+    """Where Spark jobs run: a local session on two cores by default, or a cluster's master URL."""
+    spark_driver_memory: str = Field(default="1g", pattern=r"^[1-9][0-9]*[mg]$")
+    """Memory of the Spark driver (with a local master, of the whole session), e.g. 1g or 512m."""
 
     @model_validator(mode="after")
     def _check_matching_thresholds(self) -> Settings:

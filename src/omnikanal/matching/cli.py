@@ -20,6 +20,12 @@ from omnikanal.matching.generate import generate
 from omnikanal.settings import load_settings
 
 HubFactory = Callable[[], AbstractContextManager[Any]]
+Backend = Annotated[
+    str | None,
+    typer.Option(
+        help="duckdb (in-process) or spark (Splink's Spark backend); default: OMNIKANAL_MATCHING_BACKEND"
+    ),
+]
 
 
 class _Commands:
@@ -32,6 +38,7 @@ class _Commands:
         model_file: Annotated[
             Path | None, typer.Option(help="keep this model file (JSON) instead of training", dir_okay=False)
         ] = None,
+        backend: Backend = None,
     ) -> None:
         """Estimate the model from the hub's profiles (no labels needed), or keep a model file."""
         with self.hub_factory() as hub:
@@ -46,13 +53,13 @@ class _Commands:
             with self.console.status("building cards"):
                 hub.matching.refresh_all()
             with self.console.status("training"):
-                result = hub.matching.train()
+                result = hub.matching.train(backend)
         self.console.print(
             f"model {result['id']} trained on {result['records']} profiles "
             f"(Splink {result['splink_version']})"
         )
 
-    def run(self) -> None:
+    def run(self, backend: Backend = None) -> None:
         """Compare every profile once; returns when its merges are committed (reviews are not merges)."""
         with self.hub_factory() as hub:
             total = hub.matching.live_profiles()
@@ -64,7 +71,7 @@ class _Commands:
                 console=self.console,
             ) as progress:
                 task = progress.add_task("profiles", total=total)
-                report = hub.matching.run_all(lambda n: progress.advance(task, n))
+                report = hub.matching.run_all(lambda n: progress.advance(task, n), backend)
         table = Table("what", "count")
         for key, value in report.as_dict().items():
             if key != "refusals":

@@ -17,6 +17,7 @@ from omnikanal.db.engine import read_tx, run_write
 from omnikanal.errors import Conflict, InvalidInput, NotFound
 from omnikanal.ids import new_id
 from omnikanal.matching import store
+from omnikanal.matching.backends import scorer
 from omnikanal.matching.card import FIELDS, build_card
 from omnikanal.matching.pairs import ScoredPair
 from omnikanal.profiles.merge import ProfileMerger
@@ -74,6 +75,8 @@ class MatchingService:
         region: str,
         *,
         training_pairs: float = 2e6,
+        backend: str = "duckdb",
+        spark: tuple[str, str] = ("local[2]", "1g"),  # master, driver memory
     ) -> None:
         if not 0 < thresholds.review <= thresholds.merge <= 1:
             raise ValueError("matching thresholds: 0 < review <= merge <= 1")
@@ -83,6 +86,8 @@ class MatchingService:
         self.thresholds = thresholds
         self._region = region
         self._training_pairs = training_pairs
+        scorer(backend)  # refuses an unknown backend now, not at the first run
+        self.backend, self._spark = backend, spark
 
     # -- cards ---------------------------------------------------------------------------------
 
@@ -120,7 +125,7 @@ class MatchingService:
 
     # -- model ---------------------------------------------------------------------------------
 
-    def train(self) -> dict[str, Any]:
+    def train(self, backend: str | None = None) -> dict[str, Any]:
         """Estimate the model from the hub's own cards (no labels) and keep it as the one in force."""
         with read_tx(self._engine) as conn:
             rows = store.all_cards(conn)
@@ -128,7 +133,7 @@ class MatchingService:
             raise InvalidInput(
                 "too_few_profiles", f"{len(rows)} profiles with a card; training needs 50", "cards"
             )
-        model = _splink().train(rows, max_pairs=self._training_pairs)
+        model = scorer(backend or self.backend, *self._spark).train(rows, max_pairs=self._training_pairs)
         record = {
             "id": new_id("mdl"),
             "created_at": self._clock.now(),
@@ -169,14 +174,15 @@ class MatchingService:
 
     # -- matching ------------------------------------------------------------------------------
 
-    def run_all(self, progress: Progress | None = None) -> RunReport:
+    def run_all(self, progress: Progress | None = None, backend: str | None = None) -> RunReport:
         """Compare every profile once; returns when every merge it decided is committed."""
         report = RunReport()
         report.profiles, report.problems = self.refresh_all(progress)
         with read_tx(self._engine) as conn:
             rows = store.all_cards(conn)
         model = self._model()
-        pairs = _splink().score_within(rows, model, self.thresholds.review)
+        chosen = scorer(backend or self.backend, *self._spark)
+        pairs = chosen.score_within(rows, model, self.thresholds.review)
         self.decide(pairs, report)
         return report
 

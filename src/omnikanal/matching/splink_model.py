@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import warnings
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from omnikanal.matching.card import FIELDS
@@ -46,6 +46,16 @@ TRAINING_BLOCKS = (
     block_on("birth_date"),
     block_on("postcode", "street"),
 )
+
+
+# A backend: registers the columns of the records with a Splink database API, answering both
+# (DuckDB here; spark_backend.py gives Spark's).
+Register = Callable[[dict[str, list[Any]]], tuple[Any, Any]]
+
+
+def in_duckdb(columns: dict[str, list[Any]]) -> tuple[Any, Any]:
+    db = DuckDBAPI()
+    return db, db.register(columns)
 
 
 class ModelMismatch(ValueError):
@@ -91,7 +101,7 @@ def with_frequencies(
     return columns
 
 
-def _linker(db: DuckDBAPI, tables: Sequence[Any], model: Mapping[str, Any] | SettingsCreator) -> Linker:
+def _linker(db: Any, tables: Sequence[Any], model: Mapping[str, Any] | SettingsCreator) -> Linker:
     try:
         return Linker(
             list(tables) if len(tables) > 1 else tables[0],
@@ -102,11 +112,36 @@ def _linker(db: DuckDBAPI, tables: Sequence[Any], model: Mapping[str, Any] | Set
         raise ModelMismatch(f"the matching model does not fit: {exc}") from exc
 
 
-def train(rows: Sequence[Mapping[str, Any]], seed: int = 42, max_pairs: float = 2e6) -> dict[str, Any]:
+def _prepared(
+    rows: Sequence[Mapping[str, Any]], model: Mapping[str, Any] | SettingsCreator, register: Register
+) -> tuple[Any, Linker]:  # the database API and the linker
+    """A linker over the rows, with the rows' name frequencies as Splink's term frequency lookups.
+
+    The frequencies go in as lookup tables, not as ``tf_`` columns of the input: Splink joins its
+    own frequency columns to the input as well, which DuckDB tolerates (the input's win) and Spark
+    refuses as an ambiguous column."""
+    columns = with_frequencies(rows)
+    frequencies = {f: columns.pop(f"tf_{f}") for f in TF_FIELDS}
+    db, table = register(columns)
+    if not isinstance(model, SettingsCreator):
+        model = _clean(model, db.sql_dialect.sql_dialect_str)
+    linker = _linker(db, [table], model)
+    for field in TF_FIELDS:
+        lookup = {v: tf for v, tf in zip(columns[field], frequencies[field], strict=True) if v and tf}
+        if lookup:  # a field empty in every row: nothing to look up
+            table = db.register({field: list(lookup), f"tf_{field}": list(lookup.values())})
+            linker.table_management.register_term_frequency_lookup(table, field)
+    return db, linker
+
+
+def train(
+    rows: Sequence[Mapping[str, Any]],
+    seed: int = 42,
+    max_pairs: float = 2e6,
+    register: Register = in_duckdb,
+) -> dict[str, Any]:
     """Estimate the model without labels: u from random pairs, m by expectation maximisation."""
-    db = DuckDBAPI()
-    table = db.register(with_frequencies(rows))
-    linker = _linker(db, [table], settings())
+    _, linker = _prepared(rows, settings(), register)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         linker.training.estimate_probability_two_random_records_match(
@@ -145,20 +180,48 @@ def _pairs(frame: Any) -> list[ScoredPair]:
     return out
 
 
-def _clean(model: Mapping[str, Any]) -> dict[str, Any]:
+def _clean(model: Mapping[str, Any], dialect: str = "duckdb") -> dict[str, Any]:
     check(model)
-    return {k: v for k, v in model.items() if k != "omnikanal"}
+    return {k: v for k, v in in_dialect(model, dialect).items() if k != "omnikanal"}
+
+
+def in_dialect(model: Mapping[str, Any], dialect: str) -> dict[str, Any]:
+    """The model with its SQL in another engine's dialect (a model trained on DuckDB scored on
+    Spark, or the other way round): Splink keeps each level's condition as SQL text of the engine
+    it was trained on, so the settings are made again for ``dialect`` and the trained parameters
+    (the prior, every level's m and u) are carried over, level by level."""
+    if model.get("sql_dialect", dialect) == dialect:
+        return dict(model)
+    fresh = settings().create_settings_dict(dialect)
+    fresh["probability_two_random_records_match"] = model["probability_two_random_records_match"]
+    trained = model.get("comparisons", [])
+    if len(trained) != len(fresh["comparisons"]):
+        raise ModelMismatch("the matching model has other comparisons; train it again")
+    for new, old in zip(fresh["comparisons"], trained, strict=True):
+        levels = old.get("comparison_levels", [])
+        labels = [lv.get("label_for_charts") for lv in levels]
+        if labels != [lv.get("label_for_charts") for lv in new["comparison_levels"]]:
+            raise ModelMismatch(f"the matching model's {new['output_column_name']} levels differ")
+        for level, was in zip(new["comparison_levels"], levels, strict=True):
+            for key in ("m_probability", "u_probability"):
+                if key in was:
+                    level[key] = was[key]
+    fresh["sql_dialect"] = dialect
+    if "omnikanal" in model:
+        fresh["omnikanal"] = model["omnikanal"]
+    return fresh
 
 
 def score_within(
-    rows: Sequence[Mapping[str, Any]], model: Mapping[str, Any], threshold: float
+    rows: Sequence[Mapping[str, Any]],
+    model: Mapping[str, Any],
+    threshold: float,
+    register: Register = in_duckdb,
 ) -> list[ScoredPair]:
     """Every candidate pair among the rows at or above ``threshold``."""
     if len(rows) < 2:
         return []
-    db = DuckDBAPI()
-    table = db.register(with_frequencies(rows))
-    linker = _linker(db, [table], _clean(model))
+    _, linker = _prepared(rows, model, register)
     return _pairs(linker.inference.predict(threshold_match_probability=threshold))
 
 

@@ -41,6 +41,8 @@ def build_matching(
         Thresholds(merge=settings.matching_merge_threshold, review=settings.matching_review_threshold),
         settings.default_phone_region,
         training_pairs=settings.matching_training_pairs,
+        backend=settings.matching_backend,
+        spark=(settings.spark_master, settings.spark_driver_memory),
     )
     # Merges by stitching and unmerges change who holds which traits: those profiles are matched
     # again (a row each in matching_dirty; merges and unmerges are rare next to events).
