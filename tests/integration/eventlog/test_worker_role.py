@@ -216,7 +216,14 @@ def test_the_operations_endpoint_shows_each_processors_lag(
     answer = http.get("/api/operations/log", headers=bearer(token))
     assert answer.status_code == 200
     lag = {p["name"]: p for p in answer.json()["processors"]}
-    assert set(lag) == {"commerce.shop-events", "segments", "journeys", "analytics", "matching"}
+    assert set(lag) == {
+        "commerce.shop-events",
+        "segments",
+        "journeys",
+        "analytics",
+        "matching",
+        "recommend.interactions",
+    }
     assert lag["segments"]["behind"] >= 2
     assert lag["segments"]["oldest_seconds"] >= 0
     store_token = hub.tokens.create("till", "service")[1]
