@@ -17,6 +17,12 @@ from omnikanal.matching.generate import generate
 from omnikanal.matching.spark_backend import SparkBackend
 from tests.spark_support import spark_session
 
+# PySpark's launcher leaves the pipes of its Java gateway process open when the session stops (a
+# library's leak, not one of the hub's): the warnings it raises at garbage collection are ignored here.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning"
+)
+
 MERGE, REVIEW = 0.99, 0.8
 
 
