@@ -202,3 +202,48 @@ def test_the_keyboard_reaches_the_main_actions(page: Page, shop: Shop) -> None:
     page.keyboard.type("eva@example.de")
     page.keyboard.press("Enter")
     expect(page.get_by_role("link", name="Eva Müller")).to_be_visible()
+
+
+def test_a_store_employee_hands_over_a_click_and_collect_order_on_a_phone(
+    browser: Browser, live_server: LiveServer, shop: Shop, hub: Hub, http: httpx.Client
+) -> None:
+    token = hub.tokens.create("webshop-orders", "admin")[1]
+    headers = {"Authorization": f"Bearer {token}"}
+    placed = http.post(
+        "/api/commerce/orders",
+        json={
+            "profile_id": shop.eva,
+            "channel": "web",
+            "fulfilment": "click_and_collect",
+            "fulfilment_location_id": "store-mitte",
+            "lines": [{"sku": "DRILL-18V-BLUE", "quantity": 1}],
+        },
+        headers=headers,
+    )
+    assert placed.status_code == 201, placed.text
+    order_id = placed.json()["id"]
+    for status in ("confirmed", "ready_for_pickup"):
+        moved = http.post(f"/api/commerce/orders/{order_id}/status", json={"status": status}, headers=headers)
+        assert moved.status_code == 200, moved.text
+    context = browser.new_context(
+        base_url=live_server.url, locale="de-DE", viewport={"width": 390, "height": 844}, has_touch=True
+    )
+    phone = context.new_page()
+    try:
+        log_in(phone, "store")
+        phone.goto("/console/store")
+        expect(phone.get_by_text("Abholbereit")).to_be_visible()
+        # People by name, not by their profile ids.
+        assert "prof_" not in phone.locator("main").inner_text()
+        # Nothing on the page is wider than the phone's screen.
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+        hand_over = phone.get_by_role("button", name="Übergeben: Eva Müller")
+        assert hand_over.bounding_box()["height"] >= 44  # type: ignore[index]
+        shot(phone, "store-phone")
+        hand_over.click()
+        expect(phone.get_by_role("status")).to_have_text("Die Bestellung wurde übergeben.")
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+        shot(phone, "store-phone-handed-over")
+    finally:
+        context.close()
+    assert hub.commerce.orders.get(order_id)["status"] == "picked_up"

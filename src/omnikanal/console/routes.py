@@ -22,6 +22,7 @@ from omnikanal.console import (
     quality_page,
     segment_members,
     segments_page,
+    store_actions,
     store_page,
 )
 
@@ -37,6 +38,7 @@ for module in (
     journeys_page,
     messages_page,
     store_page,
+    store_actions,
     hotline_page,
     cases_page,
     quality_page,

@@ -26,12 +26,20 @@ def _day_lists(ctx: Ctx, store_id: str) -> dict[str, Any]:
     reservations = hub.commerce.reservations.find(store_id, None, "active", rows)
     with read_tx(hub.engine) as conn:
         pickups = queries.pickups(conn, store_id, rows)
+        people = sorted({x["profile_id"] for x in [*reservations, *pickups] if x.get("profile_id")})
+        names = {x["id"]: x["name"] for x in queries.summaries(conn, people)}
     tasks = (
         hub.messaging.tasks(f"store:{store_id}", None, rows, lambda _: None)
         if ctx.may(Permission.TASKS_READ)
         else []
     )
-    return {"reservations": reservations, "pickups": pickups, "tasks": tasks, "today": today}
+    return {
+        "reservations": reservations,
+        "pickups": pickups,
+        "tasks": tasks,
+        "today": today,
+        "names": names,
+    }
 
 
 @router.get("/console/store", response_class=HTMLResponse)
@@ -39,6 +47,7 @@ def store_view(
     ctx: StorePage,
     gtin: Annotated[str | None, Query(max_length=40)] = None,
     store: Annotated[str | None, Query(max_length=100)] = None,
+    done: Annotated[str | None, Query(pattern="^(handed_over|cancelled|task_taken|task_done|stale)$")] = None,
 ) -> HTMLResponse:
     principal = ctx.principal
     stores = [x for x in ctx.hub.commerce.catalogue.locations("store") if principal.may_see_store(x["id"])]
@@ -52,7 +61,11 @@ def store_view(
             scanned = ctx.hub.commerce.scan.scan(gtin.strip(), store_id, None)
         except (NotFound, InvalidInput) as exc:
             error = exc.message
-    lists = _day_lists(ctx, store_id) if store_id else {"reservations": [], "pickups": [], "tasks": []}
+    lists = (
+        _day_lists(ctx, store_id)
+        if store_id
+        else {"reservations": [], "pickups": [], "tasks": [], "names": {}}
+    )
     return ctx.page(
         "store.html",
         title=ctx.t["nav_store"],
@@ -63,5 +76,6 @@ def store_view(
         gtin=gtin or "",
         scanned=scanned,
         error=error,
+        done=done,
         **lists,
     )
