@@ -186,9 +186,11 @@ class ShopEventsProcessor:
             if current is None:
                 if event.event == "Order Completed":
                     live = lives.get(event.profile_id)
-                    new_orders.append(self._new_order(event, order_id, properties, live, now))
-                    state[order_id] = ("placed", "ingest", live)
-                    history.append(_history(order_id, live, None, "placed", event.channel, actor, now))
+                    made = self._new_order(event, order_id, properties, live, now)
+                    new_orders.append(made)
+                    first = made[0]["status"]
+                    state[order_id] = (first, "ingest", live)
+                    history.append(_history(order_id, live, None, first, event.channel, actor, now))
                 continue
             status, recorded_by, profile_id = current
             if recorded_by != "ingest":
@@ -249,15 +251,19 @@ class ShopEventsProcessor:
         total = to_cents(properties.get("total", properties.get("revenue")))
         if total is None:
             total = sum(x["unit_price_cents"] * x["quantity"] for x in lines)
+        # A till's sale is a store sale, handed over at the counter: bought in the store it names,
+        # complete when recorded. Other shops fulfil their own orders; the hub records them (their
+        # stock is the shop's).
+        till = event.channel in TILL_CHANNELS
+        store_id = _text(properties.get("store") or properties.get("store_id"), 100) if till else None
         order = {
             "id": order_id,
             "profile_id": live,
-            "channel": event.channel if event.channel in COMMERCE_CHANNELS else "web",
-            "origin_location_id": None,
-            # The shop fulfils its own orders; the hub records them (their stock is the shop's).
-            "fulfilment": "home_delivery",
-            "fulfilment_location_id": None,
-            "status": "placed",
+            "channel": "store" if till else (event.channel if event.channel in COMMERCE_CHANNELS else "web"),
+            "origin_location_id": store_id,
+            "fulfilment": "buy_in_store" if till else "home_delivery",
+            "fulfilment_location_id": store_id,
+            "status": "picked_up" if till else "placed",
             "currency": currency.upper(),
             "total_cents": total,
             "recorded_by": "ingest",
@@ -266,6 +272,10 @@ class ShopEventsProcessor:
             "updated_at": now,
         }
         return order, lines
+
+
+# Business channels of sources that sell at the counter (a till system, a store's own source).
+TILL_CHANNELS = frozenset({"pos", "store"})
 
 
 def _history(

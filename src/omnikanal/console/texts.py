@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from omnikanal.console.analytics_texts import ANALYTICS_TEXTS
 from omnikanal.console.recommend_texts import RECOMMEND_TEXTS
+from omnikanal.console.store_texts import STORE_TEXTS
 
 LANGUAGES: tuple[str, ...] = ("de", "en")
 
@@ -154,23 +155,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "caller": "Anrufer (Telefonnummer)",
         "caller_history": "Verlauf des Anrufers",
         "claim": "Übernehmen",
-        # store page actions
-        "actions": "Aktionen",
-        "customer": "Kunde",
-        "hand_over": "Übergeben",
-        "cancel_reservation": "Reservierung stornieren",
-        "outcome": "Ergebnis",
-        "store_done_handed_over": "Die Bestellung wurde übergeben.",
-        "store_done_cancelled": "Die Reservierung wurde storniert, der Bestand ist wieder frei.",
-        "store_done_task_taken": "Die Aufgabe ist jetzt Ihre.",
-        "store_done_task_done": "Die Aufgabe ist abgeschlossen.",
-        "store_done_stale": "Das hat sich inzwischen geändert: die Liste zeigt den aktuellen Stand.",
-        "order_status_placed": "Eingegangen",
-        "order_status_confirmed": "Bestätigt",
-        "order_status_ready_for_pickup": "Abholbereit",
-        "task_status_open": "Offen",
-        "task_status_claimed": "In Arbeit",
-        "task_status_done": "Erledigt",
         "complete": "Abschließen",
         "sources": "Quellen und Ereignisraten",
         "events_24h": "Ereignisse 24 h",
@@ -347,23 +331,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "caller": "Caller (phone number)",
         "caller_history": "Caller history",
         "claim": "Claim",
-        # store page actions
-        "actions": "Actions",
-        "customer": "Customer",
-        "hand_over": "Hand over",
-        "cancel_reservation": "Cancel reservation",
-        "outcome": "Outcome",
-        "store_done_handed_over": "The order was handed over.",
-        "store_done_cancelled": "The reservation was cancelled; its stock is free again.",
-        "store_done_task_taken": "The task is yours now.",
-        "store_done_task_done": "The task is done.",
-        "store_done_stale": "That changed meanwhile: the list shows the current state.",
-        "order_status_placed": "Received",
-        "order_status_confirmed": "Confirmed",
-        "order_status_ready_for_pickup": "Ready for pick-up",
-        "task_status_open": "Open",
-        "task_status_claimed": "In progress",
-        "task_status_done": "Done",
         "complete": "Complete",
         "sources": "Sources and event rates",
         "events_24h": "Events 24 h",
@@ -396,7 +363,7 @@ TEXTS: dict[str, dict[str, str]] = {
     },
 }
 
-for _lang, _texts in (*ANALYTICS_TEXTS.items(), *RECOMMEND_TEXTS.items()):
+for _lang, _texts in (*ANALYTICS_TEXTS.items(), *RECOMMEND_TEXTS.items(), *STORE_TEXTS.items()):
     TEXTS[_lang].update(_texts)
 
 # Channel icons on the timeline; the label is read out by screen readers.

@@ -197,6 +197,20 @@ class DemoBuilder:
         )
         return str(answer.json()["id"]) if answer.status_code == 200 else None
 
+    def _callers(self, people: list[Person], share: float, at_least: int) -> list[tuple[Person, str]]:
+        """People the hotline can call back: their profile holds the phone number they called from."""
+        wanted = max(at_least, int(len(people) * share))
+        found: list[tuple[Person, str]] = []
+        for person in self.rng.sample(people, min(len(people), wanted * 10)):
+            answer = self.http.get(
+                "/api/profiles/lookup", params={"type": "phone", "value": person.phone}, headers=self.auth
+            )
+            if answer.status_code == 200:
+                found.append((person, str(answer.json()["id"])))
+                if len(found) == wanted:
+                    break
+        return found
+
     def _some(self, people: list[Person], share: float, at_least: int) -> list[Person]:
         known = [p for p in people if p.user_id]
         count = min(len(known), max(at_least, int(len(people) * share)))
@@ -259,8 +273,8 @@ class DemoBuilder:
 
     def messages(self, people: list[Person], step: Step) -> int:
         mails = self._some(people, 0.02, 10)
-        hotline = self._some(people, 0.002, 5)
-        stores = self._some(people, 0.003, 6)
+        hotline = self._callers(people, 0.002, 5)
+        stores = [(p, self._profile(p)) for p in self._some(people, 0.003, 6)]
         advance = step("Nachrichten und Aufgaben", len(mails) + len(hotline) + len(stores))
         sent = 0
         for person in mails:
@@ -282,8 +296,7 @@ class DemoBuilder:
             ("hotline", hotline, "Rückruf erbeten"),
             ("store", stores, "Beratung vor Ort"),
         ):
-            for person in group:
-                profile_id = self._profile(person)
+            for person, profile_id in group:
                 if profile_id:
                     body = {
                         "profile_id": profile_id,

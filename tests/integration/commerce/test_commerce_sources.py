@@ -543,3 +543,46 @@ def test_order_events_of_one_batch_apply_in_order(
     assert (second["status"], second["total_cents"], len(second["history"])) == ("placed", 500, 1)
     assert http.get("/api/commerce/orders/b-3", headers=bearer(admin_token)).status_code == 404
     assert get(http, admin_token, "/api/commerce/orders/b-4")["status"] == "placed"
+
+
+def test_a_tills_order_completed_is_a_completed_sale_in_its_store(
+    hub: Hub, http: httpx.Client, admin_token: str, make_channel: Any
+) -> None:
+    setup_shop(http, admin_token)
+    till = make_channel("till-mitte", "pos").write_key
+    _track(
+        http,
+        till,
+        {
+            "userId": "u-till",
+            "event": "Order Completed",
+            "messageId": "till-1",
+            "properties": {
+                "order_id": "S-1",
+                "revenue": 129.9,
+                "store": "store-mitte",
+                "products": [{"sku": "DRILL-18V-BLUE", "price": 129.9, "quantity": 1}],
+            },
+        },
+    )
+    _process(hub)
+    order = get(http, admin_token, "/api/commerce/orders/S-1")
+    assert (order["channel"], order["fulfilment"], order["fulfilment_location_id"], order["status"]) == (
+        "store",
+        "buy_in_store",
+        "store-mitte",
+        "picked_up",
+    )
+    # Goods of a counter sale can come back: the order takes the refund.
+    _track(
+        http,
+        till,
+        {
+            "userId": "u-till",
+            "event": "Order Refunded",
+            "messageId": "till-2",
+            "properties": {"order_id": "S-1"},
+        },
+    )
+    _process(hub)
+    assert get(http, admin_token, "/api/commerce/orders/S-1")["status"] == "returned"

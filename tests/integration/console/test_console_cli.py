@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from omnikanal.hub import Hub
 from tests.console_helpers import login
@@ -118,6 +120,28 @@ def test_demo_builds_through_the_api_once_and_prints_the_logins(
     # the demo's last events may still be on their way into the touchpoints, and the columnar copy
     # is refreshed on a schedule: both brought up to date before the engines are compared
     wait_processed(hub)
+    # The till's purchases are completed sales in the store that rang them up.
+    stores = {x["id"] for x in hub.commerce.catalogue.locations("store")}
+    with hub.engine.connect() as conn:
+        till_sales = conn.execute(
+            text(
+                "SELECT channel, fulfilment, fulfilment_location_id, status FROM commerce_orders"
+                " WHERE id LIKE 'S-%'"
+            )
+        ).all()
+    assert till_sales, "the demo recorded no till purchase"
+    assert {(r.channel, r.fulfilment, r.status) for r in till_sales} == {
+        ("store", "buy_in_store", "picked_up")
+    }
+    assert {r.fulfilment_location_id for r in till_sales} <= stores
+    # Call-back tasks are only for callers whose profile holds the number to call back.
+    deadline = time.monotonic() + 60  # the tasks are made by the dispatcher, after the demo's requests
+    while not (callbacks := hub.messaging.tasks("hotline", None, 100, lambda _: None)):
+        assert time.monotonic() < deadline, "the demo made no call-back task"
+        hub.dispatcher.run_once()
+    for task in callbacks:
+        identifiers = hub.profiles.get(task["profile_id"])["identifiers"]
+        assert any(x["type"] == "phone" for x in identifiers), task
     hub.analytics.refresh()
     q = hub.analytics.ask(model="first_touch", dimension="source", since=since, lookback="P60D")
     answer = hub.analytics.returns(q, "duckdb")
