@@ -135,3 +135,43 @@ def journey_with_eva(hub: Hub, shop: Shop) -> str:
     hub.journeys.set_status(created["id"], "active")
     hub.journeys.enter(created["id"], shop.eva, None, {}, "test")
     return str(created["id"])
+
+
+def ready_pickup(http: httpx.Client, hub: Hub, profile_id: str, store: str) -> str:
+    """A click & collect order of the shop's drill for ``store``, moved on to ready for pick-up."""
+    token = hub.tokens.create(f"orders-{store}-{profile_id[-6:]}", "admin")[1]
+    order = post(
+        http,
+        token,
+        "/api/commerce/orders",
+        {
+            "profile_id": profile_id,
+            "channel": "web",
+            "fulfilment": "click_and_collect",
+            "fulfilment_location_id": store,
+            "lines": [{"sku": "DRILL-18V-BLUE", "quantity": 1}],
+        },
+    )
+    for status in ("confirmed", "ready_for_pickup"):
+        post(http, token, f"/api/commerce/orders/{order['id']}/status", {"status": status}, status=200)
+    return str(order["id"])
+
+
+def send_task(
+    http: httpx.Client, hub: Hub, profile_id: str, queue: str, kind: str, subject: str, text: str
+) -> None:
+    """A staff task for ``queue`` about a customer, sent as a transactional message."""
+    token = hub.tokens.create(f"tasks-{queue}", "admin")[1]
+    sent = http.post(
+        "/api/messages",
+        json={
+            "profile_id": profile_id,
+            "channel": "task",
+            "queue": queue,
+            "kind": kind,
+            "transactional": True,
+            "content": {"subject": subject, "text": text},
+        },
+        headers=bearer(token),
+    )
+    assert sent.status_code < 300, sent.text

@@ -16,7 +16,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from omnikanal.hub import Hub
 from tests.browser_support import ARGS, ARTIFACTS, CHROMIUM
 from tests.conftest import IN_CI, LiveServer
-from tests.console_helpers import PASSWORD, Shop, build_shop, journey_with_eva, make_users
+from tests.console_helpers import PASSWORD, Shop, build_shop, journey_with_eva, make_users, ready_pickup
 
 
 @pytest.fixture
@@ -207,24 +207,7 @@ def test_the_keyboard_reaches_the_main_actions(page: Page, shop: Shop) -> None:
 def test_a_store_employee_hands_over_a_click_and_collect_order_on_a_phone(
     browser: Browser, live_server: LiveServer, shop: Shop, hub: Hub, http: httpx.Client
 ) -> None:
-    token = hub.tokens.create("webshop-orders", "admin")[1]
-    headers = {"Authorization": f"Bearer {token}"}
-    placed = http.post(
-        "/api/commerce/orders",
-        json={
-            "profile_id": shop.eva,
-            "channel": "web",
-            "fulfilment": "click_and_collect",
-            "fulfilment_location_id": "store-mitte",
-            "lines": [{"sku": "DRILL-18V-BLUE", "quantity": 1}],
-        },
-        headers=headers,
-    )
-    assert placed.status_code == 201, placed.text
-    order_id = placed.json()["id"]
-    for status in ("confirmed", "ready_for_pickup"):
-        moved = http.post(f"/api/commerce/orders/{order_id}/status", json={"status": status}, headers=headers)
-        assert moved.status_code == 200, moved.text
+    order_id = ready_pickup(http, hub, shop.eva, "store-mitte")
     context = browser.new_context(
         base_url=live_server.url, locale="de-DE", viewport={"width": 390, "height": 844}, has_touch=True
     )

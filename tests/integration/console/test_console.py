@@ -13,7 +13,16 @@ import pytest
 
 from omnikanal.hub import Hub
 from tests.conftest import LiveServer
-from tests.console_helpers import PASSWORD, Shop, build_shop, csrf_of, journey_with_eva, login, make_users
+from tests.console_helpers import (
+    PASSWORD,
+    Shop,
+    build_shop,
+    csrf_of,
+    journey_with_eva,
+    login,
+    make_users,
+    send_task,
+)
 from tests.helpers import assert_error, bearer
 
 # Every console page and the roles that may open it (the product decision, written out here rather
@@ -350,21 +359,8 @@ def test_privacy_files_and_carries_out_an_export_and_admin_may_not_erase(
 
 
 def test_the_hotline_claims_and_completes_a_task(shop: Shop, live_server: LiveServer, hub: Hub) -> None:
-    token = hub.tokens.create("crm", "service")[1]
     with httpx.Client(base_url=live_server.url) as api:
-        sent = api.post(
-            "/api/messages",
-            json={
-                "profile_id": shop.eva,
-                "channel": "task",
-                "queue": "hotline",
-                "kind": "call",
-                "transactional": True,
-                "content": {"subject": "Rückruf erbeten", "text": "Frau Müller bittet um Rückruf."},
-            },
-            headers=bearer(token),
-        )
-        assert sent.status_code < 300, sent.text
+        send_task(api, hub, shop.eva, "hotline", "call", "Rückruf erbeten", "Frau Müller bittet um Rückruf.")
     client = signed_in(live_server, "service")
     page = client.get("/console/hotline").text
     assert "Rückruf erbeten" in page

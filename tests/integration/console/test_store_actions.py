@@ -12,10 +12,9 @@ import pytest
 
 from omnikanal.hub import Hub
 from omnikanal.profiles.service import TimelineQuery
-from tests.commerce_helpers import post
 from tests.conftest import LiveServer
-from tests.console_helpers import Shop, build_shop, csrf_of, login, make_users
-from tests.helpers import assert_error, bearer
+from tests.console_helpers import Shop, build_shop, csrf_of, login, make_users, ready_pickup, send_task
+from tests.helpers import assert_error
 
 
 @pytest.fixture
@@ -36,32 +35,10 @@ def _events(hub: Hub, profile_id: str) -> list[str]:
     return [e.get("event") or e["type"] for e in events]
 
 
-def _pickup(http: httpx.Client, hub: Hub, profile_id: str, store: str) -> str:
-    token = hub.tokens.create(f"shop-{store}", "admin")[1]
-    order = post(
-        http,
-        token,
-        "/api/commerce/orders",
-        {
-            "profile_id": profile_id,
-            "channel": "web",
-            "fulfilment": "click_and_collect",
-            "fulfilment_location_id": store,
-            "lines": [{"sku": "DRILL-18V-BLUE", "quantity": 1}],
-        },
-    )
-    for status in ("confirmed", "ready_for_pickup"):
-        moved = http.post(
-            f"/api/commerce/orders/{order['id']}/status", json={"status": status}, headers=bearer(token)
-        )
-        assert moved.status_code == 200, moved.text
-    return str(order["id"])
-
-
 def test_a_click_and_collect_order_is_handed_over_from_its_row(
     shop: Shop, hub: Hub, http: httpx.Client, store_client: httpx.Client
 ) -> None:
-    order_id = _pickup(http, hub, shop.eva, "store-mitte")
+    order_id = ready_pickup(http, hub, shop.eva, "store-mitte")
     page = store_client.get("/console/store").text
     assert f'action="/console/store/pickups/{order_id}"' in page
     assert "Abholbereit" in page
@@ -95,7 +72,7 @@ def test_another_stores_rows_are_refused_and_unchanged(
     shop: Shop, hub: Hub, http: httpx.Client, store_client: httpx.Client
 ) -> None:
     other = shop.reservations["store-kreuzberg"]
-    order_id = _pickup(http, hub, shop.other, "store-kreuzberg")
+    order_id = ready_pickup(http, hub, shop.other, "store-kreuzberg")
     csrf = csrf_of(store_client.get("/console/store").text)
     refused = store_client.post(f"/console/store/reservations/{other}/cancel", data={"csrf": csrf})
     assert_error(refused, 403, "other_store")
@@ -113,20 +90,15 @@ def test_another_stores_rows_are_refused_and_unchanged(
 def test_a_store_task_is_taken_and_finished_with_its_outcome(
     shop: Shop, hub: Hub, http: httpx.Client, store_client: httpx.Client
 ) -> None:
-    token = hub.tokens.create("crm", "admin")[1]
-    sent = http.post(
-        "/api/messages",
-        json={
-            "profile_id": shop.eva,
-            "channel": "task",
-            "queue": "store:store-mitte",
-            "kind": "advice",
-            "transactional": True,
-            "content": {"subject": "Beratung Akkuschrauber", "text": "Frau Müller kommt um 15 Uhr."},
-        },
-        headers=bearer(token),
+    send_task(
+        http,
+        hub,
+        shop.eva,
+        "store:store-mitte",
+        "advice",
+        "Beratung Akkuschrauber",
+        "Frau Müller kommt um 15 Uhr.",
     )
-    assert sent.status_code < 300, sent.text
     page = store_client.get("/console/store").text
     assert "Beratung Akkuschrauber" in page
     task_id = re.search(r'action="/console/store/tasks/([^"]+)"', page).group(1)  # type: ignore[union-attr]
