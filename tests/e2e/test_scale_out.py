@@ -94,13 +94,15 @@ def _wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
     raise AssertionError(f"{url} did not come up:\n{log.read_text()[-3000:]}")
 
 
-def _settled(http: httpx.Client, token: str, engine: Any) -> bool:
+def _unsettled(http: httpx.Client, token: str, engine: Any) -> str | None:
+    """What is still to do (processors behind, staff tasks missing), or None once all is done."""
     lag = http.get("/api/operations/log", headers=bearer(token)).json()["processors"]
-    if any(p["behind"] for p in lag):
-        return False
+    behind = {p["name"]: p["behind"] for p in lag if p["behind"]}
+    if behind:
+        return f"processors behind: {behind}"
     with read_tx(engine) as conn:
-        tasks = conn.execute(select(func.count()).select_from(staff_tasks)).scalar_one()
-    return int(tasks) >= CUSTOMERS
+        tasks = int(conn.execute(select(func.count()).select_from(staff_tasks)).scalar_one())
+    return None if tasks >= CUSTOMERS else f"{tasks} of {CUSTOMERS} staff tasks"
 
 
 @pytest.mark.postgres
@@ -162,8 +164,10 @@ def test_two_servers_and_two_workers_on_one_database_lose_nothing_and_do_nothing
         check = build_hub(settings)
         try:
             deadline = time.monotonic() + 180
-            while not _settled(ops, token, check.engine):
-                assert time.monotonic() < deadline, "the workers did not catch up within 180 s"
+            while (todo := _unsettled(ops, token, check.engine)) is not None:
+                assert time.monotonic() < deadline, (
+                    f"the workers did not catch up within 180 s: {todo}\n{log.read_text()[-3000:]}"
+                )
                 assert all(w.poll() is None for w in workers), log.read_text()[-3000:]
                 time.sleep(0.5)
             with read_tx(check.engine) as conn:

@@ -239,7 +239,10 @@ class EventLog:
             stmt = stmt.where(_up_to(cap, conn))
         below = list(conn.execute(stmt.order_by(*order).limit(limit)))
         if len(below) == limit:
-            return below, Position(below[-1].txid, below[-1].seq, after.ahead)
+            # the transactions read ahead that the cursor has now passed are behind it anyway:
+            # forget them, or a consumer that only ever reads full batches keeps them for good
+            last = below[-1]
+            return below, Position(last.txid, last.seq, frozenset(t for t in after.ahead if t > last.txid))
         # Every event below the horizon (and the cap) has now been handed out; (horizon, 0) says so,
         # as every sequence number is positive.
         upper = (horizon, 0) if cap is None else min((horizon, 0), (cap.txid, cap.seq))
