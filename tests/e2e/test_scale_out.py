@@ -163,10 +163,12 @@ def test_two_servers_and_two_workers_on_one_database_lose_nothing_and_do_nothing
         ops = httpx.Client(base_url=urls[0], timeout=30)
         check = build_hub(settings)
         try:
-            deadline = time.monotonic() + 180
+            # a bound on liveness, not a timing: alone it settles in about 30 s, on a loaded 2-core
+            # machine (CI beside other tests) it has taken over 100 s
+            deadline = time.monotonic() + 600
             while (todo := _unsettled(ops, token, check.engine)) is not None:
                 assert time.monotonic() < deadline, (
-                    f"the workers did not catch up within 180 s: {todo}\n{log.read_text()[-3000:]}"
+                    f"the workers did not catch up within 600 s: {todo}\n{log.read_text()[-3000:]}"
                 )
                 assert all(w.poll() is None for w in workers), log.read_text()[-3000:]
                 time.sleep(0.5)

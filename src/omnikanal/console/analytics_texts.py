@@ -5,6 +5,8 @@ from __future__ import annotations
 ANALYTICS_TEXTS: dict[str, dict[str, str]] = {
     "de": {
         "nav_analytics": "Analyse",
+        "chart_data": "Zahlen als Tabelle",
+        "day": "Tag",
         "an_period": "Zeitraum",
         "an_since": "Von",
         "an_until": "Bis (ausschließlich)",
@@ -31,7 +33,7 @@ ANALYTICS_TEXTS: dict[str, dict[str, str]] = {
         "an_paths": "Häufigste Wege zum Kauf",
         "an_path": "Weg",
         "an_csv": "Als CSV herunterladen",
-        "an_summary": "{conversions} Käufe, Umsatz {value} {currency}",
+        "an_summary": "{conversions} Käufe, Umsatz {value}",
         "an_dim_channel": "Kanal",
         "an_dim_source": "Quelle",
         "an_dim_medium": "Medium",
@@ -75,6 +77,8 @@ ANALYTICS_TEXTS: dict[str, dict[str, str]] = {
     },
     "en": {
         "nav_analytics": "Analytics",
+        "chart_data": "Figures as a table",
+        "day": "Day",
         "an_period": "Period",
         "an_since": "From",
         "an_until": "Until (exclusive)",
@@ -101,7 +105,7 @@ ANALYTICS_TEXTS: dict[str, dict[str, str]] = {
         "an_paths": "Most common paths to purchase",
         "an_path": "Path",
         "an_csv": "Download as CSV",
-        "an_summary": "{conversions} purchases, revenue {value} {currency}",
+        "an_summary": "{conversions} purchases, revenue {value}",
         "an_dim_channel": "Channel",
         "an_dim_source": "Source",
         "an_dim_medium": "Medium",

@@ -29,9 +29,16 @@ CustomersPage = Annotated[Ctx, Depends(page_of("customers"))]
 SEARCH_TYPES: tuple[str, ...] = ("email", "phone", "user_id", "loyalty_card", "anonymous_id")
 
 
-def find(ctx: Ctx, text: str) -> list[dict[str, Any]]:
+# Pages of search hits staff may leaf through (with 50 rows a page, the first 5,000 hits): a
+# search that needs more is too broad to read, and each page reads all the ones before it.
+MAX_SEARCH_PAGE = 100
+
+
+def find(ctx: Ctx, text: str, page: int = 1) -> tuple[list[dict[str, Any]], bool]:
+    """One page of hits (identifier matches first, then names), and whether more follow."""
     hub = ctx.hub
     limit = hub.settings.console_page_rows
+    skip = (page - 1) * limit
     ids: list[str] = []
     for identifier_type in SEARCH_TYPES:
         try:
@@ -41,20 +48,32 @@ def find(ctx: Ctx, text: str) -> list[dict[str, Any]]:
         if found["id"] not in ids:
             ids.append(found["id"])
     with read_tx(hub.engine) as conn:
-        for pid in queries.search_names(conn, text, limit):
+        for pid in queries.search_names(conn, text, skip + limit + 1):
             if pid not in ids:
                 ids.append(pid)
-        hits = queries.summaries(conn, ids[:limit])
+        hits = queries.summaries(conn, ids[skip : skip + limit])
     for hit in hits:
         ctx.audit("console.search", hit["id"])
-    return hits
+    return hits, len(ids) > skip + limit
 
 
 @router.get("/console/customers", response_class=HTMLResponse)
-def search(ctx: CustomersPage, q: Annotated[str, Query(max_length=320)] = "") -> HTMLResponse:
+def search(
+    ctx: CustomersPage,
+    q: Annotated[str, Query(max_length=320)] = "",
+    page: Annotated[int, Query(ge=1, le=MAX_SEARCH_PAGE)] = 1,
+) -> HTMLResponse:
     text = q.strip()
-    hits = find(ctx, text) if text else None
-    return ctx.page("customers.html", title=ctx.t["nav_customers"], current="customers", q=text, hits=hits)
+    hits, more = find(ctx, text, page) if text else (None, False)
+    return ctx.page(
+        "customers.html",
+        title=ctx.t["nav_customers"],
+        current="customers",
+        q=text,
+        hits=hits,
+        page=page,
+        more=more,
+    )
 
 
 def _view(

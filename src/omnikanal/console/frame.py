@@ -17,8 +17,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from omnikanal.auth.model import Permission, Principal
+from omnikanal.console.formats import FILTERS
+from omnikanal.console.icons import CHANNEL_ICONS
 from omnikanal.console.nav import BY_KEY, visible
-from omnikanal.console.texts import CHANNEL_ICONS, LANGUAGES, TEXTS
+from omnikanal.console.texts import LANGUAGES, TEXTS
 from omnikanal.pages import environment, render
 from omnikanal.staff.model import Session
 from omnikanal.web import SESSION_COOKIE
@@ -51,8 +53,8 @@ def when(context: jinja2.runtime.Context, value: str | None) -> str:
     return local.strftime(TIME_FORMATS.get(context.get("lang") or "de", TIME_FORMATS["de"]))
 
 
-# The console's filter joins the shared environment of the hub's pages (it changes nothing there).
-environment().filters["when"] = when
+# The console's filters join the shared environment of the hub's pages (they change nothing there).
+environment().filters.update({"when": when, **FILTERS})
 
 
 class PageRefused(Exception):

@@ -15,6 +15,8 @@ from fastapi.responses import HTMLResponse
 
 from omnikanal.clock import isoformat
 from omnikanal.console import queries
+from omnikanal.console.chart_tables import table
+from omnikanal.console.formats import CHART_SEPARATORS
 from omnikanal.console.frame import Ctx, page_of
 from omnikanal.db.engine import read_tx
 
@@ -202,14 +204,19 @@ def figures(ctx: Ctx, numbers: Aggregates) -> dict[str, Any]:
     summary = {
         "events": sum(n for _, _, n, _ in activity),
         "customers": customers,
-        "multi_share": round(100 * multi / customers, 1) if customers else 0.0,
+        "multi_share": multi / customers if customers else 0.0,
         "sent": sum(sent.values()),
         "opened": sum(opened.values()),
         "revenue": round(sum(c for _, c in revenue) / 100, 2),
         "days": hub.settings.console_overview_days,
         "at": isoformat(numbers.at),
     }
-    return {"charts": charts, "summary": summary}
+    separators = CHART_SEPARATORS.get(ctx.lang, CHART_SEPARATORS["de"])
+    for chart in charts.values():
+        chart["layout"] = {**chart["layout"], "separators": separators}
+    heads = {"multichannel": ("", t["customers"]), "revenue": (t["channel"], t["chart_revenue"])}
+    tables = {key: table(chart, *heads.get(key, (t["day"], ""))) for key, chart in charts.items()}
+    return {"charts": charts, "tables": tables, "summary": summary}
 
 
 @router.get("/console", response_class=HTMLResponse)

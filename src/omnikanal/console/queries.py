@@ -41,7 +41,9 @@ def _trait(name: str) -> ColumnElement[str]:
 
 
 def search_names(conn: Connection, text: str, limit: int) -> list[str]:
-    """Live profiles whose first or last name, full name, or an identifier contains the text."""
+    """Live profiles whose first or last name, full name, or an identifier contains the text.
+
+    In a fixed order (names first, each part by profile id), so that pages of hits follow on."""
     pattern = _like(text)
     words = [w for w in text.lower().split() if w]
     by_name: ColumnElement[bool]
@@ -57,7 +59,8 @@ def search_names(conn: Connection, text: str, limit: int) -> list[str]:
             _trait("lastName").like(pattern, escape=_LIKE_ESCAPE),
             _trait("name").like(pattern, escape=_LIKE_ESCAPE),
         )
-    named = select(profiles.c.id).where(profiles.c.state == "live", by_name).limit(limit)
+    live = select(profiles.c.id).where(profiles.c.state == "live", by_name)
+    named = live.order_by(profiles.c.id).limit(limit)
     ids = [r[0] for r in conn.execute(named)]
     if len(ids) < limit and len(text) >= 3:
         # Part of an email, phone number or customer number.
@@ -65,7 +68,7 @@ def search_names(conn: Connection, text: str, limit: int) -> list[str]:
             identities.c.type.in_(("email", "phone", "user_id", "loyalty_card")),
             identities.c.value.like(pattern, escape=_LIKE_ESCAPE),
         )
-        for row in conn.execute(found.limit(limit)):
+        for row in conn.execute(found.order_by(identities.c.profile_id).limit(limit)):
             if row[0] not in ids:
                 ids.append(row[0])
     return ids[:limit]
@@ -233,7 +236,8 @@ def pickups(conn: Connection, store_id: str, limit: int) -> list[dict[str, Any]]
     """Click & collect orders of a store that are not yet handed over, oldest first."""
     o = commerce_orders.c
     rows = conn.execute(
-        select(o.id, o.profile_id, o.status, o.total_cents, o.created_at, literal(store_id).label("store"))
+        select(o.id, o.profile_id, o.status, o.total_cents, o.currency, o.created_at)
+        .add_columns(literal(store_id).label("store"))
         .where(
             o.fulfilment == "click_and_collect",
             o.fulfilment_location_id == store_id,
@@ -248,6 +252,7 @@ def pickups(conn: Connection, store_id: str, limit: int) -> list[dict[str, Any]]
             "profile_id": r.profile_id,
             "status": r.status,
             "total_cents": r.total_cents,
+            "currency": r.currency,
             "created_at": isoformat(r.created_at),
         }
         for r in rows

@@ -74,6 +74,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "search_label": "Kennung oder Name (E-Mail, Telefon, Kundennummer, Kundenkarte, Name)",
         "no_hits": "Keine Kunden gefunden.",
         "hits": "Treffer",
+        "more_hits": "Weitere Treffer",
+        "previous_hits": "Vorherige Treffer",
+        "hits_page": "Seite {page}",
         "name": "Name",
         "id": "ID",
         "channels": "Kanäle",
@@ -250,6 +253,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "search_label": "Identifier or name (email, phone, customer number, loyalty card, name)",
         "no_hits": "No customers found.",
         "hits": "Results",
+        "more_hits": "More results",
+        "previous_hits": "Previous results",
+        "hits_page": "Page {page}",
         "name": "Name",
         "id": "ID",
         "channels": "Channels",
@@ -365,18 +371,3 @@ TEXTS: dict[str, dict[str, str]] = {
 
 for _lang, _texts in (*ANALYTICS_TEXTS.items(), *RECOMMEND_TEXTS.items(), *STORE_TEXTS.items()):
     TEXTS[_lang].update(_texts)
-
-# Channel icons on the timeline; the label is read out by screen readers.
-CHANNEL_ICONS: dict[str, str] = {
-    "web": "🌐",
-    "app": "📱",
-    "store": "🏬",
-    "pos": "🧾",
-    "hotline": "☎",
-    "email": "✉",
-    "chat": "💬",
-    "social": "👥",
-    "sms": "📨",
-    "erp": "🗄",
-    "other": "•",
-}

@@ -28,8 +28,9 @@ def test_the_page_shows_the_models_returns_customers_and_paths_in_both_languages
         assert "Attributionsmodelle im Vergleich" in german.text
         assert "Mehrkanal- und Einkanalkunden" in german.text
         assert "google" in german.text
-        assert "<td>4.0</td>" in german.text  # ROAS: 100 revenue on 25 cost
+        assert "<td>4,00</td>" in german.text  # ROAS: 100 revenue on 25 cost, German decimals
         english = client.get("/console/analytics", params={**params, "lang": "en"})
+        assert "<td>4.00</td>" in english.text
         assert "Attribution models side by side" in english.text
         assert "web → pos" not in english.text  # the dimension is the source here
         exported = client.get("/console/analytics.csv", params=params)
