@@ -10,13 +10,16 @@ blank, touches older than the lookback, and people who never convert.
 from __future__ import annotations
 
 import random
+from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from rich.console import Console
 from sqlalchemy import create_engine
 
+from omnikanal.analytics.cli import Commands
 from omnikanal.analytics.model import MODELS, Credit
 from omnikanal.analytics.service import Analytics
 from omnikanal.analytics.wiring import build_analytics
@@ -134,5 +137,10 @@ def test_a_backend_is_named_and_spark_only_reads_the_columnar_copy(tmp_path: Pat
     with pytest.raises(InvalidInput) as database:
         analytics.attribution(q, "database", "spark")
     assert database.value.field == "backend"
+    # the command hands its --backend to the service
+    commands = Commands(lambda: nullcontext(SimpleNamespace(analytics=analytics)), Console(record=True))
+    with pytest.raises(InvalidInput) as from_command:
+        commands.attribution(model="linear", backend="hadoop")
+    assert from_command.value.field == "backend"
     with pytest.raises(ValueError, match="analytics_engine"):
         Settings(database_url="sqlite://", analytics_backend="spark", analytics_engine="database")
