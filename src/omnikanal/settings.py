@@ -441,6 +441,10 @@ class Settings(BaseSettings):
     analytics_engine: str = "duckdb"
     """Analytics: where reports are computed: "duckdb" (embedded, over the columnar copy; the OLTP
     database is not scanned) or "database" (SQL on the hub's own tables)."""
+    analytics_backend: Literal["duckdb", "spark"] = "duckdb"
+    """Analytics: what computes attribution over the columnar copy: "duckdb" (in-process) or
+    "spark" (PySpark over the same Parquet files, on ``spark_master``, for a history that outgrows
+    one machine; needs pyspark and Java 17). Needs analytics_engine "duckdb"."""
     analytics_max_cost_rows: int = Field(100_000, ge=1)
     """Analytics: the most rows one cost file may have."""
     analytics_sms_segment_price: float = Field(0.075, ge=0)
@@ -510,6 +514,14 @@ class Settings(BaseSettings):
     """Where Spark jobs run: a local session on two cores by default, or a cluster's master URL."""
     spark_driver_memory: str = Field(default="1g", pattern=r"^[1-9][0-9]*[mg]$")
     """Memory of the Spark driver (with a local master, of the whole session), e.g. 1g or 512m."""
+
+    @model_validator(mode="after")
+    def _check_analytics_backend(self) -> Settings:
+        if self.analytics_backend == "spark" and self.analytics_engine != "duckdb":
+            raise ValueError(
+                'analytics_backend "spark" reads the columnar copy: analytics_engine must be duckdb'
+            )
+        return self
 
     @model_validator(mode="after")
     def _check_matching_thresholds(self) -> Settings:

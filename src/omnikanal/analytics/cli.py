@@ -76,13 +76,16 @@ class Commands:
         until: Annotated[str | None, typer.Option(help="ISO 8601 date or time")] = None,
         lookback: Annotated[str | None, typer.Option(help="ISO 8601 duration, e.g. P30D")] = None,
         engine: Annotated[str | None, typer.Option(help="duckdb or database")] = None,
+        backend: Annotated[
+            str | None, typer.Option(help="duckdb or spark: what computes over the columnar copy")
+        ] = None,
     ) -> None:
         """Conversions credited per key, every model side by side (shares of conversions)."""
         params = {"since": since, "until": until, "lookback": lookback}
         with self._open_hub() as hub:
             analytics: Analytics = hub.analytics
             q = analytics.ask(model=model, dimension=dimension, **{k: v for k, v in params.items() if v})
-            answer = analytics.attribution(q, engine)
+            answer = analytics.attribution(q, engine, backend)
         models = answer.get("models") or [answer["model"]]
         table = Table(dimension, *models)
         for row in answer["rows"]:

@@ -12,8 +12,8 @@ In a chain of order k a state is the last k keys seen (fewer at a path's beginni
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Sequence
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
 
 from omnikanal.analytics.model import Credit, Dimension, Path
 
@@ -21,23 +21,39 @@ State = tuple[str, ...]
 START: State = ("(start)",)
 CONVERSION: State = ("(conversion)",)
 NULL: State = ("(null)",)
+# a distinct path: its keys in order, whether it converted, how many paths took it
+Walk = tuple[tuple[str, ...], bool, int]
 # Gauss-Seidel sweeps: every walk ends in an absorbing state, so the sweeps converge; the paths'
 # graph is close to acyclic, so few are needed in practice.
 MAX_SWEEPS = 10_000
 TOLERANCE = 1e-13
 
 
+def walks(paths: Iterable[Path], dimension: Dimension) -> list[Walk]:
+    """The paths as distinct walks (their keys in order, converted or not) with their counts."""
+    counted: Counter[tuple[tuple[str, ...], bool]] = Counter(
+        (tuple(t.key(dimension) for t in p.touches), p.converted) for p in paths
+    )
+    return [(keys, converted, n) for (keys, converted), n in counted.items()]
+
+
 def transitions(paths: Sequence[Path], dimension: Dimension, order: int) -> dict[State, dict[State, float]]:
     """Probabilities of each step between states, counted over the paths."""
+    return chain(walks(paths, dimension), order)
+
+
+def chain(counted: Iterable[Walk], order: int) -> dict[State, dict[State, float]]:
+    """Probabilities of each step between states, counted over walks with their counts. The walks
+    are taken in sorted order, so the chain (and the order in which it is solved) is the same
+    whichever engine counted them."""
     counts: dict[State, dict[State, int]] = defaultdict(lambda: defaultdict(int))
-    for path in paths:
-        keys = [t.key(dimension) for t in path.touches]
+    for keys, converted, n in sorted(counted):
         state = START
         for i in range(len(keys)):
             following = tuple(keys[max(0, i + 1 - order) : i + 1])
-            counts[state][following] += 1
+            counts[state][following] += n
             state = following
-        counts[state][CONVERSION if path.converted else NULL] += 1
+        counts[state][CONVERSION if converted else NULL] += n
     out: dict[State, dict[State, float]] = {}
     for state, row in counts.items():
         total = sum(row.values())
@@ -99,20 +115,28 @@ def _within_steps(
 def removal_effects(
     paths: Sequence[Path], dimension: Dimension, order: int, max_steps: int | None = None
 ) -> dict[str, float]:
-    chain = transitions(paths, dimension, order)
-    base = conversion_probability(chain, max_steps=max_steps)
+    return walk_effects(walks(paths, dimension), order, max_steps)
+
+
+def walk_effects(counted: Sequence[Walk], order: int, max_steps: int | None = None) -> dict[str, float]:
+    """Each key's removal effect in the chain of the walks."""
+    full = chain(counted, order)
+    base = conversion_probability(full, max_steps=max_steps)
     if base <= 0:
         return {}
-    keys = sorted({t.key(dimension) for p in paths for t in p.touches})
-    return {key: 1.0 - conversion_probability(chain, key, max_steps) / base for key in keys}
+    keys = sorted({key for w in counted for key in w[0]})
+    return {key: 1.0 - conversion_probability(full, key, max_steps) / base for key in keys}
 
 
 def markov_credit(paths: Sequence[Path], dimension: Dimension, order: int) -> dict[str, Credit]:
-    effects = removal_effects(paths, dimension, order)
-    total_effect = sum(effects.values())
     converted = [p for p in paths if p.converted]
-    conversions = float(len(converted))
-    value = sum(p.value for p in converted)
+    return walk_credit(walks(paths, dimension), order, len(converted), sum(p.value for p in converted))
+
+
+def walk_credit(counted: Sequence[Walk], order: int, conversions: float, value: float) -> dict[str, Credit]:
+    """The conversions and their value, divided in proportion to the keys' removal effects."""
+    effects = walk_effects(counted, order)
+    total_effect = sum(effects.values())
     if total_effect <= 0:
         return {}
     return {

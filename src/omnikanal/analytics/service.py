@@ -19,6 +19,7 @@ from omnikanal.analytics.attribution import attribute
 from omnikanal.analytics.columnar import Columnar
 from omnikanal.analytics.costs import parse_costs
 from omnikanal.analytics.funnel import funnel
+from omnikanal.analytics.model import Credit
 from omnikanal.analytics.paths import Built, Window, build_paths
 from omnikanal.analytics.products import preference, ropo
 from omnikanal.analytics.query import Limits, Question, question
@@ -36,6 +37,7 @@ from omnikanal.db.engine import read_tx, run_write
 from omnikanal.errors import InvalidInput, NotFound
 
 ENGINES = ("duckdb", "database")
+BACKENDS = ("duckdb", "spark")
 COPY_BATCH = 50_000
 COST_BATCH = 1_000
 # the beginning of every customer's history (lifetime value reads all of it)
@@ -50,6 +52,10 @@ class Config:
     engine: str
     max_cost_rows: int
     rates: Rates = field(default_factory=Rates)
+    # what computes attribution over the columnar copy: DuckDB in-process or Spark (spark_backend.py)
+    backend: str = "duckdb"
+    spark_master: str = "local[2]"
+    spark_memory: str = "1g"
 
 
 class Analytics:
@@ -147,6 +153,9 @@ class Analytics:
 
     def _head(self, q: Question, built: Built) -> dict[str, Any]:
         converted = [p for p in built.paths if p.converted]
+        return self._head_of(q, len(converted), sum(p.value for p in converted), len(built.paths))
+
+    def _head_of(self, q: Question, conversions: int, value: float, paths: int) -> dict[str, Any]:
         return {
             "dimension": q.dimension,
             "conversion": q.window.conversion,
@@ -154,18 +163,43 @@ class Analytics:
             "until": isoformat(q.window.until),
             "lookback": _iso_duration(q.window.lookback),
             "currency": self.config.currency,
-            "conversions": len(converted),
-            "value": round(sum(p.value for p in converted), 2),
-            "paths": len(built.paths),
+            "conversions": conversions,
+            "value": round(value, 2),
+            "paths": paths,
         }
 
-    def attribution(self, q: Question, engine: str | None = None) -> dict[str, Any]:
-        """Credit per key under one model, or (``model=all``) every model side by side."""
+    def _backend_for(self, backend: str | None, engine: str | None) -> str:
+        chosen = backend or self.config.backend
+        if chosen not in BACKENDS:
+            raise InvalidInput("invalid_backend", f"backend: one of {', '.join(BACKENDS)}", "backend")
+        if chosen == "spark" and engine == "database":
+            raise InvalidInput(
+                "invalid_backend", "backend: spark reads the columnar copy, not the database", "backend"
+            )
+        return chosen
+
+    def credited(
+        self, q: Question, engine: str | None = None, backend: str | None = None
+    ) -> tuple[dict[str, Any], dict[str, dict[str, Credit]]]:
+        """The answer's head and each asked model's credit per key, on the chosen backend."""
+        if self._backend_for(backend, engine) == "spark":
+            # PySpark and its Java runtime are loaded only here, when Spark is asked for
+            from omnikanal.analytics.spark_backend import SparkAttribution
+
+            spark = SparkAttribution(self.columnar.folder, self.config.spark_master, self.config.spark_memory)
+            if not spark.conversion_exists(q.window.conversion):
+                raise _no_conversion(q)
+            (conversions, value, paths), credits = spark.credited(q)
+            return self._head_of(q, conversions, value, paths), credits
         built = self.built(q, engine)
-        head = self._head(q, built)
-        tables = {
-            m: table(attribute(built.paths, m, q.dimension, q.options), head["conversions"]) for m in q.models
-        }
+        return self._head(q, built), {m: attribute(built.paths, m, q.dimension, q.options) for m in q.models}
+
+    def attribution(
+        self, q: Question, engine: str | None = None, backend: str | None = None
+    ) -> dict[str, Any]:
+        """Credit per key under one model, or (``model=all``) every model side by side."""
+        head, credits = self.credited(q, engine, backend)
+        tables = {m: table(credits[m], head["conversions"]) for m in q.models}
         if len(q.models) == 1:
             return {"model": q.models[0], **head, "rows": tables[q.models[0]]}
         keys = sorted({r["key"] for rows in tables.values() for r in rows})

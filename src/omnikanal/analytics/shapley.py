@@ -13,20 +13,24 @@ coalition with the factorial weights, and to the ``mta`` package's figures.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from omnikanal.analytics.model import NONE, Credit, Dimension, Path
 
 
 def shapley_credit(paths: Iterable[Path], dimension: Dimension) -> dict[str, Credit]:
+    return set_credit(([t.key(dimension) for t in p.touches], 1, p.value) for p in paths if p.converted)
+
+
+def set_credit(groups: Iterable[tuple[Sequence[str], int, float]]) -> dict[str, Credit]:
+    """Shapley values from converting paths given as their keys, how many paths had those keys,
+    and the paths' summed value (one path each, or the distinct paths an engine counted)."""
     credit: dict[str, Credit] = {}
-    for path in paths:
-        if not path.converted:
-            continue
-        keys = {t.key(dimension) for t in path.touches} or {NONE}
-        part = 1.0 / len(keys)
-        for key in keys:
+    for keys, count, value in groups:
+        distinct = set(keys) or {NONE}
+        part = 1.0 / len(distinct)
+        for key in distinct:
             entry = credit.setdefault(key, Credit())
-            entry.conversions += part
-            entry.value += part * path.value
+            entry.conversions += part * count
+            entry.value += part * value
     return credit

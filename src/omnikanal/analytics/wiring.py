@@ -51,6 +51,9 @@ def build_analytics(
             hourly=dict(settings.analytics_hourly_rates),
             monthly=dict(settings.analytics_fixed_monthly_costs),
         ),
+        backend=settings.analytics_backend,
+        spark_master=settings.spark_master,
+        spark_memory=settings.spark_driver_memory,
     )
     folder = settings.analytics_columnar_dir or settings.data_dir / "analytics"
     service = Analytics(engine, clock, config, Columnar(folder), live_id)
