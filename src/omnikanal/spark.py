@@ -37,6 +37,7 @@ def session(master: str = "local[2]", driver_memory: str = "1g") -> SparkSession
             SparkSession.builder.master(master)
             .appName("omnikanal")
             .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")  # no stage bars on a job's stderr
             .config("spark.driver.memory", driver_memory)
             .config("spark.driver.host", "127.0.0.1")
             .config("spark.driver.bindAddress", "127.0.0.1")
