@@ -21,7 +21,7 @@ from omnikanal.settings import Settings
 from omnikanal.signing import Signer
 from omnikanal.sources.service import SourceService
 
-from . import sla, store
+from . import mailboxes, sla, store
 from .attachments import AttachmentFiles, AttachmentLimits
 from .cases import DeskConfig, ServiceDesk
 from .figures import figures
@@ -93,6 +93,11 @@ class Service:
 
         desk.write(work)
         return {"case_id": case_id, "score": score}
+
+    def mailboxes(self) -> list[dict[str, Any]]:
+        """Each support mailbox the IMAP poller reads: its position and its last poll's outcome."""
+        with read_tx(self.desk.engine) as conn:
+            return mailboxes.status(conn)
 
     def figures(self, since: datetime, until: datetime, limit: int) -> dict[str, Any]:
         with read_tx(self.desk.engine) as conn:

@@ -193,8 +193,12 @@ def test_a_wrong_password_is_recorded_and_the_worker_goes_on(
     with caplog.at_level(logging.WARNING, logger="omnikanal.service.imap"):
         assert wrong.run_once() is False  # no exception out of the worker's loop
     assert "AUTHENTICATIONFAILED" in caplog.text
-    status = _status(hub)
+    response = http.get("/api/service/mailboxes", headers=bearer(admin_token))  # what operations see
+    assert response.status_code == 200, response.text
+    [status] = response.json()["items"]
+    assert status["mailbox"] == f"{USER}@127.0.0.1:{dovecot.port}/INBOX"
     assert "AUTHENTICATIONFAILED" in status["last_error"]
+    assert status["last_poll_at"] is not None
     assert status["last_ok_at"] is None
     assert _cases(http, admin_token) == []
     assert dovecot.flags() == {1: ""}
