@@ -539,7 +539,7 @@ class Settings(BaseSettings):
     """Connect with TLS (IMAPS); off only for a server on the same host or network."""
     service_imap_user: str = ""
     """Login name of the support mailbox."""
-    service_imap_password: str = ""
+    service_imap_password: str = Field(default="", repr=False)
     """Password of the support mailbox."""
     service_imap_folder: str = "INBOX"
     """The folder new support mail arrives in."""

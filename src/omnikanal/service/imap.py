@@ -9,7 +9,9 @@ so mail someone read in their mail client is fetched all the same. When the fold
 is not the stored one (the first poll, or a server that renumbered its UIDs) the poller reads the
 folder's UNSEEN messages instead until none is left, then carries on by UID. A crash between storing
 a case and flagging its message fetches the message again: the intake knows its Message-ID, and
-nothing is stored twice. A wrong password, a server that is away or a TLS failure is logged and
+nothing is stored twice. A message the intake fails on is tried again on the next polls; after
+``ATTEMPTS`` failures in a row it is flagged (\\Flagged) for a person and left out, so one broken
+message cannot hold up the mailbox. A wrong password, a server that is away or a TLS failure is logged and
 recorded on the mailbox's row (``mailboxes.status``), and the next poll tries again; the worker goes on.
 
 The client is the standard library's ``imaplib``: it is maintained with Python itself, needs no
@@ -28,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.parser import BytesHeaderParser
 from email.policy import default as default_policy
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Engine
 
@@ -36,10 +38,17 @@ from omnikanal.background import Periodic
 from omnikanal.db.engine import run_write
 
 from . import mailboxes
-from .inbound import MailIntake
+from .inbound import Received
 
 log = logging.getLogger(__name__)
 SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
+ATTEMPTS = 3  # a message the intake fails on this often in a row is flagged and left out
+
+
+class Intake(Protocol):
+    """Where a raw message goes: ``inbound.MailIntake``, the same as for the SMTP listener."""
+
+    def receive(self, raw: bytes, recipients: list[str], envelope_sender: str | None = None) -> Received: ...
 
 
 class MailboxError(Exception):
@@ -81,7 +90,7 @@ def envelope_of(raw: bytes) -> tuple[list[str], str | None]:
 class MailboxPoller:
     def __init__(
         self,
-        intake: MailIntake,
+        intake: Intake,
         engine: Engine,
         now: Callable[[], datetime],
         config: MailboxConfig,
@@ -144,29 +153,42 @@ class MailboxPoller:
             uidvalidity = _number(client, "UIDVALIDITY")
             if state.uidvalidity is not None and state.uidvalidity == uidvalidity:
                 uids = [u for u in _search(client, f"UID {state.last_uid + 1}:*") if u > state.last_uid]
-                self._take(client, sorted(uids)[: c.batch])
+                self._take(client, sorted(uids)[: c.batch], state)
                 return len(uids) > c.batch
             # first poll, or the UIDs were renumbered: the unseen mail, until none is left
             uidnext = _number(client, "UIDNEXT")
             uids = sorted(_search(client, "UNSEEN"))
-            self._take(client, uids[: c.batch])
+            self._take(client, uids[: c.batch], state)
             if len(uids) > c.batch:
                 return True
             last = max([uidnext - 1, *uids]) if uidnext else max(uids, default=0)
             run_write(self._engine, lambda conn: mailboxes.synced(conn, c.key, uidvalidity, last))
             return False
 
-    def _take(self, client: imaplib.IMAP4, uids: list[int]) -> None:
+    def _take(self, client: imaplib.IMAP4, uids: list[int], state: Any) -> None:
         """Each message into the intake, then flagged (or moved), then the position after it."""
         key = self.config.key
         for uid in uids:
+            if state.stuck_uid == uid and state.stuck_count >= ATTEMPTS:
+                log.error("IMAP mailbox %s: UID %d failed %d times, flagged and left out", key, uid, ATTEMPTS)
+                self._store(client, uid, "(\\Seen \\Flagged)")  # for a person to look at
+                self._advance(uid, 0)
+                continue
             raw = self._fetch(client, uid)
             if raw is not None:
                 recipients, sender = envelope_of(raw)
-                received = self._intake.receive(raw, recipients, sender)
+                try:
+                    received = self._intake.receive(raw, recipients, sender)
+                except Exception:
+                    self._stuck(uid)
+                    raise
                 log.info("IMAP mailbox %s: UID %d %s %s", key, uid, received.outcome, received.case_id or "")
             self._done(client, uid)
             self._advance(uid, 1 if raw is not None else 0)
+
+    def _stuck(self, uid: int) -> None:
+        key = self.config.key
+        run_write(self._engine, lambda conn: mailboxes.stuck(conn, key, uid))
 
     def _advance(self, uid: int, fetched: int) -> None:
         key = self.config.key
@@ -190,9 +212,15 @@ class MailboxPoller:
     def _done(self, client: imaplib.IMAP4, uid: int) -> None:
         """The message read (\\Seen), and moved when the settings name a folder."""
         target = self.config.move_to
-        typ, data = client.uid("STORE", str(uid), "+FLAGS.SILENT", "(\\Seen)")
-        if typ == "OK" and target:
+        self._store(client, uid, "(\\Seen)")
+        if target:
             typ, data = self._move(client, uid, target)
+            if typ != "OK":
+                raise MailboxError(f"UID {uid}: {_text(data)}")
+
+    @staticmethod
+    def _store(client: imaplib.IMAP4, uid: int, flags: str) -> None:
+        typ, data = client.uid("STORE", str(uid), "+FLAGS.SILENT", flags)
         if typ != "OK":
             raise MailboxError(f"UID {uid}: {_text(data)}")
 

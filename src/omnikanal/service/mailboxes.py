@@ -33,8 +33,16 @@ def advance(conn: Connection, mailbox: str, uid: int, fetched: int) -> None:
     conn.execute(
         update(mb)
         .where(mb.c.mailbox == mailbox)
-        .values(last_uid=uid, fetched=mb.c.fetched + fetched)
+        .values(last_uid=uid, fetched=mb.c.fetched + fetched, stuck_uid=None, stuck_count=0)
     )
+
+
+def stuck(conn: Connection, mailbox: str, uid: int) -> int:
+    """The intake failed on ``uid`` once more; answers how often it has in a row."""
+    row = conn.execute(select(mb.c.stuck_uid, mb.c.stuck_count).where(mb.c.mailbox == mailbox)).one()
+    count = row.stuck_count + 1 if row.stuck_uid == uid else 1
+    conn.execute(update(mb).where(mb.c.mailbox == mailbox).values(stuck_uid=uid, stuck_count=count))
+    return int(count)
 
 
 def synced(conn: Connection, mailbox: str, uidvalidity: int, last_uid: int) -> None:

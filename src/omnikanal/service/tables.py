@@ -125,6 +125,9 @@ service_mailboxes = Table(
     Column("last_poll_at", UTCDateTime, nullable=True),
     Column("last_ok_at", UTCDateTime, nullable=True),
     Column("last_error", String(1000), nullable=True),  # None after a poll that worked
+    # a message the intake failed on, and how often: after a few attempts it is flagged and skipped
+    Column("stuck_uid", BigInteger, nullable=True),
+    Column("stuck_count", Integer, nullable=False, server_default="0"),
     # the worker polling it now, until then (two workers never read one mailbox at once)
     Column("leased_until", UTCDateTime, nullable=True),
 )

@@ -20,7 +20,8 @@ from omnikanal.clock import FixedClock
 from omnikanal.db.engine import read_tx, write_tx
 from omnikanal.hub import Hub, build_hub
 from omnikanal.service import mailboxes
-from omnikanal.service.imap import MailboxPoller
+from omnikanal.service.imap import ATTEMPTS, MailboxPoller
+from omnikanal.service.inbound import Received
 from omnikanal.service.tables import service_mailboxes
 from omnikanal.settings import Settings
 from tests.imap_server import PASSWORD, USER, Dovecot
@@ -206,6 +207,41 @@ def test_a_wrong_password_is_recorded_and_the_worker_goes_on(
     poller.run_once()  # the right password: the mail comes in, the error is cleared
     assert len(_cases(http, admin_token)) == 1
     assert _status(hub)["last_error"] is None
+
+
+class _BuggyIntake:
+    """The hub's intake, with a bug for one message (its subject): what a message the intake cannot
+    take meets, whatever the bug."""
+
+    def __init__(self, hub: Hub) -> None:
+        self._intake = hub.service.intake
+
+    def receive(self, raw: bytes, recipients: list[str], envelope_sender: str | None = None) -> Received:
+        if b"Subject: Kaputt" in raw:
+            raise RuntimeError("a bug in the intake")
+        return self._intake.receive(raw, recipients, envelope_sender)
+
+
+def test_a_message_the_intake_keeps_failing_on_is_flagged_and_left_out(
+    hub: Hub, http: httpx.Client, admin_token: str, dovecot: Dovecot
+) -> None:
+    poller = MailboxPoller(_BuggyIntake(hub), hub.engine, hub.clock.now, _poller(hub).config, 0)
+    dovecot.append(_mail("bug@example.net", "Kaputt", "Bricht."))
+    dovecot.append(_mail("gut@example.net", "Frage", "Geht."))
+    for _ in range(ATTEMPTS):  # tried again on each poll; the mail behind it waits
+        with pytest.raises(RuntimeError):
+            poller.run_once()
+        assert _cases(http, admin_token) == []
+    assert _status(hub)["last_error"] == "RuntimeError: a bug in the intake"
+    poller.run_once()  # enough: flagged for a person, and the mailbox goes on
+    [case] = _cases(http, admin_token)
+    assert case["subject"] == "Frage"
+    assert {uid: set(flags.split()) for uid, flags in dovecot.flags().items()} == {
+        1: {"\\Flagged", "\\Seen"},
+        2: {"\\Seen"},
+    }
+    status = _status(hub)
+    assert (status["last_uid"], status["fetched"], status["last_error"]) == (2, 1, None)
 
 
 @pytest.fixture

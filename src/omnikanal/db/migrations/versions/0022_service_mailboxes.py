@@ -29,6 +29,8 @@ def upgrade() -> None:
         sa.Column("last_poll_at", omnikanal.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("last_ok_at", omnikanal.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("last_error", sa.String(length=1000), nullable=True),
+        sa.Column("stuck_uid", sa.BigInteger(), nullable=True),
+        sa.Column("stuck_count", sa.Integer(), server_default="0", nullable=False),
         sa.Column("leased_until", omnikanal.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("mailbox", name=op.f("pk_service_mailboxes")),
     )
