@@ -209,6 +209,27 @@ def test_a_wrong_password_is_recorded_and_the_worker_goes_on(
     assert _status(hub)["last_error"] is None
 
 
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"folder": "Gibt-es-nicht"}, "MailboxError: folder Gibt-es-nicht"),
+        ({"tls": True}, "SSL"),  # TLS to a server that speaks plaintext on that port
+        ({"port": 1}, "ConnectionRefusedError"),  # nobody listens
+    ],
+    ids=["missing-folder", "tls-refused", "server-away"],
+)
+def test_a_mailbox_that_cannot_be_read_is_recorded_and_the_worker_goes_on(
+    hub: Hub, dovecot: Dovecot, change: dict, expected: str
+) -> None:
+    config = dataclasses.replace(_poller(hub).config, timeout=10, **change)
+    poller = MailboxPoller(hub.service.intake, hub.engine, hub.clock.now, config, 0)
+    assert poller.run_once() is False
+    with read_tx(hub.engine) as conn:
+        [status] = mailboxes.status(conn)
+    assert expected in status["last_error"]
+    assert status["last_ok_at"] is None
+
+
 class _BuggyIntake:
     """The hub's intake, with a bug for one message (its subject): what a message the intake cannot
     take meets, whatever the bug."""
