@@ -102,6 +102,8 @@ class MailboxPoller:
         self.config = config
         self._loop = Periodic("service-imap", interval, self.run_once)
         self._caps: frozenset[str] = frozenset()  # of the logged-in connection
+        # how long a poll holds the mailbox without a sign of life (renewed after each message)
+        self._lease = timedelta(seconds=config.timeout * 4 + 60)
 
     def start(self) -> None:
         self._loop.start()
@@ -111,8 +113,7 @@ class MailboxPoller:
 
     def run_once(self) -> bool:
         """One poll; True when more messages are waiting than one batch took."""
-        key = self.config.key
-        lease = timedelta(seconds=self.config.timeout * 4 + 60)
+        key, lease = self.config.key, self._lease
         state = run_write(self._engine, lambda conn: mailboxes.claim(conn, key, self._now(), lease))
         if state is None:  # another worker is reading this mailbox
             return False
@@ -191,8 +192,8 @@ class MailboxPoller:
         run_write(self._engine, lambda conn: mailboxes.stuck(conn, key, uid))
 
     def _advance(self, uid: int, fetched: int) -> None:
-        key = self.config.key
-        run_write(self._engine, lambda conn: mailboxes.advance(conn, key, uid, fetched))
+        key, until = self.config.key, self._now() + self._lease
+        run_write(self._engine, lambda conn: mailboxes.advance(conn, key, uid, fetched, until))
 
     def _fetch(self, client: imaplib.IMAP4, uid: int) -> bytes | None:
         """The raw message; None when it is gone or larger than the limit (it is flagged all the same)."""

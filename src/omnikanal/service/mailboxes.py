@@ -28,13 +28,11 @@ def claim(conn: Connection, mailbox: str, now: datetime, lease: timedelta) -> An
     return conn.execute(select(mb).where(mb.c.mailbox == mailbox)).one()
 
 
-def advance(conn: Connection, mailbox: str, uid: int, fetched: int) -> None:
-    """The messages up to ``uid`` are in (or were dropped on purpose): read on after it."""
-    conn.execute(
-        update(mb)
-        .where(mb.c.mailbox == mailbox)
-        .values(last_uid=uid, fetched=mb.c.fetched + fetched, stuck_uid=None, stuck_count=0)
-    )
+def advance(conn: Connection, mailbox: str, uid: int, fetched: int, leased_until: datetime) -> None:
+    """The messages up to ``uid`` are in (or were dropped on purpose): read on after it. The lease
+    is renewed, so a long poll keeps its mailbox."""
+    values = {"last_uid": uid, "stuck_uid": None, "stuck_count": 0, "leased_until": leased_until}
+    conn.execute(update(mb).where(mb.c.mailbox == mailbox).values(fetched=mb.c.fetched + fetched, **values))
 
 
 def stuck(conn: Connection, mailbox: str, uid: int) -> int:

@@ -1,7 +1,9 @@
 """The support mailbox over IMAP against a real Dovecot, on both engines: a new mail opens a case and
 is flagged seen, a reply threads into it, an auto-reply opens nothing, a message fetched again after
 a crash stores once, a new UIDVALIDITY reads the unseen mail again, mail can be moved to a folder,
-and a wrong password is recorded for operations while the worker goes on."""
+a mailbox another worker reads is left to it, a message the intake keeps failing on is left out
+after a few attempts, and a wrong password, a missing folder, refused TLS or a server away are
+recorded for operations while the worker goes on."""
 
 from __future__ import annotations
 
@@ -207,6 +209,22 @@ def test_a_wrong_password_is_recorded_and_the_worker_goes_on(
     poller.run_once()  # the right password: the mail comes in, the error is cleared
     assert len(_cases(http, admin_token)) == 1
     assert _status(hub)["last_error"] is None
+
+
+def test_a_mailbox_another_worker_reads_is_left_to_it(
+    hub: Hub, http: httpx.Client, admin_token: str, dovecot: Dovecot
+) -> None:
+    dovecot.append(_mail("zwei@example.net", "Doppelt", "Zwei Worker."))
+    key, now = _poller(hub).config.key, hub.clock.now()
+    with write_tx(hub.engine) as conn:  # another worker's poll holds the lease
+        assert mailboxes.claim(conn, key, now, timedelta(minutes=5)) is not None
+    assert _poller(hub).run_once() is False
+    assert _cases(http, admin_token) == []
+    assert dovecot.flags() == {1: ""}
+    with write_tx(hub.engine) as conn:  # its poll is over
+        mailboxes.release(conn, key, now, None)
+    _poller(hub).run_once()
+    assert len(_cases(http, admin_token)) == 1
 
 
 @pytest.mark.parametrize(
