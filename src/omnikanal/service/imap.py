@@ -168,14 +168,18 @@ class MailboxPoller:
 
     def _take(self, client: imaplib.IMAP4, uids: list[int], state: Any) -> None:
         """Each message into the intake, then flagged (or moved), then the position after it."""
-        key = self.config.key
+        key, limit = self.config.key, self.config.max_bytes
         for uid in uids:
             if state.stuck_uid == uid and state.stuck_count >= ATTEMPTS:
                 log.error("IMAP mailbox %s: UID %d failed %d times, flagged and left out", key, uid, ATTEMPTS)
-                self._store(client, uid, "(\\Seen \\Flagged)")  # for a person to look at
-                self._advance(uid, 0)
+                self._left_out(client, uid)
                 continue
-            raw = self._fetch(client, uid)
+            size = self._size(client, uid)
+            if size is not None and size > limit:
+                log.warning("IMAP mailbox %s: UID %d is over %d bytes, flagged and left out", key, uid, limit)
+                self._left_out(client, uid)
+                continue
+            raw = self._fetch(client, uid) if size is not None else None  # None: gone meanwhile
             if raw is not None:
                 recipients, sender = envelope_of(raw)
                 try:
@@ -195,16 +199,21 @@ class MailboxPoller:
         key, until = self.config.key, self._now() + self._lease
         run_write(self._engine, lambda conn: mailboxes.advance(conn, key, uid, fetched, until))
 
-    def _fetch(self, client: imaplib.IMAP4, uid: int) -> bytes | None:
-        """The raw message; None when it is gone or larger than the limit (it is flagged all the same)."""
+    def _left_out(self, client: imaplib.IMAP4, uid: int) -> None:
+        """A message the hub does not take: flagged for a person to look at, and read past."""
+        self._store(client, uid, "(\\Seen \\Flagged)")
+        self._advance(uid, 0)
+
+    @staticmethod
+    def _size(client: imaplib.IMAP4, uid: int) -> int | None:
+        """The message's size; None when it is gone."""
         typ, data = client.uid("FETCH", str(uid), "(RFC822.SIZE)")
         found = SIZE.search(b" ".join(d for d in data if isinstance(d, bytes))) if typ == "OK" else None
-        if found is None:
-            return None
-        limit = self.config.max_bytes
-        if int(found.group(1)) > limit:
-            log.warning("IMAP mailbox %s: UID %d is over %d bytes, left out", self.config.key, uid, limit)
-            return None
+        return int(found.group(1)) if found is not None else None
+
+    @staticmethod
+    def _fetch(client: imaplib.IMAP4, uid: int) -> bytes | None:
+        """The raw message, without setting \\Seen by the fetch; None when it is gone."""
         typ, data = client.uid("FETCH", str(uid), "(BODY.PEEK[])")
         if typ != "OK":
             raise MailboxError(f"UID {uid}: {_text(data)}")

@@ -211,6 +211,23 @@ def test_a_wrong_password_is_recorded_and_the_worker_goes_on(
     assert _status(hub)["last_error"] is None
 
 
+def test_a_message_over_the_size_limit_is_flagged_for_a_person_and_not_fetched(
+    hub: Hub, http: httpx.Client, admin_token: str, dovecot: Dovecot
+) -> None:
+    config = dataclasses.replace(_poller(hub).config, max_bytes=2_000)
+    poller = MailboxPoller(hub.service.intake, hub.engine, hub.clock.now, config, 0)
+    dovecot.append(_mail("gross@example.net", "Riesig", "x" * 5_000))
+    dovecot.append(_mail("klein@example.net", "Klein", "Kurz."))
+    poller.run_once()
+    [case] = _cases(http, admin_token)
+    assert case["subject"] == "Klein"
+    assert {uid: set(flags.split()) for uid, flags in dovecot.flags().items()} == {
+        1: {"\\Flagged", "\\Seen"},
+        2: {"\\Seen"},
+    }
+    assert _status(hub)["fetched"] == 1
+
+
 def test_a_mailbox_another_worker_reads_is_left_to_it(
     hub: Hub, http: httpx.Client, admin_token: str, dovecot: Dovecot
 ) -> None:
