@@ -1,6 +1,7 @@
 """A throwaway Dovecot (Debian's dovecot-imapd) for the IMAP tests: its own configuration (no system
 configuration is read), its own port on 127.0.0.1, plaintext login allowed there, one passwd-file
-user and maildir mailboxes of its own, started as a subprocess and stopped after the test.
+user and maildir mailboxes of its own, started as a subprocess and stopped after the test. Its
+sockets are in a short folder of their own (a Unix socket's path has at most 107 bytes).
 
 It runs as the current user. As root, Dovecot refuses to run its login processes and to open mail
 as root, so there the login and internal processes run as the package's own users (dovenull,
@@ -29,7 +30,7 @@ PASSWORD = "support-secret"
 CONFIG = """\
 protocols = imap
 listen = 127.0.0.1
-base_dir = {root}/run
+base_dir = {run}
 state_dir = {root}/state
 log_path = {root}/dovecot.log
 ssl = no
@@ -74,6 +75,7 @@ class Dovecot:
         self.port = free_port()
         self._own_root = os.geteuid() == 0
         self.root = Path(tempfile.mkdtemp(prefix="omnikanal-imap-")) if self._own_root else tmp_path / "imap"
+        self.run = Path(tempfile.mkdtemp(prefix="okimap-"))
         self._process: subprocess.Popen[bytes] | None = None
 
     def _users(self) -> dict[str, object]:
@@ -91,10 +93,11 @@ class Dovecot:
         (self.root / "mail").mkdir(parents=True, exist_ok=True)
         if self._own_root:
             self.root.chmod(0o755)
+            self.run.chmod(0o755)
             os.chown(self.root / "mail", int(str(users["uid"])), int(str(users["gid"])))
         (self.root / "passwd").write_text(f"{USER}:{{PLAIN}}{PASSWORD}\n")
         config = self.root / "dovecot.conf"
-        config.write_text(CONFIG.format(root=self.root, port=self.port, **users))
+        config.write_text(CONFIG.format(root=self.root, run=self.run, port=self.port, **users))
         self._process = subprocess.Popen(  # the system's dovecot, our own config
             [DOVECOT, "-c", str(config), "-F"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT
         )
@@ -131,6 +134,7 @@ class Dovecot:
             if self._process.stdout:
                 self._process.stdout.close()
             self._process = None
+        shutil.rmtree(self.run, ignore_errors=True)
         if self._own_root:
             shutil.rmtree(self.root, ignore_errors=True)
 
