@@ -115,7 +115,8 @@ class Hub:
             self.writer.start()
             self.audit.start()
             self.checkpointer.start()
-        # inbound service mail is received like a request (API role); the SLA watch is worker's
+        # inbound service mail over SMTP is received like a request (API role); the SLA watch and
+        # the IMAP poll of a support mailbox are the worker's
         self.service.start(api=api, worker=worker, sla_watch=self.settings.service_sla_check_seconds > 0)
         if worker:
             self.runner.start()

@@ -543,6 +543,26 @@ class Settings(BaseSettings):
     """Recipient domains the SMTP listener accepts mail for; empty: any."""
     service_smtp_max_bytes: int = 10_000_000
     """Largest inbound mail (bytes) the listener takes; larger ones are refused at DATA (552)."""
+    service_imap_host: str = ""
+    """IMAP server of a support mailbox the worker fetches mail from; empty: no fetching."""
+    service_imap_port: int | None = Field(default=None, ge=1, le=65535)
+    """Port of the IMAP server; unset: 993 with ``service_imap_tls``, else 143."""
+    service_imap_tls: bool = True
+    """Connect with TLS (IMAPS); off only for a server on the same host or network."""
+    service_imap_user: str = ""
+    """Login name of the support mailbox."""
+    service_imap_password: str = Field(default="", repr=False)
+    """Password of the support mailbox."""
+    service_imap_folder: str = "INBOX"
+    """The folder new support mail arrives in."""
+    service_imap_move_to: str = ""
+    """Folder a fetched message is moved to; empty: it stays and is flagged \\Seen."""
+    service_imap_poll_seconds: float = Field(default=60.0, ge=0)
+    """How often the worker looks for new mail in the mailbox; 0: never."""
+    service_imap_batch: int = Field(default=50, ge=1, le=1000)
+    """Messages fetched in one poll at most (the next poll follows at once when there were more)."""
+    service_imap_timeout_seconds: float = Field(default=30.0, gt=0)
+    """Timeout of the connection to the IMAP server."""
     service_mail_queue: str = "email"
     """The queue a case opened by an inbound mail goes to."""
     service_text_queue: str = "hotline"

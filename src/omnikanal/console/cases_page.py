@@ -1,11 +1,13 @@
-"""The service inbox: a queue's cases with counts and SLA state, and a case's view with its thread,
-the customer's history beside it, and forms to answer, note, assign and change the status.
+"""The service inbox: a queue's cases with counts and SLA state, and a case's view with its thread
+(and the mail's attachments to download), the customer's history beside it, and forms to answer,
+note, assign, change the status, and merge a duplicate into another case of the customer (with undo).
 
 A store's staff see only their store's queue; the service desk enforces it (store_id)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse, Response
@@ -42,6 +44,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "macros": "Textbausteine und Makros",
         "apply": "Anwenden",
         "macro_sets": "setzt",
+        "attachments": "Anhänge",
+        "refused": "nicht übernommen",
+        "merge": "Zusammenführen",
+        "merge_into": "Dieser Fall ist eine Dublette von",
+        "merge_hint": "Der Verlauf wandert in den gewählten Fall; dieser wird geschlossen.",
+        "merged_into": "Zusammengeführt in",
+        "undo_merge": "Zusammenführung rückgängig machen",
     },
     "en": {
         "queue": "Queue",
@@ -65,6 +74,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "macros": "Canned replies and macros",
         "apply": "Apply",
         "macro_sets": "sets",
+        "attachments": "Attachments",
+        "refused": "not kept",
+        "merge": "Merge",
+        "merge_into": "This case is a duplicate of",
+        "merge_hint": "The thread moves to the chosen case; this one is closed.",
+        "merged_into": "Merged into",
+        "undo_merge": "Undo the merge",
     },
 }
 
@@ -104,6 +120,7 @@ def case_view(ctx: CasesPage, case_id: str) -> HTMLResponse:
     ctx.audit("console.case", case["profile_id"])
     history = ctx.hub.profiles.timeline(case["profile_id"], TimelineQuery(limit=20))["events"]
     macros = ctx.hub.service.macros.for_case(case_id, ctx.principal.actor, _store(ctx))
+    others = [] if case["merged_into"] else _merge_targets(ctx, case)
     return ctx.page(
         "case.html",
         title=case["subject"],
@@ -112,15 +129,24 @@ def case_view(ctx: CasesPage, case_id: str) -> HTMLResponse:
         case=case,
         history=history,
         macros=macros,
+        others=others,
         statuses=ctx.hub.service.desk.config.statuses,
         error=ctx.request.query_params.get("error"),
     )
 
 
+def _merge_targets(ctx: Ctx, case: dict[str, Any]) -> list[dict[str, Any]]:
+    """The customer's other cases this one may be merged into: not closed, not merged themselves."""
+    rows = ctx.hub.settings.console_page_rows
+    page = ctx.hub.service.desk.list_cases({}, case["profile_id"], None, rows, _store(ctx))
+    items = page["items"]
+    return [c for c in items if c["id"] != case["id"] and c["status"] != "closed" and not c["merged_into"]]
+
+
 @router.post("/console/cases/{case_id}")
 async def case_action(ctx: CasesPage, case_id: str) -> Response:
     form = await form_of(ctx)
-    desk, macros = ctx.hub.service.desk, ctx.hub.service.macros
+    desk, macros, merger = ctx.hub.service.desk, ctx.hub.service.macros, ctx.hub.service.merger
     actor, store_id = ctx.principal.actor, _store(ctx)
     action = form.get("action")
     text = (form.get("text") or "").strip()
@@ -130,12 +156,18 @@ async def case_action(ctx: CasesPage, case_id: str) -> Response:
         "assign": lambda: desk.assign(case_id, (form.get("assignee") or "").strip() or None, actor, store_id),
         "status": lambda: desk.set_status(case_id, form.get("status") or "", actor, store_id),
         "macro": lambda: macros.apply(case_id, form.get("macro") or "", actor, None, store_id),
+        "merge": lambda: merger.merge(case_id, form.get("into") or "", actor, store_id),
+        "unmerge": lambda: merger.undo(case_id, actor, store_id),
     }
     call = calls.get(action or "")
     if call is None:
         return back(f"/console/cases/{case_id}")
     try:
-        await run_in_threadpool(call)
+        done = await run_in_threadpool(call)
     except OmnikanalError as exc:
         return back(f"/console/cases/{case_id}?error={exc.code}")
-    return back(f"/console/cases/{case_id}")
+    if action in ("merge", "unmerge"):  # in the audit log as through the API
+        ctx.audit(f"service.{action}", done["profile_id"])
+    # after a merge the duplicate is closed and its thread is on the survivor: show the survivor
+    shown = quote(form.get("into") or "", safe="") if action == "merge" else case_id
+    return back(f"/console/cases/{shown}")

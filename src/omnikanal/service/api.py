@@ -206,6 +206,15 @@ def get_figures(
     return hub.service.figures(since, until, limit)
 
 
+
+@router.get(
+    "/mailboxes",
+    summary="The support mailboxes fetched over IMAP: how far each is read, and its last poll's outcome",
+)
+def get_mailboxes(hub: HubDep, principal: PrincipalDep) -> dict[str, Any]:
+    require(principal, Permission.OPERATIONS_READ)
+    return {"items": hub.service.mailboxes()}
+
 HOOK_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"description": "Bad input; the body names the code, the problem and the field"},
     401: {"description": "Unsigned, badly signed, or a timestamp outside the tolerance (a replay)"},

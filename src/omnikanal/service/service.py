@@ -1,5 +1,5 @@
-"""The service capability assembled: the desk (cases), the mail intake and its SMTP listener, the
-satisfaction survey and the figures."""
+"""The service capability assembled: the desk (cases), the mail intake with its SMTP listener and
+its IMAP poller, the satisfaction survey and the figures."""
 
 from __future__ import annotations
 
@@ -21,11 +21,12 @@ from omnikanal.settings import Settings
 from omnikanal.signing import Signer
 from omnikanal.sources.service import SourceService
 
-from . import sla, store
+from . import mailboxes, sla, store
 from .attachments import AttachmentFiles, AttachmentLimits
 from .cases import DeskConfig, ServiceDesk
 from .figures import figures
 from .hooks import ChannelHooks, check_secrets
+from .imap import MailboxConfig, MailboxPoller
 from .inbound import MailIntake
 from .jobs import SlaWatch
 from .macros import MacroBook
@@ -50,19 +51,26 @@ class Service:
     retention: Retention
     hooks: ChannelHooks
     files: AttachmentFiles
+    poller: MailboxPoller | None = None  # the support mailbox over IMAP, when a host is set
+    poll_mailbox: bool = False  # the poller runs by itself (else only when run_once is called)
 
     def start(self, *, api: bool, worker: bool, sla_watch: bool) -> None:
-        """The listener for inbound mail runs in the API role, the SLA watch in the worker role."""
+        """The listener for inbound mail runs in the API role; the SLA watch and the mailbox poller
+        in the worker role."""
         if api and self.listener is not None:
             self.listener.start()
         if worker and sla_watch:
             self.watch.start()
         if worker:
             self.retention.start()
+        if worker and self.poller is not None and self.poll_mailbox:
+            self.poller.start()
 
     def stop(self) -> None:
         self.watch.stop()
         self.retention.stop()
+        if self.poller is not None:
+            self.poller.stop()
         if self.listener is not None:
             self.listener.stop()
 
@@ -85,6 +93,11 @@ class Service:
 
         desk.write(work)
         return {"case_id": case_id, "score": score}
+
+    def mailboxes(self) -> list[dict[str, Any]]:
+        """Each support mailbox the IMAP poller reads: its position and its last poll's outcome."""
+        with read_tx(self.desk.engine) as conn:
+            return mailboxes.status(conn)
 
     def figures(self, since: datetime, until: datetime, limit: int) -> dict[str, Any]:
         with read_tx(self.desk.engine) as conn:
@@ -164,15 +177,7 @@ def build_service(
         settings.service_attachment_max_count,
     )
     intake = MailIntake(desk, ingest, profiles, limits)
-    listener = None
-    if settings.service_smtp_port is not None:
-        listener = MailListener(
-            intake,
-            settings.service_smtp_host,
-            settings.service_smtp_port,
-            settings.service_smtp_max_bytes,
-            settings.service_smtp_domains,
-        )
+    listener = _listener(settings, intake)
     texts = TextIntake(desk, ingest, profiles, settings.service_text_queue)
     watch = SlaWatch(desk, messaging, settings.service_sla_check_seconds, settings.service_sla_batch)
     macros = MacroBook(desk, profiles, settings.messaging_default_locale)
@@ -186,6 +191,7 @@ def build_service(
     )
     check_secrets(settings.service_webhook_secrets)
     hooks = ChannelHooks(desk, ingest, profiles, settings.service_webhook_queue)
+    poller = _poller(settings, intake, desk)
     return Service(
         desk,
         intake,
@@ -198,4 +204,39 @@ def build_service(
         retention,
         hooks,
         AttachmentFiles(desk),
+        poller,
+        poller is not None and settings.service_imap_poll_seconds > 0,
     )
+
+
+def _listener(settings: Settings, intake: MailIntake) -> MailListener | None:
+    """The SMTP listener for inbound mail; None when no port is set."""
+    if settings.service_smtp_port is None:
+        return None
+    return MailListener(
+        intake,
+        settings.service_smtp_host,
+        settings.service_smtp_port,
+        settings.service_smtp_max_bytes,
+        settings.service_smtp_domains,
+    )
+
+
+def _poller(settings: Settings, intake: MailIntake, desk: ServiceDesk) -> MailboxPoller | None:
+    """The support mailbox's poller; None when no IMAP host is set."""
+    if not settings.service_imap_host:
+        return None
+    tls = settings.service_imap_tls
+    config = MailboxConfig(
+        host=settings.service_imap_host,
+        port=settings.service_imap_port or (993 if tls else 143),
+        tls=tls,
+        user=settings.service_imap_user,
+        password=settings.service_imap_password,
+        folder=settings.service_imap_folder,
+        move_to=settings.service_imap_move_to,
+        batch=settings.service_imap_batch,
+        timeout=settings.service_imap_timeout_seconds,
+        max_bytes=settings.service_smtp_max_bytes,
+    )
+    return MailboxPoller(intake, desk.engine, desk.clock_now, config, settings.service_imap_poll_seconds)

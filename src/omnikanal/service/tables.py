@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Float, Index, Integer, LargeBinary, String, Table, Text
+from sqlalchemy import BigInteger, Column, Float, Index, Integer, LargeBinary, String, Table, Text
 
 from omnikanal.db.schema import ID, metadata
 from omnikanal.db.types import UTCDateTime, json_type
@@ -110,4 +110,24 @@ service_attachments = Table(
     Column("size", Integer, nullable=False),
     Column("content", LargeBinary, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+)
+
+# How far the IMAP poller has read each support mailbox: the folder's UIDVALIDITY and the highest UID
+# handed to the intake (a new UIDVALIDITY means the UIDs were renumbered: read the unseen mail again),
+# and the outcome of the last poll, for operations.
+service_mailboxes = Table(
+    "service_mailboxes",
+    metadata,
+    Column("mailbox", String(500), primary_key=True),  # user@host:port/folder
+    Column("uidvalidity", BigInteger, nullable=True),
+    Column("last_uid", BigInteger, nullable=False),
+    Column("fetched", BigInteger, nullable=False),  # messages handed to the intake in all
+    Column("last_poll_at", UTCDateTime, nullable=True),
+    Column("last_ok_at", UTCDateTime, nullable=True),
+    Column("last_error", String(1000), nullable=True),  # None after a poll that worked
+    # a message the intake failed on, and how often: after a few attempts it is flagged and skipped
+    Column("stuck_uid", BigInteger, nullable=True),
+    Column("stuck_count", Integer, nullable=False, server_default="0"),
+    # the worker polling it now, until then (two workers never read one mailbox at once)
+    Column("leased_until", UTCDateTime, nullable=True),
 )

@@ -167,6 +167,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "POST /api/service/cases/{case_id}/assign": roles("admin", "service", "store"),
     "POST /api/service/cases/{case_id}/status": roles("admin", "service", "store"),
     "GET /api/service/figures": roles("admin", "service"),
+    "GET /api/service/mailboxes": ADMIN,
     "POST /api/service/cases/{case_id}/merge": roles("admin", "service", "store"),
     "POST /api/service/cases/{case_id}/unmerge": roles("admin", "service", "store"),
     "GET /api/service/macros": roles("admin", "service", "store"),

@@ -1,5 +1,6 @@
 """Fixtures for service: a hub on a fixed clock with a real SMTP server for its answers (the
-messaging sink) and its own inbound SMTP listener on a free port."""
+messaging sink) and its own inbound SMTP listener on a free port; a throwaway Dovecot for the
+IMAP poller."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ import pytest
 from omnikanal.clock import FixedClock
 from omnikanal.hub import Hub, build_hub
 from omnikanal.settings import Settings
+from tests.conftest import IN_CI
+from tests.imap_server import DOVECOT, Dovecot
 from tests.integration.messaging.support import FakeTwilio, SmtpSink, free_port
 from tests.live_server import LiveServer
 
@@ -38,6 +41,19 @@ def server_socket() -> Iterator[socket.socket]:
 @pytest.fixture
 def twilio() -> Iterator[FakeTwilio]:
     server = FakeTwilio()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def dovecot(tmp_path: Path) -> Iterator[Dovecot]:
+    """A real IMAP server of this test's own (Debian's dovecot-imapd; ./dev test installs it)."""
+    if not DOVECOT:
+        if IN_CI:
+            pytest.fail("CI needs dovecot (Debian's dovecot-imapd) for the IMAP tests")
+        pytest.skip("no dovecot installed (Debian's dovecot-imapd)")
+    server = Dovecot(tmp_path)
     server.start()
     yield server
     server.stop()

@@ -42,6 +42,7 @@ NOT_PER_CUSTOMER: dict[str, str] = {
     "recommend_item_factors": "a model's factors per product",
     "recommend_popular": "a model's popular products per store, category and season",
     "service_macros": "definitions (canned replies)",
+    "service_mailboxes": "the IMAP poller's position per support mailbox",
 }
 
 
