@@ -68,7 +68,7 @@ def analytics(
         context["funnel"] = service.funnel(q, FUNNEL)["steps"]
         context["error"] = None
     except InvalidInput as exc:
-        context["error"] = exc.message
+        context["error"] = ctx.error(exc)
     return ctx.page("analytics.html", title=ctx.t["nav_analytics"], current="analytics", **context)
 
 

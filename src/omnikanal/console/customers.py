@@ -150,7 +150,7 @@ def customer(
         return refuse_page(ctx.request, ctx.lang, 404, "not_found")
     except InvalidInput as exc:  # a cursor that was tampered with
         raise PageRefused(
-            back(f"/console/customers/{quote(profile_id)}?error={quote(exc.message)}")
+            back(f"/console/customers/{quote(profile_id)}?error={quote(ctx.error(exc))}")
         ) from None
     return ctx.page(
         "customer.html",
@@ -176,10 +176,10 @@ def _refuse_without(ctx: Ctx, permission: Permission) -> None:
         raise PageRefused(refuse_page(ctx.request, ctx.lang, 403, "forbidden"))
 
 
-def _after(profile_id: str, exc: OmnikanalError | None = None) -> Response:
+def _after(ctx: Ctx, profile_id: str, exc: OmnikanalError | None = None) -> Response:
     if exc is None:
         return back(f"/console/customers/{quote(profile_id)}?done=1")
-    return back(f"/console/customers/{quote(profile_id)}?error={quote(exc.message)}")
+    return back(f"/console/customers/{quote(profile_id)}?error={quote(ctx.error(exc))}")
 
 
 @router.post("/console/customers/{profile_id}/unmerge")
@@ -192,9 +192,9 @@ async def unmerge(ctx: CustomersPage, profile_id: str) -> Response:
             ctx.hub.profiles.unmerge, profile_id, form.get("merge_id", ""), actor
         )
     except (NotFound, Conflict, InvalidInput) as exc:
-        return _after(profile_id, exc)
+        return _after(ctx, profile_id, exc)
     ctx.audit("profile.unmerge", result["profile_id"])
-    return _after(result["profile_id"])
+    return _after(ctx, result["profile_id"])
 
 
 @router.post("/console/customers/{profile_id}/consents")
@@ -214,8 +214,8 @@ async def withdraw_consent(ctx: CustomersPage, profile_id: str) -> Response:
             )
         )
     except (NotFound, InvalidInput) as exc:
-        return _after(profile_id, exc)
-    return _after(profile_id)
+        return _after(ctx, profile_id, exc)
+    return _after(ctx, profile_id)
 
 
 @router.post("/console/customers/{profile_id}/privacy")
@@ -225,7 +225,7 @@ async def file_request(ctx: CustomersPage, profile_id: str) -> Response:
     try:
         kind = RequestType(form.get("type", ""))
     except ValueError:
-        return _after(profile_id, InvalidInput("invalid_type", "unknown request type", "type"))
+        return _after(ctx, profile_id, InvalidInput("invalid_type", "unknown request type", "type"))
     if kind is RequestType.ERASURE:
         _refuse_without(ctx, Permission.PRIVACY_ERASE)
     try:
@@ -235,9 +235,9 @@ async def file_request(ctx: CustomersPage, profile_id: str) -> Response:
             )
         )
     except (NotFound, InvalidInput) as exc:
-        return _after(profile_id, exc)
+        return _after(ctx, profile_id, exc)
     ctx.audit(f"privacy.{kind.value}", filed["profile_id"])
-    return _after(profile_id)
+    return _after(ctx, profile_id)
 
 
 @router.post("/console/customers/{profile_id}/privacy/{request_id}/run")
@@ -254,7 +254,7 @@ async def run_request(ctx: CustomersPage, profile_id: str, request_id: str) -> R
             ctx.hub.privacy.run, request_id, ctx.principal.actor, may_erase=may_erase
         )
     except (NotFound, Conflict, InvalidInput) as exc:
-        return _after(profile_id, exc)
+        return _after(ctx, profile_id, exc)
     if done["type"] == RequestType.ERASURE.value:
         return back("/console/customers?done=1")
-    return _after(profile_id)
+    return _after(ctx, profile_id)

@@ -17,10 +17,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from omnikanal.auth.model import Permission, Principal
+from omnikanal.console.error_texts import error_text
 from omnikanal.console.formats import FILTERS
 from omnikanal.console.icons import CHANNEL_ICONS
 from omnikanal.console.nav import BY_KEY, visible
 from omnikanal.console.texts import LANGUAGES, TEXTS
+from omnikanal.errors import OmnikanalError
 from omnikanal.pages import environment, render
 from omnikanal.staff.model import Session
 from omnikanal.web import SESSION_COOKIE
@@ -102,6 +104,10 @@ class Ctx:
         if self.request.query_params.get("lang") in LANGUAGES:
             response.set_cookie(LANG_COOKIE, self.lang, max_age=365 * 86400, samesite="lax", httponly=True)
         return response
+
+    def error(self, exc: OmnikanalError) -> str:
+        """What a refused action says on this page, in its language."""
+        return error_text(self.lang, exc.code, exc.message)
 
     def audit(self, action: str, profile_id: str | None) -> None:
         self.hub.audit.record(self.principal.actor, action, profile_id)

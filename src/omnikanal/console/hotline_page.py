@@ -20,7 +20,7 @@ def _caller(ctx: Ctx, phone: str) -> tuple[dict[str, Any] | None, list[dict[str,
     try:
         profile = ctx.hub.profiles.lookup("phone", phone)
     except (NotFound, InvalidInput) as exc:
-        return None, [], exc.message
+        return None, [], ctx.error(exc)
     ctx.audit("console.caller", profile["id"])
     events = ctx.hub.profiles.timeline(profile["id"], TimelineQuery(limit=20))["events"]
     return profile, events, None

@@ -69,7 +69,7 @@ async def check_or_create(ctx: JourneysPage) -> Response:
             return back(f"/console/journeys/{quote(made['id'])}")
         checked = await run_in_threadpool(ctx.hub.journeys.validate, document)
     except (InvalidInput, Conflict) as exc:
-        return _editor(ctx, text, error=exc.message)
+        return _editor(ctx, text, error=ctx.error(exc))
     return _editor(ctx, text, valid=True, warnings=checked["warnings"])
 
 
@@ -86,5 +86,5 @@ async def set_status(ctx: JourneysPage, journey_id: str) -> Response:
     except NotFound:
         raise PageRefused(refuse_page(ctx.request, ctx.lang, 404, "not_found")) from None
     except (InvalidInput, Conflict) as exc:
-        return back(f"{here}?error={quote(exc.message)}")
+        return back(f"{here}?error={quote(ctx.error(exc))}")
     return back(here)

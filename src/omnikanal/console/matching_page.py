@@ -115,6 +115,6 @@ async def decide(ctx: MatchingPage, pair_id: str) -> Response:
     try:
         await run_in_threadpool(act, pair_id, ctx.principal.actor)
     except (NotFound, Conflict) as exc:
-        return back(f"/console/matching?error={quote(exc.message)}")
+        return back(f"/console/matching?error={quote(ctx.error(exc))}")
     ctx.audit(f"matching.{decision}", pair_id)
     return back("/console/matching")

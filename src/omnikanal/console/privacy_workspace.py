@@ -185,7 +185,7 @@ async def run_request(ctx: PrivacyPage, request_id: str) -> Response:
             ctx.hub.privacy.run, request_id, ctx.principal.actor, may_erase=may_erase
         )
     except (Conflict, InvalidInput, Forbidden, NotFound) as exc:
-        return back(f"{here}?error={quote(exc.message)}")
+        return back(f"{here}?error={quote(ctx.error(exc))}")
     if done["type"] == RequestType.ERASURE:
         return back(f"{here}/receipt")
     return back(here)

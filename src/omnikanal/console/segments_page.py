@@ -130,7 +130,7 @@ async def count(ctx: SegmentsPage) -> JSONResponse:
         condition, _ = _condition(form)
         preview = await run_in_threadpool(ctx.hub.segments.preview, condition)
     except InvalidInput as exc:
-        return JSONResponse({"error": exc.message, "field": exc.field}, status_code=400)
+        return JSONResponse({"error": ctx.error(exc), "field": exc.field}, status_code=400)
     return JSONResponse(
         {
             "count": preview["count"],
@@ -168,5 +168,5 @@ async def save_segment(ctx: SegmentsPage) -> Response:
         if builder is not None:
             with contextlib.suppress(NotForm):
                 draft["condition"] = condition_of(builder)
-        return _edit(ctx, draft, exc.message, 400, builder=builder)
+        return _edit(ctx, draft, ctx.error(exc), 400, builder=builder)
     return back(f"/console/segments/{quote(saved['id'])}?done={quote(ctx.t['sg_saved'])}")

@@ -60,7 +60,7 @@ def store_view(
         try:
             scanned = ctx.hub.commerce.scan.scan(gtin.strip(), store_id, None)
         except (NotFound, InvalidInput) as exc:
-            error = exc.message
+            error = ctx.error(exc)
     lists = (
         _day_lists(ctx, store_id)
         if store_id

@@ -61,6 +61,8 @@ def test_each_overview_chart_has_a_table_whose_figures_add_up_to_the_summary(
     assert re.search(r'<th scope="row">\d{4}-\d{2}-\d{2}</th>', events)
 
 
+LANGS = ("de", "en")
+
 # Emoji, pictographs and the symbols once used as channel icons (☎): what rendered as empty boxes
 # without a colour emoji font.
 EMOJI = re.compile("[\U0001f300-\U0001faff\u2600-\u26ff\u2709]")
@@ -74,3 +76,15 @@ def test_channels_show_as_svg_icons_with_their_name_not_as_emoji(shop: Shop, liv
     assert {"web", "pos"} <= {name for name, _ in icons}, icons
     assert all('aria-hidden="true"' in attrs for _, attrs in icons)
     assert not EMOJI.search(page)
+
+
+def test_a_refused_scan_says_why_in_the_pages_language_not_the_apis_english(
+    shop: Shop, live_server: LiveServer
+) -> None:
+    with httpx.Client(base_url=live_server.url, timeout=30) as client:
+        assert login(client, "admin").status_code == 303
+        asked = {"store": "store-mitte", "gtin": "40x"}
+        pages = {lang: client.get("/console/store", params={**asked, "lang": lang}).text for lang in LANGS}
+    assert "Die GTIN ist ungültig" in pages["de"]
+    assert "The GTIN is not valid" in pages["en"]
+    assert "must contain only the digits" not in pages["de"] + pages["en"]
