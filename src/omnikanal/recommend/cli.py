@@ -1,4 +1,5 @@
-"""The ``omnikanal recommend`` commands: train (with a progress bar) and show the model in force.
+"""The ``omnikanal recommend`` commands: train (with a progress bar; the channel scores are
+refreshed after it), show the model in force, evaluate, and refresh the channel scores alone.
 
 The hub comes from the caller (``omnikanal.cli``), which owns settings and error handling.
 """
@@ -45,7 +46,25 @@ class _Commands:
                 progress.update(task, completed=done, total=total)
 
             model = hub.recommend.train(window_days=window_days, progress=step)
+            figures = hub.recommend_channels.refresh()
         self._show(model)
+        self._show_channels(figures)
+
+    def channels(self) -> None:
+        """Refresh every customer's next-best-channel scores and the channels' population rates."""
+        with self.hub_factory() as hub:
+            figures = hub.recommend_channels.refresh()
+        self._show_channels(figures)
+
+    def _show_channels(self, figures: dict[str, Any]) -> None:
+        table = Table(
+            title=f"channel scores: {figures['customers']:,} customers, {figures['messages']:,} messages"
+        )
+        table.add_column("channel")
+        table.add_column("population rate", justify="right")
+        for channel, rate in figures["rates"].items():
+            table.add_row(channel, f"{rate:.1%}")
+        self.console.print(table)
 
     def status(self) -> None:
         """The model in force: its version, when it was trained, on what, and how long it took."""
@@ -78,6 +97,8 @@ class _Commands:
                 label = f"a generated history of {len(rows):,} interactions"
             with self.console.status("training on the earlier 80 %"):
                 scores = hub.recommend.evaluate(rows=rows, categories=categories)
+            replay = hub.recommend_channels.evaluate(hub.settings.messaging_auto_fallback)
+        self._show_replay(replay)
         if not scores:
             self.console.print("nothing to evaluate: no customer has interactions before the split")
             raise typer.Exit(code=1)
@@ -86,6 +107,19 @@ class _Commands:
             table.add_column(column, justify="left" if column == "method" else "right")
         for s in scores:
             table.add_row(s.method, f"{s.ndcg:.4f}", f"{s.recall:.4f}", f"{s.coverage:.1%}")
+        self.console.print(table)
+
+    def _show_replay(self, replay: Any) -> None:
+        if not replay.occasions:
+            self.console.print("next best channel: no message acted on by a customer with two channels yet")
+            return
+        table = Table(
+            title=f"next best channel, replay of the hub's messages ({replay.occasions:,} acted on)"
+        )
+        for column in ("method", "chosen channel was the one acted on"):
+            table.add_column(column, justify="left" if column == "method" else "right")
+        table.add_row("next best channel", f"{replay.model_hits / replay.occasions:.1%}")
+        table.add_row("fixed order", f"{replay.baseline_hits / replay.occasions:.1%}")
         self.console.print(table)
 
     def _show(self, model: dict[str, Any]) -> None:
@@ -106,4 +140,5 @@ def recommend_app(hub_factory: HubFactory, console: Console) -> typer.Typer:
     app.command("train")(commands.train)
     app.command("status")(commands.status)
     app.command("evaluate")(commands.evaluate)
+    app.command("channels")(commands.channels)
     return app
