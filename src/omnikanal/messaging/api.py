@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl
 import orjson
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError, ValidatorFunctionWrapHandler, field_validator
 from starlette.concurrency import run_in_threadpool
 
 from omnikanal.auth.model import Permission, Principal
@@ -77,6 +77,14 @@ class MessageIn(BaseModel):
     to: str | None = Field(default=None, max_length=2000, description="webhook only: the URL to call")
     queue: str | None = Field(default=None, max_length=80, description="task only: hotline or store:<id>")
     kind: str | None = Field(default=None, max_length=40, description="task only: call, pickup, ...")
+
+    @field_validator("send_at", mode="wrap")
+    @classmethod
+    def _send_at(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        try:
+            return handler(value)
+        except ValidationError:  # one message naming the field, not one per member of the union
+            raise ValueError("an ISO 8601 time or best_hour") from None
 
 
 class TaskDone(BaseModel):

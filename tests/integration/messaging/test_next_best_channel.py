@@ -1,0 +1,175 @@
+"""Next best channel and best hour end to end, on SQLite and PostgreSQL: messages go out, the
+customers act on some (clicks, a visit after a message), recommend's processor scores the
+channels, and the gate's auto ranks by those scores within consent; send_at best_hour schedules
+at the customer's own hour and quiet hours still rule; the channels API and its bad input."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from omnikanal.clock import FixedClock
+from omnikanal.consent.model import ConsentChange, ConsentStatus
+from omnikanal.hub import Hub
+from omnikanal.messaging.model import Status
+from tests.helpers import assert_error, bearer, wait_processed
+from tests.integration.messaging.support import customer, grant
+from tests.integration.messaging.test_email import send
+
+NEWS = {"subject": "Neu da", "text": "Die Woche im Markt"}
+
+
+def _history(
+    hub: Hub, http: httpx.Client, token: str, pid: str, channel: str, count: int, acted: int
+) -> None:
+    """``count`` transactional messages on a channel (no cap), ``acted`` of them clicked."""
+    for n in range(count):
+        sent = send(http, token, profile_id=pid, channel=channel, transactional=True, content=NEWS)
+        assert sent["status"] == "sent", sent
+        if n < acted:
+            hub.messaging.record_status(sent["id"], Status.CLICKED, {"url": "https://shop.example/"})
+
+
+def _reachable(hub: Hub, user: str, n: int, personal: bool = True) -> str:
+    pid = customer(hub, user, email=f"{user}@example.org", phone=f"+49151000000{n:02d}")
+    grant(hub, pid, "email_marketing", "email")
+    grant(hub, pid, "sms_marketing", "sms")
+    if personal:
+        grant(hub, pid, "personalisation")
+    return pid
+
+
+def _channels(http: httpx.Client, token: str, pid: str) -> dict[str, Any]:
+    response = http.get(f"/api/profiles/{pid}/channels", headers=bearer(token))
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def test_auto_picks_the_channel_the_customer_acts_on_within_consent(
+    hub: Hub, http: httpx.Client, admin_token: str
+) -> None:
+    kim = _reachable(hub, "kim", 1)
+    max_ = _reachable(hub, "max", 2, personal=False)
+    for pid in (kim, max_):
+        _history(hub, http, admin_token, pid, "email", 4, 0)
+        _history(hub, http, admin_token, pid, "sms", 4, 4)
+    wait_processed(hub)
+    hub.recommend_channels.refresh()
+
+    scores = {c["channel"]: c for c in _channels(http, admin_token, kim)["channels"]}
+    assert (scores["sms"]["messages"], scores["sms"]["reactions"]) == (4, 4)
+    assert (scores["email"]["messages"], scores["email"]["reactions"]) == (4, 0)
+    assert scores["sms"]["score"] > scores["email"]["score"]
+    assert scores["push"]["basis"] == "population"
+
+    chosen = send(http, admin_token, profile_id=kim, channel="auto", content=NEWS)
+    assert chosen["channel"] == "sms", chosen
+    reason = chosen["decision"]["channel_reason"]
+    assert reason.startswith("next_best_channel sms "), reason
+    assert " > email " in reason
+
+    # the same history without personalisation consent: the fixed order (email first)
+    plain = send(http, admin_token, profile_id=max_, channel="auto", content=NEWS)
+    assert (plain["channel"], plain["decision"]["channel_reason"]) == ("email", "fallback_order")
+
+    # sms consent withdrawn: never sms, however high its score
+    hub.consent.record(kim, [ConsentChange("sms_marketing", ConsentStatus.WITHDRAWN)], source="test")
+    after = send(http, admin_token, profile_id=kim, channel="auto", content=NEWS)
+    assert after["channel"] == "email", after
+    body = _channels(http, admin_token, kim)
+    assert {c["channel"]: c["consent"] for c in body["channels"]}["sms"] is False
+    assert body["personal"] is True
+
+
+def test_a_visit_after_a_message_counts_and_few_messages_stay_near_the_population_rate(
+    hub: Hub, http: httpx.Client, admin_token: str, clock: FixedClock, make_channel: Any
+) -> None:
+    many = _reachable(hub, "ria", 3)
+    _history(hub, http, admin_token, many, "email", 10, 5)
+    few = _reachable(hub, "ole", 4)
+    _history(hub, http, admin_token, few, "email", 1, 0)
+    clock.advance(timedelta(hours=2))
+    web = make_channel("webshop", "web").write_key
+    view = {
+        "type": "track",
+        "userId": "ole",
+        "event": "Product Viewed",
+        "properties": {"sku": "DRILL-1"},
+        "timestamp": clock.now().isoformat(),
+    }
+    assert http.post("/v1/track", json=view, auth=(web, "")).status_code == 200
+    wait_processed(hub)
+    figures = hub.recommend_channels.refresh()
+    assert figures["rates"]["email"] == round(6 / 11, 4)  # ria's five clicks and ole's visit, of 11
+
+    email = {c["channel"]: c for c in _channels(http, admin_token, few)["channels"]}["email"]
+    assert (email["messages"], email["reactions"]) == (1, 1)  # the visit two hours after it
+    prior = hub.settings.recommend_channel_prior_strength
+    assert abs(email["score"] - (1 + prior * 6 / 11) / (1 + prior)) < 1e-5
+
+
+def test_send_at_best_hour_waits_for_the_customers_hour_and_quiet_hours_still_rule(
+    hub: Hub, http: httpx.Client, admin_token: str, clock: FixedClock, make_channel: Any
+) -> None:
+    web = make_channel("webshop", "web").write_key
+    evening = _reachable(hub, "eva", 5)
+    night = _reachable(hub, "nils", 6)
+    stranger = _reachable(hub, "udo", 7, personal=False)
+    events = []
+    for day in range(1, 8):
+        for user, hour in (("eva", 19), ("nils", 22), ("udo", 19)):
+            at = datetime(2026, 6, day, hour - 2, 15, tzinfo=UTC)  # 19:15 and 22:15 in Berlin (CEST)
+            props = {"sku": "PAINT-1"}
+            events.append(
+                {
+                    "type": "track",
+                    "userId": user,
+                    "event": "Product Viewed",
+                    "properties": props,
+                    "timestamp": at.isoformat(),
+                }
+            )
+    assert http.post("/v1/batch", json={"batch": events}, auth=(web, "")).status_code == 200
+    wait_processed(hub)
+
+    best = send(http, admin_token, profile_id=evening, channel="email", content=NEWS, send_at="best_hour")
+    assert best["status"] == "queued"
+    assert best["due_at"] == "2026-06-10T17:00:00Z"  # 19:00 in Berlin, today
+    assert best["send_time"]["hour"] == 19
+    assert best["send_time"]["timezone"] == "Europe/Berlin"
+
+    fallback = send(
+        http, admin_token, profile_id=stranger, channel="email", content=NEWS, send_at="best_hour"
+    )
+    assert fallback["send_time"]["hour"] == hub.settings.recommend_best_hour_fallback  # no consent
+    assert "no personalisation consent" in fallback["send_time"]["reason"]
+    assert fallback["due_at"] == "2026-06-11T08:00:00Z"  # 10:00 tomorrow in Berlin
+
+    late = send(http, admin_token, profile_id=night, channel="email", content=NEWS, send_at="best_hour")
+    assert late["send_time"]["hour"] == 22
+    assert late["due_at"] == "2026-06-10T20:00:00Z"
+    clock.advance(timedelta(hours=10))  # 22:00 in Berlin: inside the quiet hours (20:00-08:00)
+    hub.dispatcher.run_once()
+    deferred = http.get(f"/api/messages/{late['id']}", headers=bearer(admin_token)).json()
+    assert (deferred["status"], deferred["reason"]) == ("deferred", "quiet_hours")
+    assert deferred["due_at"] == "2026-06-11T06:00:00Z"  # 08:00 in Berlin
+
+
+def test_bad_input_to_the_channels_api_and_to_send_at(hub: Hub, http: httpx.Client, admin_token: str) -> None:
+    unknown = http.get("/api/profiles/nobody/channels", headers=bearer(admin_token))
+    assert_error(unknown, 404, "profile_not_found")
+    too_long = http.get(f"/api/profiles/{'x' * 41}/channels", headers=bearer(admin_token))
+    assert too_long.status_code == 400
+    assert too_long.json()["error"]["field"] == "profile_id"
+    assert http.get("/api/profiles/nobody/channels").status_code == 401
+    pid = _reachable(hub, "bad", 8)
+    wrong = http.post(
+        "/api/messages",
+        json={"profile_id": pid, "channel": "email", "content": NEWS, "send_at": "noon"},
+        headers=bearer(admin_token),
+    )
+    assert wrong.status_code == 400
+    assert wrong.json()["error"]["field"] == "send_at"
