@@ -168,6 +168,7 @@ class ChannelScoreService:
             "customers": len(merged),
             "messages": sum(c.messages for c in totals.values()),
             "rates": {ch: round(v, 4) for ch, v in channel_rates.items()},
+            "channels": {r["channel"]: (r["messages"], r["reactions"]) for r in rate_rows},
             "seconds": round(time.perf_counter() - started, 3),
         }
 

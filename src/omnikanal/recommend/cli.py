@@ -57,13 +57,15 @@ class _Commands:
         self._show_channels(figures)
 
     def _show_channels(self, figures: dict[str, Any]) -> None:
-        table = Table(
-            title=f"channel scores: {figures['customers']:,} customers, {figures['messages']:,} messages"
+        self.console.print(
+            f"channel scores of {figures['customers']:,} customers from {figures['messages']:,} messages"
         )
-        table.add_column("channel")
-        table.add_column("population rate", justify="right")
+        table = Table(title="population rates (the prior of every score)")
+        for column in ("channel", "messages", "acted on", "rate"):
+            table.add_column(column, justify="left" if column == "channel" else "right")
         for channel, rate in figures["rates"].items():
-            table.add_row(channel, f"{rate:.1%}")
+            messages, reactions = figures["channels"].get(channel, (0, 0))
+            table.add_row(channel, f"{messages:,}", f"{reactions:,}", f"{rate:.1%}")
         self.console.print(table)
 
     def status(self) -> None:
@@ -113,10 +115,9 @@ class _Commands:
         if not replay.occasions:
             self.console.print("next best channel: no message acted on by a customer with two channels yet")
             return
-        table = Table(
-            title=f"next best channel, replay of the hub's messages ({replay.occasions:,} acted on)"
-        )
-        for column in ("method", "chosen channel was the one acted on"):
+        self.console.print(f"next best channel: replay of {replay.occasions:,} messages acted on")
+        table = Table(title="how often the channel chosen was the one acted on")
+        for column in ("method", "hit rate"):
             table.add_column(column, justify="left" if column == "method" else "right")
         table.add_row("next best channel", f"{replay.model_hits / replay.occasions:.1%}")
         table.add_row("fixed order", f"{replay.baseline_hits / replay.occasions:.1%}")

@@ -5,16 +5,22 @@ at the customer's own hour and quiet hours still rule; the channels API and its 
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import func, select
 
 from omnikanal.clock import FixedClock
 from omnikanal.consent.model import ConsentChange, ConsentStatus
 from omnikanal.hub import Hub
 from omnikanal.messaging.model import Status
+from omnikanal.recommend.tables import recommend_channel_messages, recommend_channel_scores
+from omnikanal.settings import Settings
 from tests.helpers import assert_error, bearer, wait_processed
+from tests.integration.cli.test_cli import run
 from tests.integration.messaging.support import customer, grant
 from tests.integration.messaging.test_email import send
 
@@ -173,3 +179,56 @@ def test_bad_input_to_the_channels_api_and_to_send_at(hub: Hub, http: httpx.Clie
     )
     assert wrong.status_code == 400
     assert wrong.json()["error"]["field"] == "send_at"
+
+
+def test_the_commands_refresh_the_scores_and_replay_the_choice_against_the_fixed_order(
+    hub: Hub, http: httpx.Client, admin_token: str, settings: Settings, tmp_path: Path
+) -> None:
+    for n, user in enumerate(("ada", "ben")):
+        pid = _reachable(hub, user, 10 + n)
+        _history(hub, http, admin_token, pid, "email", 3, 0)
+        _history(hub, http, admin_token, pid, "sms", 3, 3)
+    wait_processed(hub)
+    env = {
+        **os.environ,
+        "OMNIKANAL_DATABASE_URL": settings.database_url,
+        "OMNIKANAL_DATA_DIR": str(tmp_path / "cli"),
+        "COLUMNS": "200",
+    }
+    refreshed = run(["recommend", "channels"], env, check=False)
+    assert refreshed.returncode == 0, refreshed.stdout + refreshed.stderr
+    assert "channel scores of 2 customers from 12 messages" in refreshed.stdout, refreshed.stdout
+    cells = [line.replace("│", " ").split() for line in refreshed.stdout.splitlines() if "%" in line]
+    rows = {cell[0]: cell[1:] for cell in cells}
+    assert rows["sms"] == ["6", "6", "100.0%"], refreshed.stdout
+    assert rows["email"] == ["6", "0", "0.0%"], refreshed.stdout
+    replay = run(["recommend", "evaluate"], env, check=False)
+    lines = replay.stdout.splitlines()
+    assert "next best channel: replay of 6 messages acted on" in lines, replay.stdout
+    assert any("next best channel" in line and "100.0%" in line for line in lines), replay.stdout
+    assert any("fixed order" in line and "0.0%" in line for line in lines), replay.stdout
+
+
+def test_erasure_removes_the_persons_messages_reactions_and_scores(
+    hub: Hub, http: httpx.Client, admin_token: str
+) -> None:
+    pid = _reachable(hub, "gone", 20)
+    _history(hub, http, admin_token, pid, "sms", 2, 1)
+    wait_processed(hub)
+
+    def held() -> int:
+        with hub.engine.connect() as conn:
+            return sum(
+                conn.execute(select(func.count()).where(t.c.profile_id == pid)).scalar_one()
+                for t in (recommend_channel_messages, recommend_channel_scores)
+            )
+
+    assert held() > 0
+    dpo = hub.tokens.create("dpo", "privacy")[1]
+    erased = http.post(
+        "/api/privacy/requests",
+        json={"type": "erasure", "identifier": {"type": "user_id", "value": "gone"}},
+        headers=bearer(dpo),
+    )
+    assert erased.status_code == 201, erased.text
+    assert held() == 0
