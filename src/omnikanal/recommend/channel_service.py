@@ -120,15 +120,17 @@ class ChannelScoreService:
             self.refresh_profiles(conn, sorted(touched))
 
     def refresh_profiles(self, conn: Connection, profile_ids: Sequence[str]) -> None:
-        """These customers' scores, against the population rates of the last full refresh (or of
-        now, when there was none)."""
+        """These customers' scores, against the population rates of the last full refresh; before
+        the first one, the rates of now are computed once and kept."""
         stored = store.rates(conn)
         if stored:
             channel_rates = {ch: float(row.rate) for ch, row in stored.items()}
         else:
-            channel_rates = rates(population(store.counts(conn, None).values()))
+            totals = population(store.counts(conn, None).values())
+            channel_rates = rates(totals)
+            store.write_rates(conn, self._rate_rows(totals, channel_rates))
         found = store.counts(conn, profile_ids)
-        store.write_scores(conn, self._rows(found, channel_rates), profile_ids)
+        store.write_scores(conn, self._rows(found, channel_rates))
 
     def refresh(self) -> dict[str, Any]:
         """Every customer's scores and the population rates, from all messages so far; rows of
@@ -145,22 +147,12 @@ class ChannelScoreService:
                 target[channel] = Counts(had.messages + c.messages, had.reactions + c.reactions)
         totals = population(merged.values())
         channel_rates = rates(totals)
-        now = self._clock.now()
         rows = self._rows(merged, channel_rates)
-        rate_rows = [
-            {
-                "channel": ch,
-                "messages": totals.get(ch, Counts(0, 0)).messages,
-                "reactions": totals.get(ch, Counts(0, 0)).reactions,
-                "rate": round(channel_rates[ch], 6),
-                "updated_at": now,
-            }
-            for ch in SCORED
-        ]
+        rate_rows = self._rate_rows(totals, channel_rates)
 
         def write(conn: Connection) -> None:
             store.rekey(conn, live)
-            store.write_scores(conn, rows, None)
+            store.write_scores(conn, rows)
             store.write_rates(conn, rate_rows)
 
         run_write(self._engine, write)
@@ -171,6 +163,21 @@ class ChannelScoreService:
             "channels": {r["channel"]: (r["messages"], r["reactions"]) for r in rate_rows},
             "seconds": round(time.perf_counter() - started, 3),
         }
+
+    def _rate_rows(
+        self, totals: Mapping[str, Counts], channel_rates: Mapping[str, float]
+    ) -> list[dict[str, Any]]:
+        now = self._clock.now()
+        return [
+            {
+                "channel": ch,
+                "messages": totals.get(ch, Counts(0, 0)).messages,
+                "reactions": totals.get(ch, Counts(0, 0)).reactions,
+                "rate": round(channel_rates[ch], 6),
+                "updated_at": now,
+            }
+            for ch in SCORED
+        ]
 
     def _rows(
         self, found: Mapping[str, Mapping[str, Counts]], channel_rates: Mapping[str, float]

@@ -3,11 +3,13 @@ event log, the scores per customer and channel, the channels' population rates."
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, case, delete, exists, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from omnikanal.db.engine import insert_ignoring_duplicates
 from omnikanal.recommend.tables import (
@@ -111,16 +113,17 @@ def rekey(conn: Connection, live: Mapping[str, str]) -> None:
             conn.execute(delete(recommend_channel_scores).where(s.profile_id == old))
 
 
-def write_scores(conn: Connection, rows: list[dict[str, Any]], profile_ids: Iterable[str] | None) -> None:
-    """Replace the scores of these customers (of everyone when ``profile_ids`` is None)."""
-    if profile_ids is None:
-        conn.execute(delete(recommend_channel_scores))
-    else:
-        ids = sorted(set(profile_ids))
-        for n in range(0, len(ids), CHUNK):
-            conn.execute(delete(recommend_channel_scores).where(s.profile_id.in_(ids[n : n + CHUNK])))
+def write_scores(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Each (customer, channel) score replaced by the new one. An upsert, not delete and insert: the
+    processor and a full refresh may write the same customer at once without a key conflict."""
+    if not rows:
+        return
+    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    stmt = insert(recommend_channel_scores)
+    changed = {c: stmt.excluded[c] for c in ("messages", "reactions", "score", "updated_at")}
+    upsert = stmt.on_conflict_do_update(index_elements=["profile_id", "channel"], set_=changed)
     for n in range(0, len(rows), CHUNK):
-        conn.execute(recommend_channel_scores.insert(), rows[n : n + CHUNK])
+        conn.execute(upsert, rows[n : n + CHUNK])
 
 
 def write_rates(conn: Connection, rows: list[dict[str, Any]]) -> None:

@@ -22,6 +22,7 @@ from omnikanal.recommend.channels import (
     scores,
     smoothed,
 )
+from omnikanal.recommend.jobs import ChannelsProcessor
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -100,3 +101,13 @@ def test_the_replay_counts_how_often_the_best_scored_channel_was_the_one_acted_o
     assert result.baseline_hits == 0
     # from the second sms on, the history before it speaks for sms
     assert result.model_hits >= 8
+
+
+def test_the_channel_processor_reads_only_message_statuses_replies_and_calls() -> None:
+    interest = ChannelsProcessor(None).interest(None)  # type: ignore[arg-type]
+    for name in ("Message Sent", "Message Opened", "Message Clicked", "Case Message Received", "Call Ended"):
+        assert interest.wants("track", name), name
+    for name in ("Product Viewed", "Order Completed", "Message Delivered", "Consent Updated"):
+        assert not interest.wants("track", name), name
+    assert not interest.wants("page", None)
+    assert not interest.wants("identify", None)
