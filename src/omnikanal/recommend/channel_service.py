@@ -22,8 +22,11 @@ from omnikanal.db.engine import read_tx, run_write
 
 from . import channel_store as store
 from .channels import (
+    ANY_CHANNEL,
     CALLS,
     DIRECT,
+    ORDER_UPDATED,
+    PICKED_UP,
     REPLY,
     REPLY_CHANNEL,
     SCORED,
@@ -84,7 +87,7 @@ class ChannelScoreService:
     # -- from the event log (the worker's processor) ----------------------------------------------
 
     def record(self, conn: Connection, batch: Sequence[Any]) -> None:
-        """Messages sent, their opens and clicks, replies and calls; then the scores of the
+        """Messages sent, their opens and clicks, replies, calls and pick-ups; then the scores of the
         customers they concern. Messages go in first, so a reaction in the same batch finds its one."""
         window = timedelta(hours=self.params.window_hours)
         messages: list[dict[str, Any]] = []
@@ -109,6 +112,8 @@ class ChannelScoreService:
                 reactions.append(_reaction(pid, REPLY_CHANNEL[event.channel], "reply", at))
             elif name in CALLS:
                 reactions.append(_reaction(pid, None, "call", at))
+            elif name == ORDER_UPDATED and props.get("status") == PICKED_UP:
+                reactions.append(_reaction(pid, ANY_CHANNEL, "pickup", at))
             else:
                 continue
             touched.add(pid)

@@ -20,7 +20,7 @@ from omnikanal.recommend.tables import (
     recommend_interactions,
 )
 
-from .channels import PHONE_CHANNELS, Counts
+from .channels import ANY_CHANNEL, PHONE_CHANNELS, Counts
 
 m = recommend_channel_messages.c
 r = recommend_channel_reactions.c
@@ -50,6 +50,16 @@ def add_reactions(conn: Connection, rows: list[dict[str, Any]]) -> None:
         conn.execute(recommend_channel_reactions.insert(), rows)
 
 
+def _answers() -> Any:
+    """A reaction row answers a message: a reply on its channel, a call (phone channels, NULL), a
+    pick-up (any channel)."""
+    return or_(
+        r.channel == m.channel,
+        r.channel == ANY_CHANNEL,
+        and_(r.channel.is_(None), m.channel.in_(PHONE_CHANNELS)),
+    )
+
+
 def _acted() -> Any:
     """A message was acted on: a direct reaction, or a reply on its channel, a call (phone
     channels), or an interaction with products after it and before its window ends."""
@@ -57,7 +67,7 @@ def _acted() -> Any:
         r.profile_id == m.profile_id,
         r.at > m.sent_at,
         r.at <= m.window_end,
-        or_(r.channel == m.channel, and_(r.channel.is_(None), m.channel.in_(PHONE_CHANNELS))),
+        _answers(),
     )
     visit = exists().where(i.profile_id == m.profile_id, i.at > m.sent_at, i.at <= m.window_end, i.weight > 0)
     return or_(m.reacted_at.is_not(None), reply, visit)
@@ -89,7 +99,7 @@ def history(conn: Connection) -> list[Any]:
             r.profile_id == m.profile_id,
             r.at > m.sent_at,
             r.at <= m.window_end,
-            or_(r.channel == m.channel, and_(r.channel.is_(None), m.channel.in_(PHONE_CHANNELS))),
+            _answers(),
         )
         .scalar_subquery()
     )

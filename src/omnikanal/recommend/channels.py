@@ -28,7 +28,11 @@ SENT = "Message Sent"
 DIRECT: dict[str, str] = {"Message Opened": "opened", "Message Clicked": "clicked"}
 REPLY = "Case Message Received"
 CALLS = frozenset({"Call Started", "Call Ended"})
-EVENT_NAMES = frozenset({SENT, *DIRECT, REPLY, *CALLS})
+# commerce's order status event; a pick-up (properties.status "picked_up") answers any channel
+ORDER_UPDATED = "Order Updated"
+PICKED_UP = "picked_up"
+ANY_CHANNEL = "*"  # a reaction row's channel when it counts for a message on any channel
+EVENT_NAMES = frozenset({SENT, *DIRECT, REPLY, *CALLS, ORDER_UPDATED})
 
 
 @dataclass(frozen=True, slots=True)

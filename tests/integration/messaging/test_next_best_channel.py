@@ -17,7 +17,11 @@ from omnikanal.clock import FixedClock
 from omnikanal.consent.model import ConsentChange, ConsentStatus
 from omnikanal.hub import Hub
 from omnikanal.messaging.model import Status
-from omnikanal.recommend.tables import recommend_channel_messages, recommend_channel_scores
+from omnikanal.recommend.tables import (
+    recommend_channel_messages,
+    recommend_channel_reactions,
+    recommend_channel_scores,
+)
 from omnikanal.settings import Settings
 from tests.helpers import assert_error, bearer, wait_processed
 from tests.integration.cli.test_cli import run
@@ -97,6 +101,8 @@ def test_a_visit_after_a_message_counts_and_few_messages_stay_near_the_populatio
     _history(hub, http, admin_token, many, "email", 10, 5)
     few = _reachable(hub, "ole", 4)
     _history(hub, http, admin_token, few, "email", 1, 0)
+    picker = _reachable(hub, "pia", 5)
+    _history(hub, http, admin_token, picker, "sms", 1, 0)
     clock.advance(timedelta(hours=2))
     web = make_channel("webshop", "web").write_key
     view = {
@@ -107,6 +113,10 @@ def test_a_visit_after_a_message_counts_and_few_messages_stay_near_the_populatio
         "timestamp": clock.now().isoformat(),
     }
     assert http.post("/v1/track", json=view, auth=(web, "")).status_code == 200
+    # a pick-up in store after an SMS counts for it; another order status does not
+    for status in ("confirmed", "picked_up"):
+        update = {**view, "userId": "pia", "event": "Order Updated", "properties": {"status": status}}
+        assert http.post("/v1/track", json=update, auth=(web, "")).status_code == 200
     wait_processed(hub)
     figures = hub.recommend_channels.refresh()
     assert figures["rates"]["email"] == round(6 / 11, 4)  # ria's five clicks and ole's visit, of 11
@@ -115,6 +125,12 @@ def test_a_visit_after_a_message_counts_and_few_messages_stay_near_the_populatio
     assert (email["messages"], email["reactions"]) == (1, 1)  # the visit two hours after it
     prior = hub.settings.recommend_channel_prior_strength
     assert abs(email["score"] - (1 + prior * 6 / 11) / (1 + prior)) < 1e-5
+    sms = {c["channel"]: c for c in _channels(http, admin_token, picker)["channels"]}["sms"]
+    assert (sms["messages"], sms["reactions"]) == (1, 1)
+    with hub.engine.connect() as conn:
+        r = recommend_channel_reactions.c
+        kinds = conn.execute(select(r.kind, r.channel).where(r.profile_id == picker)).all()
+    assert [tuple(k) for k in kinds] == [("pickup", "*")]  # the confirmation is no reaction
 
 
 def test_send_at_best_hour_waits_for_the_customers_hour_and_quiet_hours_still_rule(

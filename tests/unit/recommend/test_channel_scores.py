@@ -105,7 +105,14 @@ def test_the_replay_counts_how_often_the_best_scored_channel_was_the_one_acted_o
 
 def test_the_channel_processor_reads_only_message_statuses_replies_and_calls() -> None:
     interest = ChannelsProcessor(None).interest(None)  # type: ignore[arg-type]
-    for name in ("Message Sent", "Message Opened", "Message Clicked", "Case Message Received", "Call Ended"):
+    for name in (
+        "Message Sent",
+        "Message Opened",
+        "Message Clicked",
+        "Case Message Received",
+        "Call Ended",
+        "Order Updated",
+    ):
         assert interest.wants("track", name), name
     for name in ("Product Viewed", "Order Completed", "Message Delivered", "Consent Updated"):
         assert not interest.wants("track", name), name
