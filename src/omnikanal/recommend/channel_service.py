@@ -252,8 +252,14 @@ class ChannelScoreService:
             )
         return live, personal, out
 
-    def evaluate(self, fixed_order: Sequence[str]) -> ChannelEvaluation:
-        """Replay of the hub's messages: next best channel against the fixed order."""
+    def evaluate(self, fixed_order: Sequence[str], history: Sequence[Any] | None = None) -> ChannelEvaluation:
+        """Replay of the hub's messages (or of ``history`` given): next best channel against the
+        fixed order."""
+        if history is None:
+            history = self._history()
+        return evaluate(history, fixed_order, self.params.prior_strength)
+
+    def _history(self) -> list[Sent]:
         with read_tx(self._engine) as conn:
             stored = store.history(conn)
         live = self._profiles.live_ids({row.profile_id for row in stored})
@@ -263,7 +269,7 @@ class ChannelScoreService:
             acted = min(times) if times else None
             person = live.get(row.profile_id, row.profile_id)
             history.append(Sent(person, row.channel, row.sent_at, row.window_end, acted))
-        return evaluate(history, fixed_order, self.params.prior_strength)
+        return history
 
 
 def _message(message_id: str, pid: str, channel: str, at: datetime, window: timedelta) -> dict[str, Any]:

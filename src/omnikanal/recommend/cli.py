@@ -86,7 +86,8 @@ class _Commands:
             ),
         ] = None,
     ) -> None:
-        """Time-based split (80/20): NDCG@10, recall@10 and coverage of the model and two baselines."""
+        """Time-based split (80/20): NDCG@10, recall@10 and coverage of the model and two baselines;
+        before it, next best channel against the fixed order (a replay of the messages)."""
         from omnikanal.recommend import generate
 
         with self.hub_factory() as hub:
@@ -99,8 +100,13 @@ class _Commands:
                 label = f"a generated history of {len(rows):,} interactions"
             with self.console.status("training on the earlier 80 %"):
                 scores = hub.recommend.evaluate(rows=rows, categories=categories)
-            replay = hub.recommend_channels.evaluate(hub.settings.messaging_auto_fallback)
-        self._show_replay(replay)
+            order = hub.settings.messaging_auto_fallback
+            replay = hub.recommend_channels.evaluate(order)
+            self._show_replay(replay, "the hub's messages")
+            if generated is not None:
+                sent = generate.messages(min(5000, max(100, generated // 100)))
+                replay = hub.recommend_channels.evaluate(order, sent)
+                self._show_replay(replay, f"{len(sent):,} generated messages")
         if not scores:
             self.console.print("nothing to evaluate: no customer has interactions before the split")
             raise typer.Exit(code=1)
@@ -111,11 +117,13 @@ class _Commands:
             table.add_row(s.method, f"{s.ndcg:.4f}", f"{s.recall:.4f}", f"{s.coverage:.1%}")
         self.console.print(table)
 
-    def _show_replay(self, replay: Any) -> None:
+    def _show_replay(self, replay: Any, label: str) -> None:
         if not replay.occasions:
-            self.console.print("next best channel: no message acted on by a customer with two channels yet")
+            self.console.print(
+                f"next best channel ({label}): no message acted on by a customer with two channels yet"
+            )
             return
-        self.console.print(f"next best channel: replay of {replay.occasions:,} messages acted on")
+        self.console.print(f"next best channel: replay of {replay.occasions:,} messages acted on ({label})")
         table = Table(title="how often the channel chosen was the one acted on")
         for column in ("method", "hit rate"):
             table.add_column(column, justify="left" if column == "method" else "right")

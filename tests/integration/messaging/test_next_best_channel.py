@@ -220,9 +220,11 @@ def test_the_commands_refresh_the_scores_and_replay_the_choice_against_the_fixed
     assert rows["email"] == ["6", "0", "0.0%"], refreshed.stdout
     replay = run(["recommend", "evaluate"], env, check=False)
     lines = replay.stdout.splitlines()
-    assert "next best channel: replay of 6 messages acted on" in lines, replay.stdout
+    assert "next best channel: replay of 6 messages acted on (the hub's messages)" in lines, replay.stdout
     assert any("next best channel" in line and "100.0%" in line for line in lines), replay.stdout
     assert any("fixed order" in line and "0.0%" in line for line in lines), replay.stdout
+    generated = run(["recommend", "evaluate", "--generated", "1000"], env, check=False)
+    assert any("generated messages)" in line for line in generated.stdout.splitlines()), generated.stdout
 
 
 def test_erasure_removes_the_persons_messages_reactions_and_scores(
