@@ -47,7 +47,9 @@ from omnikanal.privacy.service import PrivacyRegistry, PrivacyService
 from omnikanal.profiles.identity.model import IdentityRules
 from omnikanal.profiles.model import TraitRules
 from omnikanal.profiles.service import ProfileService
-from omnikanal.recommend.jobs import InteractionsProcessor, TrainingJob
+from omnikanal.recommend.channel_service import ChannelScoreService
+from omnikanal.recommend.channels import ChannelParams
+from omnikanal.recommend.jobs import ChannelsProcessor, InteractionsProcessor, TrainingJob
 from omnikanal.recommend.model import TrainParams
 from omnikanal.recommend.privacy import RecommendPersonalData
 from omnikanal.recommend.service import RecommendService
@@ -99,6 +101,7 @@ class Hub:
     partitions: PartitionJob
     recommend: RecommendService
     recommend_training: TrainingJob
+    recommend_channels: ChannelScoreService
     processors: list[Processor] = field(default_factory=list)
 
     def start(self, *, api: bool = True, worker: bool = True) -> None:
@@ -231,6 +234,20 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
     )
     # interactions with products, from views to returns; only those events' names are read
     processors.append(InteractionsProcessor())
+    # next best channel and best hour: messages and the reactions to them (those names only)
+    channel_scores = ChannelScoreService(
+        engine,
+        clock,
+        profiles,
+        consent,
+        ChannelParams(
+            window_hours=settings.recommend_channel_window_hours,
+            prior_strength=settings.recommend_channel_prior_strength,
+            fallback_hour=settings.recommend_best_hour_fallback,
+            hour_prior=settings.recommend_best_hour_prior,
+        ),
+    )
+    processors.append(ChannelsProcessor(channel_scores))
     # a known customer's scan suggests from their recommendations (with personalisation consent)
     listeners.scan_suggestions.append(recommend.scan_suggestions)
     # touchpoints copied before a merge are re-keyed to the surviving profile by the refresh job
@@ -274,6 +291,9 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
         consent=consent,
         listeners=listeners,
         recommendations=recommend.for_template,
+        # messaging asks recommend through these ports, never by importing it
+        channel_scores=channel_scores,
+        send_times=channel_scores,
     )
     # Journeys come after segments in the processor list, so a Segment Entered event written by the
     # segments processor is seen by the journeys processor on its next round.
@@ -361,7 +381,10 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
             engine, clock, settings.events_partition_months_ahead, settings.events_partition_check_seconds
         ),
         recommend=recommend,
-        recommend_training=TrainingJob(recommend.train, settings.recommend_train_seconds),
+        recommend_training=TrainingJob(
+            recommend.train, settings.recommend_train_seconds, channel_scores.refresh
+        ),
+        recommend_channels=channel_scores,
     )
 
 

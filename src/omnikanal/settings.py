@@ -506,6 +506,17 @@ class Settings(BaseSettings):
     """Recommend: latent factors per customer and product in the ALS model."""
     recommend_iterations: int = Field(default=15, ge=1, le=100)
     """Recommend: ALS iterations per training."""
+    recommend_channel_window_hours: float = Field(default=48.0, gt=0, le=24 * 30)
+    """Next best channel: an open, click, reply, call or interaction with products up to this many
+    hours after a message counts as acting on it."""
+    recommend_channel_prior_strength: float = Field(default=10.0, ge=0, le=10_000)
+    """Next best channel: weight of the channel's population rate in a customer's score, in
+    messages (a customer with this many messages is halfway between the population and their own rate)."""
+    recommend_best_hour_fallback: int = Field(default=10, ge=0, le=23)
+    """Send-time optimisation: the local hour for customers with little history or no
+    personalisation consent."""
+    recommend_best_hour_prior: float = Field(default=3.0, ge=0, le=1000)
+    """Send-time optimisation: pseudo-events at the fallback hour (more: more history needed to move away)."""
     matching_backend: Literal["duckdb", "spark"] = "duckdb"
     """The engine that trains the model and matches every profile: "duckdb" (in-process) or
     "spark" (Splink's Spark backend, for profiles that outgrow one machine; needs pyspark and Java

@@ -148,8 +148,7 @@ def lives_of(conn: Connection, profile_ids: Sequence[str]) -> tuple[dict[str, st
     states = states_of(conn, profile_ids)
     live = {p for p, state in states.items() if state == "live"}
     lives = {
-        p: p if p in live else (chain.resolve_live(conn, p) if p in states else None)
-        for p in profile_ids
+        p: p if p in live else (chain.resolve_live(conn, p) if p in states else None) for p in profile_ids
     }
     return lives, live
 
@@ -733,6 +732,7 @@ class JourneyEngine:
                 channel=body.get("channel", "auto"),
                 transactional=bool(body.get("transactional", False)),
                 purpose=body.get("purpose"),
+                best_hour=body.get("send_at") == "best_hour",
                 **common,
             )
         elif step.kind == "task":

@@ -129,6 +129,8 @@ _STEP_BODIES: dict[str, Any] = {
             "content": _CONTENT,
             "purpose": {"type": "string"},
             "transactional": {"type": "boolean"},
+            # at the customer's best hour of the day (their time zone); quiet hours still rule
+            "send_at": {"enum": ["best_hour"]},
         },
         "additionalProperties": False,
     },

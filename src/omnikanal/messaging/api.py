@@ -6,13 +6,13 @@ from __future__ import annotations
 import contextlib
 import html
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import parse_qsl
 
 import orjson
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError, ValidatorFunctionWrapHandler, field_validator
 from starlette.concurrency import run_in_threadpool
 
 from omnikanal.auth.model import Permission, Principal
@@ -66,13 +66,25 @@ class MessageIn(BaseModel):
     transactional: bool = Field(default=False, description="an order status, a receipt: no marketing consent")
     data: dict[str, Any] = Field(default_factory=dict, description="caller data for the template")
     idempotency_key: str | None = Field(default=None, min_length=1, max_length=200)
-    send_at: datetime | None = Field(default=None, description="not before this time (ISO 8601)")
+    send_at: Literal["best_hour"] | datetime | None = Field(
+        default=None,
+        description="not before this time (ISO 8601), or best_hour: the next hour of the day at which "
+        "the customer acts most (their time zone; quiet hours still rule)",
+    )
     locale: str | None = Field(
         default=None, description=f"one of: {', '.join(LOCALES)}; default: the profile's"
     )
     to: str | None = Field(default=None, max_length=2000, description="webhook only: the URL to call")
     queue: str | None = Field(default=None, max_length=80, description="task only: hotline or store:<id>")
     kind: str | None = Field(default=None, max_length=40, description="task only: call, pickup, ...")
+
+    @field_validator("send_at", mode="wrap")
+    @classmethod
+    def _send_at(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        try:
+            return handler(value)
+        except ValidationError:  # one message naming the field, not one per member of the union
+            raise ValueError("an ISO 8601 time or best_hour") from None
 
 
 class TaskDone(BaseModel):
@@ -148,7 +160,8 @@ def _may_send(principal: Principal, transactional: bool) -> None:
 )
 def send_message(hub: HubDep, principal: PrincipalDep, body: MessageIn, response: Response) -> dict[str, Any]:
     _may_send(principal, body.transactional)
-    send_at = body.send_at
+    best_hour = body.send_at == "best_hour"
+    send_at = body.send_at if isinstance(body.send_at, datetime) else None
     if send_at is not None:
         send_at = send_at.replace(tzinfo=UTC) if send_at.tzinfo is None else send_at.astimezone(UTC)
     if body.to is not None and body.channel != "webhook":
@@ -167,6 +180,7 @@ def send_message(hub: HubDep, principal: PrincipalDep, body: MessageIn, response
         data=body.data,
         idempotency_key=body.idempotency_key,
         send_at=send_at,
+        best_hour=best_hour,
         locale=body.locale,
         to=body.to,
         queue=body.queue,

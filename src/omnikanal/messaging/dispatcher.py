@@ -50,6 +50,7 @@ from omnikanal.messaging.model import (
     TransientFailure,
     Verdict,
 )
+from omnikanal.messaging.ports import ChannelScores
 from omnikanal.messaging.service import MessagingService
 from omnikanal.messaging.templates import RenderContext, RenderFailed, TemplateParts, html_from_text, render
 from omnikanal.profiles import chain
@@ -103,7 +104,10 @@ class Dispatcher:
         webhook_url: str,
         pipeline: int = 1,
         jobs: Sequence[Callable[[], int]] = (),
+        channel_scores: ChannelScores | None = None,
     ) -> None:
+        # the next best channel's scores for auto (recommend's, wired by the hub); None: fixed order
+        self._channel_scores = channel_scores
         self._engine = engine
         self._clock = clock
         self._service = service
@@ -243,6 +247,7 @@ class Dispatcher:
                 templates=[r.template for r in claimed if r.requested_channel == "auto" and r.template],
             )
             port: Any = facts_store.BatchConsent(consent, consent, suppression, conn, batch)  # type: ignore[arg-type]
+            self._add_scores(conn, claimed, batch)
         else:  # a consent port without batch reads (tests' stand-ins): one message at a time
             port = BoundConsent(consent, conn)
         # Profiles are decided in id order (they were locked in that order).
@@ -258,6 +263,9 @@ class Dispatcher:
                 writes.flush(conn)
                 live = chain.resolve_live(conn, row.profile_id)
                 facts = store.facts(conn, live, since, row.id, lock=True, engagement=auto) if live else None
+                if auto and facts is not None and self._channel_scores is not None:
+                    found = self._channel_scores.scores(conn, [facts.profile_id])
+                    facts.channel_scores = dict(found.get(facts.profile_id, {}))
             options = row.options or {}
             extra: dict[str, str] = {}
             if row.requested_channel == "webhook":
@@ -345,6 +353,18 @@ class Dispatcher:
         writes.flush(conn)
         self._service.touchpoints(conn, changes)
         return ready
+
+    def _add_scores(self, conn: Connection, claimed: list[Any], batch: facts_store.BatchFacts) -> None:
+        """The channel scores of the batch's customers with a message on ``auto``, in one read."""
+        if self._channel_scores is None:
+            return
+        wanted = {batch.live.get(r.profile_id) for r in claimed if r.requested_channel == "auto"}
+        ids = sorted(p for p in wanted if p is not None and p in batch.profiles)
+        if not ids:
+            return
+        for pid, channels in self._channel_scores.scores(conn, ids).items():
+            if pid in batch.profiles:
+                batch.profiles[pid].customer.channel_scores = dict(channels)
 
     def _render(
         self, conn: Connection, row: Any, decision: GateDecision, traits: dict[str, Any]

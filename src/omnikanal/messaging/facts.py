@@ -165,7 +165,8 @@ def read(
                 traits[pid] = stored
     live_ids = sorted(set(traits))
     profiles: dict[str, ProfileFacts] = {
-        pid: ProfileFacts(CustomerFacts(pid, _plain(raw.read_json(traits[pid])), {})) for pid in live_ids
+        pid: ProfileFacts(CustomerFacts(pid, plain_traits(raw.read_json(traits[pid])), {}))
+        for pid in live_ids
     }
     seen_ids: dict[str, list[tuple[datetime, str, str]]] = defaultdict(list)
     since = raw.time(cap_since)
@@ -240,7 +241,7 @@ def _template_channels(raw: Raw, names: list[str]) -> dict[str, frozenset[str]]:
     return {name: frozenset(channels) for name, channels in found.items()}
 
 
-def _plain(stored: dict[str, Any] | None) -> dict[str, Any]:
+def plain_traits(stored: dict[str, Any] | None) -> dict[str, Any]:
     """Trait values without their provenance."""
     out: dict[str, Any] = {}
     for key, entry in (stored or {}).items():

@@ -3,9 +3,10 @@
 Every message passes it at dispatch time (not when queued: consent can change in between) and its
 decision is stored with the message. The rules, in order:
 
-1. channel: the requested one, or for ``auto`` the stated preference, else the allowed reachable
-   channel the customer engages with (most recent, then most used), else the configured fallback
-   order;
+1. channel: the requested one, or for ``auto`` the stated preference, else (with scores for the
+   customer and their ``personalisation`` consent) the allowed reachable channel with the highest
+   next-best-channel score, else the one the customer engages with (most recent, then most used),
+   else the configured fallback order;
 2. reachability: an address for the channel;
 3. suppression of that address (hard bounces, complaints, erased people);
 4. consent for the purpose and channel (transactional messages skip the marketing consent but
@@ -38,6 +39,9 @@ from omnikanal.messaging.model import (
     QuietHours,
     Verdict,
 )
+
+# The consent purpose that lets the gate use what it learnt of the customer (channel scores).
+PERSONALISATION = "personalisation"
 
 
 class ConsentPort(Protocol):
@@ -323,6 +327,12 @@ def _choose(
     preferred = facts.preferred_channel
     if preferred in usable:
         return preferred, "preferred", True
+    ranked = _by_score(facts, usable, consent, checks)
+    if ranked:
+        why = "next_best_channel " + " > ".join(f"{c} {facts.channel_scores[c][0]:.2f}" for c in ranked)
+        if preferred:
+            why = f"preferred {preferred} not allowed or unreachable; {why}"
+        return ranked[0], why, True
     engaged = [c for c in usable if c in facts.engagement and facts.engagement[c][0] > 0]
     if engaged:
         oldest = datetime.min.replace(tzinfo=UTC)
@@ -338,3 +348,21 @@ def _choose(
         return usable[0], why, True
     reasons = ", ".join(f"{c}: {r}" for c, r in refused.items())
     return None, f"no channel is allowed and reachable ({reasons})", None
+
+
+def _by_score(
+    facts: CustomerFacts, usable: list[str], consent: ConsentPort, checks: list[dict[str, Any]]
+) -> list[str]:
+    """The usable channels by score (highest first, ties in the fallback order), when the customer
+    has scores and ``personalisation`` consent; else none (the fixed order decides)."""
+    if not facts.channel_scores or not any(c in facts.channel_scores for c in usable):
+        return []
+    try:
+        allowed = consent.may_contact(facts.profile_id, PERSONALISATION).allowed
+    except OmnikanalError:
+        allowed = False
+    scores = {c: round(facts.channel_scores[c][0], 4) for c in usable if c in facts.channel_scores}
+    checks.append({"rule": "next_best_channel", "personalisation": allowed, "scores": scores, "ok": True})
+    if not allowed:
+        return []
+    return sorted(scores, key=lambda c: -scores[c])

@@ -147,6 +147,9 @@ class CustomerFacts:
     engagement: dict[str, tuple[int, datetime | None]] = field(default_factory=dict)
     # passed_at and channel of the marketing messages already let through in the cap window
     recent_marketing: list[tuple[datetime, str]] = field(default_factory=list)
+    # channel -> (chance to act after a message, messages it rests on): the next best channel's
+    # scores (recommend's, through a port); empty when there are none for the customer
+    channel_scores: dict[str, tuple[float, int]] = field(default_factory=dict)
 
     @property
     def timezone(self) -> str | None:

@@ -22,6 +22,7 @@ from omnikanal.ids import new_id
 from omnikanal.ingest.service import IngestService
 from omnikanal.listeners import Listeners
 from omnikanal.messaging import store
+from omnikanal.messaging.facts import plain_traits
 from omnikanal.messaging.gate import ConsentPort
 from omnikanal.messaging.inbound import InboundMessages
 from omnikanal.messaging.model import (
@@ -34,6 +35,7 @@ from omnikanal.messaging.model import (
     TIMELINE_EVENT,
     Status,
 )
+from omnikanal.messaging.ports import BEST_HOUR, SendTimes, schedule
 from omnikanal.messaging.push import PushSubscriptions
 from omnikanal.messaging.reports import Report
 from omnikanal.messaging.tables import message_statuses, message_templates, messages, staff_tasks
@@ -108,6 +110,7 @@ class SendRequest:
     to: str | None = None  # webhook URL
     queue: str | None = None  # task queue: hotline or store:<id>
     kind: str | None = None  # task kind: call, pickup, ...
+    best_hour: bool = False  # send_at "best_hour": at the customer's best hour (ports.schedule)
 
 
 def template_view(row: Any) -> dict[str, Any]:
@@ -146,6 +149,9 @@ def message_view(row: Any, history: list[Any] | None = None) -> dict[str, Any]:
         "updated_at": isoformat(row.updated_at),
         "sent_at": isoformat(row.sent_at),
     }
+    send_time = (getattr(row, "options", None) or {}).get("send_time")
+    if send_time is not None:
+        view["send_time"] = send_time
     if history is not None:
         view["history"] = [{"status": h.status, "at": isoformat(h.at), "detail": h.detail} for h in history]
     return view
@@ -177,7 +183,12 @@ class MessagingService:
         start_keywords: frozenset[str] = frozenset(),
         listeners: Listeners | None = None,
         recommendations: Callable[[str], list[dict[str, Any]]] | None = None,
+        send_times: SendTimes | None = None,
+        default_timezone: str = "Europe/Berlin",
     ) -> None:
+        # the customer's best hour for send_at "best_hour" (recommend's, wired by the hub)
+        self.send_times = send_times
+        self.default_timezone = default_timezone
         # a customer's recommended products for templates that use {{ recommendations }}
         self.recommendations = recommendations
         self._purposes = frozenset(purposes)
@@ -421,6 +432,8 @@ class MessagingService:
                 known[key] = message_id
             answers.append((message_id, True))
             rows.append(self._outbox_row(message_id, live[request.profile_id], request, actor, now))
+        if any(r.best_hour for r in requests):
+            self._schedule(conn, rows, now)
         if rows:
             raw = Raw(conn)
             written = insert_new_returning(raw, messages, _MESSAGE_COLUMNS, rows, "id")
@@ -444,6 +457,17 @@ class MessagingService:
             raise Conflict("message_conflict", "an idempotency key names another message; send it again")
         return answers
 
+    def _schedule(self, conn: Connection, rows: list[dict[str, Any]], now: datetime) -> None:
+        """Due times of the messages asking for the customer's best hour, in their time zone."""
+        wanted = sorted({r["profile_id"] for r in rows if "send_time" in r["options"]})
+        traits = {
+            pid: plain_traits(stored)
+            for pid, stored in conn.execute(
+                select(profiles.c.id, profiles.c.traits).where(profiles.c.id.in_(wanted))
+            )
+        }
+        schedule(conn, rows, traits, self.send_times, self.default_timezone, now)
+
     def _live_profiles(self, conn: Connection, profile_ids: set[str]) -> dict[str, str]:
         """Each id's live profile; the common case (it is live) in one statement for all."""
         states = {
@@ -451,11 +475,7 @@ class MessagingService:
         }
         live: dict[str, str] = {}
         for profile_id in sorted(profile_ids):
-            found = (
-                profile_id
-                if states.get(profile_id) == "live"
-                else chain.resolve_live(conn, profile_id)
-            )
+            found = profile_id if states.get(profile_id) == "live" else chain.resolve_live(conn, profile_id)
             if found is None:
                 raise NotFound("profile_not_found", f"profile_id: no profile {profile_id!r}", "profile_id")
             live[profile_id] = found
@@ -465,9 +485,11 @@ class MessagingService:
     def _outbox_row(
         message_id: str, live: str, request: SendRequest, actor: str | None, now: datetime
     ) -> dict[str, Any]:
-        options = {
+        options: dict[str, Any] = {
             k: v for k, v in (("to", request.to), ("queue", request.queue), ("kind", request.kind)) if v
         }
+        if request.best_hour:
+            options["send_time"] = {"mode": BEST_HOUR}
         return {
             "id": message_id,
             "profile_id": live,

@@ -21,6 +21,7 @@ from omnikanal.messaging.dispatcher import Dispatcher
 from omnikanal.messaging.gate import ConsentPort
 from omnikanal.messaging.jobs import CommerceNotifier, ConfirmationMailer
 from omnikanal.messaging.model import Policy, QuietHours
+from omnikanal.messaging.ports import ChannelScores, SendTimes
 from omnikanal.messaging.push import PushSubscriptions
 from omnikanal.messaging.service import MessagingService
 from omnikanal.settings import Settings
@@ -59,6 +60,8 @@ def build_messaging(
     consent: ConsentPort,
     listeners: Listeners,
     recommendations: Callable[[str], list[dict[str, Any]]] | None = None,
+    channel_scores: ChannelScores | None = None,
+    send_times: SendTimes | None = None,
 ) -> tuple[MessagingService, Dispatcher]:
     push = PushSubscriptions(engine, clock, ingest)
     vapid = load_vapid_key(settings.push_vapid_private_key, settings.data_dir)
@@ -91,6 +94,8 @@ def build_messaging(
         start_keywords=frozenset(settings.sms_start_keywords),
         listeners=listeners,
         recommendations=recommendations,
+        send_times=send_times,
+        default_timezone=settings.messaging_default_timezone,
     )
     channels = _channels(settings, engine, clock, signer, service, push_channel)
     dispatcher = Dispatcher(
@@ -108,6 +113,7 @@ def build_messaging(
         webhook_url=settings.webhook_url,
         pipeline=settings.messaging_pipeline_batches,
         jobs=(ConfirmationMailer(engine, service, consent), CommerceNotifier(engine, service)),
+        channel_scores=channel_scores,
     )
     if settings.messaging_dispatch_inline:
         listeners.messages_enqueued.append(lambda ids: _dispatch(dispatcher, ids))

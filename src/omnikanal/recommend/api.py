@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from omnikanal.auth.model import Permission
@@ -68,5 +68,56 @@ def recommendations(
         items=[
             RecommendedItem(product_id=i.product_id, sku=i.sku, score=i.score, reason=i.reason)
             for i in answer.items
+        ],
+    )
+
+
+class ChannelScoreOut(BaseModel):
+    channel: str
+    score: float = Field(description="chance the customer acts after a message on the channel (smoothed)")
+    messages: int = Field(description="messages the customer got on the channel")
+    reactions: int = Field(
+        description="of those, acted on (open, click, reply, call, visit or order after it)"
+    )
+    population_rate: float = Field(description="the channel's rate over all customers (the prior)")
+    consent: bool = Field(description="the customer's consent allows marketing on this channel now")
+    basis: Literal["customer", "population"] = Field(
+        description="customer: the customer's own messages count in; population: none yet, the prior"
+    )
+
+
+class ChannelsOut(BaseModel):
+    profile_id: str = Field(description="the live profile (after merges)")
+    personal: bool = Field(
+        description="the customer has personalisation consent: channel auto ranks by these scores"
+    )
+    channels: list[ChannelScoreOut]
+
+
+@router.get(
+    "/{profile_id}/channels",
+    summary="The customer's next-best-channel scores and what their consent allows",
+    response_model=ChannelsOut,
+)
+def channels(
+    hub: HubDep, principal: PrincipalDep, profile_id: Annotated[str, Path(max_length=40)]
+) -> ChannelsOut:
+    require(principal, Permission.PROFILES_READ)
+    live, personal, rows = hub.recommend_channels.channels(profile_id)
+    hub.audit.record(principal.actor, "profile.channels", live)
+    return ChannelsOut(
+        profile_id=live,
+        personal=personal,
+        channels=[
+            ChannelScoreOut(
+                channel=r.channel,
+                score=round(r.score, 6),
+                messages=r.messages,
+                reactions=r.reactions,
+                population_rate=round(r.population_rate, 6),
+                consent=r.allowed,
+                basis="customer" if r.reason == "customer" else "population",
+            )
+            for r in rows
         ],
     )

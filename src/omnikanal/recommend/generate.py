@@ -83,3 +83,44 @@ def history(
                     out.append(Interaction(pid, None, product, "return", WEIGHT["return"], store, later))
     out.sort(key=lambda r: r.at)
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class SentMessage:
+    profile_id: str
+    channel: str
+    sent_at: datetime
+    window_end: datetime
+    acted_at: datetime | None
+
+
+# how often a customer acts after a message, per channel, before their own taste
+BASE_RATES = {"email": 0.15, "sms": 0.1, "whatsapp": 0.25, "push": 0.05}
+
+
+def messages(
+    customers: int, per_customer: int = 20, window_hours: float = 48.0, seed: int = 13
+) -> list[SentMessage]:
+    """Messages to customers reachable on two to four channels, sent on a random one of theirs; each
+    customer acts on one favourite channel far more often than on the others. In time order."""
+    rng = random.Random(seed)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    out: list[SentMessage] = []
+    for n in range(customers):
+        pid = f"prof_gen_{n:07d}"
+        mine = ["email", *[c for c in ("sms", "whatsapp", "push") if rng.random() < 0.5]]
+        if len(mine) < 2:
+            mine.append(rng.choice(("sms", "whatsapp", "push")))
+        favourite = rng.choice(mine)
+        rates = {c: 0.6 if c == favourite else BASE_RATES[c] * rng.uniform(0.3, 1.2) for c in mine}
+        for _ in range(max(1, int(rng.expovariate(1.0 / per_customer)))):
+            channel = rng.choice(mine)
+            at = start + timedelta(seconds=rng.randrange(365 * 86400))
+            acted = (
+                at + timedelta(hours=rng.uniform(0.1, window_hours))
+                if rng.random() < rates[channel]
+                else None
+            )
+            out.append(SentMessage(pid, channel, at, at + timedelta(hours=window_hours), acted))
+    out.sort(key=lambda m: m.sent_at)
+    return out

@@ -1,5 +1,5 @@
-"""Recommend's background work: the event-log processor that collects interactions with products,
-and the scheduled training of the model."""
+"""Recommend's background work: the event-log processors that collect interactions with products
+and messages with the reactions to them, and the scheduled training of the model."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from omnikanal.background import Periodic
 from omnikanal.eventlog.model import Interest
 
 from . import store
+from .channels import EVENT_NAMES as CHANNEL_EVENTS
 from .model import EVENT_KINDS, MAX_QUANTITY, WEIGHTS
 
 log = logging.getLogger(__name__)
@@ -86,15 +87,37 @@ class InteractionsProcessor:
         store.add_interactions(conn, rows)
 
 
-class TrainingJob:
-    """Trains a new model every ``interval`` seconds, when interactions came in since the last one."""
+class ChannelsProcessor:
+    """Reads the event log's message statuses (sent, opened, clicked), replies and calls into the
+    next-best-channel tables and refreshes the scores of the customers they concern; every other
+    event is skipped by its name."""
 
-    def __init__(self, train: Any, interval: float) -> None:
+    name = "recommend.channels"
+    INTEREST = Interest(names=CHANNEL_EVENTS)
+
+    def __init__(self, service: Any) -> None:
+        self._service = service
+
+    def interest(self, conn: Connection) -> Interest:
+        return self.INTEREST
+
+    def handle(self, conn: Connection, batch: Sequence[Any]) -> None:
+        self._service.record(conn, batch)
+
+
+class TrainingJob:
+    """Trains a new model every ``interval`` seconds, when interactions came in since the last one,
+    and refreshes every customer's channel scores with new population rates."""
+
+    def __init__(self, train: Any, interval: float, refresh_channels: Any = None) -> None:
         self._train = train
+        self._refresh_channels = refresh_channels
         self._loop = Periodic("recommend-training", interval, self.run_once, first_after=interval)
 
     def run_once(self) -> bool:
         self._train(only_if_new=True)
+        if self._refresh_channels is not None:
+            self._refresh_channels()
         return False
 
     def start(self) -> None:

@@ -83,3 +83,57 @@ recommend_popular = Table(
     Column("score", Float, nullable=False),
     PrimaryKeyConstraint("model_version", "scope", "product_id"),
 )
+
+# Next best channel: one row per message that went out on a scored channel (from the event log's
+# "Message Sent"), with the first direct reaction to it (opened, clicked). A message counts as
+# acted on when it has one, or when a reply, a call or an interaction with products of the same
+# customer falls after it and before ``window_end`` (sent_at + the reaction window).
+recommend_channel_messages = Table(
+    "recommend_channel_messages",
+    metadata,
+    Column("message_id", String(40), primary_key=True),
+    Column("profile_id", ID, nullable=False),
+    Column("channel", String(20), nullable=False),
+    Column("sent_at", UTCDateTime, nullable=False),
+    Column("window_end", UTCDateTime, nullable=False),
+    Column("reacted_at", UTCDateTime, nullable=True),
+    Column("reaction", String(20), nullable=True),
+)
+Index("ix_recommend_channel_messages_profile", recommend_channel_messages.c.profile_id)
+
+# Reactions not tied to one message: a reply on a channel, a call (channel NULL: any phone channel).
+recommend_channel_reactions = Table(
+    "recommend_channel_reactions",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("profile_id", ID, nullable=False),
+    Column("channel", String(20), nullable=True),
+    Column("kind", String(20), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+)
+Index("ix_recommend_channel_reactions_profile", recommend_channel_reactions.c.profile_id)
+
+# Each customer's smoothed chance to act after a message, per channel (Beta prior around the
+# channel's population rate), with the counts it comes from.
+recommend_channel_scores = Table(
+    "recommend_channel_scores",
+    metadata,
+    Column("profile_id", ID, nullable=False),
+    Column("channel", String(20), nullable=False),
+    Column("messages", Integer, nullable=False),
+    Column("reactions", Integer, nullable=False),
+    Column("score", Float, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("profile_id", "channel"),
+)
+
+# The population rate of each channel at the last full refresh: the prior mean of every score.
+recommend_channel_rates = Table(
+    "recommend_channel_rates",
+    metadata,
+    Column("channel", String(20), primary_key=True),
+    Column("messages", Integer, nullable=False),
+    Column("reactions", Integer, nullable=False),
+    Column("rate", Float, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)

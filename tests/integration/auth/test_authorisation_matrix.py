@@ -43,6 +43,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "GET /api/profiles/{profile_id}": ALL,
     "GET /api/profiles/{profile_id}/events": ALL,
     "GET /api/profiles/{profile_id}/recommendations": ALL,
+    "GET /api/profiles/{profile_id}/channels": ALL,
     "GET /api/profiles/{profile_id}/merges": ALL,
     "POST /api/profiles/{profile_id}/unmerge": roles("admin", "service", "privacy"),
     "GET /api/matching/reviews": ALL,

@@ -223,6 +223,7 @@ def test_the_operations_endpoint_shows_each_processors_lag(
         "analytics",
         "matching",
         "recommend.interactions",
+        "recommend.channels",
     }
     assert lag["segments"]["behind"] >= 2
     assert lag["segments"]["oldest_seconds"] >= 0

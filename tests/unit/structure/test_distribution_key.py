@@ -41,6 +41,7 @@ NOT_PER_CUSTOMER: dict[str, str] = {
     "recommend_models": "trained models",
     "recommend_item_factors": "a model's factors per product",
     "recommend_popular": "a model's popular products per store, category and season",
+    "recommend_channel_rates": "each channel's population rate (no customer's row)",
     "service_macros": "definitions (canned replies)",
     "service_mailboxes": "the IMAP poller's position per support mailbox",
 }
