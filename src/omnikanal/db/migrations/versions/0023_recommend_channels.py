@@ -1,7 +1,7 @@
 """recommend: next best channel (messages, reactions, scores, population rates)
 
-Revision ID: 0022_recommend_channels
-Revises: 0021_events_by_month
+Revision ID: 0023_recommend_channels
+Revises: 0022_service_mailboxes
 Create Date: 2026-12-03
 
 Per-customer channel scores: the messages that went out on each channel and the reactions to
@@ -16,8 +16,8 @@ from alembic import op
 
 from omnikanal.db.types import UTCDateTime
 
-revision = "0022_recommend_channels"
-down_revision: str | None = "0021_events_by_month"
+revision = "0023_recommend_channels"
+down_revision: str | None = "0022_service_mailboxes"
 branch_labels = None
 depends_on = None
 
