@@ -23,6 +23,7 @@ from omnikanal.sources.service import SourceService
 
 from . import sla, store
 from .attachments import AttachmentFiles, AttachmentLimits
+from .calls import CallLog
 from .cases import DeskConfig, ServiceDesk
 from .figures import figures
 from .hooks import ChannelHooks, check_secrets
@@ -50,6 +51,7 @@ class Service:
     retention: Retention
     hooks: ChannelHooks
     files: AttachmentFiles
+    calls: CallLog
 
     def start(self, *, api: bool, worker: bool, sla_watch: bool) -> None:
         """The listener for inbound mail runs in the API role, the SLA watch in the worker role."""
@@ -198,4 +200,5 @@ def build_service(
         retention,
         hooks,
         AttachmentFiles(desk),
+        CallLog(desk, hooks, profiles, settings.service_webhook_queue, settings.default_phone_region),
     )
