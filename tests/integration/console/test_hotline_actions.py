@@ -14,7 +14,7 @@ import pytest
 from omnikanal.hub import Hub
 from omnikanal.profiles.service import TimelineQuery
 from tests.conftest import LiveServer
-from tests.console_helpers import Shop, build_shop, csrf_of, login, make_users, send_task
+from tests.console_helpers import Shop, build_shop, csrf_of, give_phone, login, make_users, send_task
 
 EVA_PHONE = "+491712345678"
 
@@ -23,14 +23,7 @@ EVA_PHONE = "+491712345678"
 def shop(hub: Hub, http: httpx.Client) -> Shop:
     make_users(hub)
     shop = build_shop(http, hub)
-    # The phone system knows Eva's number under her customer number.
-    _, key = hub.sources.create("phone-system", "other")
-    sent = http.post(
-        "/v1/batch",
-        json={"batch": [{"type": "identify", "userId": "kunde-4711", "traits": {"phone": "0171 2345678"}}]},
-        auth=(key, ""),
-    )
-    assert sent.status_code == 200, sent.text
+    give_phone(http, hub, "kunde-4711", "0171 2345678")  # Eva's number, from the phone system
     return shop
 
 
