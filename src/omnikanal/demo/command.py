@@ -56,11 +56,7 @@ def run_demo(
     console: Console, *, customers: int, seed: int, host: str | None, port: int | None, serve: bool
 ) -> Built | None:
     sink = None
-    overrides: dict[str, object] = {
-        "messaging_quiet_hours": {},  # the demo shows its messages at once
-        # short dispatcher rounds: the confirmation links go out between the transactional mails
-        "messaging_pipeline_batches": 1,
-    }
+    overrides: dict[str, object] = {"messaging_quiet_hours": {}}  # the demo shows its messages at once
     if not os.environ.get("OMNIKANAL_SMTP_URL"):
         sink = SmtpSink()
         sink.start()

@@ -84,9 +84,12 @@ def _sms_grant(anonymous_id: str | None, phone: str, extra: dict[str, Any]) -> d
 
 
 def _newsletter(person: Person, email: str, event: str, campaign: str) -> dict[str, Any]:
+    # the tool's subscriber id is no customer number: by it and the address, the events join the
+    # person who signed up (a second user id would keep them on a profile of their own)
+    who = {"userId": person.user_id} if person.user_id else {"anonymousId": f"nl-{email}"}
     return {
         "type": "track",
-        "userId": person.user_id or f"nl-{email}",
+        **who,
         "event": event,
         "properties": {"campaign": campaign},
         "context": {
