@@ -55,6 +55,7 @@ def test_the_caller_is_shown_by_name_with_the_timeline_in_german_words(
     assert f">{shop.eva}<" not in page  # the id is on hover, not the text
     assert "Produkt angesehen" in page
     assert "Anmeldung" in page
+    assert "Webshop" in page  # the channel in words too
     assert ">Product Viewed<" not in page
     assert ">identify<" not in page
 
