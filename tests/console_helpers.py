@@ -175,3 +175,11 @@ def send_task(
         headers=bearer(token),
     )
     assert sent.status_code < 300, sent.text
+
+
+def give_phone(http: httpx.Client, hub: Hub, user_id: str, phone: str) -> None:
+    """The phone system tells the hub a customer's number, under her customer number."""
+    _, key = hub.sources.create(f"phone-system-{user_id}", "other")
+    batch = [{"type": "identify", "userId": user_id, "traits": {"phone": phone}}]
+    sent = http.post("/v1/batch", json={"batch": batch}, auth=(key, ""))
+    assert sent.status_code == 200, sent.text

@@ -14,9 +14,19 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from omnikanal.hub import Hub
+from omnikanal.profiles.service import TimelineQuery
 from tests.browser_support import ARGS, ARTIFACTS, CHROMIUM
 from tests.conftest import IN_CI, LiveServer
-from tests.console_helpers import PASSWORD, Shop, build_shop, journey_with_eva, make_users, ready_pickup
+from tests.console_helpers import (
+    PASSWORD,
+    Shop,
+    build_shop,
+    give_phone,
+    journey_with_eva,
+    make_users,
+    ready_pickup,
+    send_task,
+)
 
 
 @pytest.fixture
@@ -230,3 +240,46 @@ def test_a_store_employee_hands_over_a_click_and_collect_order_on_a_phone(
     finally:
         context.close()
     assert hub.commerce.orders.get(order_id)["status"] == "picked_up"
+
+
+def test_a_hotline_agent_logs_a_call_and_finishes_a_call_back_with_its_outcome(
+    page: Page, live_server: LiveServer, shop: Shop, hub: Hub, http: httpx.Client
+) -> None:
+    give_phone(http, hub, "kunde-4711", "0171 2345678")
+    send_task(http, hub, shop.eva, "hotline", "call", "Rückruf erbeten", "Frau Müller bittet um Rückruf.")
+    log_in(page, "service")
+    page.goto("/console/hotline")
+    page.get_by_label("Anrufer (Telefonnummer)").fill("0171 2345678")
+    page.get_by_role("button", name="Suchen").click()
+    heading = page.locator("#h-caller")
+    expect(heading).to_contain_text("Eva Müller")
+    expect(page.get_by_text("Produkt angesehen")).to_be_visible()
+    # The call: its topic, an outcome from the list and the agent's own words.
+    page.get_by_label("Thema").fill("Lieferstatus")
+    page.get_by_label("Ergebnis", exact=True).select_option(label="Rückruf vereinbart")
+    page.get_by_label("Ergebnis in eigenen Worten (freiwillig)").fill("Paket kommt morgen")
+    page.get_by_role("button", name="Anruf speichern").click()
+    expect(page.get_by_role("status")).to_have_text("Der Anruf steht jetzt im Verlauf.")
+    expect(page.get_by_text("Lieferstatus · Rückruf vereinbart · Paket kommt morgen")).to_be_visible()
+    # The call-back task: taken, then finished with what came of it.
+    page.get_by_role("button", name="Übernehmen").click()
+    page.get_by_label("Ergebnis der Aufgabe").fill("Kundin erreicht, Termin am Freitag")
+    page.get_by_role("button", name="Abschließen").click()
+    expect(page.get_by_role("status")).to_contain_text("Die Aufgabe ist abgeschlossen")
+    page.goto("/console/hotline?phone=%2B491712345678")
+    expect(page.get_by_text("Rückruf erbeten · Kundin erreicht, Termin am Freitag")).to_be_visible()
+    main = page.locator("main").inner_text()
+    assert "prof_" not in main
+    assert "Call Completed" not in main
+    assert "Task Completed" not in main
+    unnamed_arrows = page.evaluate(
+        """() => Array.from(document.querySelectorAll('a'))
+            .filter(a => a.textContent.includes('→'))
+            .filter(a => !a.getAttribute('aria-label') && !a.textContent.replace('→', '').trim())
+            .map(a => a.outerHTML)"""
+    )
+    assert unnamed_arrows == []
+    shot(page, "hotline-call-logged")
+    events = [e["event"] for e in hub.profiles.timeline(shop.eva, TimelineQuery(limit=50))["events"]]
+    assert "Call Completed" in events
+    assert "Task Completed" in events

@@ -119,15 +119,17 @@ def purposes(hub: HubDep, principal: PrincipalDep) -> dict[str, Any]:
 
 @router.get(
     "/api/consents/confirmations",
-    summary="Double opt-in confirmations waiting to be sent (address, link, expiry)",
+    summary="Double opt-in confirmations waiting to be sent or clicked (address, link, expiry)",
 )
 def confirmations(
     hub: HubDep,
     principal: PrincipalDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0, le=10_000_000, description="skip this many, oldest first")] = 0,
+    unsent: Annotated[bool, Query(description="only those whose email is not sent yet")] = False,
 ) -> dict[str, Any]:
     require(principal, Permission.CONSENTS_CONFIRMATIONS)
-    return {"items": hub.consent.pending_confirmations(limit)}
+    return {"items": hub.consent.pending_confirmations(limit, unsent=unsent, offset=offset)}
 
 
 @router.post(

@@ -296,10 +296,13 @@ class ConsentService:
             },
         )
 
-    def pending_confirmations(self, limit: int = 100) -> list[dict[str, Any]]:
-        """Confirmation emails waiting to be sent (for messaging): address, link and expiry."""
+    def pending_confirmations(
+        self, limit: int = 100, *, unsent: bool = False, offset: int = 0
+    ) -> list[dict[str, Any]]:
+        """Confirmations not yet clicked (for messaging): address, link and expiry; ``unsent``: only
+        those whose email is still to be sent."""
         with read_tx(self._engine) as conn:
-            rows = store.pending_confirmations(conn, self._clock.now(), limit)
+            rows = store.pending_confirmations(conn, self._clock.now(), limit, unsent=unsent, offset=offset)
         return [
             {
                 "id": r.token_id,
@@ -315,7 +318,17 @@ class ConsentService:
         ]
 
     def mark_confirmation_sent(self, token_id: str) -> None:
-        run_write(self._engine, lambda conn: store.mark_sent(conn, token_id, self._clock.now()))
+        self.mark_confirmations_sent([token_id])
+
+    def mark_confirmations_sent(self, token_ids: list[str]) -> None:
+        """The confirmations' emails are written (one transaction for all of them)."""
+
+        def work(conn: Connection) -> None:
+            now = self._clock.now()
+            for token_id in token_ids:
+                store.mark_sent(conn, token_id, now)
+
+        run_write(self._engine, work)
 
     def confirm_url(self, token: str) -> str:
         return f"{self.config.public_url.rstrip('/')}/confirm/{token}"

@@ -122,15 +122,15 @@ def use_confirmation(conn: Connection, token_id: str, now: datetime) -> bool:
     return result.rowcount == 1
 
 
-def pending_confirmations(conn: Connection, now: datetime, limit: int) -> list[Any]:
-    return list(
-        conn.execute(
-            select(consent_confirmations)
-            .where(consent_confirmations.c.used_at.is_(None), consent_confirmations.c.expires_at > now)
-            .order_by(consent_confirmations.c.created_at)
-            .limit(limit)
-        )
-    )
+def pending_confirmations(
+    conn: Connection, now: datetime, limit: int, *, unsent: bool = False, offset: int = 0
+) -> list[Any]:
+    """Unused, unexpired confirmations, oldest first (``unsent``: only those whose mail is not out)."""
+    c = consent_confirmations.c
+    stmt = select(consent_confirmations).where(c.used_at.is_(None), c.expires_at > now)
+    if unsent:
+        stmt = stmt.where(c.sent_at.is_(None))
+    return list(conn.execute(stmt.order_by(c.created_at, c.token_id).offset(offset).limit(limit)))
 
 
 def mark_sent(conn: Connection, token_id: str, now: datetime) -> None:

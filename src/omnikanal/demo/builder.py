@@ -5,7 +5,7 @@ orders, messages and tasks. Deterministic for a seed (ids and random choices; ti
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -14,14 +14,12 @@ from typing import Any
 import httpx
 
 from omnikanal.demo import data
+from omnikanal.demo.http import Step
+from omnikanal.demo.http import check as _check
 from omnikanal.demo.journeys import SOURCES, Journeys, Person, build
+from omnikanal.demo.optin import Confirmer
 
 BATCH_EVENTS = 500
-Step = Callable[[str, int], Callable[[int], None]]  # (description, total) -> advance(n)
-
-
-class DemoError(RuntimeError):
-    pass
 
 
 @dataclass
@@ -31,13 +29,6 @@ class Built:
     reservations: int
     orders: int
     messages: int
-
-
-def _check(response: httpx.Response, what: str) -> dict[str, Any]:
-    if response.status_code >= 300:
-        raise DemoError(f"{what}: {response.status_code} {response.text[:300]}")
-    body: dict[str, Any] = response.json()
-    return body
 
 
 SEGMENTS: tuple[tuple[str, str, dict[str, Any]], ...] = (
@@ -102,11 +93,14 @@ class DemoBuilder:
         self.shop(step)
         keys = self.sources()
         journeys = build(self.seed, self.customers, self.now)
-        events = self.send(journeys, keys, step)
-        self.segments(step)
-        reservations = self.reservations(journeys.people, step)
-        orders = self.pickups(journeys.people, step)
-        messages = self.messages(journeys.people, step)
+        # Newsletter sign-ups click their confirmation links while the rest of the shop is built.
+        with Confirmer(self.http, self.auth, journeys.people, step) as confirmer:
+            events = self.send(journeys, keys, step)
+            self.segments(step)
+            reservations = self.reservations(journeys.people, step)
+            orders = self.pickups(journeys.people, step)
+            messages = self.messages(journeys.people, step)
+            confirmer.all_sent()
         self.costs(step)
         return Built(len(journeys.people), events, reservations, orders, messages)
 

@@ -21,6 +21,15 @@ SOURCES: dict[str, str] = {
     "demo-newsletter": "email",
 }
 
+# Of those asking for the newsletter in the shop, the share that clicks the confirmation link.
+CONFIRMS_EMAIL = 0.95
+# Of web orders, the share that ticks the SMS box at checkout; of delivered newsletters, the share
+# opened without a click.
+WEB_SMS_OPTIN = 0.4
+OPENS_UNCLICKED = 0.45
+# Of till customers not signed up in the shop, the share that signs up for the newsletter there.
+TILL_EMAIL_OPTIN = 0.3
+
 # Where a customer's first web visit came from, by customer number (None: typed the address).
 CAMPAIGN_URLS: tuple[str | None, ...] = (
     "https://demo-shop.example/?utm_source=google&utm_medium=cpc&utm_campaign=Werkzeugwoche",
@@ -42,6 +51,9 @@ class Person:
     loyalty_card: str | None
     store_id: str
     devices: list[str]
+    # asked for the newsletter in the shop (pending), and will click the hub's confirmation link
+    email_optin: bool = False
+    confirms_email: bool = False
 
 
 @dataclass
@@ -58,6 +70,35 @@ def _typo(rng: random.Random, email: str) -> str:
     return f"{local[:i]}{local[i + 1 :]}{local[i] if i < len(local) else ''}@{domain}"
 
 
+def _sms_grant(anonymous_id: str | None, phone: str, extra: dict[str, Any]) -> dict[str, Any]:
+    """An SMS marketing grant with the number it is for (so the profile holds it)."""
+    call: dict[str, Any] = {
+        "type": "track",
+        "event": "Consent Updated",
+        "properties": {"purpose": "sms_marketing", "status": "granted", **extra},
+        "context": {"traits": {"phone": phone}},
+    }
+    if anonymous_id:
+        call["anonymousId"] = anonymous_id
+    return call
+
+
+def _newsletter(person: Person, email: str, event: str, campaign: str) -> dict[str, Any]:
+    # the tool's subscriber id is no customer number: by it and the address, the events join the
+    # person who signed up (a second user id would keep them on a profile of their own)
+    who = {"userId": person.user_id} if person.user_id else {"anonymousId": f"nl-{email}"}
+    return {
+        "type": "track",
+        **who,
+        "event": event,
+        "properties": {"campaign": campaign},
+        "context": {
+            "traits": {"email": email},
+            "campaign": {"source": "newsletter", "medium": "email", "name": campaign},
+        },
+    }
+
+
 def _items(rng: random.Random, count: int) -> list[tuple[str, str, str, int]]:
     """(sku, product id, category, price in cents) of random catalogue items."""
     chosen = []
@@ -69,6 +110,8 @@ def _items(rng: random.Random, count: int) -> list[tuple[str, str, str, int]]:
 
 def build(seed: int, customers: int, now: datetime, days: int = 45) -> Journeys:
     rng = random.Random(seed)
+    # Draws added later come from a stream of their own, so the journeys above stay as they were.
+    side = random.Random(seed * 1_000_003 + 17)
     out = Journeys()
     events = out.events
 
@@ -116,6 +159,8 @@ def build(seed: int, customers: int, now: datetime, days: int = 45) -> Journeys:
         at += timedelta(minutes=5)
         add("demo-webshop", ident, at)
         if rng.random() < 0.6:
+            person.email_optin = True
+            person.confirms_email = side.random() < CONFIRMS_EMAIL
             consent_at = at + timedelta(minutes=1)
             add(
                 "demo-webshop",
@@ -147,6 +192,8 @@ def build(seed: int, customers: int, now: datetime, days: int = 45) -> Journeys:
                 },
                 at,
             )
+            if side.random() < WEB_SMS_OPTIN:  # ticked "text me about my order and offers" at checkout
+                add("demo-webshop", _sms_grant(web_device, person.phone, {}), at + timedelta(minutes=1))
 
         # Scenario 2: the app, logged in on another device.
         if person.user_id and len(person.devices) > 1 and rng.random() < 0.8:
@@ -219,20 +266,20 @@ def build(seed: int, customers: int, now: datetime, days: int = 45) -> Journeys:
                 at,
             )
             if rng.random() < 0.4:
-                add(
-                    "demo-kasse",
-                    {
-                        "type": "track",
-                        "userId": person.user_id or card_user,
-                        "event": "Consent Updated",
-                        "properties": {
-                            "purpose": "sms_marketing",
-                            "status": "granted",
-                            "staffUser": f"kasse-{rng.randrange(1, 9)}",
-                        },
-                    },
-                    at + timedelta(minutes=2),
-                )
+                staff = {"staffUser": f"kasse-{rng.randrange(1, 9)}"}
+                grant = _sms_grant(None, person.phone, staff) | {"userId": person.user_id or card_user}
+                add("demo-kasse", grant, at + timedelta(minutes=2))
+            if not person.email_optin and side.random() < TILL_EMAIL_OPTIN:
+                # signed up for the newsletter at the till: the link goes to the address typed there
+                person.email_optin = True
+                person.confirms_email = till_email == email and side.random() < CONFIRMS_EMAIL
+                signup = {
+                    "type": "track",
+                    "userId": person.user_id or card_user,
+                    "event": "Consent Updated",
+                    "properties": {"purpose": "email_marketing", "status": "granted"},
+                }
+                add("demo-kasse", signup, at + timedelta(minutes=3))
 
         # Scenario 5: a call to the hotline; the software knows the phone number (and the email if told).
         if rng.random() < 0.18:
@@ -266,24 +313,25 @@ def build(seed: int, customers: int, now: datetime, days: int = 45) -> Journeys:
                     at + timedelta(minutes=16),
                 )
 
-        # The newsletter tool reports opens and clicks of people it knows by email.
+        # The newsletter tool reports what became of its mails to confirmed subscribers: delivered,
+        # some opened, a click always after an open of the same mail.
         if rng.random() < 0.3:
             for _ in range(rng.randrange(1, 4)):
                 at += timedelta(days=rng.uniform(0, 6))
-                add(
-                    "demo-newsletter",
-                    {
-                        "type": "track",
-                        "userId": person.user_id or f"nl-{email}",
-                        "event": rng.choice(("Email Opened", "Email Link Clicked")),
-                        "properties": {
-                            "campaign": (name := rng.choice(("Frühjahr", "Garten", "Werkzeugwoche")))
-                        },
-                        "context": {
-                            "traits": {"email": email},
-                            "campaign": {"source": "newsletter", "medium": "email", "name": name},
-                        },
-                    },
-                    at,
-                )
+                clicked = rng.choice(("Email Opened", "Email Link Clicked")) == "Email Link Clicked"
+                name = rng.choice(("Frühjahr", "Garten", "Werkzeugwoche"))
+                if not person.confirms_email:
+                    continue
+                opened = clicked or side.random() < OPENS_UNCLICKED
+                steps = [
+                    "Email Delivered",
+                    *(["Email Opened"] if opened else []),
+                    *(["Email Link Clicked"] if clicked else []),
+                ]
+                for k, event in enumerate(steps):
+                    add(
+                        "demo-newsletter",
+                        _newsletter(person, email, event, name),
+                        at + timedelta(minutes=30 * k),
+                    )
     return out

@@ -40,9 +40,11 @@ If you did not ask for this, simply ignore this email.
 
 
 class Confirmations(Protocol):
-    def pending_confirmations(self, limit: int = 100) -> list[dict[str, Any]]: ...
+    def pending_confirmations(
+        self, limit: int = 100, *, unsent: bool = False, offset: int = 0
+    ) -> list[dict[str, Any]]: ...
 
-    def mark_confirmation_sent(self, token_id: str) -> None: ...
+    def mark_confirmations_sent(self, token_ids: list[str]) -> None: ...
 
 
 class ConfirmationMailer:
@@ -57,11 +59,12 @@ class ConfirmationMailer:
         pending = getattr(self._consent, "pending_confirmations", None)
         if pending is None:
             return 0
-        written = 0
-        for item in pending(limit=500):
-            if item.get("sent_at") or not item.get("email"):
-                continue
-            request = SendRequest(
+        # only unsent ones: sent links nobody clicked yet must not hide the newer ones from the mailer
+        items = [x for x in pending(limit=500, unsent=True) if not x.get("sent_at") and x.get("email")]
+        if not items:
+            return 0
+        requests = [
+            SendRequest(
                 profile_id=item["profile_id"],
                 channel="email",
                 transactional=True,
@@ -70,25 +73,35 @@ class ConfirmationMailer:
                 idempotency_key=f"consent-confirmation:{item['id']}",
                 to=item["email"],
             )
-            try:
-                run_write(self._engine, partial(self._enqueue, request=request))
-            except NotFound:
-                log.info("confirmation %s: the profile is gone", item["id"])
-            self._consent.mark_confirmation_sent(item["id"])
-            written += 1
-        return written
+            for item in items
+        ]
+        # One transaction for the round's emails (each keyed by its confirmation, so written once),
+        # then the confirmations marked sent in one more.
+        try:
+            run_write(self._engine, partial(self._enqueue, requests=requests))
+        except NotFound:  # a profile the batch names cannot take mail: one by one, leaving it out
+            for request in requests:
+                try:
+                    run_write(self._engine, partial(self._enqueue, requests=[request]))
+                except NotFound:
+                    log.info("confirmation for %s: the profile is gone", request.profile_id)
+        self._consent.mark_confirmations_sent([item["id"] for item in items])
+        return len(items)
 
-    def _enqueue(self, conn: Connection, request: SendRequest) -> None:
-        # The profile's row, shared-locked first: an erasure locks it for update before it deletes
-        # the person's messages, so the two take turns. Either this email is written first and the
-        # erasure removes it, or the erasure goes first and the profile is gone here (PostgreSQL; on
-        # SQLite writers take turns anyway).
-        found = conn.execute(
-            select(profiles.c.id).where(profiles.c.id == request.profile_id).with_for_update(read=True)
-        ).first()
-        if found is None:
-            raise NotFound("profile_not_found", f"no profile {request.profile_id!r}", "profile_id")
-        self._messaging.enqueue(conn, request=request, actor="consent")
+    def _enqueue(self, conn: Connection, requests: list[SendRequest]) -> None:
+        # The profiles' rows, shared-locked first: an erasure locks a profile for update before it
+        # deletes the person's messages, so the two take turns. Either the email is written first and
+        # the erasure removes it, or the erasure goes first and the profile is gone here: its email
+        # is left out (PostgreSQL; on SQLite writers take turns anyway).
+        wanted = sorted({r.profile_id for r in requests})
+        found = set(
+            conn.execute(
+                select(profiles.c.id).where(profiles.c.id.in_(wanted)).with_for_update(read=True)
+            ).scalars()
+        )
+        for gone in sorted(set(wanted) - found):
+            log.info("confirmation for %s: the profile is gone", gone)
+        self._messaging.enqueue_many(conn, [r for r in requests if r.profile_id in found], "consent")
 
 
 # What commerce tells the customer, in German and English; a retailer's own template named like the

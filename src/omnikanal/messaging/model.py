@@ -91,6 +91,8 @@ TIMELINE_EVENT: dict[str, str] = {
     Status.DEFERRED: "Message Deferred",
     Status.UNSUBSCRIBED: "Unsubscribed",
 }
+# A staff task finished (with its outcome) on the customer's timeline.
+TASK_COMPLETED = "Task Completed"
 
 
 class Verdict(StrEnum):

@@ -31,6 +31,7 @@ from omnikanal.messaging.model import (
     LOCALES,
     MARKETING_PURPOSE,
     STATUS_RANK,
+    TASK_COMPLETED,
     TIMELINE_CHANNEL,
     TIMELINE_EVENT,
     Status,
@@ -769,17 +770,7 @@ class MessagingService:
         if not changes:
             return
         source = self.messaging_source()
-        wanted = {row.profile_id for row, *_ in changes}
-        keys: dict[str, tuple[str, str]] = {}
-        order = {"user_id": 0, "anonymous_id": 1, "email": 2, "phone": 3}
-        for ident in conn.execute(
-            select(identities.c.profile_id, identities.c.type, identities.c.value).where(
-                identities.c.profile_id.in_(wanted)
-            )
-        ):
-            best = keys.get(ident.profile_id)
-            if best is None or order.get(ident.type, 9) < order.get(best[0], 9):
-                keys[ident.profile_id] = (ident.type, ident.value)
+        keys = _timeline_keys(conn, {row.profile_id for row, *_ in changes})
         items: list[dict[str, Any]] = []
         for row, status, at, detail in changes:
             key = keys.get(row.profile_id)
@@ -801,16 +792,34 @@ class MessagingService:
                 },
                 "context": {"touchpoint": {"channel": TIMELINE_CHANNEL.get(row.channel or "", "other")}},
             }
-            if key[0] == "user_id":
-                event["userId"] = key[1]
-            elif key[0] == "anonymous_id":
-                event["anonymousId"] = key[1]
-            else:
-                event["context"]["externalIds"] = [{"type": key[0], "id": key[1]}]
-            items.append(event)
+            items.append(_addressed(event, key))
         if items:
             submission = self._ingest.prepare(source, items)
             self._ingest.write(conn, [submission])
+
+    def _task_done_touchpoint(self, conn: Connection, row: Any, source: Source) -> None:
+        """A finished task on the customer's timeline with its outcome, in the completion's transaction."""
+        key = _timeline_keys(conn, {row.profile_id}).get(row.profile_id)
+        if key is None:  # erased meanwhile
+            return
+        queue = str(row.queue)
+        channel = "hotline" if queue == "hotline" else "store" if queue.startswith("store:") else "other"
+        event: dict[str, Any] = {
+            "type": "track",
+            "event": TASK_COMPLETED,
+            "messageId": f"{row.id}:done",
+            "timestamp": isoformat(row.completed_at),
+            "properties": {
+                "task_id": row.id,
+                "queue": queue,
+                "kind": row.kind,
+                "title": row.title,
+                "outcome": row.outcome,
+                "completed_by": row.claimed_by,
+            },
+            "context": {"touchpoint": {"channel": channel}},
+        }
+        self._ingest.write(conn, [self._ingest.prepare(source, [_addressed(event, key)])])
 
     # -- staff tasks ---------------------------------------------------------------------------
 
@@ -853,8 +862,11 @@ class MessagingService:
                 .where(staff_tasks.c.id == task_id)
                 .values(status="done", completed_at=now, outcome=outcome, claimed_by=row.claimed_by or actor)
             )
-            return conn.execute(select(staff_tasks).where(staff_tasks.c.id == task_id)).first()
+            done = conn.execute(select(staff_tasks).where(staff_tasks.c.id == task_id)).first()
+            self._task_done_touchpoint(conn, done, source)
+            return done
 
+        source = self.messaging_source()  # before the write: creating it takes a transaction
         return task_view(run_write(self._engine, work), None)
 
     def task_queue(self, task_id: str) -> str:
@@ -863,6 +875,31 @@ class MessagingService:
         if queue is None:
             raise NotFound("task_not_found", f"no task {task_id!r}", "task_id")
         return str(queue)
+
+
+def _timeline_keys(conn: Connection, wanted: set[str]) -> dict[str, tuple[str, str]]:
+    """The identifier that leads ingest to each profile: a user id, else an anonymous id, email, phone."""
+    keys: dict[str, tuple[str, str]] = {}
+    order = {"user_id": 0, "anonymous_id": 1, "email": 2, "phone": 3}
+    for ident in conn.execute(
+        select(identities.c.profile_id, identities.c.type, identities.c.value).where(
+            identities.c.profile_id.in_(wanted)
+        )
+    ):
+        best = keys.get(ident.profile_id)
+        if best is None or order.get(ident.type, 9) < order.get(best[0], 9):
+            keys[ident.profile_id] = (ident.type, ident.value)
+    return keys
+
+
+def _addressed(event: dict[str, Any], key: tuple[str, str]) -> dict[str, Any]:
+    if key[0] == "user_id":
+        event["userId"] = key[1]
+    elif key[0] == "anonymous_id":
+        event["anonymousId"] = key[1]
+    else:
+        event["context"]["externalIds"] = [{"type": key[0], "id": key[1]}]
+    return event
 
 
 def task_view(row: Any, context: dict[str, Any] | None) -> dict[str, Any]:

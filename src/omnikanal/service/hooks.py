@@ -72,7 +72,7 @@ class ChannelHooks:
         self._profiles = profiles
         self._queue = queue
 
-    def _profile(self, source: str, key: str, traits: dict[str, Any], channel: str) -> str:
+    def sender_profile(self, source: str, key: str, traits: dict[str, Any], channel: str) -> str:
         """The sender's live profile through identity (an identify event), by email or phone."""
         anonymous = f"{source}:{traits.get('email') or traits.get('phone')}"
         event = {
@@ -95,7 +95,7 @@ class ChannelHooks:
         traits = {
             k: v for k, v in (("email", sender.email), ("phone", sender.phone), ("name", sender.name)) if v
         }
-        profile_id = self._profile(source, body.id, traits, body.channel)
+        profile_id = self.sender_profile(source, body.id, traits, body.channel)
         key = f"{source}:{body.id}"
         author = f"{source}:{sender.handle or sender.email or sender.phone}"
         entry = {"mail_message_id": key, "data": {"source": source, "handle": sender.handle}}
@@ -134,7 +134,7 @@ class ChannelHooks:
         return store.get_case(conn, case_id, lock=True) if case_id else None
 
     def call(self, source: str, body: CallIn) -> dict[str, Any]:
-        profile_id = self._profile(source, f"call:{body.id}", {"phone": body.caller}, "hotline")
+        profile_id = self.sender_profile(source, f"call:{body.id}", {"phone": body.caller}, "hotline")
         desk = self._desk
         props: dict[str, Any] = {"call_id": body.id, "caller": body.caller, "source": source}
         if body.duration_seconds is not None:

@@ -23,6 +23,7 @@ from omnikanal.sources.service import SourceService
 
 from . import mailboxes, sla, store
 from .attachments import AttachmentFiles, AttachmentLimits
+from .calls import CallLog
 from .cases import DeskConfig, ServiceDesk
 from .figures import figures
 from .hooks import ChannelHooks, check_secrets
@@ -51,6 +52,7 @@ class Service:
     retention: Retention
     hooks: ChannelHooks
     files: AttachmentFiles
+    calls: CallLog
     poller: MailboxPoller | None = None  # the support mailbox over IMAP, when a host is set
     poll_mailbox: bool = False  # the poller runs by itself (else only when run_once is called)
 
@@ -204,6 +206,7 @@ def build_service(
         retention,
         hooks,
         AttachmentFiles(desk),
+        CallLog(desk, hooks, profiles, settings.service_webhook_queue, settings.default_phone_region),
         poller,
         poller is not None and settings.service_imap_poll_seconds > 0,
     )

@@ -372,7 +372,8 @@ def test_the_hotline_claims_and_completes_a_task(shop: Shop, live_server: LiveSe
     )
     assert (
         client.post(
-            f"/console/hotline/tasks/{task_id}", data={"csrf": csrf, "action": "complete"}
+            f"/console/hotline/tasks/{task_id}",
+            data={"csrf": csrf, "action": "complete", "outcome": "erreicht"},
         ).status_code
         == 303
     )

@@ -142,6 +142,7 @@ def test_demo_builds_through_the_api_once_and_prints_the_logins(
     for task in callbacks:
         identifiers = hub.profiles.get(task["profile_id"])["identifiers"]
         assert any(x["type"] == "phone" for x in identifiers), task
+    _consents_tell_the_truth(hub, 40)
     hub.analytics.refresh()
     q = hub.analytics.ask(model="first_touch", dimension="source", since=since, lookback="P60D")
     answer = hub.analytics.returns(q, "duckdb")
@@ -155,3 +156,42 @@ def test_demo_builds_through_the_api_once_and_prints_the_logins(
     assert second.returncode == 0, second.stdout + second.stderr
     assert "building skipped" in second.stdout
     assert len(hub.segments.all()) == 4
+
+
+def _consents_tell_the_truth(hub: Hub, customers: int) -> None:
+    """Most newsletter sign-ups clicked the confirmation link the hub mailed them (the double
+    opt-in's proof), about a third may get texts, and the newsletter reports opens and clicks only
+    of mails it delivered to confirmed subscribers."""
+    with hub.engine.connect() as conn:
+        states = conn.execute(
+            text("SELECT profile_id, purpose, status FROM consent_state WHERE status = 'granted'")
+        ).all()
+        readers = (
+            conn.execute(
+                text(
+                    "SELECT DISTINCT profile_id FROM events"
+                    " WHERE event IN ('Email Opened', 'Email Link Clicked')"
+                )
+            )
+            .scalars()
+            .all()
+        )
+        delivered = conn.execute(
+            text("SELECT count(*) FROM events WHERE event = 'Email Delivered'")
+        ).scalar_one()
+        opened = conn.execute(text("SELECT count(*) FROM events WHERE event = 'Email Opened'")).scalar_one()
+    email = [s.profile_id for s in states if s.purpose == "email_marketing"]
+    sms = [s.profile_id for s in states if s.purpose == "sms_marketing"]
+    assert 0.35 * customers <= len(email) <= 0.85 * customers, len(email)
+    assert 0.1 * customers <= len(sms) <= 0.55 * customers, len(sms)
+    for profile_id in email[:5]:
+        history = hub.consent.consents(profile_id)["history"]
+        record = next(r for r in history if r["purpose"] == "email_marketing")
+        assert record["source"] == "double_opt_in"
+        assert record["proof"]["confirmed_at"]
+        assert record["proof"]["user_agent"]
+    assert readers, "the newsletter reported no opens"
+    assert 0 < opened <= delivered
+    for profile_id in readers:
+        purposes = hub.consent.consents(profile_id)["purposes"]
+        assert purposes["email_marketing"]["status"] == "granted", profile_id
