@@ -118,8 +118,7 @@ class Hub:
             self.writer.start()
             self.audit.start()
             self.checkpointer.start()
-        # inbound service mail over SMTP is received like a request (API role); the SLA watch and
-        # the IMAP poll of a support mailbox are the worker's
+        # inbound mail over SMTP is received like a request (API role); SLA watch and IMAP poll: worker
         self.service.start(api=api, worker=worker, sla_watch=self.settings.service_sla_check_seconds > 0)
         if worker:
             self.runner.start()
