@@ -47,6 +47,7 @@ from omnikanal.privacy.service import PrivacyRegistry, PrivacyService
 from omnikanal.profiles.identity.model import IdentityRules
 from omnikanal.profiles.model import TraitRules
 from omnikanal.profiles.service import ProfileService
+from omnikanal.recommend.branching import RecommendedBranches
 from omnikanal.recommend.channel_service import ChannelScoreService
 from omnikanal.recommend.channels import ChannelParams
 from omnikanal.recommend.jobs import ChannelsProcessor, InteractionsProcessor, TrainingJob
@@ -234,18 +235,7 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
     # interactions with products, from views to returns; only those events' names are read
     processors.append(InteractionsProcessor())
     # next best channel and best hour: messages and the reactions to them (those names only)
-    channel_scores = ChannelScoreService(
-        engine,
-        clock,
-        profiles,
-        consent,
-        ChannelParams(
-            window_hours=settings.recommend_channel_window_hours,
-            prior_strength=settings.recommend_channel_prior_strength,
-            fallback_hour=settings.recommend_best_hour_fallback,
-            hour_prior=settings.recommend_best_hour_prior,
-        ),
-    )
+    channel_scores = ChannelScoreService(engine, clock, profiles, consent, ChannelParams.of(settings))
     processors.append(ChannelsProcessor(channel_scores))
     # a known customer's scan suggests from their recommendations (with personalisation consent)
     listeners.scan_suggestions.append(recommend.scan_suggestions)
@@ -304,6 +294,8 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
         ),
         segments.limits,
         settings.messaging_default_timezone,
+        # a branch on the customer's recommendations asks recommend through this port
+        RecommendedBranches(recommend),
     )
     processors.append(JourneyProcessor(journey_engine, clock))
     processors.append(analytics.processor)

@@ -30,6 +30,7 @@ from omnikanal.errors import NotFound
 from omnikanal.eventlog.tables import events
 from omnikanal.ids import new_id
 from omnikanal.journeys.model import EventMatch, Journey, JourneyLimits, Step, parse_journey
+from omnikanal.journeys.recommended import RecommendationCheck
 from omnikanal.journeys.tables import journey_runs, journey_steps, journey_timers, journey_versions
 from omnikanal.journeys.timing import local_midnight, next_local_time, occurrence, trait_date, zone
 from omnikanal.messaging.service import MessagingService, SendRequest
@@ -255,8 +256,11 @@ class JourneyEngine:
         limits: JourneyLimits,
         condition_limits: Limits,
         default_timezone: str,
+        recommendations: RecommendationCheck | None = None,
     ) -> None:
         self._messaging = messaging
+        # asked by a branch on the customer's recommendations (none wired: such a branch says no)
+        self._recommendations = recommendations
         self._segments = segments
         self.limits = limits
         self.condition_limits = condition_limits
@@ -669,8 +673,12 @@ class JourneyEngine:
             return None, True
         if kind == "branch":
             live = live_of(conn, run["profile_id"]) or run["profile_id"]
-            assert step.condition is not None
-            taken = self.audience_matches(conn, live, step.condition, now)
+            if step.recommended is not None:
+                check = self._recommendations
+                taken = check is not None and check.matches(live, step.recommended)
+            else:
+                assert step.condition is not None
+                taken = self.audience_matches(conn, live, step.condition, now)
             self._log(conn, run, step, "then" if taken else "else", None, now)
             return body["then" if taken else "else"], False
         if kind == "split":

@@ -21,6 +21,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
 from omnikanal.errors import InvalidInput
+from omnikanal.journeys.recommended import Recommended, is_recommended, parse_recommended
 from omnikanal.journeys.schema import STEP_KINDS, journey_schema
 from omnikanal.segments.model import Condition, Limits, PropertyFilter, parse_compare, parse_condition
 
@@ -83,6 +84,7 @@ class Step:
     duration: timedelta | None = None  # wait.duration, wait_for.timeout, wait.until_trait.offset
     event: EventMatch | None = None  # wait_for.event
     condition: Condition | None = None  # branch.if
+    recommended: Recommended | None = None  # branch.if.recommended
 
 
 @dataclass(frozen=True, slots=True)
@@ -333,6 +335,7 @@ def _steps(
         duration = None
         event = None
         condition = None
+        recommended = None
         if kind == "wait":
             if "duration" in body:
                 duration = parse_duration(body["duration"], f"{here}/duration", max_days)
@@ -354,12 +357,14 @@ def _steps(
                 event = _event(body["event"], f"{here}/event")
             else:
                 segments.append((f"{here}/segment", body["segment"]))
+        elif kind == "branch" and is_recommended(body["if"]):
+            recommended = parse_recommended(body["if"]["recommended"], f"{here}/if/recommended")
         elif kind == "branch":
             condition = _condition(body["if"], f"{here}/if", condition_limits)
             computed.extend(_computed_names(body["if"], f"{here}/if"))
         elif kind in ("send", "task", "webhook") and ("template" in body) == ("content" in body):
             raise fail(here, "give either template or content")
-        steps[item["id"]] = Step(item["id"], kind, body, following, duration, event, condition)
+        steps[item["id"]] = Step(item["id"], kind, body, following, duration, event, condition, recommended)
     for i, item in enumerate(raw):
         for pointer, target in _references(steps[item["id"]], f"/steps/{i}"):
             if target not in steps:

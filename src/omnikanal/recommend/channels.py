@@ -16,6 +16,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from omnikanal.settings import Settings
+
 # The channels a score is kept for (messaging channels a customer can act on).
 SCORED: tuple[str, ...] = ("email", "sms", "whatsapp", "push")
 # A call from or with the customer counts as acting on a message on these channels.
@@ -41,6 +43,15 @@ class ChannelParams:
     prior_strength: float = 10.0  # pseudo-messages at the population rate
     fallback_hour: int = 10  # local hour used without (enough) history
     hour_prior: float = 3.0  # pseudo-events at the fallback hour
+
+    @classmethod
+    def of(cls, settings: Settings) -> ChannelParams:
+        return cls(
+            window_hours=settings.recommend_channel_window_hours,
+            prior_strength=settings.recommend_channel_prior_strength,
+            fallback_hour=settings.recommend_best_hour_fallback,
+            hour_prior=settings.recommend_best_hour_prior,
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -218,6 +218,10 @@ class RecommendService:
         )
         return self._loaded
 
+    def products(self) -> dict[str, ProductFacts]:
+        """The catalogue's facts by product id (cached for a short while)."""
+        return self._products()
+
     def _products(self) -> dict[str, ProductFacts]:
         cached = self._catalogue
         if cached is None or time.monotonic() - cached[0] > CATALOGUE_SECONDS:

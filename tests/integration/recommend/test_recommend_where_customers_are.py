@@ -11,9 +11,6 @@ import httpx
 from omnikanal.hub import Hub
 from tests.commerce_helpers import make_gtin
 from tests.helpers import bearer
-from tests.integration.recommend.test_recommend import trained
-
-__all__ = ["trained"]  # the fixture, shared
 
 DRILLING = {"CASE", "BITS", "HOLSTER", "SCREWS"}
 
