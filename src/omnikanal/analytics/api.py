@@ -206,6 +206,9 @@ class OwnCostLine(BaseModel):
         description="sms_segments, whatsapp_conversations, emails, push, staff_minutes or fixed"
     )
     queue: str | None = Field(description="the staff queue of staff minutes")
+    campaign: str | None = Field(
+        None, description="the campaign the messages were sent for (their journey's name), if any"
+    )
     quantity: float
     unit_price: float | None = Field(description="price of one unit; none for fixed costs")
     cost: float

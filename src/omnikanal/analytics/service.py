@@ -217,8 +217,8 @@ class Analytics:
         with read_tx(self._engine) as conn:
             cost_rows = store.costs(conn, q.window.since.astimezone(UTC).date(), _day_after(q.window.until))
         spent = costs_by_key(cost_rows, q.dimension)
-        if q.dimension == "channel":  # the hub's own costs belong to business channels only
-            add_own_costs(spent, self.own_cost_lines(q.window.since, q.window.until))
+        if q.dimension in ("channel", "campaign"):  # own costs: by channel, and campaign when sent for one
+            add_own_costs(spent, self.own_cost_lines(q.window.since, q.window.until), q.dimension)
         firsts = [p for p in built.paths if p.first]
         models = {
             m: returns_rows(

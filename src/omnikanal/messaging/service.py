@@ -33,6 +33,7 @@ from omnikanal.messaging.model import (
     TIMELINE_CHANNEL,
     TIMELINE_EVENT,
     Status,
+    campaign_of,
 )
 from omnikanal.messaging.push import PushSubscriptions
 from omnikanal.messaging.reports import Report
@@ -776,6 +777,7 @@ class MessagingService:
                     "transactional": row.transactional,
                     "status": status.value,
                     **{k: v for k, v in detail.items() if k in ("reason", "url", "error")},
+                    **({"campaign": c} if (c := campaign_of(getattr(row, "data", None))) else {}),
                 },
                 "context": {"touchpoint": {"channel": TIMELINE_CHANNEL.get(row.channel or "", "other")}},
             }
