@@ -265,10 +265,16 @@ def omnichannel(
     days: Annotated[
         int, Query(ge=1, le=90, description="days a web or app view may lie before the store purchase")
     ] = 14,
+    segment: Annotated[
+        str | None,
+        Query(
+            max_length=200, description="a segment's id: the figures of its current members (404 if unknown)"
+        ),
+    ] = None,
 ) -> dict[str, Any]:
     require(principal, Permission.ANALYTICS_READ)
     q = _question(hub, since=since, until=until)
-    return hub.analytics.omnichannel(q, days)
+    return hub.analytics.omnichannel(q, days, segment)
 
 
 MAX_STEPS = 10

@@ -20,8 +20,8 @@ from omnikanal.analytics.columnar import Columnar
 from omnikanal.analytics.costs import parse_costs
 from omnikanal.analytics.funnel import funnel
 from omnikanal.analytics.model import Credit
+from omnikanal.analytics.omnichannel import SegmentReader, omnichannel_answer, segment_members
 from omnikanal.analytics.paths import Built, Window, build_paths
-from omnikanal.analytics.products import preference, ropo
 from omnikanal.analytics.query import Limits, Question, question
 from omnikanal.analytics.returns import (
     add_own_costs,
@@ -72,6 +72,8 @@ class Analytics:
         self.config = config
         self.columnar = columnar
         self._live_id = live_id
+        # set by the composition root once the segments capability is built (ROPO per segment)
+        self.segments: SegmentReader | None = None
 
     # -- keeping the copy current --------------------------------------------------------------
 
@@ -282,19 +284,16 @@ class Analytics:
             "rows": rows,
         }
 
-    def omnichannel(self, q: Question, days: int) -> dict[str, Any]:
+    def omnichannel(self, q: Question, days: int, segment: str | None = None) -> dict[str, Any]:
         """Research online, purchase offline within ``days``, and channel preference per category
-        (on the capability's own product table)."""
+        (on the capability's own product table); with a segment, of its current members, and the
+        ROPO of everyone else beside it."""
         since, until = q.window.since, q.window.until
+        chosen = segment_members(self.segments, segment) if segment is not None else None
         with read_tx(self._engine) as conn:
             rows = store.product_rows(conn, since - timedelta(days=days), until)
-        return {
-            "since": isoformat(since),
-            "until": isoformat(until),
-            "currency": self.config.currency,
-            "ropo": ropo(rows, since, days),
-            "preference": preference(rows, since),
-        }
+        head = {"since": isoformat(since), "until": isoformat(until), "currency": self.config.currency}
+        return {**head, **omnichannel_answer(rows, since, days, chosen)}
 
     def funnel(self, q: Question, steps: Sequence[str], engine: str | None = None) -> dict[str, Any]:
         """People who took each step in order within the period, and who dropped out after each."""
