@@ -247,10 +247,18 @@ def lifetime_value(
     until: Until = None,
     horizon: Annotated[int, Query(ge=1, le=3650, description="days ahead, 1 to 3,650")] = 365,
     engine: Engine = None,
+    discount_rate: Annotated[
+        float | None,
+        Query(ge=0, le=1, description="annual discount rate of `value`, 0 to 1 (default the setting, 0.10)"),
+    ] = None,
+    margin: Annotated[
+        float | None,
+        Query(gt=0, le=1, description="gross margin of `value`, above 0 up to 1 (default the setting, 0.35)"),
+    ] = None,
 ) -> dict[str, Any]:
     require(principal, Permission.ANALYTICS_READ)
     q = _question(hub, dimension=dimension, conversion=conversion, until=until)
-    return hub.analytics.lifetime_value(q, horizon, engine)
+    return hub.analytics.lifetime_value(q, horizon, engine, discount_rate, margin)
 
 
 @router.get(

@@ -56,6 +56,9 @@ class Config:
     backend: str = "duckdb"
     spark_master: str = "local[2]"
     spark_memory: str = "1g"
+    # lifetime value: the annual discount rate and the gross margin of its ``value``
+    clv_discount_rate: float = 0.10
+    gross_margin: float = 0.35
 
 
 class Analytics:
@@ -244,12 +247,24 @@ class Analytics:
         built = self.built(q, engine)
         return {**self._head(q, built), "top": common_paths(built.paths, q.dimension, limit)}
 
-    def lifetime_value(self, q: Question, horizon_days: int, engine: str | None = None) -> dict[str, Any]:
+    def lifetime_value(
+        self,
+        q: Question,
+        horizon_days: int,
+        engine: str | None = None,
+        discount_rate: float | None = None,
+        margin: float | None = None,
+    ) -> dict[str, Any]:
         """Expected value per customer over the next ``horizon_days`` by acquisition key (BG/NBD
-        with Gamma-Gamma, fitted on every customer's history up to ``until``)."""
+        with Gamma-Gamma, fitted on every customer's history up to ``until``): revenue undiscounted,
+        and on the gross margin discounted at the annual rate (the settings' unless given)."""
         # NumPy and SciPy on first use: every process builds the hub, few fit a model (~50 MB)
-        from omnikanal.analytics.lifetime import histories, lifetime_values
+        from omnikanal.analytics.lifetime import Basis, histories, lifetime_values
 
+        basis = Basis(
+            self.config.clv_discount_rate if discount_rate is None else discount_rate,
+            self.config.gross_margin if margin is None else margin,
+        )
         whole = Window(EPOCH, q.window.until, timedelta(0), q.window.conversion)
         if self._engine_for(engine) == "duckdb":
             if not self.columnar.conversion_exists(whole.conversion):
@@ -264,7 +279,7 @@ class Analytics:
                 found = histories(
                     store.path_rows(conn, whole), store.refunds(conn, whole), whole.conversion, q.dimension
                 )
-        fitted, rows = lifetime_values(found, q.window.until, float(horizon_days))
+        fitted, rows = lifetime_values(found, q.window.until, float(horizon_days), basis)
         models = None
         if fitted is not None:
             bg, gg = fitted.purchases, fitted.spend
@@ -278,6 +293,7 @@ class Analytics:
             "until": isoformat(q.window.until),
             "horizon_days": horizon_days,
             "currency": self.config.currency,
+            "value_basis": basis.describe(),
             "customers": len(found),
             "models": models,
             "note": None if fitted else "too few customers or repeat buyers to fit the models",
