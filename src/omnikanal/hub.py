@@ -265,6 +265,8 @@ def build_hub(settings: Settings, clock: Clock | None = None, *, migrate: bool |
         settings.segment_recheck_batch,
     )
     processors.append(SegmentProcessor(segments, clock))
+    # ROPO per segment reads the members through the segments capability's public service
+    analytics.service.segments = segments
     # a merge made by an event the segments processor skips by its name still reaches the re-check
     listeners.profiles_merged.append(segments.merged)
     # Unmerges, restrictions and rectifications announce no event: segments re-check those profiles.

@@ -455,6 +455,13 @@ class Settings(BaseSettings):
     first message to a person with none open)."""
     analytics_email_price_per_1000: float = Field(0.90, ge=0)
     """Analytics, the hub's own costs: the price of 1,000 emails sent."""
+    analytics_clv_discount_rate: float = Field(0.10, ge=0, le=1)
+    """Analytics, customer lifetime value: the annual rate future purchases are discounted at to
+    today's value (0.10 is 10 % a year; 0 leaves them undiscounted)."""
+    analytics_gross_margin: float = Field(0.35, gt=0, le=1)
+    """Analytics, customer lifetime value: the gross margin of revenue (0.35: 35 % of net revenue is
+    margin); lifetime value is given on margin as well as on revenue (the catalogue holds no cost
+    prices)."""
     analytics_push_price: float = Field(0.0, ge=0)
     """Analytics, the hub's own costs: the price of one push message (web push itself is free)."""
     analytics_task_minutes: float = Field(5.0, ge=0)

@@ -206,6 +206,9 @@ class OwnCostLine(BaseModel):
         description="sms_segments, whatsapp_conversations, emails, push, staff_minutes or fixed"
     )
     queue: str | None = Field(description="the staff queue of staff minutes")
+    campaign: str | None = Field(
+        None, description="the campaign the messages were sent for (their journey's name), if any"
+    )
     quantity: float
     unit_price: float | None = Field(description="price of one unit; none for fixed costs")
     cost: float
@@ -244,10 +247,18 @@ def lifetime_value(
     until: Until = None,
     horizon: Annotated[int, Query(ge=1, le=3650, description="days ahead, 1 to 3,650")] = 365,
     engine: Engine = None,
+    discount_rate: Annotated[
+        float | None,
+        Query(ge=0, le=1, description="annual discount rate of `value`, 0 to 1 (default the setting, 0.10)"),
+    ] = None,
+    margin: Annotated[
+        float | None,
+        Query(gt=0, le=1, description="gross margin of `value`, above 0 up to 1 (default the setting, 0.35)"),
+    ] = None,
 ) -> dict[str, Any]:
     require(principal, Permission.ANALYTICS_READ)
     q = _question(hub, dimension=dimension, conversion=conversion, until=until)
-    return hub.analytics.lifetime_value(q, horizon, engine)
+    return hub.analytics.lifetime_value(q, horizon, engine, discount_rate, margin)
 
 
 @router.get(
@@ -262,10 +273,16 @@ def omnichannel(
     days: Annotated[
         int, Query(ge=1, le=90, description="days a web or app view may lie before the store purchase")
     ] = 14,
+    segment: Annotated[
+        str | None,
+        Query(
+            max_length=200, description="a segment's id: the figures of its current members (404 if unknown)"
+        ),
+    ] = None,
 ) -> dict[str, Any]:
     require(principal, Permission.ANALYTICS_READ)
     q = _question(hub, since=since, until=until)
-    return hub.analytics.omnichannel(q, days)
+    return hub.analytics.omnichannel(q, days, segment)
 
 
 MAX_STEPS = 10

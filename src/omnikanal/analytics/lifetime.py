@@ -67,29 +67,58 @@ def summary(history: _History, until: datetime) -> Summary:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Basis:
+    """What the ``value`` of a lifetime is: margin or revenue, discounted to today or not."""
+
+    annual_discount_rate: float = 0.0
+    gross_margin: float | None = None  # None: revenue
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "of": "margin" if self.gross_margin is not None else "revenue",
+            "gross_margin": self.gross_margin,
+            "discounted": self.annual_discount_rate > 0,
+            "annual_discount_rate": self.annual_discount_rate,
+        }
+
+
 def lifetime_values(
-    customers: list[_History], until: datetime, horizon_days: float
+    customers: list[_History], until: datetime, horizon_days: float, basis: Basis | None = None
 ) -> tuple[Fitted | None, list[dict[str, Any]]]:
+    """Per acquisition key: ``clv`` the expected revenue (undiscounted), ``value`` the same on the
+    basis (margin and discount rate) asked for."""
+    basis = basis or Basis()
     summaries = [summary(h, until) for h in customers]
     fitted = fit(summaries)
-    values = fitted.values(summaries, horizon_days) if fitted else [None] * len(summaries)
-    groups: dict[str, list[tuple[_History, Summary, float | None]]] = {}
-    for h, s, v in zip(customers, summaries, values, strict=True):
-        groups.setdefault(h.key, []).append((h, s, v))
-    rows: list[dict[str, Any]] = []
-    for key, members in groups.items():
-        n = len(members)
-        revenue = sum(sum(h.by_day.values()) for h, _, _ in members)
-        predicted = [v for _, _, v in members if v is not None]
-        rows.append(
-            {
-                "key": key,
-                "customers": n,
-                "repeat_customers": sum(1 for _, s, _ in members if s.x > 0),
-                "revenue_per_customer": round(revenue / n, 2),
-                "clv": round(sum(predicted) / n, 2) if predicted else None,
-                "total_clv": round(sum(predicted), 2) if predicted else None,
-            }
-        )
+    empty: list[float | None] = [None] * len(summaries)
+    values: list[float | None] = list(fitted.values(summaries, horizon_days)) if fitted else empty
+    margin = basis.gross_margin if basis.gross_margin is not None else 1.0
+    worth: list[float | None] = (
+        list(fitted.discounted(summaries, horizon_days, basis.annual_discount_rate, margin))
+        if fitted
+        else empty
+    )
+    groups: dict[str, list[tuple[_History, Summary, float | None, float | None]]] = {}
+    for h, s, v, w in zip(customers, summaries, values, worth, strict=True):
+        groups.setdefault(h.key, []).append((h, s, v, w))
+    rows = [_row(key, members) for key, members in groups.items()]
     rows.sort(key=lambda r: (-int(r["customers"]), str(r["key"])))
     return fitted, rows
+
+
+def _row(key: str, members: list[tuple[_History, Summary, float | None, float | None]]) -> dict[str, Any]:
+    n = len(members)
+    revenue = sum(sum(h.by_day.values()) for h, _, _, _ in members)
+    predicted = [v for _, _, v, _ in members if v is not None]
+    worth = [w for _, _, _, w in members if w is not None]
+    return {
+        "key": key,
+        "customers": n,
+        "repeat_customers": sum(1 for _, s, _, _ in members if s.x > 0),
+        "revenue_per_customer": round(revenue / n, 2),
+        "clv": round(sum(predicted) / n, 2) if predicted else None,
+        "total_clv": round(sum(predicted), 2) if predicted else None,
+        "value": round(sum(worth) / n, 2) if worth else None,
+        "total_value": round(sum(worth), 2) if worth else None,
+    }

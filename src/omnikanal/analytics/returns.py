@@ -42,12 +42,17 @@ def costs_by_key(rows: Iterable[Any], dimension: Dimension) -> dict[str, dict[st
     return out
 
 
-def add_own_costs(spent: dict[str, dict[str, Any]], lines: Iterable[Mapping[str, Any]]) -> None:
-    """The hub's own cost lines added to the media spend of their business channels."""
+def add_own_costs(
+    spent: dict[str, dict[str, Any]], lines: Iterable[Mapping[str, Any]], dimension: Dimension = "channel"
+) -> None:
+    """The hub's own cost lines added to the media spend of their business channels, or (by
+    campaign) of the campaigns their messages were sent for; a line of no campaign (staff time on a
+    case, fixed costs, a message sent for none) is no campaign's. Source and medium get none."""
     for line in lines:
-        entry = spent.setdefault(
-            line["channel"], {"cost_cents": 0, "clicks": 0, "impressions": 0, "origins": set()}
-        )
+        key = line.get(dimension) if dimension in ("channel", "campaign") else None
+        if not key:
+            continue
+        entry = spent.setdefault(key, {"cost_cents": 0, "clicks": 0, "impressions": 0, "origins": set()})
         entry["cost_cents"] += round(line["cost"] * 100)
         entry["origins"].add(line["from"])
 

@@ -20,8 +20,8 @@ from omnikanal.analytics.columnar import Columnar
 from omnikanal.analytics.costs import parse_costs
 from omnikanal.analytics.funnel import funnel
 from omnikanal.analytics.model import Credit
+from omnikanal.analytics.omnichannel import SegmentReader, omnichannel_answer, segment_members
 from omnikanal.analytics.paths import Built, Window, build_paths
-from omnikanal.analytics.products import preference, ropo
 from omnikanal.analytics.query import Limits, Question, question
 from omnikanal.analytics.returns import (
     add_own_costs,
@@ -56,6 +56,9 @@ class Config:
     backend: str = "duckdb"
     spark_master: str = "local[2]"
     spark_memory: str = "1g"
+    # lifetime value: the annual discount rate and the gross margin of its ``value``
+    clv_discount_rate: float = 0.10
+    gross_margin: float = 0.35
 
 
 class Analytics:
@@ -72,6 +75,8 @@ class Analytics:
         self.config = config
         self.columnar = columnar
         self._live_id = live_id
+        # set by the composition root once the segments capability is built (ROPO per segment)
+        self.segments: SegmentReader | None = None
 
     # -- keeping the copy current --------------------------------------------------------------
 
@@ -217,8 +222,8 @@ class Analytics:
         with read_tx(self._engine) as conn:
             cost_rows = store.costs(conn, q.window.since.astimezone(UTC).date(), _day_after(q.window.until))
         spent = costs_by_key(cost_rows, q.dimension)
-        if q.dimension == "channel":  # the hub's own costs belong to business channels only
-            add_own_costs(spent, self.own_cost_lines(q.window.since, q.window.until))
+        if q.dimension in ("channel", "campaign"):  # own costs: by channel, and campaign when sent for one
+            add_own_costs(spent, self.own_cost_lines(q.window.since, q.window.until), q.dimension)
         firsts = [p for p in built.paths if p.first]
         models = {
             m: returns_rows(
@@ -242,12 +247,24 @@ class Analytics:
         built = self.built(q, engine)
         return {**self._head(q, built), "top": common_paths(built.paths, q.dimension, limit)}
 
-    def lifetime_value(self, q: Question, horizon_days: int, engine: str | None = None) -> dict[str, Any]:
+    def lifetime_value(
+        self,
+        q: Question,
+        horizon_days: int,
+        engine: str | None = None,
+        discount_rate: float | None = None,
+        margin: float | None = None,
+    ) -> dict[str, Any]:
         """Expected value per customer over the next ``horizon_days`` by acquisition key (BG/NBD
-        with Gamma-Gamma, fitted on every customer's history up to ``until``)."""
+        with Gamma-Gamma, fitted on every customer's history up to ``until``): revenue undiscounted,
+        and on the gross margin discounted at the annual rate (the settings' unless given)."""
         # NumPy and SciPy on first use: every process builds the hub, few fit a model (~50 MB)
-        from omnikanal.analytics.lifetime import histories, lifetime_values
+        from omnikanal.analytics.lifetime import Basis, histories, lifetime_values
 
+        basis = Basis(
+            self.config.clv_discount_rate if discount_rate is None else discount_rate,
+            self.config.gross_margin if margin is None else margin,
+        )
         whole = Window(EPOCH, q.window.until, timedelta(0), q.window.conversion)
         if self._engine_for(engine) == "duckdb":
             if not self.columnar.conversion_exists(whole.conversion):
@@ -262,7 +279,7 @@ class Analytics:
                 found = histories(
                     store.path_rows(conn, whole), store.refunds(conn, whole), whole.conversion, q.dimension
                 )
-        fitted, rows = lifetime_values(found, q.window.until, float(horizon_days))
+        fitted, rows = lifetime_values(found, q.window.until, float(horizon_days), basis)
         models = None
         if fitted is not None:
             bg, gg = fitted.purchases, fitted.spend
@@ -276,25 +293,23 @@ class Analytics:
             "until": isoformat(q.window.until),
             "horizon_days": horizon_days,
             "currency": self.config.currency,
+            "value_basis": basis.describe(),
             "customers": len(found),
             "models": models,
             "note": None if fitted else "too few customers or repeat buyers to fit the models",
             "rows": rows,
         }
 
-    def omnichannel(self, q: Question, days: int) -> dict[str, Any]:
+    def omnichannel(self, q: Question, days: int, segment: str | None = None) -> dict[str, Any]:
         """Research online, purchase offline within ``days``, and channel preference per category
-        (on the capability's own product table)."""
+        (on the capability's own product table); with a segment, of its current members, and the
+        ROPO of everyone else beside it."""
         since, until = q.window.since, q.window.until
+        chosen = segment_members(self.segments, segment) if segment is not None else None
         with read_tx(self._engine) as conn:
             rows = store.product_rows(conn, since - timedelta(days=days), until)
-        return {
-            "since": isoformat(since),
-            "until": isoformat(until),
-            "currency": self.config.currency,
-            "ropo": ropo(rows, since, days),
-            "preference": preference(rows, since),
-        }
+        head = {"since": isoformat(since), "until": isoformat(until), "currency": self.config.currency}
+        return {**head, **omnichannel_answer(rows, since, days, chosen)}
 
     def funnel(self, q: Question, steps: Sequence[str], engine: str | None = None) -> dict[str, Any]:
         """People who took each step in order within the period, and who dropped out after each."""

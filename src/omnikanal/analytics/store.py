@@ -57,7 +57,7 @@ def usage(conn: Connection, since: datetime, until: datetime) -> list[Any]:
     counted per person)."""
     u = analytics_usage.c
     stmt = (
-        select(u.profile_id, u.at, u.kind, u.channel, u.queue, u.quantity)
+        select(u.profile_id, u.at, u.kind, u.channel, u.queue, u.quantity, u.campaign)
         .where(u.at >= since, u.at < until)
         .order_by(u.profile_id, u.at, u.seq)
     )

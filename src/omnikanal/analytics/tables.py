@@ -75,6 +75,8 @@ analytics_usage = Table(
     Column("channel", String(20), nullable=False),
     Column("queue", String(100), nullable=False),
     Column("quantity", Integer, nullable=False),
+    # the campaign the message was sent for (its journey's name, or the sender's data.campaign)
+    Column("campaign", String(200), nullable=True),
     Index("ix_analytics_usage_at", "at"),
     Index("ix_analytics_usage_profile", "profile_id"),
 )

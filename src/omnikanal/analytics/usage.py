@@ -9,6 +9,9 @@ priced with the configured rates, plus fixed monthly costs per business channel.
 * Email: per 1,000 sent. Push: per message.
 * Staff: the configured minutes per task (a message to staff) and per resolved service case, times
   the hourly rate of the queue (``default`` for a queue without its own).
+* A message sent for a campaign (its journey's name, or the sender's ``data.campaign``) keeps it:
+  its cost line is that campaign's as well as its channel's. Staff time on a resolved case and the
+  fixed costs belong to no campaign.
 * Fixed monthly costs per business channel (a store's share, the hotline's seats), spread over the
   days of each month and counted for the days of the period.
 
@@ -77,6 +80,8 @@ def usage(row: Any) -> dict[str, Any] | None:
         "channel": row.channel,
         "queue": queue,
         "quantity": quantity,
+        # the campaign the message was sent for (messaging names its journey's): own costs by campaign
+        "campaign": (_text(properties.get("campaign"), 200) or None) if kind != "case" else None,
     }
 
 
@@ -96,6 +101,7 @@ class _Line:
     channel: str
     item: str
     queue: str | None
+    campaign: str | None = None
     quantity: float = 0.0
     unit_price: float = 0.0
     note: str = ""
@@ -104,18 +110,21 @@ class _Line:
 def own_costs(rows: Iterable[Any], rates: Rates, since: date, until: date) -> list[dict[str, Any]]:
     """Cost lines of the usage rows (ordered by profile and time) and the fixed costs of the days in
     [since, until)."""
-    lines: dict[tuple[str, str, str], _Line] = {}
-    guessed: dict[str, int] = {}
+    lines: dict[tuple[str, str, str, str], _Line] = {}
+    guessed: dict[tuple[str, str | None], int] = {}
     open_until: dict[str, datetime] = {}
+    campaign: str | None = None  # the row's, read by add()
 
     def add(channel: str, item: str, queue: str, quantity: float, price: float, note: str) -> None:
-        line = lines.setdefault((channel, item, queue), _Line(channel, item, queue or None, 0.0, price, note))
+        key = (channel, item, queue, campaign or "")
+        line = lines.setdefault(key, _Line(channel, item, queue or None, campaign, 0.0, price, note))
         line.quantity += quantity
 
     for row in rows:
+        campaign = getattr(row, "campaign", None) or None
         if row.kind == "sms":
             if row.quantity == 0:
-                guessed[row.channel] = guessed.get(row.channel, 0) + 1
+                guessed[(row.channel, campaign)] = guessed.get((row.channel, campaign), 0) + 1
             add(
                 row.channel,
                 "sms_segments",
@@ -152,19 +161,22 @@ def own_costs(rows: Iterable[Any], rates: Rates, since: date, until: date) -> li
             setting = "ANALYTICS_TASK_MINUTES" if row.kind == "task" else "ANALYTICS_CASE_MINUTES"
             note = f"{setting} x ANALYTICS_HOURLY_RATES[{rate_queue}] / 60"
             add(row.channel, "staff_minutes", row.queue or DEFAULT_QUEUE, minutes, rate / 60, note)
-    out = [_answer(line, guessed.get(line.channel, 0)) for line in lines.values()]
+    out = [_answer(line, guessed.get((line.channel, line.campaign), 0)) for line in lines.values()]
     out.extend(_fixed(rates.monthly, since, until))
-    return sorted(out, key=lambda r: (r["channel"], r["item"], r["queue"] or ""))
+    return sorted(out, key=lambda r: (r["channel"], r["item"], r["queue"] or "", r["campaign"] or ""))
 
 
 def _answer(line: _Line, guessed: int) -> dict[str, Any]:
     origin = f"hub: {line.item.replace('_', ' ')} from the hub's own events x {line.note}"
     if line.item == "sms_segments" and guessed:
         origin += f"; {guessed} messages without a reported segment count counted as one segment"
+    if line.campaign:
+        origin += f"; messages sent for campaign {line.campaign!r}"
     return {
         "channel": line.channel,
         "item": line.item,
         "queue": line.queue,
+        "campaign": line.campaign,
         "quantity": round(line.quantity, 4),
         "unit_price": round(line.unit_price, 6),
         "cost": round(line.quantity * line.unit_price, 2),
@@ -187,6 +199,7 @@ def _fixed(monthly: Mapping[str, float], since: date, until: date) -> list[dict[
                 "channel": channel,
                 "item": "fixed",
                 "queue": None,
+                "campaign": None,
                 "quantity": days,
                 "unit_price": None,
                 "cost": round(cost, 2),

@@ -54,6 +54,8 @@ def build_analytics(
         backend=settings.analytics_backend,
         spark_master=settings.spark_master,
         spark_memory=settings.spark_driver_memory,
+        clv_discount_rate=settings.analytics_clv_discount_rate,
+        gross_margin=settings.analytics_gross_margin,
     )
     folder = settings.analytics_columnar_dir or settings.data_dir / "analytics"
     service = Analytics(engine, clock, config, Columnar(folder), live_id)

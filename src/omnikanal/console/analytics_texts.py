@@ -57,6 +57,9 @@ ANALYTICS_TEXTS: dict[str, dict[str, str]] = {
         "an_repeat": "Wiederkäufer",
         "an_clv": "Kundenwert (Durchschnitt)",
         "an_clv_total": "Kundenwert (Summe)",
+        "an_clv_value": "Marge, abgezinst (Durchschnitt)",
+        "an_clv_basis": "Kundenwert: erwarteter Umsatz, nicht abgezinst. Daneben auf {margin} Rohertrag, "
+        "abgezinst mit {rate} im Jahr.",
         "an_ropo": "Online informiert, im Laden gekauft (14 Tage)",
         "an_ropo_summary": (
             "{researched} von {lines} Artikeln im Laden wurden vorher online oder in der App "
@@ -130,6 +133,9 @@ ANALYTICS_TEXTS: dict[str, dict[str, str]] = {
         "an_repeat": "Repeat buyers",
         "an_clv": "Lifetime value (mean)",
         "an_clv_total": "Lifetime value (total)",
+        "an_clv_value": "Margin, discounted (mean)",
+        "an_clv_basis": "Lifetime value: expected revenue, undiscounted. Beside it on a {margin} "
+        "gross margin, discounted at {rate} a year.",
         "an_ropo": "Research online, purchase offline (14 days)",
         "an_ropo_summary": (
             "{researched} of {lines} items bought in store were viewed on the web or in the app "

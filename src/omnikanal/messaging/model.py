@@ -95,6 +95,18 @@ TIMELINE_EVENT: dict[str, str] = {
 TASK_COMPLETED = "Task Completed"
 
 
+def campaign_of(data: Any) -> str | None:
+    """The campaign a message was sent for: the sender's ``data.campaign``, else the name of the
+    journey that sent it (the analytics capability prices the hub's own messages per campaign)."""
+    if not isinstance(data, dict):
+        return None
+    for name in ("campaign", "journey"):
+        value = data.get(name)
+        if isinstance(value, str) and value.strip():
+            return value.strip()[:200]
+    return None
+
+
 class Verdict(StrEnum):
     ALLOW = "allow"
     DEFER = "defer"

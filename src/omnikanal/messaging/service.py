@@ -35,6 +35,7 @@ from omnikanal.messaging.model import (
     TIMELINE_CHANNEL,
     TIMELINE_EVENT,
     Status,
+    campaign_of,
 )
 from omnikanal.messaging.ports import BEST_HOUR, SendTimes, schedule
 from omnikanal.messaging.push import PushSubscriptions
@@ -789,6 +790,7 @@ class MessagingService:
                     "transactional": row.transactional,
                     "status": status.value,
                     **{k: v for k, v in detail.items() if k in ("reason", "url", "error")},
+                    **({"campaign": c} if (c := campaign_of(getattr(row, "data", None))) else {}),
                 },
                 "context": {"touchpoint": {"channel": TIMELINE_CHANNEL.get(row.channel or "", "other")}},
             }

@@ -59,8 +59,20 @@ def test_the_page_draws_the_paths_as_a_sankey_and_shows_the_new_figures_with_csv
     with httpx.Client(base_url=str(world.http.base_url), timeout=30) as client:
         assert login(client, "chefin").status_code == 303
         for lang, texts in {
-            "de": ("Eigene Kosten des Hubs", "Kundenwert nach Akquisekanal", "1 von 1 Artikeln im Laden"),
-            "en": ("own costs", "Customer lifetime value", "1 of 1 items bought in store"),
+            "de": (
+                "Eigene Kosten des Hubs",
+                "Kundenwert nach Akquisekanal",
+                "1 von 1 Artikeln im Laden",
+                "auf 35,0\xa0% Rohertrag, abgezinst mit 10,0\xa0% im Jahr",
+                "Marge, abgezinst (Durchschnitt)",
+            ),
+            "en": (
+                "own costs",
+                "Customer lifetime value",
+                "1 of 1 items bought in store",
+                "on a 35.0% gross margin, discounted at 10.0% a year",
+                "Margin, discounted (mean)",
+            ),
         }.items():
             page = client.get("/console/analytics", params={**since_until(), "lang": lang})
             assert page.status_code == 200, page.text

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.helpers import assert_error, bearer
 from tests.integration.analytics.support import World, event, order
 
@@ -58,3 +60,44 @@ def test_too_few_customers_answer_without_a_model_and_bad_input_is_refused(world
     ]:
         assert_error(world.http.get(url, params=params, headers=headers), 400, code, field)
     assert world.http.get(url, params={"horizon": 0}, headers=headers).status_code in (400, 422)
+
+
+def test_lifetime_value_on_margin_and_discounted_says_so_on_both_engines(world: World) -> None:
+    _customers(world)
+    url = "/api/analytics/lifetime-value"
+    answers = [
+        world.get(url, until="2026-11-21", horizon=30, engine=engine, discount_rate=0.1, margin=0.4)
+        for engine in ("duckdb", "database")
+    ]
+    assert answers[0] == answers[1]
+    answer = answers[0]
+    assert answer["value_basis"] == {
+        "of": "margin",
+        "gross_margin": 0.4,
+        "discounted": True,
+        "annual_discount_rate": 0.1,
+    }
+    for row in answer["rows"]:
+        # one step of 30 days, discounted from its end: 0.4 x 1.1^(-30/365) of the revenue
+        assert row["total_value"] == pytest.approx(row["total_clv"] * 0.4 / 1.1 ** (30 / 365), abs=0.02)
+    plain = world.get(url, until="2026-11-21", horizon=365, discount_rate=0, margin=1)
+    assert plain["value_basis"]["discounted"] is False
+    assert all(r["total_value"] == pytest.approx(r["total_clv"], abs=0.02) for r in plain["rows"])
+    default = world.get(url, until="2026-11-21", horizon=365)
+    assert default["value_basis"]["annual_discount_rate"] == 0.1
+    assert default["value_basis"]["gross_margin"] == 0.35
+    for row, undiscounted in zip(default["rows"], plain["rows"], strict=True):
+        assert row["value"] < 0.35 * undiscounted["value"]  # a year's purchases are worth less today
+
+
+def test_rates_out_of_range_are_refused_naming_the_field(world: World) -> None:
+    """The hub answers every bad query parameter with 400 and its name (not FastAPI's 422)."""
+    headers = bearer(world.token)
+    url = "/api/analytics/lifetime-value"
+    for params, field in [
+        ({"discount_rate": -0.1}, "discount_rate"),
+        ({"discount_rate": 1.5}, "discount_rate"),
+        ({"margin": 0}, "margin"),
+        ({"margin": 2}, "margin"),
+    ]:
+        assert_error(world.http.get(url, params=params, headers=headers), 400, "invalid_request", field)

@@ -107,3 +107,35 @@ def test_bad_funnels_and_windows_are_refused_by_name(world: World) -> None:
         400,
         422,
     )
+
+
+COAT_VIEWERS = {
+    "event": {"name": "Product Viewed", "where": [{"key": "category", "op": "eq", "value": "coats"}]}
+}
+
+
+def test_research_online_per_segment_counts_its_members_and_everyone_else_beside(world: World) -> None:
+    _story(world)
+    segment = world.hub.segments.create("coat viewers", None, COAT_VIEWERS, "test")
+    world.process()
+    members = world.hub.segments.members(segment["id"], 10, None)["members"]
+    assert len(members) == 2  # anna and dora viewed coats
+    answer = world.get("/api/analytics/omnichannel", days=14, segment=segment["id"], **since_until())
+    assert answer["segment"] == {"id": segment["id"], "name": "coat viewers", "members": 2}
+    ropo, rest = answer["ropo"], answer["ropo_rest"]
+    # members' store lines: anna's boots (researched) and scarf (not), dora's coat (researched)
+    assert (ropo["store_lines"], ropo["researched_online"], ropo["share"]) == (3, 2, 0.6667)
+    assert (ropo["store_value"], ropo["researched_value"]) == (255.0, 240.0)
+    # everyone else: ben's boots, viewed too long before
+    assert (rest["store_lines"], rest["researched_online"], rest["share"]) == (1, 0, 0.0)
+    whole = world.get("/api/analytics/omnichannel", days=14, **since_until())["ropo"]
+    assert whole["store_lines"] == ropo["store_lines"] + rest["store_lines"]
+    # channel preference of the members only: carl's web hat is not among them
+    assert {c["category"] for c in answer["preference"]} == {"shoes", "(unknown)", "coats"}
+
+
+def test_an_unknown_segment_is_refused_with_404_naming_it(world: World) -> None:
+    response = world.http.get(
+        "/api/analytics/omnichannel", params={"segment": "seg_nope"}, headers=bearer(world.token)
+    )
+    assert_error(response, 404, "segment_not_found", "segment")

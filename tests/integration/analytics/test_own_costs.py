@@ -90,6 +90,46 @@ def test_the_hubs_own_costs_are_computed_from_its_events_and_say_where_they_came
     )
 
 
+@pytest.mark.parametrize("engine", ["duckdb", "database"])
+def test_own_costs_of_messages_sent_for_a_campaign_count_in_its_returns(priced: World, engine: str) -> None:
+    priced.send(
+        priced.web,
+        sent("cleo", 9, "sms", "sms", segments=2, campaign="Winter"),  # 2 x 0.08
+        sent("cleo", 8, "whatsapp", "chat", campaign="Winter"),  # one conversation, 0.12
+        sent("dora", 8, "sms", "sms"),  # no campaign: the sms channel's, no campaign's
+        event(
+            "page",
+            "cleo",
+            3,
+            properties={
+                "url": "https://shop.example/?utm_source=newsletter&utm_medium=email&utm_campaign=Winter"
+            },
+        ),
+        order("cleo", 2, "o9", 80),
+    )
+    priced.post_csv("date,source,medium,campaign,cost\n2026-11-10,newsletter,email,Winter,5.00\n")
+    priced.process()
+    lines = priced.get("/api/analytics/own-costs", **since_until())["lines"]
+    by = {(r["channel"], r["item"], r["campaign"]): r for r in lines}
+    assert by[("sms", "sms_segments", "Winter")]["cost"] == 0.16
+    assert by[("sms", "sms_segments", None)]["cost"] == 0.08
+    assert "campaign 'Winter'" in by[("chat", "whatsapp_conversations", "Winter")]["from"]
+    answer = priced.get(
+        "/api/analytics/returns", model="last_touch", dimension="campaign", engine=engine, **since_until()
+    )
+    winter = {r["key"]: r for r in answer["models"]["last_touch"]}["Winter"]
+    # 5.00 of media spend and 0.16 + 0.12 of the hub's own messages sent for the campaign
+    assert (winter["revenue"], winter["cost"], winter["roas"]) == (80.0, 5.28, round(80 / 5.28, 4))
+    assert winter["roi"] == round((80 - 5.28) / 5.28, 4)
+    assert any(origin.startswith("import:") for origin in winter["cost_from"])
+    assert sum("campaign 'Winter'" in origin for origin in winter["cost_from"]) == 2
+    by_source = priced.get(
+        "/api/analytics/returns", model="last_touch", dimension="source", engine=engine, **since_until()
+    )
+    newsletter = {r["key"]: r for r in by_source["models"]["last_touch"]}["newsletter"]
+    assert newsletter["cost"] == 5.0  # a message is tied to no campaign source: media spend only
+
+
 def test_an_erasure_removes_the_persons_usage(priced: World) -> None:
     _story(priced)
     dpo = priced.hub.tokens.create("dpo", "privacy")[1]

@@ -70,3 +70,18 @@ def test_the_fits_and_predictions_are_the_lifetimes_packages() -> None:
 
 def test_too_few_customers_are_not_fitted() -> None:
     assert fit([Summary(1, 5, 30, 10.0)] * 5) is None
+
+
+def test_discounted_value_by_hand_over_two_monthly_steps_on_a_margin() -> None:
+    from omnikanal.analytics.clv import BgNbd, Fitted, GammaGamma
+
+    fitted = Fitted(BgNbd(0.8, 30.0, 0.7, 3.0), GammaGamma(6.0, 4.0, 15.0))
+    customers = [Summary(3, 80, 100, 50.0), Summary(0, 0, 40, 0.0)]
+    x, t_x, t = np.array([3.0, 0.0]), np.array([80.0, 0.0]), np.array([100.0, 40.0])
+    n30 = fitted.purchases.expected(30, x, t_x, t)
+    n45 = fitted.purchases.expected(45, x, t_x, t)
+    spend = np.array([6 * (15 + 3 * 50) / (6 * 3 + 4 - 1), 6 * 15 / (4 - 1)])
+    by_hand = (n30 / 1.1 ** (30 / 365) + (n45 - n30) / 1.1 ** (45 / 365)) * spend * 0.35
+    assert fitted.discounted(customers, 45, 0.1, 0.35) == pytest.approx(list(by_hand), rel=1e-12)
+    # no discount and the whole revenue: the undiscounted value
+    assert fitted.discounted(customers, 45, 0.0) == pytest.approx(fitted.values(customers, 45), rel=1e-12)

@@ -109,3 +109,24 @@ def test_only_the_hubs_sent_messages_and_resolved_cases_are_usage() -> None:
     assert usage(event("Message Delivered", channel="sms")) is None
     assert used("Case Resolved", queue="returns")["queue"] == "returns"
     assert usage(event("Page Viewed")) is None
+
+
+def test_messages_sent_for_a_campaign_are_costed_on_their_campaign_and_say_so() -> None:
+    rows = [row("a", 0, "sms", "sms", 2), row("b", 1, "sms", "sms", 1), row("c", 2, "sms", "sms", 0)]
+    rows[0].campaign = rows[2].campaign = "Winter"
+    got = {
+        (r["campaign"], r["item"]): r for r in own_costs(rows, RATES, date(2026, 11, 1), date(2026, 11, 1))
+    }
+    winter, other = got[("Winter", "sms_segments")], got[(None, "sms_segments")]
+    # 2 + 1 (none reported) segments at 0.08 for Winter, 1 segment for no campaign
+    assert (winter["quantity"], winter["cost"], other["quantity"], other["cost"]) == (3, 0.24, 1, 0.08)
+    assert "campaign 'Winter'" in winter["from"]
+    assert "1 messages without a reported segment count" in winter["from"]
+    assert "campaign" not in other["from"]
+    assert "without a reported" not in other["from"]
+
+
+def test_the_campaign_of_a_message_is_read_from_its_event_and_a_case_has_none() -> None:
+    assert usage(event("Message Sent", channel="email", campaign=" Winter "))["campaign"] == "Winter"
+    assert usage(event("Message Sent", channel="email"))["campaign"] is None
+    assert usage(event("Case Resolved", queue="returns", campaign="Winter"))["campaign"] is None
