@@ -1,8 +1,8 @@
 """analytics: the campaign (a journey's name, or the campaign a message was sent for) of each usage
 row, so the hub's own costs are attributed by campaign as well as by channel
 
-Revision ID: 0023_analytics_usage_campaign
-Revises: 0022_service_mailboxes
+Revision ID: 0024_analytics_usage_campaign
+Revises: 0023_recommend_channels
 Create Date: 2026-12-03
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0023_analytics_usage_campaign"
-down_revision: str | None = "0022_service_mailboxes"
+revision = "0024_analytics_usage_campaign"
+down_revision: str | None = "0023_recommend_channels"
 branch_labels = None
 depends_on = None
 
