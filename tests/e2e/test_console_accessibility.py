@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, expect
 
 from omnikanal.hub import Hub
 from tests.browser_support import ARTIFACTS, chromium, npm_install
@@ -23,7 +23,8 @@ from tests.e2e.test_console_browser import log_in
 
 AXE = "axe-core@^4.10"
 AXE_SCRIPT = "node_modules/axe-core/axe.min.js"
-AXE_RUN = """() => axe.run(document, {runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}})
+TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+AXE_RUN = """tags => axe.run(document, {runOnly: {type: "tag", values: tags}})
     .then(r => r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
         targets: v.nodes.map(n => n.target.join(" "))})))"""
 PHONE = "+4917012345678"
@@ -58,13 +59,30 @@ DATA_PAGES: dict[str, tuple[str, str]] = {
     "store-scan": ("store", "/console/store?gtin={gtin}"),
     "hotline-caller": ("service", "/console/hotline?phone=" + PHONE.replace("+", "%2B")),
 }
-CASES: list[Any] = [
-    *(
-        (role, name, "/console" if name == "overview" else f"/console/{name}")
-        for role, names in ROLE_PAGES.items()
-        for name in names
+# What remains, named exactly: each of these fails today and is expected to (strict).
+REMAINING: dict[str, str] = {
+    "customer": (
+        "the customer view shows consent purposes and statuses raw (sms_marketing, granted), identifier "
+        "types raw (user_id, anonymous_id) and timeline events as recorded (identify, Product Viewed); "
+        "test_console_browser.py and test_console.py still look for those raw words on it"
     ),
-    *((role, name, path) for name, (role, path) in DATA_PAGES.items()),
+}
+CASES: list[Any] = [
+    pytest.param(
+        role,
+        name,
+        path,
+        id=f"{role}-{name}",
+        marks=[pytest.mark.xfail(strict=True, reason=REMAINING[name])] if name in REMAINING else [],
+    )
+    for role, name, path in (
+        *(
+            (r, n, "/console" if n == "overview" else f"/console/{n}")
+            for r, ns in ROLE_PAGES.items()
+            for n in ns
+        ),
+        *((r, n, p) for n, (r, p) in DATA_PAGES.items()),
+    )
 ]
 
 PROFILE_ID = re.compile(r"prof_[0-9a-f]{8,}")
@@ -153,20 +171,23 @@ def words_out_of_place(text: str) -> list[str]:
     return sorted(set(found))
 
 
-@pytest.mark.parametrize(("role", "name", "path"), CASES, ids=[f"{r}-{n}" for r, n, _ in CASES])
+@pytest.mark.parametrize(("role", "name", "path"), CASES)
 def test_the_page_has_no_serious_accessibility_issue_and_reads_in_german(
     role: str, name: str, path: str, page: Page, shop: Shop, hub: Hub, http: httpx.Client, axe_script: Path
 ) -> None:
     target = shop_path(path, hub, http, shop)
     log_in(page, role)
     response = page.goto(target)
-    assert response is not None and response.status == 200, target
+    assert response is not None, target
+    assert response.status == 200, target
+    if name == "hotline-caller":
+        expect(page.locator("#h-caller")).to_be_visible()
     page.wait_for_load_state("networkidle")
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"a11y-{role}-{name}.png"), full_page=True)
     assert page.locator("html").get_attribute("lang") == "de"
     page.add_script_tag(path=str(axe_script))
-    found = serious(page.evaluate(AXE_RUN))
+    found = serious(page.evaluate(AXE_RUN, TAGS))
     assert found == [], "axe-core:\n" + "\n".join(found)
     out_of_place = words_out_of_place(page.evaluate(VISIBLE_WORDS))
     assert out_of_place == [], f"raw ids, statuses or English words on the German page: {out_of_place}"

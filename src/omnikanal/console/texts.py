@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from omnikanal.console.analytics_texts import ANALYTICS_TEXTS
+from omnikanal.console.label_texts import LABEL_TEXTS
 from omnikanal.console.recommend_texts import RECOMMEND_TEXTS
 from omnikanal.console.store_texts import STORE_TEXTS
 
@@ -369,5 +370,10 @@ TEXTS: dict[str, dict[str, str]] = {
     },
 }
 
-for _lang, _texts in (*ANALYTICS_TEXTS.items(), *RECOMMEND_TEXTS.items(), *STORE_TEXTS.items()):
+for _lang, _texts in (
+    *ANALYTICS_TEXTS.items(),
+    *RECOMMEND_TEXTS.items(),
+    *STORE_TEXTS.items(),
+    *LABEL_TEXTS.items(),
+):
     TEXTS[_lang].update(_texts)

@@ -1,0 +1,47 @@
+"""Names staff read for values the console otherwise shows raw (case statuses, attribution models,
+funnel steps), in German and English (merged into the console's texts)."""
+
+from __future__ import annotations
+
+LABEL_TEXTS: dict[str, dict[str, str]] = {
+    "de": {
+        "case_status_new": "Neu",
+        "case_status_open": "Offen",
+        "case_status_waiting_customer": "Wartet auf Kunden",
+        "case_status_waiting_us": "Wartet auf uns",
+        "case_status_resolved": "Gelöst",
+        "case_status_closed": "Geschlossen",
+        "an_model_first_touch": "Erster Kontakt",
+        "an_model_last_touch": "Letzter Kontakt",
+        "an_model_last_non_direct": "Letzter nicht direkter Kontakt",
+        "an_model_linear": "Linear",
+        "an_model_time_decay": "Zeitverfall",
+        "an_model_position_based": "Positionsbasiert",
+        "an_model_markov": "Markow-Kette",
+        "an_model_shapley": "Shapley-Wert",
+        "an_step_Product Viewed": "Produkt angesehen",
+        "an_step_Product Added": "In den Warenkorb gelegt",
+        "an_step_Order Completed": "Gekauft",
+        "no_channel": "ohne Kanal",
+    },
+    "en": {
+        "case_status_new": "New",
+        "case_status_open": "Open",
+        "case_status_waiting_customer": "Waiting for the customer",
+        "case_status_waiting_us": "Waiting for us",
+        "case_status_resolved": "Resolved",
+        "case_status_closed": "Closed",
+        "an_model_first_touch": "First touch",
+        "an_model_last_touch": "Last touch",
+        "an_model_last_non_direct": "Last non-direct touch",
+        "an_model_linear": "Linear",
+        "an_model_time_decay": "Time decay",
+        "an_model_position_based": "Position based",
+        "an_model_markov": "Markov chain",
+        "an_model_shapley": "Shapley value",
+        "an_step_Product Viewed": "Product viewed",
+        "an_step_Product Added": "Added to basket",
+        "an_step_Order Completed": "Purchased",
+        "no_channel": "no channel",
+    },
+}
