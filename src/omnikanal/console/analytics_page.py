@@ -68,7 +68,8 @@ def analytics(
         context["funnel"] = service.funnel(q, FUNNEL)["steps"]
         context["error"] = None
     except InvalidInput as exc:
-        context["error"] = exc.message
+        # the service's message is English: staff read it in their language where the code is known
+        context["error"] = ctx.t.get(f"error_{exc.code}", exc.message)
     return ctx.page("analytics.html", title=ctx.t["nav_analytics"], current="analytics", **context)
 
 

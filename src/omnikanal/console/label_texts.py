@@ -1,5 +1,5 @@
 """Names staff read for values the console otherwise shows raw (case statuses, attribution models,
-funnel steps), in German and English (merged into the console's texts)."""
+funnel steps, errors of the services), in German and English (merged into the console's texts)."""
 
 from __future__ import annotations
 
@@ -23,6 +23,8 @@ LABEL_TEXTS: dict[str, dict[str, str]] = {
         "an_step_Product Added": "In den Warenkorb gelegt",
         "an_step_Order Completed": "Gekauft",
         "no_channel": "ohne Kanal",
+        "journey_no_variant": "ohne Variante",
+        "error_unknown_conversion": "Noch kein Kauf erfasst: ohne Käufe gibt es nichts zuzuordnen.",
     },
     "en": {
         "case_status_new": "New",
@@ -43,5 +45,7 @@ LABEL_TEXTS: dict[str, dict[str, str]] = {
         "an_step_Product Added": "Added to basket",
         "an_step_Order Completed": "Purchased",
         "no_channel": "no channel",
+        "journey_no_variant": "no variant",
+        "error_unknown_conversion": "No purchase recorded yet: nothing to attribute.",
     },
 }
