@@ -9,7 +9,6 @@ hub's API. SQLite only: the HTTP tests of the browser endpoints run on both engi
 from __future__ import annotations
 
 import shutil
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -19,11 +18,11 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from omnikanal.hub import Hub
-from tests.browser_support import ARGS, ARTIFACTS, CHROMIUM
-from tests.conftest import IN_CI, LiveServer
+from tests.browser_support import ARTIFACTS, chromium, npm_install
+from tests.conftest import LiveServer
 from tests.console_helpers import PASSWORD
 from tests.helpers import bearer, lookup, timeline
 
@@ -32,31 +31,10 @@ SEGMENT_BUNDLE = "node_modules/@segment/analytics-next/dist/umd/index.js"
 RUDDER_BUNDLE = "node_modules/@rudderstack/analytics-js/dist/npm/modern/bundled/umd/index.js"
 
 
-def _unavailable(reason: str) -> None:
-    if IN_CI:
-        pytest.fail(reason)
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope="module")
 def libraries(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Both libraries from the npm registry, in a temporary folder."""
-    npm = shutil.which("npm")
-    if npm is None:
-        _unavailable("npm is not installed (Node.js 20 and npm are needed for the browser library tests)")
-    folder = tmp_path_factory.mktemp("js")
-    try:
-        done = subprocess.run(
-            [str(npm), "install", "--no-save", "--no-audit", "--no-fund", "--prefix", str(folder), *PACKAGES],
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        _unavailable("npm install of the tracking libraries took over 300 s (is the registry reachable?)")
-    if done.returncode != 0:
-        _unavailable(f"npm install of the tracking libraries failed: {done.stderr.strip()[-500:]}")
+    folder = npm_install(tmp_path_factory.mktemp("js"), PACKAGES, "the tracking libraries")
     for bundle in (SEGMENT_BUNDLE, RUDDER_BUNDLE):
         assert (folder / bundle).is_file(), f"the package no longer ships {bundle}"
     return folder
@@ -71,12 +49,7 @@ def database_url(sqlite_template: Path, tmp_path: Path) -> str:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        _unavailable(f"Chromium not found at {CHROMIUM} (./dev test installs Debian's chromium when it can)")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield launched
-        launched.close()
+    yield from chromium()
 
 
 START_PAGE = """<!doctype html><html lang="de"><head><meta charset="utf-8"><title>Baumarkt</title></head>

@@ -107,7 +107,7 @@ class Ctx:
 
     def error(self, exc: OmnikanalError) -> str:
         """What a refused action says on this page, in its language."""
-        return error_text(self.lang, exc.code, exc.message)
+        return self.t.get(f"error_{exc.code}") or error_text(self.lang, exc.code, exc.message)
 
     def audit(self, action: str, profile_id: str | None) -> None:
         self.hub.audit.record(self.principal.actor, action, profile_id)

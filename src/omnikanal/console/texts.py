@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from omnikanal.console.analytics_texts import ANALYTICS_TEXTS
 from omnikanal.console.hotline_texts import HOTLINE_TEXTS
+from omnikanal.console.label_texts import LABEL_TEXTS
 from omnikanal.console.recommend_texts import RECOMMEND_TEXTS
 from omnikanal.console.store_texts import STORE_TEXTS
 
@@ -375,5 +376,6 @@ for _lang, _texts in (
     *RECOMMEND_TEXTS.items(),
     *STORE_TEXTS.items(),
     *HOTLINE_TEXTS.items(),
+    *LABEL_TEXTS.items(),
 ):
     TEXTS[_lang].update(_texts)

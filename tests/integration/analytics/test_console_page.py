@@ -47,7 +47,9 @@ def test_without_any_conversion_the_page_says_so_instead_of_failing(world: World
         assert login(client, "chef").status_code == 303
         page = client.get("/console/analytics", params={"lang": "en"})
         assert page.status_code == 200
-        assert "no &#39;Order Completed&#39; event has been recorded" in page.text
+        assert "No purchase recorded yet: nothing to attribute." in page.text
+        german = client.get("/console/analytics", params={"lang": "de"})
+        assert "Noch kein Kauf erfasst: ohne Käufe gibt es nichts zuzuordnen." in german.text
 
 
 def test_the_page_draws_the_paths_as_a_sankey_and_shows_the_new_figures_with_csv(world: World) -> None:
