@@ -155,7 +155,7 @@ def console_shot(browser: Browser, hub: Hub, live_server: LiveServer, profile_id
     page.get_by_role("button", name="Anmelden").click()
     page.get_by_role("button", name="Abmelden").wait_for()
     page.goto(f"/console/customers/{profile_id}")
-    page.get_by_text("Product Viewed").first.wait_for()
+    page.get_by_text("Produkt angesehen").first.wait_for()  # Product Viewed, named for staff
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"browser-{name}-timeline.png"), full_page=True)
     context.close()

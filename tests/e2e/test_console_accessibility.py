@@ -59,14 +59,8 @@ DATA_PAGES: dict[str, tuple[str, str]] = {
     "store-scan": ("store", "/console/store?gtin={gtin}"),
     "hotline-caller": ("service", "/console/hotline?phone=" + PHONE.replace("+", "%2B")),
 }
-# What remains, named exactly: each of these fails today and is expected to (strict).
-REMAINING: dict[str, str] = {
-    "customer": (
-        "the customer view shows consent purposes and statuses raw (sms_marketing, granted), identifier "
-        "types raw (user_id, anonymous_id) and timeline events as recorded (identify, Product Viewed); "
-        "test_console_browser.py and test_console.py still look for those raw words on it"
-    ),
-}
+# What remains, named exactly: each of these fails today and is expected to (strict). None now.
+REMAINING: dict[str, str] = {}
 CASES: list[Any] = [
     pytest.param(
         role,

@@ -91,13 +91,13 @@ def test_log_in_search_open_the_customer_undo_a_merge_and_withdraw_a_consent(pag
     shot(page, "search")
     page.get_by_role("link", name="Eva Müller").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Eva Müller")
-    expect(page.get_by_text("Product Viewed").first).to_be_visible()
+    expect(page.get_by_text("Produkt angesehen").first).to_be_visible()
     shot(page, "customer")
 
-    page.get_by_role("button", name="Widerrufen: sms_marketing").click()
+    page.get_by_role("button", name="Widerrufen: Angebote per SMS").click()
     expect(page.get_by_role("status")).to_have_text("Erledigt.")
-    row = page.get_by_role("row").filter(has_text="sms_marketing").first
-    expect(row).to_contain_text("withdrawn")
+    row = page.get_by_role("row").filter(has_text="Angebote per SMS").first
+    expect(row).to_contain_text("Widerrufen")
 
     page.get_by_role("button", name="Zusammenführung aufheben").first.click()
     expect(page.get_by_role("status")).to_have_text("Erledigt.")

@@ -13,8 +13,10 @@ from starlette.concurrency import run_in_threadpool
 
 from omnikanal.auth.model import Permission
 from omnikanal.consent.model import ConsentChange, ConsentStatus
+from omnikanal.consent.texts import PURPOSE_LABELS
 from omnikanal.console import queries
 from omnikanal.console.frame import Ctx, PageRefused, back, form_of, page_of, refuse_page
+from omnikanal.console.hotline_texts import event_label
 from omnikanal.db.engine import read_tx
 from omnikanal.errors import Conflict, InvalidInput, NotFound, OmnikanalError
 from omnikanal.privacy.model import RequestType
@@ -76,6 +78,12 @@ def search(
     )
 
 
+def _labelled(ctx: Ctx, timeline: dict[str, Any]) -> dict[str, Any]:
+    """The timeline with each event's name for staff (translated where known, else as recorded)."""
+    events = [e | {"label": event_label(ctx.lang, e)} for e in timeline["events"]]
+    return timeline | {"events": events}
+
+
 def _view(
     ctx: Ctx, profile_id: str, channel: str | None, event: str | None, cursor: str | None
 ) -> dict[str, Any]:
@@ -92,7 +100,7 @@ def _view(
     view: dict[str, Any] = {
         "profile": profile,
         "name": queries.display_name({k: v["value"] for k, v in profile["traits"].items()}),
-        "timeline": hub.profiles.timeline(live, query),
+        "timeline": _labelled(ctx, hub.profiles.timeline(live, query)),
         "merges": hub.profiles.merges(live),
         "consents": hub.consent.consents(live) if ctx.may(Permission.CONSENTS_READ) else None,
         "orders": None,
@@ -104,6 +112,7 @@ def _view(
         "requests": None,
         "recommendations": _recommendations(ctx, live),
         "product_names": {},
+        "purpose_labels": PURPOSE_LABELS.get(ctx.lang, PURPOSE_LABELS["de"]),
     }
     view["product_names"] = hub.recommend.names([i.product_id for i in view["recommendations"].items])
     if ctx.may(Permission.COMMERCE_READ):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from omnikanal.console.analytics_texts import ANALYTICS_TEXTS
+from omnikanal.console.customer_texts import CUSTOMER_TEXTS
 from omnikanal.console.hotline_texts import HOTLINE_TEXTS
 from omnikanal.console.label_texts import LABEL_TEXTS
 from omnikanal.console.recommend_texts import RECOMMEND_TEXTS
@@ -376,6 +377,7 @@ for _lang, _texts in (
     *RECOMMEND_TEXTS.items(),
     *STORE_TEXTS.items(),
     *HOTLINE_TEXTS.items(),
+    *CUSTOMER_TEXTS.items(),
     *LABEL_TEXTS.items(),
 ):
     TEXTS[_lang].update(_texts)

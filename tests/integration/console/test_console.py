@@ -227,19 +227,21 @@ def test_search_the_customer_view_and_its_actions(shop: Shop, live_server: LiveS
         "Eva Müller",
         "eva@example.de",
         "kunde-4711",
-        "sms_marketing",
-        "Product Viewed",
+        "Angebote per SMS",  # the purpose sms_marketing, as staff read it
+        "Produkt angesehen",  # Product Viewed
+        "Kundennummer",  # the identifier type user_id
         "DRILL-18V-BLUE",
     ):
         assert expected in html, expected
     only_views = timeline_of(
         client.get(f"/console/customers/{shop.eva}", params={"event": "Product Viewed"}).text
     )
-    assert "<td>Product Viewed" in only_views
-    assert "<td>Product Reserved" not in only_views
+    # each event named for staff, its recorded name in the title
+    assert '<td title="Product Viewed">Produkt angesehen' in only_views
+    assert '<td title="Product Reserved">' not in only_views
     only_pos = timeline_of(client.get(f"/console/customers/{shop.eva}", params={"channel": "pos"}).text)
-    assert "<td>identify" in only_pos
-    assert "<td>Product Viewed" not in only_pos
+    assert '<td title="identify">Anmeldung' in only_pos
+    assert '<td title="Product Viewed">' not in only_pos
     hub.audit.flush()
     log = hub_access(hub, shop.eva)
     assert ("staff:service", "console.customer.read") in log
