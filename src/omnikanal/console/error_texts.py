@@ -2,8 +2,8 @@
 
 The services' messages are English and written for API clients ("gtin must contain only the
 digits 0-9"); staff on a German page read the sentence here instead. A code without a sentence
-here (the condition and journey validators' messages name the path at fault) keeps the service's
-message.
+here (the condition and journey validators' messages, "condition: not JSON", name the path at
+fault) keeps the service's message.
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ ERROR_TEXTS: dict[str, dict[str, str]] = {
         "task_done": "Diese Aufgabe ist schon erledigt.",
         "segment_not_found": "Dieses Segment gibt es nicht.",
         "segment_exists": "Ein Segment mit diesem Namen gibt es schon.",
-        "invalid_json": "Das ist kein gültiges JSON.",
         "merge_not_found": "Diese Zusammenführung gibt es nicht.",
         "request_not_found": "Diesen Antrag gibt es nicht.",
         "request_done": "Dieser Antrag ist schon abgeschlossen.",
@@ -59,7 +58,6 @@ ERROR_TEXTS: dict[str, dict[str, str]] = {
         "task_done": "This task is done already.",
         "segment_not_found": "This segment does not exist.",
         "segment_exists": "A segment of this name exists already.",
-        "invalid_json": "This is not valid JSON.",
         "merge_not_found": "This merge does not exist.",
         "request_not_found": "This request does not exist.",
         "request_done": "This request is closed already.",
