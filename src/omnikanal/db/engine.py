@@ -112,7 +112,12 @@ def make_engine(settings: Settings, url: str | None = None) -> Engine:
             max_overflow=8,
             connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_SECONDS},
         )
-        _configure_sqlite(engine, settings.sqlite_synchronous, settings.sqlite_checkpoint_seconds > 0)
+        _configure_sqlite(
+            engine,
+            settings.sqlite_synchronous,
+            settings.sqlite_checkpoint_seconds > 0,
+            settings.sqlite_cache_mb,
+        )
         _writers[engine] = _writer_lock(path)
         _synchronous[engine] = settings.sqlite_synchronous.upper()
         return engine
@@ -174,7 +179,7 @@ def hot_read(engine: Engine, work: Callable[[Connection], T]) -> T:
     raise AssertionError("unreachable")
 
 
-def _configure_sqlite(engine: Engine, synchronous: str, checkpoint_in_background: bool) -> None:
+def _configure_sqlite(engine: Engine, synchronous: str, checkpoint_in_background: bool, cache_mb: int) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Hand transaction control to SQLAlchemy's begin event below (pysqlite's own is unreliable).
@@ -187,7 +192,7 @@ def _configure_sqlite(engine: Engine, synchronous: str, checkpoint_in_background
         cursor.execute("PRAGMA temp_store=MEMORY")
         # Erasure must leave nothing in the file: deleted content is overwritten, not just unlinked.
         cursor.execute("PRAGMA secure_delete=ON")
-        cursor.execute("PRAGMA cache_size=-65536")
+        cursor.execute(f"PRAGMA cache_size={-1024 * cache_mb}")
         # A modest mapping: reads gain little from more, and mapped pages count in the process RSS.
         cursor.execute("PRAGMA mmap_size=67108864")
         # Checkpoints run in the background (db/checkpoint.py); this threshold is only a safety net.

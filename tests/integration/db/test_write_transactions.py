@@ -104,3 +104,18 @@ def test_on_postgresql_a_redoable_transaction_does_not_wait_for_the_wal_flush(pg
             assert conn.exec_driver_sql("SHOW synchronous_commit").scalar_one() == "on"
     finally:
         engine.dispose()
+
+
+def test_each_sqlite_connection_keeps_the_page_cache_the_settings_give(tmp_path: Path) -> None:
+    engine = make_engine(Settings(data_dir=tmp_path, sqlite_cache_mb=3))
+    try:
+        with engine.connect() as conn:
+            # A negative cache_size is a size in KiB (SQLite's convention), not a count of pages.
+            assert conn.exec_driver_sql("PRAGMA cache_size").scalar_one() == -3 * 1024
+    finally:
+        engine.dispose()
+
+
+def test_a_page_cache_outside_the_limits_is_refused() -> None:
+    with pytest.raises(ValueError, match="sqlite_cache_mb"):
+        Settings(sqlite_cache_mb=0)
