@@ -179,7 +179,9 @@ def hot_read(engine: Engine, work: Callable[[Connection], T]) -> T:
     raise AssertionError("unreachable")
 
 
-def _configure_sqlite(engine: Engine, synchronous: str, checkpoint_in_background: bool, cache_mb: int) -> None:
+def _configure_sqlite(
+    engine: Engine, synchronous: str, checkpoint_in_background: bool, cache_mb: int
+) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Hand transaction control to SQLAlchemy's begin event below (pysqlite's own is unreliable).
