@@ -161,7 +161,9 @@ class Dovecot:
             if isinstance(part, bytes) and b"UID" in part:
                 words = part.decode().replace("(", " ").replace(")", " ").split()
                 found[int(words[words.index("UID") + 1])] = " ".join(
-                    w for w in words if w.startswith("\\") and w != "\\Recent"  # Recent: per session
+                    w
+                    for w in words
+                    if w.startswith("\\") and w != "\\Recent"  # Recent: per session
                 )
         return found
 

@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn
 from rich.table import Table
 
+from omnikanal import child_jobs
 from omnikanal.analytics import cli as analytics_cli
 from omnikanal.auth.model import ROLES
 from omnikanal.clock import isoformat
@@ -149,7 +150,9 @@ def worker(
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    hub.start(api=False, worker=True)
+    hub.start(api=False, worker=True, heavy_jobs=False)
+    children = child_jobs.ChildJobs(settings)
+    children.start()
     tune_gc()
     log = logging.getLogger("omnikanal.worker")
     log.info("worker started (%s)", hub.engine.dialect.name)
@@ -171,6 +174,7 @@ def worker(
                         item.oldest_seconds or 0,
                     )
     finally:
+        children.stop()
         hub.close()
         log.info("worker stopped")
 
@@ -382,6 +386,7 @@ def catalogue_import(
 
 
 analytics_cli.install(app, _hub, console)
+child_jobs.install(app, _hub)
 
 segments_app = typer.Typer(help="Segments and computed traits.", no_args_is_help=True)
 app.add_typer(segments_app, name="segments")

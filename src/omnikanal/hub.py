@@ -105,12 +105,13 @@ class Hub:
     recommend_channels: ChannelScoreService
     processors: list[Processor] = field(default_factory=list)
 
-    def start(self, *, api: bool = True, worker: bool = True) -> None:
+    def start(self, *, api: bool = True, worker: bool = True, heavy_jobs: bool = True) -> None:
         """Start the background work of a process in these roles.
 
         ``api``: what the request path needs (the ingest writer, the access-log flush, checkpoints).
         ``worker``: everything that follows from what was stored (the event-log processors, the
-        dispatcher, timers, scheduled jobs). ``omnikanal serve`` runs the two in separate processes so
+        dispatcher, timers, scheduled jobs; ``heavy_jobs=False`` leaves out those that
+        ``child_jobs`` runs in child processes). ``omnikanal serve`` runs the two in separate processes so
         that no listener of the log takes CPU or the write lock from ingest; tests and the CLI may run
         both in one process.
         """
@@ -136,13 +137,13 @@ class Hub:
                 self.journey_worker.start()
             if self.settings.journey_date_scan_seconds > 0:
                 self.journey_dates.start()
-            if self.settings.analytics_refresh_seconds > 0:
+            if heavy_jobs and self.settings.analytics_refresh_seconds > 0:
                 self.analytics_refresh.start()
             if self.settings.matching_interval_seconds > 0:
                 self.match_job.start()
             if self.settings.events_partition_check_seconds > 0 and self.engine.dialect.name == "postgresql":
                 self.partitions.start()
-            if self.settings.recommend_train_seconds > 0:
+            if heavy_jobs and self.settings.recommend_train_seconds > 0:
                 self.recommend_training.start()
 
     def stop(self) -> None:

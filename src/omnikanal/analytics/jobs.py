@@ -65,9 +65,9 @@ class RefreshJob:
 
     def __init__(self, refresh: Callable[[], dict[str, int]], interval: float) -> None:
         self._refresh = refresh
-        self._loop = Periodic("analytics-refresh", interval, self._tick, first_after=min(interval, 5.0))
+        self._loop = Periodic("analytics-refresh", interval, self.run_once, first_after=min(interval, 5.0))
 
-    def _tick(self) -> bool:
+    def run_once(self) -> bool:
         self._refresh()
         return False  # a refresh copies everything there is; wait for the next interval
 

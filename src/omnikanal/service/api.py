@@ -206,7 +206,6 @@ def get_figures(
     return hub.service.figures(since, until, limit)
 
 
-
 @router.get(
     "/mailboxes",
     summary="The support mailboxes fetched over IMAP: how far each is read, and its last poll's outcome",
@@ -214,6 +213,7 @@ def get_figures(
 def get_mailboxes(hub: HubDep, principal: PrincipalDep) -> dict[str, Any]:
     require(principal, Permission.OPERATIONS_READ)
     return {"items": hub.service.mailboxes()}
+
 
 HOOK_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"description": "Bad input; the body names the code, the problem and the field"},

@@ -49,7 +49,7 @@ def test_the_inbox_lists_the_queue_and_the_case_is_answered_from_the_console(
         assert "Rechnung falsch" in inbox.text
         assert "Umtausch Jacke" not in inbox.text
         assert 'data-sla="ok"' in inbox.text
-        assert "status=new\">Neu</a>: 1" in inbox.text  # the status new, in the page's German
+        assert 'status=new">Neu</a>: 1' in inbox.text  # the status new, in the page's German
         case_id = made["hotline"]["id"]
         page = agent.get(f"/console/cases/{case_id}")
         assert page.status_code == 200
