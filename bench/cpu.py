@@ -18,6 +18,9 @@ from contextlib import suppress
 import psutil
 
 SERVER, WORKER = "server", "worker"
+# A child the worker starts for one scheduled job (``omnikanal run-job``, see omnikanal/child_jobs.py):
+# its CPU counts to the worker; its memory is a process of its own and is shown apart.
+JOB = "worker job"
 
 
 def is_worker(proc: psutil.Process) -> bool:
@@ -26,6 +29,21 @@ def is_worker(proc: psutil.Process) -> bool:
         args = proc.cmdline()
         return any(a == "worker" and i > 0 and args[i - 1].endswith("omnikanal") for i, a in enumerate(args))
     return False
+
+
+def is_job(proc: psutil.Process) -> bool:
+    with suppress(psutil.Error):
+        return "run-job" in proc.cmdline()
+    return False
+
+
+def memory_roles(pid: int) -> dict[str, list[psutil.Process]]:
+    """As ``roles``, with the worker's job children in a role of their own."""
+    found = roles(pid)
+    jobs = [proc for proc in found[WORKER] if is_job(proc)]
+    found[WORKER] = [proc for proc in found[WORKER] if proc not in jobs]
+    found[JOB] = jobs
+    return found
 
 
 def roles(pid: int) -> dict[str, list[psutil.Process]]:

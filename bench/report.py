@@ -28,6 +28,7 @@ TARGETS: dict[str, dict[str, tuple[str, float]]] = {
         "lookup_p99_ms": ("<=", 5),
         "server_rss_mb": ("<=", 300),
         "worker_rss_mb": ("<=", 300),
+        "worker_job_rss_mb": ("<=", 300),
     }
 }
 LAG_TARGET_RATE = 2_000.0  # events/s at which the lag target is set
@@ -267,7 +268,7 @@ def print_summary(console: Console, result: dict[str, Any]) -> None:
     memory = result.get("memory")
     if memory:
         first = True
-        for role in ("server", "worker"):
+        for role in ("server", "worker", "worker job"):
             peaks = memory.get("roles", {}).get(role)
             if not peaks:
                 continue
@@ -275,7 +276,7 @@ def print_summary(console: Console, result: dict[str, Any]) -> None:
                 "all" if first else "",
                 f"{role} process peak RSS MB (anonymous: heap, no file maps)",
                 f"{peaks['peak_mb']:.0f} ({peaks['peak_anon_mb']:.0f})",
-                f"{role}_rss_mb",
+                f"{role.replace(' ', '_')}_rss_mb",
                 peaks["peak_mb"],
             )
             first = False
@@ -283,7 +284,7 @@ def print_summary(console: Console, result: dict[str, Any]) -> None:
             row("", f"{role} peak RSS MB per phase", per_phase)
         row(
             "all" if first else "",
-            "server + worker peak RSS MB (anonymous)",
+            "server + worker (+ job) peak RSS MB (anonymous)",
             f"{memory['peak_mb']:.0f} ({memory.get('peak_anon_mb', 0):.0f})",
         )
     errors = result.get("errors") or []

@@ -301,7 +301,7 @@ class RssSampler:
         listed = 0.0
         while not self._stop.is_set():
             if time.monotonic() - listed > 2.0:  # listing children scans /proc: not at every sample
-                tree = cpu.roles(self.pid)
+                tree = cpu.memory_roles(self.pid)
                 listed = time.monotonic()
                 if not tree[cpu.SERVER]:
                     return  # the server is gone
