@@ -31,6 +31,7 @@ class SuppressionList:
         self._engine = engine
         self._rules = rules
         self._salt: bytes | None = None
+        self._keyed: hmac.HMAC | None = None
         self._lock = threading.Lock()
 
     def _key(self) -> bytes:
@@ -58,8 +59,14 @@ class SuppressionList:
 
     def hash(self, identifier_type: str, value: str) -> str:
         """The hash of an already normalised identifier."""
-        message = f"{identifier_type}\x00{value}".encode()
-        return hmac.new(self._key(), message, hashlib.sha256).hexdigest()
+        keyed = self._keyed
+        if keyed is None:
+            # Keyed once: a copy of it skips the key schedule, a third of the cost of each hash,
+            # and ingest hashes every identifier of every event.
+            keyed = self._keyed = hmac.new(self._key(), digestmod=hashlib.sha256)
+        digest = keyed.copy()
+        digest.update(f"{identifier_type}\x00{value}".encode())
+        return digest.hexdigest()
 
     def normalise(self, identifier_type: str, value: Any) -> str | None:
         return normalise(identifier_type, value, self._rules)
