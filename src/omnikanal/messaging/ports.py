@@ -30,8 +30,12 @@ class ChannelScores(Protocol):
 
 
 class SendTimes(Protocol):
-    def best_hour(self, conn: Connection, profile_id: str, zone: ZoneInfo) -> tuple[int, str]:
-        """The customer's best local hour (0-23) and why."""
+    def best_hour(
+        self, conn: Connection, profile_id: str, zone: ZoneInfo, channel: str | None = None
+    ) -> tuple[int, str, str]:
+        """The customer's best local hour (0-23) on ``channel`` (None: the channel is chosen at
+        dispatch, so over all channels), what it rests on (``channel``, ``all_channels`` or
+        ``fallback``) and why."""
         ...
 
 
@@ -65,9 +69,17 @@ def schedule(
         if port is None:
             wanted.update(reason="no send-time model: at once", timezone=zone.key)
             continue
-        hour, reason = port.best_hour(conn, row["profile_id"], zone)
+        # the hour of the channel it goes out on; ``auto`` chooses at dispatch: all channels' hour
+        channel = row["channel"]
+        hour, basis, reason = port.best_hour(conn, row["profile_id"], zone, channel)
         due = max(next_at(now, zone, hour), row["due_at"])
         row["due_at"] = due
         wanted.update(
-            hour=hour, timezone=zone.key, timezone_from=source, reason=reason, due_at=isoformat(due)
+            hour=hour,
+            channel=channel or row["requested_channel"],
+            basis=basis,
+            timezone=zone.key,
+            timezone_from=source,
+            reason=reason,
+            due_at=isoformat(due),
         )

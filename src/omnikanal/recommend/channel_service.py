@@ -34,9 +34,8 @@ from .channels import (
     ChannelEvaluation,
     ChannelParams,
     Counts,
-    best_hour,
+    best_hour_for,
     evaluate,
-    hour_counts,
     population,
     rates,
     scores,
@@ -213,16 +212,26 @@ class ChannelScoreService:
             for pid, channels in store.scores(conn, profile_ids).items()
         }
 
-    def best_hour(self, conn: Connection, profile_id: str, zone: ZoneInfo) -> tuple[int, str]:
-        """The customer's best local hour and why; the fallback hour without personalisation consent."""
+    def best_hour(
+        self, conn: Connection, profile_id: str, zone: ZoneInfo, channel: str | None = None
+    ) -> tuple[int, str, str]:
+        """The customer's best local hour on ``channel`` (None: over all channels), what it rests
+        on (``channel``, ``all_channels``, ``fallback``) and why; the fallback hour without
+        personalisation consent."""
         fallback = self.params.fallback_hour
         if not self._consent.may_contact(profile_id, PURPOSE).allowed:
-            return fallback, f"fallback_hour {fallback:02d}: no personalisation consent"
-        times = store.activity_times(conn, profile_id)
-        hour = best_hour(hour_counts(times, zone), fallback, self.params.hour_prior)
-        if hour == fallback:
-            return hour, f"fallback_hour {fallback:02d} ({len(times)} opens, clicks and visits)"
-        return hour, f"best_hour {hour:02d} from {len(times)} opens, clicks and visits"
+            return fallback, "fallback", f"fallback_hour {fallback:02d}: no personalisation consent"
+        found = best_hour_for(
+            store.activity_times(conn, profile_id), zone, channel, fallback, self.params.hour_prior
+        )
+        on = f" on {channel}" if channel else ""
+        if found.basis == "channel":
+            why = f"best_hour {found.hour:02d}{on} from {found.channel_events} opens, clicks and replies{on}"
+        elif found.basis == "all_channels":
+            why = f"best_hour {found.hour:02d} from {found.events} opens, clicks and visits on all channels"
+        else:
+            why = f"fallback_hour {found.hour:02d} ({found.events} opens, clicks and visits)"
+        return found.hour, found.basis, why
 
     # -- the API's view ----------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, delete, exists, func, or_, select, update
+from sqlalchemy import Connection, and_, case, delete, exists, func, null, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -20,7 +20,7 @@ from omnikanal.recommend.tables import (
     recommend_interactions,
 )
 
-from .channels import ANY_CHANNEL, PHONE_CHANNELS, Counts
+from .channels import ANY_CHANNEL, PHONE_CHANNELS, SCORED, Counts
 
 m = recommend_channel_messages.c
 r = recommend_channel_reactions.c
@@ -158,17 +158,20 @@ def scores(conn: Connection, profile_ids: Sequence[str]) -> dict[str, dict[str, 
     return out
 
 
-def activity_times(conn: Connection, profile_id: str) -> list[datetime]:
-    """When the customer opened or clicked a message, replied, called or touched a product."""
-    times: list[datetime] = []
+def activity_times(conn: Connection, profile_id: str) -> list[tuple[str | None, datetime]]:
+    """When the customer opened or clicked a message, replied, called or touched a product, each
+    with the messaging channel it was on: a message's or a reply's channel; None for a call, a
+    pick-up and a visit (they say when the customer is active, not where they read)."""
+    times: list[tuple[str | None, datetime]] = []
     for stmt in (
-        select(m.reacted_at)
+        select(m.channel, m.reacted_at)
         .where(m.profile_id == profile_id, m.reacted_at.is_not(None))
         .order_by(m.reacted_at.desc()),
-        select(r.at).where(r.profile_id == profile_id).order_by(r.at.desc()),
-        select(i.at).where(i.profile_id == profile_id, i.weight > 0).order_by(i.at.desc()),
+        select(r.channel, r.at).where(r.profile_id == profile_id).order_by(r.at.desc()),
+        select(null(), i.at).where(i.profile_id == profile_id, i.weight > 0).order_by(i.at.desc()),
     ):
-        times.extend(conn.execute(stmt.limit(HOUR_ROWS)).scalars())
+        for channel, at in conn.execute(stmt.limit(HOUR_ROWS)):
+            times.append((channel if channel in SCORED else None, at))
     return times
 
 

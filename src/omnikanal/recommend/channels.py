@@ -5,7 +5,8 @@ population rate: ``(reactions + k * rate) / (messages + k)`` with ``k`` the prio
 customer without messages on a channel gets the population rate; after many messages their own
 rate wins. The best hour is the hour of the day (in the customer's zone) with the most opens,
 clicks and visits, each also counting half for its neighbours, with ``prior`` pseudo-events at the
-fallback hour: little history keeps the fallback.
+fallback hour: little history keeps the fallback. Per channel, the channel's own opens, clicks and
+replies count the same way, with the customer's hour over all channels as the fallback.
 """
 
 from __future__ import annotations
@@ -105,12 +106,48 @@ def hour_counts(times: Iterable[datetime], zone: ZoneInfo) -> list[int]:
     return counts
 
 
+def _smoothed(counts: Sequence[int]) -> list[float]:
+    return [counts[h] + 0.5 * (counts[(h - 1) % 24] + counts[(h + 1) % 24]) for h in range(24)]
+
+
 def best_hour(counts: Sequence[int], fallback: int, prior: float) -> int:
     """The hour with the most activity, neighbours counting half, the fallback hour holding
     ``prior`` pseudo-events; a tie goes to the fallback, then the earlier hour."""
-    smooth = [counts[h] + 0.5 * (counts[(h - 1) % 24] + counts[(h + 1) % 24]) for h in range(24)]
+    smooth = _smoothed(counts)
     smooth[fallback] += prior
     return max(range(24), key=lambda h: (smooth[h], h == fallback, -h))
+
+
+@dataclass(frozen=True, slots=True)
+class BestHour:
+    hour: int
+    basis: str  # "channel": the channel's own history; "all_channels"; "fallback": the setting
+    channel_events: int  # the opens, clicks and replies on the channel it rests on
+    events: int  # all opens, clicks, replies, calls and visits
+
+
+def best_hour_for(
+    times: Sequence[tuple[str | None, datetime]],
+    zone: ZoneInfo,
+    channel: str | None,
+    fallback: int,
+    prior: float,
+) -> BestHour:
+    """The best hour on ``channel`` from its own reactions, with the customer's all-channel hour as
+    its fallback (holding ``prior`` pseudo-events), which in turn falls back to ``fallback``. No
+    channel (``auto``, chosen at dispatch): the all-channel hour."""
+    every = hour_counts((at for _, at in times), zone)
+    overall = best_hour(every, fallback, prior)
+    mine = hour_counts((at for ch, at in times if channel is not None and ch == channel), zone)
+    hour = best_hour(mine, overall, prior)
+    # what holds the hour: the channel's own events when they outweigh the fallback's pseudo-events
+    if _smoothed(mine)[hour] > prior:
+        basis = "channel"
+    elif hour == overall and _smoothed(every)[overall] > prior:
+        basis = "all_channels"
+    else:
+        basis = "fallback"
+    return BestHour(hour, basis, sum(mine), len(times))
 
 
 def chosen_channel(scored: Mapping[str, float], candidates: Sequence[str]) -> str | None:

@@ -48,6 +48,9 @@ def test_a_send_step_at_the_best_hour_waits_for_the_customers_hour(world: World)
     assert message.due_at == datetime(2026, 6, 10, 12, 0, tzinfo=UTC)
     assert message.options["send_time"]["hour"] == 21
     assert message.options["send_time"]["timezone"] == "Asia/Tokyo"
+    # the step's channel is asked for; with no email reactions her hour over all channels holds
+    assert message.options["send_time"]["channel"] == "email"
+    assert message.options["send_time"]["basis"] == "all_channels"
     assert world.dispatch() == 0  # not due yet
 
 

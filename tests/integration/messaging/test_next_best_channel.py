@@ -9,6 +9,7 @@ import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 from sqlalchemy import func, select
@@ -178,6 +179,47 @@ def test_send_at_best_hour_waits_for_the_customers_hour_and_quiet_hours_still_ru
     deferred = http.get(f"/api/messages/{late['id']}", headers=bearer(admin_token)).json()
     assert (deferred["status"], deferred["reason"]) == ("deferred", "quiet_hours")
     assert deferred["due_at"] == "2026-06-11T06:00:00Z"  # 08:00 in Berlin
+
+
+def test_best_hour_is_kept_per_channel_with_the_all_channel_hour_behind_it(
+    hub: Hub, http: httpx.Client, admin_token: str, clock: FixedClock
+) -> None:
+    pid = _reachable(hub, "mia", 9)
+    # six mornings she opens an email at 08:10 in Berlin; five evenings she clicks an SMS at 19:10
+    clock.advance(timedelta(hours=20, minutes=10))  # 2026-06-11 06:10 UTC, 08:10 in Berlin
+    for day in range(6):
+        mail = send(http, admin_token, profile_id=pid, channel="email", transactional=True, content=NEWS)
+        hub.messaging.record_status(mail["id"], Status.OPENED, {})
+        clock.advance(timedelta(hours=11))  # 19:10 in Berlin
+        if day < 5:
+            sms = send(http, admin_token, profile_id=pid, channel="sms", transactional=True, content=NEWS)
+            hub.messaging.record_status(sms["id"], Status.CLICKED, {"url": "https://shop.example/"})
+        clock.advance(timedelta(hours=13))
+    clock.advance(timedelta(hours=4))  # 2026-06-17 10:10 UTC, 12:10 in Berlin
+    wait_processed(hub)
+
+    email = send(http, admin_token, profile_id=pid, channel="email", content=NEWS, send_at="best_hour")
+    assert email["send_time"]["hour"] == 8
+    assert (email["send_time"]["channel"], email["send_time"]["basis"]) == ("email", "channel")
+    assert email["due_at"] == "2026-06-18T06:00:00Z"  # 08:00 in Berlin, tomorrow
+    sms = send(http, admin_token, profile_id=pid, channel="sms", content=NEWS, send_at="best_hour")
+    assert sms["send_time"]["hour"] == 19
+    assert (sms["send_time"]["channel"], sms["send_time"]["basis"]) == ("sms", "channel")
+    assert "on sms from 5 opens, clicks and replies" in sms["send_time"]["reason"]
+    assert sms["due_at"] == "2026-06-17T17:00:00Z"  # 19:00 in Berlin, today
+    # a channel she never reacted on takes her hour over all channels (the six mornings win)
+    push = hub.recommend_channels.best_hour
+    with hub.engine.connect() as conn:
+        assert push(conn, pid, ZoneInfo("Europe/Berlin"), "push")[:2] == (8, "all_channels")
+    # auto chooses the channel at dispatch: the hour over all channels
+    auto = send(http, admin_token, profile_id=pid, channel="auto", content=NEWS, send_at="best_hour")
+    assert (auto["send_time"]["hour"], auto["send_time"]["basis"]) == (8, "all_channels")
+    assert auto["send_time"]["channel"] == "auto"
+    # quiet hours still rule for the channel's hour: 19:00 is outside 20:00-08:00, so it goes out
+    clock.advance(timedelta(hours=7))
+    hub.dispatcher.run_once()
+    out = http.get(f"/api/messages/{sms['id']}", headers=bearer(admin_token)).json()
+    assert out["status"] == "sent", out
 
 
 def test_bad_input_to_the_channels_api_and_to_send_at(hub: Hub, http: httpx.Client, admin_token: str) -> None:

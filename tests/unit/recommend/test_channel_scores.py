@@ -16,6 +16,7 @@ from omnikanal.recommend.channels import (
     SCORED,
     Counts,
     best_hour,
+    best_hour_for,
     evaluate,
     hour_counts,
     population,
@@ -73,6 +74,25 @@ def test_the_best_hour_is_the_busiest_local_hour_once_the_history_outweighs_the_
     # the customer's zone decides the hour, not UTC
     tokyo = hour_counts([_at(19, d) for d in range(1, 6)], ZoneInfo("Asia/Tokyo"))
     assert best_hour(tokyo, 10, 3.0) == 3
+
+
+def _hb(found: Any) -> tuple[int, str]:
+    return found.hour, found.basis
+
+
+def test_the_best_hour_per_channel_falls_back_to_the_all_channel_hour_then_the_setting() -> None:
+    times = [("email", _at(8, d)) for d in range(1, 7)] + [("sms", _at(19, d)) for d in range(1, 6)]
+    times += [(None, _at(8, 9))]  # a visit: counts for the hour over all channels only
+    assert best_hour_for(times, BERLIN, "email", 10, 3.0).hour == 8
+    sms = best_hour_for(times, BERLIN, "sms", 10, 3.0)
+    assert (sms.hour, sms.basis, sms.channel_events, sms.events) == (19, "channel", 5, 12)
+    # no reactions on push: the customer's hour over all channels; auto (no channel) the same
+    assert _hb(best_hour_for(times, BERLIN, "push", 10, 3.0)) == (8, "all_channels")
+    assert _hb(best_hour_for(times, BERLIN, None, 10, 3.0)) == (8, "all_channels")
+    # one SMS click does not outweigh the all-channel hour; with little history at all, the setting
+    few = [("sms", _at(19)), ("email", _at(7))]
+    assert _hb(best_hour_for(few, BERLIN, "sms", 10, 3.0)) == (10, "fallback")
+    assert _hb(best_hour_for([], BERLIN, "email", 10, 3.0)) == (10, "fallback")
 
 
 def test_the_next_best_hour_is_today_later_tomorrow_once_past_and_now_within_it() -> None:
