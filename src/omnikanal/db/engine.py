@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 RETRYABLE_PG_CODES = {"40001", "40P01", "23505"}  # serialization failure, deadlock, unique violation
+CHECK_VIOLATION = "23514"
 SQLITE_BUSY_SECONDS = 30
 
 
@@ -291,6 +292,10 @@ def is_retryable(exc: BaseException) -> bool:
     if isinstance(exc, DBAPIError):
         code = getattr(getattr(exc, "orig", None), "sqlstate", None)
         if code in RETRYABLE_PG_CODES:
+            return True
+        if code == CHECK_VIOLATION and "violates partition constraint" in str(exc):
+            # A row routed to the default partition while the worker attached its month's partition
+            # (eventlog/partitions.py): PostgreSQL refuses it; run again, it is routed anew.
             return True
         if isinstance(exc, OperationalError) and "database is locked" in str(exc):
             return True

@@ -11,7 +11,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError
 
 from omnikanal.clock import FixedClock
-from omnikanal.db.engine import make_engine, write_tx
+from omnikanal.db.engine import is_retryable, make_engine, write_tx
 from omnikanal.db.migrate import alembic_config, upgrade
 from omnikanal.eventlog.keys import delete_events
 from omnikanal.eventlog.partitions import ensure_partitions, existing_partitions, months_from, partition_name
@@ -198,3 +198,33 @@ def test_upgrading_a_filled_log_moves_every_event_into_its_month_and_the_sequenc
         engine.dispose()
         with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_a_row_refused_by_a_partition_just_attached_is_retried_and_other_check_failures_are_not(
+    pg: Engine,
+) -> None:
+    # PostgreSQL refuses a row routed to events_default when its month's partition was attached
+    # meanwhile; the same refusal comes from a row moved out of its month inside that partition.
+    now = datetime.now(UTC)
+    this_month = partition_name(months_from(now.date(), 0)[0])
+    with write_tx(pg) as conn:
+        conn.execute(
+            text(
+                "INSERT INTO sources (id, name, channel, write_key_hash, enabled, created_at) "
+                "VALUES ('src_r', 'r', 'web', 'hr', true, now())"
+            )
+        )
+        insert_events(conn, [_row("src_r", "moved", now)])
+    with pytest.raises(IntegrityError) as refused, pg.begin() as conn:
+        conn.execute(
+            text(f"UPDATE {this_month} SET received_at = :far WHERE message_id = 'moved'"),
+            {"far": datetime(1999, 1, 1, tzinfo=UTC)},
+        )
+    assert "violates partition constraint" in str(refused.value)
+    assert is_retryable(refused.value)
+
+    with pg.begin() as conn:
+        conn.execute(text("CREATE TEMP TABLE checked (n int CHECK (n > 0))"))
+        with pytest.raises(IntegrityError) as checked:
+            conn.execute(text("INSERT INTO checked VALUES (0)"))
+    assert not is_retryable(checked.value)
