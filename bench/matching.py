@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -115,14 +116,15 @@ def print_agreement(one: Prediction, other: Prediction) -> None:
     )
     for key in differ[:5]:  # the pairs decided otherwise, with the comparisons that differ
         a, b = one.pairs.get(key), other.pairs.get(key)
-        fields = sorted(
-            f
-            for f in {*(a.contributions if a else {}), *(b.contributions if b else {})}
-            if (a.contributions.get(f) if a else None) != (b.contributions.get(f) if b else None)
+        fields = (
+            sorted(f for f in a.contributions if a.contributions[f] != b.contributions.get(f))
+            if a and b
+            else []
         )
         print(
             f"             {key[0]}/{key[1]}: {one.backend} {a.probability if a else '< 0.8'}, "
-            f"{other.backend} {b.probability if b else '< 0.8'}; levels differ in {', '.join(fields) or '-'}"
+            f"{other.backend} {b.probability if b else '< 0.8'}; "
+            f"levels differ in {', '.join(fields) or 'unknown'}"
         )
 
 
@@ -195,6 +197,7 @@ def run(size: int, args: argparse.Namespace, engines: list[tuple[str, Any]]) -> 
 
 
 def main() -> None:
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[attr-defined]  # each phase as it ends
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="20000,100000", help="record counts, comma-separated")
     parser.add_argument("--backend", choices=("duckdb", "spark", "both"), default="duckdb")
