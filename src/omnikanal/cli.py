@@ -24,6 +24,7 @@ from omnikanal.clock import isoformat
 from omnikanal.errors import OmnikanalError
 from omnikanal.hub import Hub, build_hub
 from omnikanal.matching.cli import matching_app
+from omnikanal.profiles.import_cli import import_app
 from omnikanal.recommend.cli import recommend_app
 from omnikanal.runtime import tune_gc
 from omnikanal.settings import load_settings
@@ -474,6 +475,12 @@ def journeys_validate(
 
 
 app.add_typer(matching_app(lambda: _hub(), console), name="matching")
+# the issue's and the design notes' name for the same commands: identity train / match / evaluate
+app.add_typer(
+    matching_app(lambda: _hub(), console, "Probabilistic identity (Splink): the matching commands."),
+    name="identity",
+)
+app.add_typer(import_app(lambda: _hub(), console), name="import")
 app.add_typer(recommend_app(lambda: _hub(), console), name="recommend")
 
 

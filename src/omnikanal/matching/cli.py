@@ -124,10 +124,13 @@ class _Commands:
         self.console.print(table)
 
 
-def matching_app(hub_factory: HubFactory, console: Console) -> typer.Typer:
-    app = typer.Typer(help="Probabilistic identity matching (Splink).", no_args_is_help=True)
+def matching_app(
+    hub_factory: HubFactory, console: Console, help: str = "Probabilistic identity matching (Splink)."
+) -> typer.Typer:
+    app = typer.Typer(help=help, no_args_is_help=True)
     commands = _Commands(hub_factory, console)
     app.command("train")(commands.train)
     app.command("run")(commands.run)
+    app.command("match", help="Compare every profile once (the same as run).")(commands.run)
     app.command("evaluate")(commands.evaluate)
     return app
