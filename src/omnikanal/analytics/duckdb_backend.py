@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from omnikanal.analytics.columnar import Columnar
 from omnikanal.analytics.markov import Transition, counted_credit
@@ -50,18 +50,23 @@ SELECT profile_id, seq, at_us, event, channel, source, medium, campaign, order_i
 FROM (SELECT *, epoch_us("at") AS at_us, COALESCE(event = $conversion, FALSE)::INTEGER AS conv
       FROM tp WHERE "at" >= $read_from AND "at" < $until)
 """
-# The conversions of the period, their value net of every return of the order recorded so far.
+# The conversions of the period, their value net of every return of the order recorded so far, and
+# whether each is its person's first purchase ever (an acquisition).
 _CONVS = """
 CREATE TEMP TABLE convs AS
-WITH refunds AS (
+WITH earlier AS (
+  SELECT DISTINCT profile_id FROM tp WHERE event = $conversion AND "at" < $since_at
+), refunds AS (
   SELECT order_id, SUM(value_cents) AS refund FROM tp
   WHERE event = $returned AND order_id IS NOT NULL GROUP BY order_id
 ), net AS (
   SELECT r.profile_id, r.seg, r.at_us AS conv_us,
+         e.profile_id IS NULL AND r.seg = min(r.seg) OVER (PARTITION BY r.profile_id) AS first,
          CASE WHEN r.order_id IS NOT NULL AND r.order_id <> ''
               THEN greatest(0, COALESCE(r.value_cents, 0) - COALESCE(f.refund, 0))
               ELSE COALESCE(r.value_cents, 0) END AS cents
   FROM rows r LEFT JOIN refunds f ON f.order_id = r.order_id
+  LEFT JOIN earlier e ON e.profile_id = r.profile_id
   WHERE r.conv = 1 AND r.at_us >= $since
 )
 SELECT *, cents / 100.0 AS value FROM net
@@ -75,7 +80,7 @@ WITH t AS (
   SELECT * FROM rows WHERE conv = 0 AND COALESCE(event <> $returned, TRUE)
 ), converted AS (
   SELECT t.profile_id, t.seg, t.at_us, t.seq, t.channel, t.source, t.medium, t.campaign,
-         c.conv_us, c.value, TRUE AS converted
+         c.conv_us, c.value, TRUE AS converted, c.first
   FROM t JOIN convs c USING (profile_id, seg)
   WHERE t.at_us >= c.conv_us - $back
 ), tail AS (
@@ -83,7 +88,7 @@ WITH t AS (
   FROM t WHERE seg = last_seg AND at_us >= $since
 ), open AS (
   SELECT profile_id, seg, at_us, seq, channel, source, medium, campaign,
-         NULL::BIGINT AS conv_us, 0.0::DOUBLE AS value, FALSE AS converted
+         NULL::BIGINT AS conv_us, 0.0::DOUBLE AS value, FALSE AS converted, FALSE AS first
   FROM tail WHERE at_us >= last_us - $back
 ), placed AS (SELECT * FROM converted UNION ALL SELECT * FROM open)
 SELECT *, row_number() OVER (PARTITION BY profile_id, seg ORDER BY at_us, seq) - 1 AS i,
@@ -91,8 +96,8 @@ SELECT *, row_number() OVER (PARTITION BY profile_id, seg ORDER BY at_us, seq) -
 FROM placed
 """
 _EMPTY = """
-SELECT count(*), COALESCE(sum(value), 0.0) FROM convs c
-WHERE NOT EXISTS (SELECT 1 FROM touches t WHERE t.profile_id = c.profile_id AND t.seg = c.seg)
+SELECT count(*), COALESCE(sum(value), 0.0) FROM {convs} c
+WHERE NOT EXISTS (SELECT 1 FROM {touches} t WHERE t.profile_id = c.profile_id AND t.seg = c.seg)
 """
 
 
@@ -134,27 +139,42 @@ def _weight(model: str, options: Options) -> str:
 
 
 class DuckPaths:
-    """The paths of one question as DuckDB tables of an open connection."""
+    """The paths of one question as DuckDB tables of an open connection (``convs``, ``touches``),
+    or the first purchases' of them (views of those, ``firsts``)."""
 
-    def __init__(self, db: duckdb.DuckDBPyConnection) -> None:
+    def __init__(self, db: duckdb.DuckDBPyConnection, convs: str = "convs", touches: str = "touches") -> None:
         self.db = db
+        self.convs = convs  # table names, constants of this module
+        self.touches = touches
         self._empty: tuple[int, float] | None = None
         self._transitions: dict[Dimension, list[Transition]] = {}
 
+    def _one(self, sql: str) -> tuple[Any, ...]:
+        row = self.db.execute(sql).fetchone()
+        assert row is not None  # an aggregation without GROUP BY answers one row
+        return tuple(row)
+
     def head(self) -> tuple[int, float, int]:
         """Conversions, their value, and the paths (converted or not)."""
-        n, cents = self.db.execute("SELECT count(*), COALESCE(sum(cents), 0) FROM convs").fetchone() or (0, 0)
-        [tails] = self.db.execute(
-            "SELECT count(*) FROM (SELECT DISTINCT profile_id, seg FROM touches WHERE NOT converted)"
-        ).fetchone() or (0,)
+        n, cents = self._one(f"SELECT count(*), COALESCE(sum(cents), 0) FROM {self.convs}")  # noqa: S608
+        [tails] = self._one(
+            f"SELECT count(*) FROM (SELECT DISTINCT profile_id, seg FROM {self.touches} "  # noqa: S608
+            "WHERE NOT converted)"
+        )
         return int(n), int(cents) / 100, int(n) + int(tails)
 
     def empty(self) -> tuple[int, float]:
         """Converting paths without touches: how many, their value."""
         if self._empty is None:
-            n, value = self.db.execute(_EMPTY).fetchone() or (0, 0.0)
+            n, value = self._one(_EMPTY.format(convs=self.convs, touches=self.touches))
             self._empty = (int(n), float(value))
         return self._empty
+
+    def firsts(self) -> DuckPaths:
+        """The paths of the first purchases (acquisitions) alone."""
+        self.db.execute("CREATE OR REPLACE TEMP VIEW first_convs AS SELECT * FROM convs WHERE first")
+        self.db.execute("CREATE OR REPLACE TEMP VIEW first_touches AS SELECT * FROM touches WHERE first")
+        return DuckPaths(self.db, "first_convs", "first_touches")
 
     def credits(
         self, models: Sequence[str], dimension: Dimension, options: Options
@@ -179,7 +199,7 @@ class DuckPaths:
         sums = ", ".join(f"sum(w{n}), sum(w{n} * value), bool_or(w{n} <> 0)" for n in range(len(models)))
         rows = self.db.execute(
             f"SELECT key, {sums} FROM (SELECT {_key(dimension)} AS key, value, {weights} "  # noqa: S608
-            "FROM touches WHERE converted) GROUP BY key ORDER BY key"
+            f"FROM {self.touches} WHERE converted) GROUP BY key ORDER BY key"
         ).fetchall()
         empty_n, empty_value = self.empty()
         out: dict[str, dict[str, Credit]] = {}
@@ -201,7 +221,8 @@ class DuckPaths:
             ks = ", ".join(f"k{j}" for j in range(1, MAX_ORDER + 1))
             rows = self.db.execute(
                 f"SELECT least(i, {MAX_ORDER}) AS depth, key, {ks}, i = n - 1 AS ends, converted, "  # noqa: S608
-                f"count(*) FROM (SELECT *, {lags} FROM (SELECT *, {_key(dimension)} AS key FROM touches) "
+                f"count(*) FROM (SELECT *, {lags} FROM "
+                f"(SELECT *, {_key(dimension)} AS key FROM {self.touches}) "
                 "WINDOW p AS (PARTITION BY profile_id, seg ORDER BY i)) "
                 "GROUP BY ALL ORDER BY ALL"
             ).fetchall()
@@ -215,10 +236,7 @@ class DuckPaths:
         return self._transitions[dimension]
 
     def markov(self, dimension: Dimension, order: int) -> dict[str, Credit]:
-        [n, value] = self.db.execute("SELECT count(*), COALESCE(sum(value), 0.0) FROM convs").fetchone() or (
-            0,
-            0.0,
-        )
+        n, value = self._one(f"SELECT count(*), COALESCE(sum(value), 0.0) FROM {self.convs}")  # noqa: S608
         return counted_credit(self.transitions(dimension), order, int(n), float(value))
 
     def shapley(self, dimension: Dimension) -> dict[str, Credit]:
@@ -226,7 +244,7 @@ class DuckPaths:
         keys = f"list_sort(list_distinct(list({_key(dimension)})))"
         rows = self.db.execute(
             f"SELECT keys, count(*), sum(value) FROM (SELECT {keys} AS keys, "  # noqa: S608
-            "any_value(value) AS value FROM touches WHERE converted GROUP BY profile_id, seg) "
+            f"any_value(value) AS value FROM {self.touches} WHERE converted GROUP BY profile_id, seg) "
             "GROUP BY keys ORDER BY keys"
         ).fetchall()
         groups = [(list(keys), int(count), float(value)) for keys, count, value in rows]
@@ -256,13 +274,23 @@ class DuckAttribution:
         with self.paths(q.window) as built:
             return built.head(), built.credits(q.models, q.dimension, q.options)
 
+    def acquired(
+        self, q: Question
+    ) -> tuple[tuple[int, float, int], tuple[dict[str, dict[str, Credit]], dict[str, dict[str, Credit]]]]:
+        """The head, and each model's credit of every conversion and of the first purchases alone
+        (the returns report's customer acquisition cost)."""
+        with self.paths(q.window) as built:
+            every = built.credits(q.models, q.dimension, q.options)
+            return built.head(), (every, built.firsts().credits(q.models, q.dimension, q.options))
+
 
 def _cut(db: duckdb.DuckDBPyConnection, window: Window) -> None:
     """Each person's rows in (time, seq) order cut into paths as paths.build_paths does."""
     moments = {"read_from": _naive(window.read_from), "until": _naive(window.until)}
     db.execute(_ROWS, {**moments, "conversion": window.conversion})
     since = _micros(window.since)
-    db.execute(_CONVS, {"returned": RETURN_EVENT, "since": since})
+    at = {"conversion": window.conversion, "since_at": _naive(window.since)}
+    db.execute(_CONVS, {**at, "returned": RETURN_EVENT, "since": since})
     back = window.lookback // timedelta(microseconds=1)
     db.execute(_TOUCHES, {"returned": RETURN_EVENT, "since": since, "back": back})
     db.execute("DROP TABLE rows")

@@ -203,7 +203,8 @@ class Analytics:
 
     def _over_copy(
         self, q: Question, exists: Callable[[str], bool], credited: Callable[[Question], Any]
-    ) -> tuple[dict[str, Any], dict[str, dict[str, Credit]]]:
+    ) -> tuple[dict[str, Any], Any]:
+        """The head and the credits of ``credited`` (which names the head's figures first)."""
         if not exists(q.window.conversion):
             raise _no_conversion(q)
         (conversions, value, paths), credits = credited(q)
@@ -228,23 +229,27 @@ class Analytics:
 
     def returns(self, q: Question, engine: str | None = None) -> dict[str, Any]:
         """Per key and model: attributed revenue net of returns, cost, ROAS, ROI, cost per conversion."""
-        built = self.built(q, engine)
+        if self._engine_for(engine) == "duckdb":  # paths and models as SQL inside DuckDB
+            duck = DuckAttribution(self.columnar)
+            head, (credits, firsts) = self._over_copy(q, self.columnar.conversion_exists, duck.acquired)
+        else:
+            built = self.built(q, engine)
+            acquired = [p for p in built.paths if p.first]
+            head, credits, firsts = (
+                self._head(q, built),
+                *(
+                    {m: attribute(paths, m, q.dimension, q.options) for m in q.models}
+                    for paths in (built.paths, acquired)
+                ),
+            )
         with read_tx(self._engine) as conn:
             cost_rows = store.costs(conn, q.window.since.astimezone(UTC).date(), day_after(q.window.until))
         spent = costs_by_key(cost_rows, q.dimension)
         if q.dimension in ("channel", "campaign"):  # own costs: by channel, and campaign when sent for one
             add_own_costs(spent, self.own_cost_lines(q.window.since, q.window.until), q.dimension)
-        firsts = [p for p in built.paths if p.first]
-        models = {
-            m: returns_rows(
-                attribute(built.paths, m, q.dimension, q.options),
-                spent,
-                attribute(firsts, m, q.dimension, q.options),
-            )
-            for m in q.models
-        }
+        models = {m: returns_rows(credits[m], spent, firsts[m]) for m in q.models}
         return {
-            **self._head(q, built),
+            **head,
             "cost": round(sum(v["cost_cents"] for v in spent.values()) / 100, 2),
             "models": models,
         }

@@ -121,3 +121,19 @@ def test_a_lookback_shorter_than_the_gaps_leaves_converting_paths_without_touche
     for model in MODELS:
         _same(credits[model], old[model], model)
         assert sum(c.conversions for c in credits[model].values()) == pytest.approx(n)
+
+
+def test_the_first_purchases_credited_in_sql_are_those_the_path_builder_flags(tmp_path: Path) -> None:
+    analytics = _filled(tmp_path, 150, seed=17)
+    q = analytics.ask(model="all", dimension="channel", order=2, since="2026-11-01")
+    columnar = analytics.columnar
+    earlier = columnar.converted_before(q.window)
+    assert earlier  # some people bought before the period: their purchases in it are no acquisitions
+    built = build_paths(columnar.path_rows(q.window), columnar.refunds(q.window), q.window, earlier)
+    firsts = [p for p in built.paths if p.first]
+    assert 0 < len(firsts) < sum(p.converted for p in built.paths)
+    _, (every, acquired) = DuckAttribution(columnar).acquired(q)
+    for model in MODELS:
+        _same(acquired[model], attribute(firsts, model, "channel", q.options), model)
+        _same(every[model], attribute(built.paths, model, "channel", q.options), model)
+        assert sum(c.conversions for c in acquired[model].values()) == pytest.approx(len(firsts))
