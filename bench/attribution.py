@@ -22,7 +22,8 @@ import resource
 import tempfile
 import time
 from collections.abc import Callable
-from contextlib import suppress
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import ExitStack, suppress
 from datetime import timedelta
 from pathlib import Path as FilePath
 from typing import Any
@@ -32,6 +33,7 @@ import psutil
 from bench.analytics import T0, _rows, make_paths
 from omnikanal.analytics.attribution import attribute
 from omnikanal.analytics.columnar import Columnar
+from omnikanal.analytics.duckdb_backend import RULE_MODELS, DuckAttribution
 from omnikanal.analytics.model import MODELS, Credit, Options
 from omnikanal.analytics.paths import Window, build_paths
 
@@ -71,6 +73,24 @@ def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
 
 
 def run_duckdb(folder: FilePath, window: Window) -> tuple[dict[str, float], dict[str, dict[str, Credit]]]:
+    """The paths cut and the models computed in SQL inside DuckDB (what a report does)."""
+    times: dict[str, float] = {}
+    credits: dict[str, dict[str, Credit]] = {}
+    with ExitStack() as stack:
+        took, built = _timed(lambda: stack.enter_context(DuckAttribution(Columnar(folder)).paths(window)))
+        times["paths"] = took
+        for step in STEPS[1:]:
+            model, options = _model(step)
+            times[step], credits[step] = _timed(
+                lambda m=model, o=options: built.credits((m,), "channel", o)[m]
+            )
+        times["rule models at once"], _ = _timed(lambda: built.rules(RULE_MODELS, "channel", Options()))
+    return times, credits
+
+
+def run_python(folder: FilePath, window: Window) -> tuple[dict[str, float], dict[str, dict[str, Credit]]]:
+    """The rows read from DuckDB and cut into paths in Python, the models over the paths (the
+    way before the SQL one, for comparison)."""
     columnar = Columnar(folder)
     took, built = _timed(lambda: build_paths(columnar.path_rows(window), columnar.refunds(window), window))
     times, credits = {"paths": took}, {}
@@ -133,31 +153,49 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--spark-master", default="local[2]")
     parser.add_argument("--spark-memory", default="2g", help="Spark driver memory (default 2g)")
+    parser.add_argument("--no-spark", action="store_true", help="measure DuckDB only")
+    parser.add_argument(
+        "--python-paths",
+        action="store_true",
+        help="on DuckDB, cut the paths and run the models in Python (the way before the SQL one)",
+    )
     args = parser.parse_args()
     window = Window(T0, T0 + timedelta(days=40), timedelta(days=30))
     with tempfile.TemporaryDirectory() as name:
         folder = FilePath(name)
-        took, (touchpoints, conversions) = _timed(lambda: write_copy(folder, args.paths, args.seed))
+        # written by a child process, so the peak memory measured below is the attribution's
+        with ProcessPoolExecutor(1) as pool:
+            took, (touchpoints, conversions) = _timed(
+                lambda: pool.submit(write_copy, folder, args.paths, args.seed).result()
+            )
         print(
             f"{args.paths:,} paths, {touchpoints:,} touchpoints, {conversions:,} conversions "
             f"(Parquet written in {took:.1f} s)"
         )
-        duck_times, duck = run_duckdb(folder, window)
+        duck_times, duck = (run_python if args.python_paths else run_duckdb)(folder, window)
         duck_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        spark_times, spark = run_spark(folder, window, args.spark_master, args.spark_memory)
-        java_rss = _java_rss()
+        spark_times: dict[str, float] = {}
+        spark: dict[str, dict[str, Credit]] = {}
+        java_rss = 0.0
+        if not args.no_spark:
+            spark_times, spark = run_spark(folder, window, args.spark_master, args.spark_memory)
+            java_rss = _java_rss()
     print(f"{'step':<22} {'DuckDB':>9} {'paths/s':>12}   {'Spark':>9} {'paths/s':>12}")
     for step in ("paths", "distinct paths", *STEPS[1:]):
         print(
             f"{step:<22} {_cell(duck_times.get(step), args.paths)}   "
             f"{_cell(spark_times.get(step), args.paths)}"
         )
+    together = duck_times.pop("rule models at once", None)
     print(
         f"{'all models':<22} {_cell(sum(duck_times.values()), args.paths)}   "
-        f"{_cell(sum(spark_times.values()), args.paths)}"
+        f"{_cell(sum(spark_times.values()) or None, args.paths)}"
     )
+    if together is not None:
+        print(f"{'rule models at once':<22} {_cell(together, args.paths)} (a report runs them in one query)")
     print(f"peak RSS: this process {duck_rss:,.0f} MB (after DuckDB), Spark's JVM {java_rss:,.0f} MB")
-    print(f"largest difference between the backends' credits: {_difference(spark, duck):.2e}")
+    if spark:
+        print(f"largest difference between the backends' credits: {_difference(spark, duck):.2e}")
 
 
 if __name__ == "__main__":

@@ -205,6 +205,17 @@ class Columnar:
             db.execute("CREATE VIEW tp AS SELECT * FROM parts")
         return db
 
+    @contextmanager
+    def connection(self) -> Iterator[duckdb.DuckDBPyConnection | None]:
+        """A connection with the view ``tp`` of the touchpoints (merged profiles re-keyed), closed
+        after the block; None when the copy has no part yet."""
+        db = self._connect()
+        try:
+            yield db
+        finally:
+            if db is not None:
+                db.close()
+
     def path_rows(self, window: Window) -> Iterator[PathRow]:
         db = self._connect()
         if db is None:

@@ -23,6 +23,10 @@ CONVERSION: State = ("(conversion)",)
 NULL: State = ("(null)",)
 # a distinct path: its keys in order, whether it converted, how many paths took it
 Walk = tuple[tuple[str, ...], bool, int]
+# touches counted by an engine: how deep into its path the touch is (0 to 3; -1 for converting
+# paths without touches), its key and the keys of the three touches before it (None before the
+# path's start), whether it ends its path, whether the path converted, how many such touches
+Transition = tuple[int, tuple[str | None, ...], bool, bool, int]
 # Gauss-Seidel sweeps: every walk ends in an absorbing state, so the sweeps converge; the paths'
 # graph is close to acyclic, so few are needed in practice.
 MAX_SWEEPS = 10_000
@@ -54,6 +58,27 @@ def chain(counted: Iterable[Walk], order: int) -> dict[State, dict[State, float]
             counts[state][following] += n
             state = following
         counts[state][CONVERSION if converted else NULL] += n
+    return _probabilities(counts)
+
+
+def counted_chain(counted: Iterable[Transition], order: int) -> dict[State, dict[State, float]]:
+    """The chain of ``chain`` from touches counted with the keys before them (one count serves
+    the orders 1 to 3): the same counts of each step, so the same probabilities."""
+    counts: dict[State, dict[State, int]] = defaultdict(lambda: defaultdict(int))
+    for depth, keys, ends, converted, n in counted:
+        if depth < 0:
+            counts[START][CONVERSION] += n
+            continue
+        # keys[j] is the key j touches back; a state is the last ``order`` keys, oldest first
+        following: State = tuple(reversed(keys[: min(depth, order - 1) + 1]))  # type: ignore[arg-type]
+        before: State = tuple(reversed(keys[1 : min(depth, order) + 1])) if depth else START  # type: ignore[arg-type]
+        counts[before][following] += n
+        if ends:
+            counts[following][CONVERSION if converted else NULL] += n
+    return _probabilities(counts)
+
+
+def _probabilities(counts: dict[State, dict[State, int]]) -> dict[State, dict[State, float]]:
     out: dict[State, dict[State, float]] = {}
     for state, row in counts.items():
         total = sum(row.values())
@@ -120,11 +145,15 @@ def removal_effects(
 
 def walk_effects(counted: Sequence[Walk], order: int, max_steps: int | None = None) -> dict[str, float]:
     """Each key's removal effect in the chain of the walks."""
-    full = chain(counted, order)
+    return chain_effects(chain(counted, order), max_steps)
+
+
+def chain_effects(full: dict[State, dict[State, float]], max_steps: int | None = None) -> dict[str, float]:
+    """Each key's removal effect in a chain (its keys are those of its states)."""
     base = conversion_probability(full, max_steps=max_steps)
     if base <= 0:
         return {}
-    keys = sorted({key for w in counted for key in w[0]})
+    keys = sorted({key for state in full for key in state if state != START})
     return {key: 1.0 - conversion_probability(full, key, max_steps) / base for key in keys}
 
 
@@ -135,7 +164,17 @@ def markov_credit(paths: Sequence[Path], dimension: Dimension, order: int) -> di
 
 def walk_credit(counted: Sequence[Walk], order: int, conversions: float, value: float) -> dict[str, Credit]:
     """The conversions and their value, divided in proportion to the keys' removal effects."""
-    effects = walk_effects(counted, order)
+    return _divided(walk_effects(counted, order), conversions, value)
+
+
+def counted_credit(
+    counted: Sequence[Transition], order: int, conversions: float, value: float
+) -> dict[str, Credit]:
+    """``walk_credit`` from touches counted with the keys before them (see ``counted_chain``)."""
+    return _divided(chain_effects(counted_chain(counted, order)), conversions, value)
+
+
+def _divided(effects: dict[str, float], conversions: float, value: float) -> dict[str, Credit]:
     total_effect = sum(effects.values())
     if total_effect <= 0:
         return {}

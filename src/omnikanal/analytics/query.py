@@ -104,3 +104,15 @@ def question(
         MODELS if model == "all" else (model,),
         dim,
     )
+
+
+def day_after(moment: datetime) -> date:
+    """The first day not covered by a period ending at ``moment`` (exclusive), in UTC."""
+    utc = moment.astimezone(UTC)
+    return utc.date() if utc.time() == time() else utc.date() + timedelta(days=1)
+
+
+def iso_duration(value: timedelta) -> str:
+    seconds = int(value.total_seconds())
+    days, rest = divmod(seconds, 86400)
+    return f"P{days}D" if not rest else f"P{days}DT{rest}S"

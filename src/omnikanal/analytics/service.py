@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine
@@ -18,11 +18,12 @@ from omnikanal.analytics import store
 from omnikanal.analytics.attribution import attribute
 from omnikanal.analytics.columnar import Columnar
 from omnikanal.analytics.costs import parse_costs
+from omnikanal.analytics.duckdb_backend import DuckAttribution
 from omnikanal.analytics.funnel import funnel
 from omnikanal.analytics.model import Credit
 from omnikanal.analytics.omnichannel import SegmentReader, omnichannel_answer, segment_members
 from omnikanal.analytics.paths import Built, Window, build_paths
-from omnikanal.analytics.query import Limits, Question, question
+from omnikanal.analytics.query import Limits, Question, day_after, iso_duration, question
 from omnikanal.analytics.returns import (
     add_own_costs,
     common_paths,
@@ -166,7 +167,7 @@ class Analytics:
             "conversion": q.window.conversion,
             "since": isoformat(q.window.since),
             "until": isoformat(q.window.until),
-            "lookback": _iso_duration(q.window.lookback),
+            "lookback": iso_duration(q.window.lookback),
             "currency": self.config.currency,
             "conversions": conversions,
             "value": round(value, 2),
@@ -192,12 +193,22 @@ class Analytics:
             from omnikanal.analytics.spark_backend import SparkAttribution
 
             spark = SparkAttribution(self.columnar.folder, self.config.spark_master, self.config.spark_memory)
-            if not spark.conversion_exists(q.window.conversion):
-                raise _no_conversion(q)
-            (conversions, value, paths), credits = spark.credited(q)
-            return self._head_of(q, conversions, value, paths), credits
+            return self._over_copy(q, spark.conversion_exists, spark.credited)
+        if self._engine_for(engine) == "duckdb":  # paths and models as SQL inside DuckDB
+            return self._over_copy(
+                q, self.columnar.conversion_exists, DuckAttribution(self.columnar).credited
+            )
         built = self.built(q, engine)
         return self._head(q, built), {m: attribute(built.paths, m, q.dimension, q.options) for m in q.models}
+
+    def _over_copy(
+        self, q: Question, exists: Callable[[str], bool], credited: Callable[[Question], Any]
+    ) -> tuple[dict[str, Any], Any]:
+        """The head and the credits of ``credited`` (which names the head's figures first)."""
+        if not exists(q.window.conversion):
+            raise _no_conversion(q)
+        (conversions, value, paths), credits = credited(q)
+        return self._head_of(q, conversions, value, paths), credits
 
     def attribution(
         self, q: Question, engine: str | None = None, backend: str | None = None
@@ -218,23 +229,27 @@ class Analytics:
 
     def returns(self, q: Question, engine: str | None = None) -> dict[str, Any]:
         """Per key and model: attributed revenue net of returns, cost, ROAS, ROI, cost per conversion."""
-        built = self.built(q, engine)
+        if self._engine_for(engine) == "duckdb":  # paths and models as SQL inside DuckDB
+            duck = DuckAttribution(self.columnar)
+            head, (credits, firsts) = self._over_copy(q, self.columnar.conversion_exists, duck.acquired)
+        else:
+            built = self.built(q, engine)
+            acquired = [p for p in built.paths if p.first]
+            head, credits, firsts = (
+                self._head(q, built),
+                *(
+                    {m: attribute(paths, m, q.dimension, q.options) for m in q.models}
+                    for paths in (built.paths, acquired)
+                ),
+            )
         with read_tx(self._engine) as conn:
-            cost_rows = store.costs(conn, q.window.since.astimezone(UTC).date(), _day_after(q.window.until))
+            cost_rows = store.costs(conn, q.window.since.astimezone(UTC).date(), day_after(q.window.until))
         spent = costs_by_key(cost_rows, q.dimension)
         if q.dimension in ("channel", "campaign"):  # own costs: by channel, and campaign when sent for one
             add_own_costs(spent, self.own_cost_lines(q.window.since, q.window.until), q.dimension)
-        firsts = [p for p in built.paths if p.first]
-        models = {
-            m: returns_rows(
-                attribute(built.paths, m, q.dimension, q.options),
-                spent,
-                attribute(firsts, m, q.dimension, q.options),
-            )
-            for m in q.models
-        }
+        models = {m: returns_rows(credits[m], spent, firsts[m]) for m in q.models}
         return {
-            **self._head(q, built),
+            **head,
             "cost": round(sum(v["cost_cents"] for v in spent.values()) / 100, 2),
             "models": models,
         }
@@ -327,7 +342,7 @@ class Analytics:
         """The hub's own costs of the period: its messages and staff time, and the fixed costs."""
         with read_tx(self._engine) as conn:
             rows = store.usage(conn, since, until)
-        return own_costs(rows, self.config.rates, since.astimezone(UTC).date(), _day_after(until))
+        return own_costs(rows, self.config.rates, since.astimezone(UTC).date(), day_after(until))
 
     def own_costs(self, since: datetime, until: datetime) -> dict[str, Any]:
         lines = self.own_cost_lines(since, until)
@@ -356,7 +371,7 @@ class Analytics:
 
     def list_costs(self, since: datetime, until: datetime, limit: int) -> dict[str, Any]:
         with read_tx(self._engine) as conn:
-            rows = store.costs(conn, since.astimezone(UTC).date(), _day_after(until))
+            rows = store.costs(conn, since.astimezone(UTC).date(), day_after(until))
         return {
             "costs": [
                 {
@@ -382,15 +397,3 @@ def _no_conversion(q: Question) -> InvalidInput:
     return InvalidInput(
         "unknown_conversion", f"conversion: no {name!r} event has been recorded", "conversion"
     )
-
-
-def _day_after(moment: datetime) -> date:
-    """The first day not covered by a period ending at ``moment`` (exclusive), in UTC."""
-    utc = moment.astimezone(UTC)
-    return utc.date() if utc.time() == time() else utc.date() + timedelta(days=1)
-
-
-def _iso_duration(value: timedelta) -> str:
-    seconds = int(value.total_seconds())
-    days, rest = divmod(seconds, 86400)
-    return f"P{days}D" if not rest else f"P{days}DT{rest}S"

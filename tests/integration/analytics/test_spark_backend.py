@@ -1,17 +1,12 @@
 """Attribution on Spark gives the numbers DuckDB gives, over the same Parquet files of the columnar
 copy: every model, by channel and by campaign, with returns, merged profiles, several parts.
 
-The generated history has what the path builder must get right: conversions before the period
-(which cut a path but make none), conversions without touches, touches at the very moment of a
-conversion (after it by seq), returns taking part or all of an order back, campaigns missing or
-blank, touches older than the lookback, and people who never convert.
+The generated history (history.py) has what the path builder must get right.
 """
 
 from __future__ import annotations
 
-import random
 from contextlib import nullcontext
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -26,6 +21,7 @@ from omnikanal.analytics.wiring import build_analytics
 from omnikanal.clock import FixedClock
 from omnikanal.errors import InvalidInput
 from omnikanal.settings import Settings
+from tests.integration.analytics.history import NOW, history
 from tests.spark_support import spark_session
 
 # PySpark's launcher leaves the pipes of its Java gateway process open when the session stops (a
@@ -33,48 +29,6 @@ from tests.spark_support import spark_session
 pytestmark = pytest.mark.filterwarnings(
     "ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning"
 )
-
-NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
-CHANNELS = ("web", "app", "pos", "email", "hotline")
-SOURCES = (("google", "cpc", "spring"), ("newsletter", "email", "nov"), ("radio-ffh", "radio", None))
-SOURCES += (("(direct)", "(none)", None), ("facebook", "social", ""))
-
-
-def _history(people: int, seed: int) -> list[SimpleNamespace]:
-    """Touchpoint rows of the columnar copy, in seq order, over the 50 days before NOW."""
-    rng = random.Random(seed)
-    events: list[tuple[datetime, str, dict[str, object]]] = []
-    for p in range(people):
-        profile, at, orders = f"p{p}", NOW - timedelta(days=rng.uniform(5, 50)), []
-        for _ in range(rng.randint(0, 14)):
-            at += timedelta(hours=rng.choice((0, 1, 7, 30, 100)))
-            if at >= NOW:
-                break
-            roll = rng.random()
-            if roll < 0.2:
-                orders.append(order := f"o{p}-{len(orders)}")
-                cents = rng.choice((None, 0, 1999, 5000, 12_345))
-                events.append(
-                    (at, profile, {"event": "Order Completed", "order_id": order, "value_cents": cents})
-                )
-            elif roll < 0.26 and orders:
-                back = rng.choice((500, 1999, 99_999))
-                row = {"event": "Order Refunded", "order_id": rng.choice(orders), "value_cents": back}
-                events.append((at, profile, row))
-            else:
-                source, medium, campaign = rng.choice(SOURCES)
-                row = {"event": rng.choice((None, "Product Viewed")), "channel": rng.choice(CHANNELS)}
-                events.append(
-                    (at, profile, {**row, "source": source, "medium": medium, "campaign": campaign})
-                )
-    events.sort(key=lambda e: rng.random())  # seq order is arrival order, not time order
-    return [_row(seq, at, profile, fields) for seq, (at, profile, fields) in enumerate(events, 1)]
-
-
-def _row(seq: int, at: datetime, profile: str, fields: dict[str, object]) -> SimpleNamespace:
-    base: dict[str, object] = {"type": "track", "channel": "web", "source": "(direct)", "medium": "(none)"}
-    base.update(campaign=None, order_id=None, value_cents=None, currency="EUR", event=None)
-    return SimpleNamespace(seq=seq, profile_id=profile, at=at, **{**base, **fields})
 
 
 def _service(tmp_path: Path, backend: str = "duckdb") -> Analytics:
@@ -95,7 +49,7 @@ def _close(ours: dict[str, Credit], theirs: dict[str, Credit], what: object) -> 
 def test_spark_credits_every_model_as_duckdb_does_over_the_same_files(tmp_path: Path) -> None:
     spark_session()
     analytics = _service(tmp_path)
-    rows = _history(120, seed=11)
+    rows = history(120, seed=11)
     for start in range(0, len(rows), 300):  # several parts, as refreshes write them
         analytics.columnar.append(rows[start : start + 300])
     analytics.columnar.add_merges({"p1": "p2", "p3": "p2", "p7": "p8"})
