@@ -51,7 +51,8 @@ def test_a_windows_file_is_refused_until_its_encoding_is_named(
 
     refused = run(["import", "customers", str(file)], cli_env, check=False)
     assert refused.returncode == 2
-    assert "not UTF-8" in refused.stdout and "--encoding cp1252" in refused.stdout
+    assert "not UTF-8" in refused.stdout
+    assert "--encoding cp1252" in refused.stdout
 
     done = run(["import", "customers", str(file), "--encoding", "cp1252"], cli_env)
     assert "1 imported" in done.stdout
