@@ -5,13 +5,12 @@ A read model over the analytics capability's public service only (no tables of i
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse, Response
 
+from omnikanal.analytics.export import csv_text, report_csv, report_rows
 from omnikanal.analytics.model import DIMENSIONS, MODELS
 from omnikanal.console.analytics_charts import sankey
 from omnikanal.console.frame import Ctx, page_of
@@ -21,17 +20,6 @@ router = APIRouter(include_in_schema=False)
 AnalyticsPage = Annotated[Ctx, Depends(page_of("analytics"))]
 Text = Annotated[str | None, Query(max_length=40)]
 FUNNEL = ("Product Viewed", "Product Added", "Order Completed")
-CSV_FIELDS = (
-    "model",
-    "key",
-    "conversions",
-    "revenue",
-    "cost",
-    "roas",
-    "roi",
-    "cost_per_conversion",
-    "cost_from",
-)
 
 
 def _params(since: str | None, until: str | None, dimension: str | None) -> dict[str, Any]:
@@ -72,30 +60,16 @@ def analytics(
     return ctx.page("analytics.html", title=ctx.t["nav_analytics"], current="analytics", **context)
 
 
-def _table_csv(rows: list[dict[str, Any]]) -> str:
-    out = io.StringIO()
-    if rows:
-        writer = csv.DictWriter(out, fieldnames=list(rows[0]))
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: " ".join(v) if isinstance(v, list) else v for k, v in row.items()})
-    return out.getvalue()
+# the page's other tables: the export's report of the same rows, or lifetime value
+TABLES = {"paths": "paths", "own_costs": "own_costs", "preference": "omnichannel"}
 
 
 def _other_table(ctx: Ctx, q: Any, table: str) -> list[dict[str, Any]]:
     service = ctx.hub.analytics
-    if table == "paths":
-        return service.top_paths(q, 100)["top"]  # type: ignore[no-any-return]
-    if table == "own_costs":
-        return service.own_costs(q.window.since, q.window.until)["lines"]  # type: ignore[no-any-return]
     if table == "lifetime_value":
         return service.lifetime_value(q, 365)["rows"]  # type: ignore[no-any-return]
-    if table == "preference":
-        return [
-            {"category": p["category"], "channel": ch, **cell}
-            for p in service.omnichannel(q, 14)["preference"]
-            for ch, cell in p["channels"].items()
-        ]
+    if table in TABLES:
+        return report_rows(service, q, TABLES[table])
     raise InvalidInput(
         "invalid_table", "table: returns, paths, own_costs, lifetime_value or preference", "table"
     )
@@ -114,13 +88,6 @@ def analytics_csv(
     q = _ask(ctx, _params(since, until, dimension))
     if table and table != "returns":
         headers = {"Content-Disposition": f'attachment; filename="analytics-{table}.csv"'}
-        return Response(_table_csv(_other_table(ctx, q, table)), media_type="text/csv", headers=headers)
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_FIELDS)
-    writer.writeheader()
-    for name, rows in ctx.hub.analytics.returns(q)["models"].items():
-        for row in rows:
-            values = {k: row.get(k) for k in CSV_FIELDS if k != "model"}
-            writer.writerow({**values, "model": name, "cost_from": " ".join(row["cost_from"])})
+        return Response(csv_text(_other_table(ctx, q, table)), media_type="text/csv", headers=headers)
     headers = {"Content-Disposition": 'attachment; filename="analytics.csv"'}
-    return Response(out.getvalue(), media_type="text/csv", headers=headers)
+    return Response(report_csv(ctx.hub.analytics, q, "returns"), media_type="text/csv", headers=headers)
