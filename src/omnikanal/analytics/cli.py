@@ -18,7 +18,7 @@ from rich.table import Table
 
 from omnikanal.analytics.export import REPORTS, report_csv
 from omnikanal.analytics.service import ENGINES, Analytics
-from omnikanal.errors import InvalidInput
+from omnikanal.errors import InvalidInput, NotFound
 
 HubOpener = Callable[[], AbstractContextManager[Any]]
 
@@ -108,6 +108,9 @@ class Commands:
         until: Annotated[str | None, typer.Option(help="ISO 8601 date or time")] = None,
         lookback: Annotated[str | None, typer.Option(help="ISO 8601 duration, e.g. P30D")] = None,
         conversion: Annotated[str | None, typer.Option(help="the conversion event")] = None,
+        segment: Annotated[
+            str | None, typer.Option(help="a segment's id: omnichannel of its current members")
+        ] = None,
         engine: Annotated[str | None, typer.Option(help="duckdb or database")] = None,
     ) -> None:
         """Write reports as CSV, the same figures as the API and the console's downloads."""
@@ -124,14 +127,27 @@ class Commands:
         params = {"since": since, "until": until, "lookback": lookback, "conversion": conversion}
         with self._open_hub() as hub:
             try:
-                self._write(hub.analytics, names, targets, engine, model=model, dimension=dimension, **params)
-            except InvalidInput as exc:
+                self._write(
+                    hub.analytics,
+                    names,
+                    targets,
+                    (engine, segment),
+                    model=model,
+                    dimension=dimension,
+                    **params,
+                )
+            except (InvalidInput, NotFound) as exc:
                 _bad_option(self._console, exc.field or "report", exc.message.split(": ", 1)[-1])
         for target in targets:
             self._console.print(f"wrote {target}")
 
     def _write(
-        self, analytics: Analytics, names: list[str], targets: list[Path], engine: str | None, **params: Any
+        self,
+        analytics: Analytics,
+        names: list[str],
+        targets: list[Path],
+        on: tuple[str | None, str | None],
+        **params: Any,
     ) -> None:
         q = analytics.ask(**{k: v for k, v in params.items() if v})
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
@@ -139,7 +155,7 @@ class Commands:
             task = progress.add_task("exporting", total=len(names))
             for name, target in zip(names, targets, strict=True):
                 progress.update(task, description=f"exporting {name}")
-                target.write_text(report_csv(analytics, q, name, engine), encoding="utf-8")
+                target.write_text(report_csv(analytics, q, name, *on), encoding="utf-8")
                 progress.advance(task)
 
 

@@ -68,15 +68,18 @@ def preference_rows(answer: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def report_rows(service: Any, q: Any, report: str, engine: str | None = None) -> list[dict[str, Any]]:
-    """The rows of one report, from the same service calls the API answers with."""
+def report_rows(
+    service: Any, q: Any, report: str, engine: str | None = None, segment: str | None = None
+) -> list[dict[str, Any]]:
+    """The rows of one report, from the same service calls the API answers with (channel
+    preference of a segment's current members if one is given)."""
     since, until = q.window.since, q.window.until
     makers: dict[str, Callable[[], list[dict[str, Any]]]] = {
         "attribution": lambda: attribution_rows(service.attribution(q, engine)),
         "returns": lambda: returns_table(service.returns(q, engine)),
         "customers": lambda: service.customers(q, engine)["groups"],
         "paths": lambda: service.top_paths(q, PATHS_LIMIT, engine)["top"],
-        "omnichannel": lambda: preference_rows(service.omnichannel(q, OMNICHANNEL_DAYS)),
+        "omnichannel": lambda: preference_rows(service.omnichannel(q, OMNICHANNEL_DAYS, segment)),
         "costs": lambda: service.list_costs(since, until, COSTS_LIMIT)["costs"],
         "own_costs": lambda: service.own_costs(since, until)["lines"],
     }
@@ -85,6 +88,8 @@ def report_rows(service: Any, q: Any, report: str, engine: str | None = None) ->
     return makers[report]()
 
 
-def report_csv(service: Any, q: Any, report: str, engine: str | None = None) -> str:
-    rows = report_rows(service, q, report, engine)
+def report_csv(
+    service: Any, q: Any, report: str, engine: str | None = None, segment: str | None = None
+) -> str:
+    rows = report_rows(service, q, report, engine, segment)
     return csv_text(rows, RETURNS_FIELDS if report == "returns" else None)

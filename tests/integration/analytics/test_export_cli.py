@@ -76,7 +76,7 @@ def _same(written: list[dict[str, str]], answered: list[dict[str, Any]], what: s
         assert set(row) == set(expected), what
         for name, value in expected.items():
             if isinstance(value, float):
-                assert float(row[name]) == pytest.approx(value), (what, name)
+                assert float(row[name]) == pytest.approx(value), (what, name, row)
             elif isinstance(value, list):
                 assert row[name] == " ".join(value), (what, name)
             else:
@@ -169,6 +169,7 @@ def test_one_report_of_one_model_into_a_file(world: World, cli_env: dict[str, st
         ("--lookback", "P999D"),
         ("--engine", "excel"),
         ("--conversion", "Never Happened"),
+        ("--segment", "seg_nope"),
     ],
 )
 def test_a_bad_value_names_its_option_and_exits_2(
@@ -176,7 +177,33 @@ def test_a_bad_value_names_its_option_and_exits_2(
 ) -> None:
     world.send(world.till, order("anna", 2, "o1", 100))
     target = tmp_path / "out.csv"
-    done = run(["--report", "attribution", "--output", str(target), option, value], cli_env)
+    report = "omnichannel" if option == "--segment" else "attribution"
+    done = run(["--report", report, "--output", str(target), option, value], cli_env)
     assert done.returncode == 2, done.stdout + done.stderr
     assert f"error: {option}:" in done.stdout
     assert not target.exists()
+
+
+def test_the_omnichannel_report_of_a_segment_holds_its_members_figures(
+    world: World, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    _generated(world, 30, seed=3)
+    shoes = {
+        "event": {"name": "Product Viewed", "where": [{"key": "category", "op": "eq", "value": "shoes"}]}
+    }
+    segment = world.hub.segments.create("shoe viewers", None, shoes, "test")
+    world.process()
+    target, period = tmp_path / "omni.csv", since_until()
+    args = ["--report", "omnichannel", "--segment", segment["id"], "--output", str(target)]
+    done = run([*args, "--since", period["since"], "--until", period["until"]], cli_env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    answer = world.get("/api/analytics/omnichannel", segment=segment["id"], **period)
+    assert answer["segment"]["members"] > 0
+    cells = [
+        {"category": p["category"], "channel": c, **v}
+        for p in answer["preference"]
+        for c, v in p["channels"].items()
+    ]
+    everyone = world.get("/api/analytics/omnichannel", **period)["preference"]
+    assert answer["preference"] != everyone  # the segment's figures, not everyone's
+    _same(_read(target), cells, "segment")
