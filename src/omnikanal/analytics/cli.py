@@ -117,6 +117,8 @@ class Commands:
         if report is not None and report not in REPORTS:
             _bad_option(self._console, "report", f"one of {', '.join(REPORTS)}")
         names = [report] if report else list(REPORTS)
+        if report is None and output.exists() and not output.is_dir():
+            _bad_option(self._console, "output", "a folder for every report (--report for one file)")
         if report is None or output.is_dir():
             output.mkdir(parents=True, exist_ok=True)
             targets = [output / f"{name}.csv" for name in names]

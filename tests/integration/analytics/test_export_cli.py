@@ -184,6 +184,14 @@ def test_a_bad_value_names_its_option_and_exits_2(
     assert not target.exists()
 
 
+def test_every_report_needs_a_folder(world: World, cli_env: dict[str, str], tmp_path: Path) -> None:
+    world.send(world.till, order("anna", 2, "o1", 100))
+    (tmp_path / "taken.csv").write_text("x\n")
+    done = run(["--output", str(tmp_path / "taken.csv")], cli_env)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "error: --output: a folder for every report" in done.stdout
+
+
 def test_the_omnichannel_report_of_a_segment_holds_its_members_figures(
     world: World, cli_env: dict[str, str], tmp_path: Path
 ) -> None:
