@@ -10,14 +10,20 @@ from omnikanal.analytics.model import NONE, Credit, Dimension
 from omnikanal.analytics.paths import Customer
 
 
+def _steady(x: float, digits: int) -> float:
+    """``x`` rounded to ``digits`` after the noise of summing in another order is rounded away (DuckDB
+    adds credits in parallel, in no fixed order: 630.175 may come as 630.17499999 or 630.1750001)."""
+    return round(round(x, 9), digits)
+
+
 def table(credit: Mapping[str, Credit], conversions: int) -> list[dict[str, Any]]:
     """Rows by key, most conversions first; share is of the conversions (the shares sum to 1)."""
     rows = [
         {
             "key": key,
-            "conversions": round(c.conversions, 6),
-            "value": round(c.value, 2),
-            "share": round(c.conversions / conversions, 6) if conversions else 0.0,
+            "conversions": _steady(c.conversions, 6),
+            "value": _steady(c.value, 2),
+            "share": _steady(c.conversions / conversions, 6) if conversions else 0.0,
         }
         for key, c in credit.items()
     ]
@@ -58,7 +64,7 @@ def add_own_costs(
 
 
 def _ratio(a: float, b: float) -> float | None:
-    return round(a / b, 4) if b else None
+    return _steady(a / b, 4) if b else None
 
 
 def returns_rows(
@@ -76,13 +82,13 @@ def returns_rows(
         rows.append(
             {
                 "key": key,
-                "conversions": round(c.conversions, 6),
-                "revenue": round(c.value, 2),
+                "conversions": _steady(c.conversions, 6),
+                "revenue": _steady(c.value, 2),
                 "cost": round(cost, 2),
                 "roas": _ratio(c.value, cost),
                 "roi": _ratio(c.value - cost, cost),
                 "cost_per_conversion": _ratio(cost, c.conversions) if c.conversions and cost else None,
-                "acquisitions": round(firsts, 6),
+                "acquisitions": _steady(firsts, 6),
                 "acquisition_cost": _ratio(cost, firsts) if firsts and cost else None,
                 "clicks": spent.get("clicks", 0),
                 "impressions": spent.get("impressions", 0),

@@ -5,13 +5,12 @@ A read model over the analytics capability's public service only (no tables of i
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse, Response
 
+from omnikanal.analytics.export import csv_text, report_csv, report_rows
 from omnikanal.analytics.model import DIMENSIONS, MODELS
 from omnikanal.console.analytics_charts import sankey
 from omnikanal.console.frame import Ctx, page_of
@@ -20,18 +19,8 @@ from omnikanal.errors import InvalidInput
 router = APIRouter(include_in_schema=False)
 AnalyticsPage = Annotated[Ctx, Depends(page_of("analytics"))]
 Text = Annotated[str | None, Query(max_length=40)]
+Segment = Annotated[str | None, Query(max_length=200)]
 FUNNEL = ("Product Viewed", "Product Added", "Order Completed")
-CSV_FIELDS = (
-    "model",
-    "key",
-    "conversions",
-    "revenue",
-    "cost",
-    "roas",
-    "roi",
-    "cost_per_conversion",
-    "cost_from",
-)
 
 
 def _params(since: str | None, until: str | None, dimension: str | None) -> dict[str, Any]:
@@ -50,10 +39,13 @@ def analytics(
     until: Text = None,
     dimension: Text = None,
     model: Text = None,
+    segment: Segment = None,
 ) -> HTMLResponse:
     params = _params(since, until, dimension)
     chosen = model if model in MODELS else "last_non_direct"
+    segments, picked = _segments(ctx, segment)
     context: dict[str, Any] = {"params": params, "model": chosen, "models": MODELS, "dimensions": DIMENSIONS}
+    context.update(segments=segments, segment=picked)
     try:
         q = _ask(ctx, params)
         service = ctx.hub.analytics
@@ -64,7 +56,7 @@ def analytics(
         context["sankey"] = sankey(context["paths"], ctx.t["an_purchase"])
         context["own_costs"] = service.own_costs(q.window.since, q.window.until)
         context["lifetime"] = service.lifetime_value(q, 365)
-        context["omni"] = service.omnichannel(q, 14)
+        context["omni"] = service.omnichannel(q, 14, picked)
         context["funnel"] = service.funnel(q, FUNNEL)["steps"]
         context["error"] = None
     except InvalidInput as exc:
@@ -72,30 +64,23 @@ def analytics(
     return ctx.page("analytics.html", title=ctx.t["nav_analytics"], current="analytics", **context)
 
 
-def _table_csv(rows: list[dict[str, Any]]) -> str:
-    out = io.StringIO()
-    if rows:
-        writer = csv.DictWriter(out, fieldnames=list(rows[0]))
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: " ".join(v) if isinstance(v, list) else v for k, v in row.items()})
-    return out.getvalue()
+def _segments(ctx: Ctx, segment: str | None) -> tuple[list[dict[str, Any]], str | None]:
+    """The segments to pick from (the segments service's list), and the picked one if it is among
+    them (none: everyone)."""
+    segments = [{"id": s["id"], "name": s["name"]} for s in ctx.hub.segments.all()]
+    return segments, segment if any(s["id"] == segment for s in segments) else None
 
 
-def _other_table(ctx: Ctx, q: Any, table: str) -> list[dict[str, Any]]:
+# the page's other tables: the export's report of the same rows, or lifetime value
+TABLES = {"paths": "paths", "own_costs": "own_costs", "preference": "omnichannel"}
+
+
+def _other_table(ctx: Ctx, q: Any, table: str, segment: str | None) -> list[dict[str, Any]]:
     service = ctx.hub.analytics
-    if table == "paths":
-        return service.top_paths(q, 100)["top"]  # type: ignore[no-any-return]
-    if table == "own_costs":
-        return service.own_costs(q.window.since, q.window.until)["lines"]  # type: ignore[no-any-return]
     if table == "lifetime_value":
         return service.lifetime_value(q, 365)["rows"]  # type: ignore[no-any-return]
-    if table == "preference":
-        return [
-            {"category": p["category"], "channel": ch, **cell}
-            for p in service.omnichannel(q, 14)["preference"]
-            for ch, cell in p["channels"].items()
-        ]
+    if table in TABLES:
+        return report_rows(service, q, TABLES[table], segment=_segments(ctx, segment)[1])
     raise InvalidInput(
         "invalid_table", "table: returns, paths, own_costs, lifetime_value or preference", "table"
     )
@@ -108,19 +93,15 @@ def analytics_csv(
     until: Text = None,
     dimension: Text = None,
     table: Text = None,
+    segment: Segment = None,
 ) -> Response:
     """Costs and returns of every model, one row per model and key; or another of the page's
-    tables (``table``)."""
+    tables (``table``; channel preference of a ``segment``'s members if given)."""
     q = _ask(ctx, _params(since, until, dimension))
     if table and table != "returns":
         headers = {"Content-Disposition": f'attachment; filename="analytics-{table}.csv"'}
-        return Response(_table_csv(_other_table(ctx, q, table)), media_type="text/csv", headers=headers)
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_FIELDS)
-    writer.writeheader()
-    for name, rows in ctx.hub.analytics.returns(q)["models"].items():
-        for row in rows:
-            values = {k: row.get(k) for k in CSV_FIELDS if k != "model"}
-            writer.writerow({**values, "model": name, "cost_from": " ".join(row["cost_from"])})
+        return Response(
+            csv_text(_other_table(ctx, q, table, segment)), media_type="text/csv", headers=headers
+        )
     headers = {"Content-Disposition": 'attachment; filename="analytics.csv"'}
-    return Response(out.getvalue(), media_type="text/csv", headers=headers)
+    return Response(report_csv(ctx.hub.analytics, q, "returns"), media_type="text/csv", headers=headers)

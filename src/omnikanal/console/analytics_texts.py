@@ -63,8 +63,15 @@ ANALYTICS_TEXTS: dict[str, dict[str, str]] = {
         "an_ropo": "Online informiert, im Laden gekauft (14 Tage)",
         "an_ropo_summary": (
             "{researched} von {lines} Artikeln im Laden wurden vorher online oder in der App "
-            "angesehen ({share} %)."
+            "angesehen ({share})."
         ),
+        "an_ropo_rest": (
+            "Alle anderen: {researched} von {lines} Artikeln im Laden vorher online oder in der App "
+            "angesehen ({share})."
+        ),
+        "an_segment": "Segment",
+        "an_segment_all": "Alle Kunden",
+        "an_segment_of": "Segment {name} (Mitglieder: {members})",
         "an_category": "Kategorie",
         "an_store_lines": "Artikel im Laden",
         "an_researched": "vorher online angesehen",
@@ -139,8 +146,15 @@ ANALYTICS_TEXTS: dict[str, dict[str, str]] = {
         "an_ropo": "Research online, purchase offline (14 days)",
         "an_ropo_summary": (
             "{researched} of {lines} items bought in store were viewed on the web or in the app "
-            "before ({share} %)."
+            "before ({share})."
         ),
+        "an_ropo_rest": (
+            "Everyone else: {researched} of {lines} items bought in store viewed on the web or in "
+            "the app before ({share})."
+        ),
+        "an_segment": "Segment",
+        "an_segment_all": "All customers",
+        "an_segment_of": "segment {name} (members: {members})",
         "an_category": "Category",
         "an_store_lines": "Items in store",
         "an_researched": "viewed online before",

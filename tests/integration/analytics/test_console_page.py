@@ -96,3 +96,47 @@ def test_the_page_draws_the_paths_as_a_sankey_and_shows_the_new_figures_with_csv
         assert next(csv.DictReader(io.StringIO(paths.text)))["path"] == "web"
         bad = client.get("/console/analytics.csv", params={"table": "nope"})
         assert bad.status_code == 400
+
+
+COAT_VIEWERS = {
+    "event": {"name": "Product Viewed", "where": [{"key": "category", "op": "eq", "value": "coats"}]}
+}
+
+
+def test_choosing_a_segment_shows_its_members_omnichannel_figures(world: World) -> None:
+    coat, boots = {"sku": "coat-1", "category": "coats"}, {"sku": "boots-1", "category": "shoes"}
+    world.send(world.web, event("track", "anna", 6, event="Product Viewed", properties=coat))
+    for user, product, price in (("anna", coat, 150), ("ben", boots, 90)):
+        line = {
+            "order_id": f"o-{user}",
+            "revenue": price,
+            "currency": "EUR",
+            "products": [{**product, "price": price}],
+        }
+        world.send(world.till, event("track", user, 2, event="Order Completed", properties=line))
+    segment = world.hub.segments.create("Mantelfans", None, COAT_VIEWERS, "test")
+    world.process()
+    world.hub.staff.create_user("chefin", "marketing", PASSWORD, None)
+    with httpx.Client(base_url=str(world.http.base_url), timeout=30) as client:
+        assert login(client, "chefin").status_code == 303
+        params = {**since_until(), "dimension": "source", "model": "linear"}
+        everyone = client.get("/console/analytics", params=params)
+        assert "1 von 2 Artikeln im Laden" in everyone.text
+        assert f'<option value="{segment["id"]}">Mantelfans</option>' in everyone.text
+        assert "Alle anderen" not in everyone.text
+        chosen = {**params, "segment": segment["id"]}
+        german = client.get("/console/analytics", params=chosen)
+        assert german.status_code == 200, german.text
+        assert "Segment Mantelfans (Mitglieder: 1)" in german.text
+        assert "1 von 1 Artikeln im Laden" in german.text  # anna's coat, viewed on the web before
+        assert "Alle anderen: 0 von 1 Artikeln im Laden" in german.text  # ben's boots
+        assert f'<option value="{segment["id"]}" selected>Mantelfans</option>' in german.text
+        assert '<option value="source" selected>' in german.text  # the other parameters are kept
+        assert '<option value="linear" selected>' in german.text
+        english = client.get("/console/analytics", params={**chosen, "lang": "en"})
+        assert "segment Mantelfans (members: 1)" in english.text
+        assert "Everyone else: 0 of 1 items bought in store" in english.text
+        assert '<option value="">All customers</option>' in english.text
+        assert f"segment={segment['id']}" in english.text  # the downloads keep the segment
+        preference = client.get("/console/analytics.csv", params={**chosen, "table": "preference"})
+        assert [r["category"] for r in csv.DictReader(io.StringIO(preference.text))] == ["coats"]
