@@ -47,7 +47,9 @@ def _typo(rng: random.Random, text: str) -> str:
     return text[:i] + rng.choice("aeinrst") + text[i + 1 :]  # one letter wrong
 
 
-def _person(rng: random.Random, n: int, today: date, namesake: dict[str, Any] | None = None) -> dict[str, Any]:
+def _person(
+    rng: random.Random, n: int, today: date, namesake: dict[str, Any] | None = None
+) -> dict[str, Any]:
     female = rng.random() < 0.5 if namesake is None else namesake["gender"] == "female"
     first = names.first_name(rng, female) if namesake is None else namesake["firstName"]
     last = names.surname(rng) if namesake is None else namesake["lastName"]

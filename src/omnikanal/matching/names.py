@@ -14,7 +14,12 @@ from __future__ import annotations
 import random
 from itertools import accumulate
 
-SURNAME_HEAD = """
+
+def _words(text: str, separator: str | None = None) -> list[str]:
+    return text.split(separator)
+
+
+SURNAME_HEAD = _words("""
 Müller Schmidt Schneider Fischer Weber Meyer Wagner Becker Schulz Hoffmann Schäfer Koch Bauer
 Richter Klein Wolf Schröder Neumann Schwarz Zimmermann Braun Krüger Hofmann Hartmann Lange Schmitt
 Werner Schmitz Krause Meier Lehmann Schmid Schulze Maier Köhler Herrmann König Walter Mayer Huber
@@ -23,8 +28,8 @@ Berger Winkler Roth Beck Lorenz Baumann Franke Albrecht Schuster Simon Ludwig B�
 Martin Schumacher Krämer Vogt Stein Jäger Otto Sommer Groß Seidel Heinrich Brandt Haas Schreiber
 Graf Schulte Dietrich Ziegler Kuhn Kühn Pohl Engel Horn Busch Bergmann Voigt Sauer Arnold Wolff
 Pfeiffer Yılmaz Kaya Nowak Kowalski Popescu Nguyen Rossi Öztürk
-""".split()
-_FIRST_PARTS = """
+""")
+_FIRST_PARTS = _words("""
 Alten Birken Eichen Rosen Linden Hoch Wald Berg Stein Kirch Mühl Brunn Hof Feld Bach Holz Wies
 Sonnen Bruck Dorn Esch Falken Fried Gold Grün Hagen Hasel Heide Herz Kalten Kreuz Lauten Lichten
 Loh Mittel Neu Ober Quell Ried Roden Sand Schön Seel Silber Steg Stock Tannen Teich Unter Wasser
@@ -36,35 +41,35 @@ Frohn Gersten Grafen Greven Haber Hammer Helm Hinter Höllen Huber Isen Kappel K
 Kohl Kranich Kupfer Langen Lerchen Lilien Lohr Marx Meer Mertens Möhren Nessel Nieder Oden Otten
 Pappel Reichen Riesen Rittner Rosen Ruhr Salz Schloss Schmal Schwarzen Spitz Stern Stillen Storch
 Tiefen Ulmen Vor Wacker Walden Weiler Wendt Wilden Wind Wolken Zwiebel
-""".split()
-_SECOND_PARTS = """
+""")
+_SECOND_PARTS = _words("""
 berg bach mann feld hoff hausen meier ner inger brink kamp stedt reuther huber bauer schmidt wald
 born horst heim beck dorf hagen haus mayer rath rieder schläger steiner thaler wieser ecker bichler
 graber hofer leitner moser müller lechner winkler kötter brock kemper thal grund kirchner lander
 bacher berger felder dörfer häuser huber mair meister reiter rieder schmied stätter weber wirth
 zeller baum busch hain mühle loh kötter winkel bruch hofen heimer stetter
-""".split()
-_STEMS = """
+""")
+_STEMS = _words("""
 Acker Brand Ditt Eber Gott Hein Kunz Lutz Sieg Wend Ull Rein Diet Ger Gerl Hans Hen Kon Nick Ruh
 Seif Stroh Thiel Wilk Zell Bart Bern Frei Gebh Hart Jahn Kirn Lind Mark Ober Pfisterl Rapp Reut
 Riedl Schanz Schirm Specht Stark Strauß Tresch Wachs Weig Wern Wirth Zeh Ack Bren Drech Feil Glas
 Haub Hub Kess Kling Kopp Kroll Lamm Metz Nagl Pütz Renn Sattl Schlo Schott Seil Stahl Tisch Wagn
 Alb Bau Dreh Eng Fisch Gieß Hack Jost Kamm Leh Mahl Nolt Ost Probst Rieg Scheu Tren Utz Vol Wald
-""".split()
-_SUFFIXES = """
+""")
+_SUFFIXES = _words("""
 er mann ing s ke el le l ler ert ig inger hardt wig rich bold old ner lein ling sch e en ke ecke
-""".split()
-_FOREIGN_STEMS = """
+""")
+_FOREIGN_STEMS = _words("""
 Nowa Kowal Wiśniew Wójci Kamiń Lewan Zieliń Szyman Woźniak Dąbrow Kozł Jankow Mazur Krawczy
 Petrov Ivanov Smirnov Popov Volkov Kuznetsov Sokolov Morozov Lebedev Kozlov Novikov
-""".split()
+""")
 _FOREIGN_SUFFIXES = ("ski", "ska", "czyk", "ewicz", "a", "")
-_TURKISH = """
+_TURKISH = _words("""
 Yılmaz Kaya Demir Şahin Çelik Yıldız Yıldırım Öztürk Aydın Özdemir Arslan Doğan Kılıç Aslan
 Çetin Kara Koç Kurt Özkan Şimşek Polat Korkmaz Erdoğan Güler Ünal Tekin Acar Bulut
-""".split()
+""")
 
-FEMALE_HEAD = """
+FEMALE_HEAD = _words("""
 Maria Sophie Anna Emma Marie Mia Hannah Ursula Monika Petra Elisabeth Sabine Renate Helga Karin
 Brigitte Ingrid Erika Andrea Gisela Claudia Susanne Gabriele Christa Christine Hildegard Birgit
 Julia Stefanie Nicole Katharina Jutta Sandra Barbara Heike Lea Laura Lena Jana Jessica Emilia
@@ -75,8 +80,8 @@ Angelika Anke Carina Christina Franziska Janina Kathrin Laura Lisa-Marie Maike M
 Pia Ronja Svenja Theresa Vanessa Yvonne Zoe Alina Antonia Carla Elena Emily Hanna Helena Isabell
 Jasmin Jule Klara Lotta Magdalena Marlene Mathilda Melina Merle Nina Romy Selina Sina Tamara
 Valentina Viktoria Elif Zeynep Ayşe Fatma Emine Olga Natalia Agnieszka Katarzyna Giulia
-""".split()
-MALE_HEAD = """
+""")
+MALE_HEAD = _words("""
 Peter Michael Thomas Andreas Wolfgang Klaus Jürgen Günter Stefan Christian Uwe Werner Horst Frank
 Dieter Manfred Gerhard Hans Bernd Torsten Matthias Markus Martin Heinz Helmut Jan Ralf Sven
 Alexander Lukas Leon Finn Jonas Paul Felix Maximilian Tobias Sebastian Noah Elias Ben Luca Emil
@@ -88,41 +93,39 @@ Gregor Hendrik Ingo Kai Lars Malte Mario Marco Nils Ole Oskar Pascal Rene Robin 
 Tom Till Vincent Arne Bastian Benedikt Björn Erik Henrik Jannik Jonathan Konstantin Leo Linus
 Mats Mika Milan Nico Samuel Valentin Mehmet Mustafa Ahmet Ali Hüseyin Piotr Tomasz Dmitri Sergej
 Luca Marco Giuseppe Ivan
-""".split()
-_FEMALE_FIRST_PARTS = "Anna Lisa Marie Eva Rosa Lena Lea Ann Hanna Sophie Ella".split()
-_FEMALE_SECOND_PARTS = "Maria Marie Lena Sophie Katharina Luisa Christin Theresa Sofie".split()
-_MALE_FIRST_PARTS = "Hans Karl Klaus Jan Paul Lukas Heinz Ernst Peter Jens Ole".split()
-_MALE_SECOND_PARTS = "Peter Heinz Dieter Jürgen Georg Werner Joachim Hendrik Martin".split()
+""")
+_FEMALE_FIRST_PARTS = _words("Anna Lisa Marie Eva Rosa Lena Lea Ann Hanna Sophie Ella")
+_FEMALE_SECOND_PARTS = _words("Maria Marie Lena Sophie Katharina Luisa Christin Theresa Sofie")
+_MALE_FIRST_PARTS = _words("Hans Karl Klaus Jan Paul Lukas Heinz Ernst Peter Jens Ole")
+_MALE_SECOND_PARTS = _words("Peter Heinz Dieter Jürgen Georg Werner Joachim Hendrik Martin")
 
 # (city, region prefix, weight ~ population in tens of thousands); the postcodes of a city are
 # drawn from its region, about one per 10,000 people.
-CITY_SIZES = (
-    ("Berlin", "1", 370), ("Hamburg", "2", 185), ("München", "8", 150), ("Köln", "5", 108),
-    ("Frankfurt am Main", "6", 77), ("Stuttgart", "7", 63), ("Düsseldorf", "4", 62),
-    ("Leipzig", "04", 60), ("Dortmund", "44", 59), ("Essen", "45", 58), ("Bremen", "28", 57),
-    ("Dresden", "01", 56), ("Hannover", "30", 54), ("Nürnberg", "90", 52), ("Duisburg", "47", 50),
-    ("Bochum", "44", 36), ("Wuppertal", "42", 35), ("Bielefeld", "33", 33), ("Bonn", "53", 33),
-    ("Münster", "48", 32), ("Mannheim", "68", 31), ("Karlsruhe", "76", 31), ("Augsburg", "86", 30),
-    ("Wiesbaden", "65", 28), ("Mönchengladbach", "41", 26), ("Gelsenkirchen", "45", 26),
-    ("Aachen", "52", 25), ("Braunschweig", "38", 25), ("Kiel", "24", 25), ("Chemnitz", "09", 24),
-    ("Halle (Saale)", "06", 24), ("Magdeburg", "39", 24), ("Freiburg im Breisgau", "79", 23),
-    ("Krefeld", "47", 23), ("Mainz", "55", 22), ("Lübeck", "23", 22), ("Erfurt", "99", 21),
-    ("Oberhausen", "46", 21), ("Rostock", "18", 21), ("Kassel", "34", 20), ("Hagen", "58", 19),
-    ("Potsdam", "14", 18), ("Saarbrücken", "66", 18), ("Hamm", "59", 18), ("Ludwigshafen", "67", 17),
-    ("Oldenburg", "26", 17), ("Osnabrück", "49", 17), ("Leverkusen", "51", 16),
-    ("Heidelberg", "69", 16), ("Darmstadt", "64", 16), ("Solingen", "42", 16),
-    ("Regensburg", "93", 15), ("Paderborn", "33", 15), ("Ingolstadt", "85", 14),
-    ("Würzburg", "97", 13), ("Ulm", "89", 13), ("Wolfsburg", "38", 13), ("Göttingen", "37", 12),
-    ("Pforzheim", "75", 12), ("Bottrop", "46", 12), ("Trier", "54", 11), ("Jena", "07", 11),
-    ("Cottbus", "03", 10), ("Schwerin", "19", 10), ("Flensburg", "24", 9), ("Konstanz", "78", 9),
+_CITY_TEXT = """
+Berlin:1:370, Hamburg:2:185, München:8:150, Köln:5:108, Frankfurt am Main:6:77, Stuttgart:7:63,
+Düsseldorf:4:62, Leipzig:04:60, Dortmund:44:59, Essen:45:58, Bremen:28:57, Dresden:01:56,
+Hannover:30:54, Nürnberg:90:52, Duisburg:47:50, Bochum:44:36, Wuppertal:42:35, Bielefeld:33:33,
+Bonn:53:33, Münster:48:32, Mannheim:68:31, Karlsruhe:76:31, Augsburg:86:30, Wiesbaden:65:28,
+Mönchengladbach:41:26, Gelsenkirchen:45:26, Aachen:52:25, Braunschweig:38:25, Kiel:24:25,
+Chemnitz:09:24, Halle (Saale):06:24, Magdeburg:39:24, Freiburg im Breisgau:79:23, Krefeld:47:23,
+Mainz:55:22, Lübeck:23:22, Erfurt:99:21, Oberhausen:46:21, Rostock:18:21, Kassel:34:20,
+Hagen:58:19, Potsdam:14:18, Saarbrücken:66:18, Hamm:59:18, Ludwigshafen:67:17, Oldenburg:26:17,
+Osnabrück:49:17, Leverkusen:51:16, Heidelberg:69:16, Darmstadt:64:16, Solingen:42:16,
+Regensburg:93:15, Paderborn:33:15, Ingolstadt:85:14, Würzburg:97:13, Ulm:89:13, Wolfsburg:38:13,
+Göttingen:37:12, Pforzheim:75:12, Bottrop:46:12, Trier:54:11, Jena:07:11, Cottbus:03:10,
+Schwerin:19:10, Flensburg:24:9, Konstanz:78:9
+"""
+CITY_SIZES = tuple(
+    (city, prefix, int(size))
+    for city, prefix, size in (item.strip().split(":") for item in _words(_CITY_TEXT, ","))
 )
-_STREET_NAMES = """
+_STREET_NAMES = _words("""
 Haupt Schul Garten Bahnhof Dorf Berg Linden Kirch Wald Ring Schiller Goethe Jahn Rosen Tal
 Friedrich Birken Mühlen Buchen Eichen Wiesen Feld Bach Sonnen Blumen Amsel Lessing Mozart Beethoven
 Heine Uhland Körner Kant Luther Bismarck Hindenburg Post Markt Burg Brunnen Tannen Ahorn Erlen
 Fichten Kiefern Kastanien Akazien Flieder Tulpen Nelken Lerchen Finken Meisen Drossel Tauben
 Industrie Gewerbe Kanal Hafen Mittel Ober Unter Neue Alte Lange Kurze Breite Hohe Schützen
-""".split()
+""")
 _STREET_KINDS = ("straße",) * 6 + ("weg", "weg", "allee", "ring", "gasse", "platz")
 STREETS = [f"{n}{k}" for n in _STREET_NAMES for k in _STREET_KINDS[:: 1 + len(n) % 4]] + [
     "Am Markt",
