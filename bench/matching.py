@@ -181,16 +181,23 @@ def print_blocks(cards: list[dict[str, Any]], sample: float) -> None:
 
     started = time.perf_counter()
     _, table = splink_model.in_duckdb(splink_model.with_frequencies(cards))
-    common = {"link_type": "dedupe_only", "unique_id_column_name": "profile_id"}
     counted = count_comparisons_from_blocking_rules(
-        table, blocking_rules=list(splink_model.BLOCKING), record_sample_proportion=sample, **common
+        table,
+        blocking_rules=list(splink_model.BLOCKING),
+        link_type="dedupe_only",
+        unique_id_column_name="profile_id",
+        record_sample_proportion=sample,
     )
     for rule in counted:
         print(f"           blocking {rule['blocking_rule']:<58} +{rule['marginal_comparison_count']:>12,}")
     print(f"           {'all prediction blocks':<67} {counted[-1]['cumulative_comparison_count']:>12,} pairs")
     for training in splink_model.TRAINING_BLOCKS:
         (one,) = count_comparisons_from_blocking_rules(
-            table, blocking_rules=training, record_sample_proportion=sample, **common
+            table,
+            blocking_rules=training,
+            link_type="dedupe_only",
+            unique_id_column_name="profile_id",
+            record_sample_proportion=sample,
         )
         print(f"           training {one['blocking_rule']:<58} {one['marginal_comparison_count']:>13,}")
     print(f"           (blocking analysis {time.perf_counter() - started:.1f} s, sample {sample:g})")
