@@ -3,7 +3,10 @@
 Each person gets one clean record; some get further records as another channel would hold them:
 typos, umlauts spelt out or dropped (Müller, Mueller, Muller), first and last name swapped, a title,
 "Str." for "Straße", a phone without country code, an email with two letters swapped, a move to
-another city, a married name, missing fields. Seeded, so a run can be repeated.
+another city, a married name, missing fields. Some people are namesakes of others (same first and
+last name, another person). Names and postcodes are drawn from pools shaped like real German ones
+(names.py): Müller about 0.4 % of people, tens of thousands of surnames, a few hundred first names,
+some 7,500 postcodes. Seeded, so a run can be repeated.
 """
 
 from __future__ import annotations
@@ -13,247 +16,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-FEMALE = [
-    "Anna",
-    "Maria",
-    "Ursula",
-    "Monika",
-    "Petra",
-    "Elisabeth",
-    "Sabine",
-    "Renate",
-    "Helga",
-    "Karin",
-    "Brigitte",
-    "Ingrid",
-    "Erika",
-    "Andrea",
-    "Gisela",
-    "Claudia",
-    "Susanne",
-    "Gabriele",
-    "Christa",
-    "Christine",
-    "Hildegard",
-    "Birgit",
-    "Julia",
-    "Stefanie",
-    "Nicole",
-    "Katharina",
-    "Jutta",
-    "Sandra",
-    "Barbara",
-    "Heike",
-    "Lea",
-    "Sophie",
-    "Emma",
-    "Mia",
-    "Hannah",
-    "Laura",
-    "Lena",
-    "Marie",
-    "Jana",
-    "Jessica",
-    "Jörg-Anne",
-]
-MALE = [
-    "Peter",
-    "Michael",
-    "Thomas",
-    "Andreas",
-    "Wolfgang",
-    "Klaus",
-    "Jürgen",
-    "Günter",
-    "Stefan",
-    "Christian",
-    "Uwe",
-    "Werner",
-    "Horst",
-    "Frank",
-    "Dieter",
-    "Manfred",
-    "Gerhard",
-    "Hans",
-    "Bernd",
-    "Torsten",
-    "Matthias",
-    "Markus",
-    "Martin",
-    "Heinz",
-    "Helmut",
-    "Jan",
-    "Ralf",
-    "Sven",
-    "Alexander",
-    "Lukas",
-    "Leon",
-    "Finn",
-    "Jonas",
-    "Paul",
-    "Felix",
-    "Maximilian",
-    "Tobias",
-    "Sebastian",
-    "Hans-Peter",
-    "Karl-Heinz",
-]
-SURNAMES = [
-    "Müller",
-    "Schmidt",
-    "Schneider",
-    "Fischer",
-    "Weber",
-    "Meyer",
-    "Wagner",
-    "Becker",
-    "Schulz",
-    "Hoffmann",
-    "Schäfer",
-    "Koch",
-    "Bauer",
-    "Richter",
-    "Klein",
-    "Wolf",
-    "Schröder",
-    "Neumann",
-    "Schwarz",
-    "Zimmermann",
-    "Braun",
-    "Krüger",
-    "Hofmann",
-    "Hartmann",
-    "Lange",
-    "Schmitt",
-    "Werner",
-    "Schmitz",
-    "Krause",
-    "Meier",
-    "Lehmann",
-    "Schmid",
-    "Schulze",
-    "Maier",
-    "Köhler",
-    "Herrmann",
-    "König",
-    "Walter",
-    "Mayer",
-    "Huber",
-    "Kaiser",
-    "Fuchs",
-    "Peters",
-    "Lang",
-    "Scholz",
-    "Möller",
-    "Weiß",
-    "Jung",
-    "Hahn",
-    "Schubert",
-    "Vogel",
-    "Friedrich",
-    "Keller",
-    "Günther",
-    "Frank",
-    "Berger",
-    "Winkler",
-    "Roth",
-    "Beck",
-    "Lorenz",
-    "Baumann",
-    "Franke",
-    "Albrecht",
-    "Schuster",
-    "Simon",
-    "Ludwig",
-    "Böhm",
-    "Winter",
-    "Kraus",
-    "Martin",
-    "Schumacher",
-    "Krämer",
-    "Vogt",
-    "Stein",
-    "Jäger",
-    "Otto",
-    "Sommer",
-    "Groß",
-    "Seidel",
-    "Heinrich",
-    "Brandt",
-    "Haas",
-    "Schreiber",
-    "Graf",
-    "Schulte",
-    "Dietrich",
-    "Ziegler",
-    "Kuhn",
-    "Kühn",
-    "Pohl",
-    "Engel",
-    "Horn",
-    "Busch",
-    "Bergmann",
-    "Voigt",
-    "Sauer",
-    "Arnold",
-    "Wolff",
-    "Pfeiffer",
-    "Yılmaz",
-    "Kaya",
-    "Nowak",
-    "Kowalski",
-    "Popescu",
-    "Nguyen",
-    "Rossi",
-    "Öztürk",
-]
-# Surnames are far from uniform: the first in the list are the most common (Zipf-like weights).
-SURNAME_WEIGHTS = tuple(1.0 / (rank + 1) ** 0.8 for rank in range(len(SURNAMES)))
-CITIES = (
-    ("Berlin", "10"),
-    ("Hamburg", "20"),
-    ("München", "80"),
-    ("Köln", "50"),
-    ("Frankfurt am Main", "60"),
-    ("Stuttgart", "70"),
-    ("Düsseldorf", "40"),
-    ("Leipzig", "04"),
-    ("Dortmund", "44"),
-    ("Essen", "45"),
-    ("Bremen", "28"),
-    ("Dresden", "01"),
-    ("Hannover", "30"),
-    ("Nürnberg", "90"),
-    ("Bonn", "53"),
-    ("Münster", "48"),
-    ("Freiburg im Breisgau", "79"),
-    ("Kiel", "24"),
-    ("Rostock", "18"),
-    ("Erfurt", "99"),
-)
-STREETS = [
-    "Hauptstraße",
-    "Schulstraße",
-    "Gartenstraße",
-    "Bahnhofstraße",
-    "Dorfstraße",
-    "Bergstraße",
-    "Lindenstraße",
-    "Kirchstraße",
-    "Waldstraße",
-    "Ringstraße",
-    "Schillerstraße",
-    "Goethestraße",
-    "Jahnstraße",
-    "Rosenstraße",
-    "Talstraße",
-    "Friedrichstraße",
-    "Birkenweg",
-    "Mühlenweg",
-    "Am Markt",
-    "Buchenweg",
-    "Marktplatz",
-]
+from omnikanal.matching import names
+from omnikanal.matching.names import STREETS
+
 MAIL_DOMAINS = ("gmail.com", "web.de", "gmx.de", "t-online.de", "outlook.de", "posteo.de")
 _ASCII_UMLAUT = {"ä": "a", "ö": "o", "ü": "u", "ß": "ss", "Ä": "A", "Ö": "O", "Ü": "U"}
 _SPELT_UMLAUT = {"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue"}
@@ -282,11 +47,15 @@ def _typo(rng: random.Random, text: str) -> str:
     return text[:i] + rng.choice("aeinrst") + text[i + 1 :]  # one letter wrong
 
 
-def _person(rng: random.Random, n: int, today: date) -> dict[str, Any]:
-    female = rng.random() < 0.5
-    first = rng.choice(FEMALE if female else MALE)
-    last = rng.choices(SURNAMES, weights=SURNAME_WEIGHTS)[0]
-    city, prefix = rng.choice(CITIES)
+def _person(
+    rng: random.Random, n: int, today: date, namesake: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    female = rng.random() < 0.5 if namesake is None else namesake["gender"] == "female"
+    first = names.first_name(rng, female) if namesake is None else namesake["firstName"]
+    last = names.surname(rng) if namesake is None else namesake["lastName"]
+    if namesake is None and rng.random() < 0.02:  # a double name
+        last = f"{last}-{names.surname(rng)}"
+    city, postcode = names.place(rng)
     born = today - timedelta(days=rng.randrange(18 * 365, 85 * 365))
     local = rng.choice((f"{first}.{last}", f"{first[0]}{last}", f"{last}{rng.randrange(10, 99)}"))
     return {
@@ -298,7 +67,7 @@ def _person(rng: random.Random, n: int, today: date) -> dict[str, Any]:
         "phone": f"+4915{rng.randrange(10, 79)}{rng.randrange(1000000, 9999999)}",
         "address": {
             "street": f"{rng.choice(STREETS)} {rng.randrange(1, 120)}",
-            "postalCode": f"{prefix}{rng.randrange(100, 999)}",
+            "postalCode": postcode,
             "city": city,
         },
     }
@@ -328,7 +97,7 @@ def _variant(rng: random.Random, base: dict[str, Any], person_number: int, today
     if roll() < 0.1:  # moved house
         traits["address"] = _person(rng, person_number, today)["address"]
     if roll() < 0.1 and traits.get("gender") == "female":  # married name, new email
-        traits["lastName"] = rng.choice(SURNAMES)
+        traits["lastName"] = names.surname(rng)
         traits["email"] = f"{_mail_part(traits['firstName'])}.{_mail_part(traits['lastName'])}@web.de"
     for key, chance in (("email", 0.35), ("phone", 0.4), ("birthday", 0.25), ("address", 0.15)):
         if roll() < chance:
@@ -337,16 +106,25 @@ def _variant(rng: random.Random, base: dict[str, Any], person_number: int, today
 
 
 def generate(
-    count: int, seed: int = 7, duplicate_share: float = 0.3, today: date | None = None
+    count: int,
+    seed: int = 7,
+    duplicate_share: float = 0.3,
+    today: date | None = None,
+    namesake_share: float = 0.03,
 ) -> list[Record]:
-    """About ``count`` records; ``duplicate_share`` of the people have one to three more records."""
+    """About ``count`` records; ``duplicate_share`` of the people have one to three more records,
+    ``namesake_share`` of them bear the first and last name of another person."""
     rng = random.Random(seed)
     today = today or date(2026, 1, 1)
     records: list[Record] = []
     person = 0
+    people: list[dict[str, Any]] = []
     while len(records) < count:
         person += 1
-        base = _person(rng, person, today)
+        # Namesakes: 3 % share the name of someone earlier (a common name more often, as people do).
+        namesake = rng.choice(people) if people and rng.random() < namesake_share else None
+        base = _person(rng, person, today, namesake)
+        people.append(base)
         pid = f"person-{person}"
         records.append(Record(f"r{len(records)}", pid, base))
         if rng.random() < duplicate_share:
