@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from omnikanal.auth.model import Permission
+from omnikanal.consent.texts import PURPOSE_LABELS
 from omnikanal.console.frame import Ctx, PageRefused, back, form_of, page_of, refuse_page
 from omnikanal.console.journey_errors import Said, say, warning_text
 from omnikanal.console.journey_form import (
@@ -81,6 +82,7 @@ def _editor(ctx: Ctx, document: Any, journey: dict[str, Any] | None = None, **co
         weekdays=WEEKDAYS,
         variants=range(VARIANTS),
         purposes=ctx.hub.settings.consent_purposes,
+        purpose_labels=PURPOSE_LABELS.get(ctx.lang, PURPOSE_LABELS["de"]),
         **context,
     )
 

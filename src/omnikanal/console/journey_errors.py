@@ -152,10 +152,12 @@ def say(t: dict[str, str], exc: OmnikanalError) -> Said:
     return Said(place, sentence, None if known else message, chosen)
 
 
-def warning_text(t: dict[str, str], warning: dict[str, str]) -> str:
-    """A warning of the check (an event nobody sent yet ...) in the page's language."""
+def warning_text(t: dict[str, str], warning: dict[str, str]) -> tuple[str, str, str]:
+    """A warning of the check (an event nobody sent yet ...) in the page's language, as the text
+    before the name it is about, that name as typed, and the text after it."""
     key = WARNINGS.get(warning.get("code", ""))
     named = re.search(r"'(.*)'", warning.get("message", ""))
     if key is None or named is None:
-        return warning.get("message", "")
-    return t[key].format(named.group(1))
+        return warning.get("message", ""), "", ""
+    before, _, after = t[key].partition("{0}")
+    return before, named.group(1), after

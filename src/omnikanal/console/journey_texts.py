@@ -7,8 +7,8 @@ from __future__ import annotations
 JOURNEY_TEXTS: dict[str, dict[str, str]] = {
     "de": {
         "jf_builder": "Im Formular",
-        "jf_builder_intro": "Auslöser, Regeln und ein Schritt je Zeile; jede Art von Schritt hat ihre Felder. "
-        "Ohne Kennung heißt ein Schritt nach seiner Stelle (schritt-1, schritt-2 …).",
+        "jf_builder_intro": "Auslöser, Regeln und ein Schritt je Zeile; jede Art von Schritt hat ihre "
+        "Felder. Ohne Kennung heißt ein Schritt nach seiner Stelle (schritt-1, schritt-2 …).",
         "jf_json": "Als JSON bearbeiten",
         "jf_json_intro": "Dasselbe Dokument, wie die Schnittstelle es annimmt; hier geht alles, was das "
         "Formular nicht kennt (Zielgruppe beim Eintritt, Filter auf Ereignis-Angaben, Empfehlungen).",

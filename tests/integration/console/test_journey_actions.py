@@ -86,7 +86,9 @@ def test_a_journey_with_every_step_kind_is_made_from_the_form_and_edited_into_a_
         checked = client.post("/console/journeys/new", data={"csrf": csrf, "action": "validate", **fields})
         assert checked.status_code == 200
         assert "Das Dokument ist gültig." in checked.text
-        assert "Eine Vorlage „cart-reminder“ gibt es noch nicht." in checked.text  # a warning, in German
+        assert (
+            "Eine Vorlage „<code>cart-reminder</code>“ gibt es noch nicht." in checked.text
+        )  # a warning, in German
         made = client.post("/console/journeys/new", data={"csrf": csrf, "action": "create", **fields})
         assert made.status_code == 303, made.text
         journey_id = made.headers["location"].rsplit("/", 1)[-1]
