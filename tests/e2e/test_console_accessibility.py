@@ -59,6 +59,7 @@ DATA_PAGES: dict[str, tuple[str, str]] = {
     "customer": ("service", "/console/customers/{eva}"),
     "segment": ("marketing", "/console/segments/{segment}"),
     "journey": ("marketing", "/console/journeys/{journey}"),
+    "journey-editor": ("marketing", "/console/journeys/{journey}/edit"),
     "store-scan": ("store", "/console/store?gtin={gtin}"),
     "hotline-caller": ("service", "/console/hotline?phone=" + PHONE.replace("+", "%2B")),
 }

@@ -145,6 +145,12 @@ def test_a_marketer_makes_a_journey_in_the_form_checks_activates_and_pauses_it(
     form = page.locator("#journey-form")
     form.get_by_label("Name der Kundenreise").fill("Willkommen zurück")
     # step 1 waits, step 2 becomes an email instead of the example's task; the task's fields go away
+    first = form.locator(".journey-step").first
+    expect(first.get_by_label("Uhrzeit (HH:MM, Zeitzone des Kunden)")).to_be_hidden()  # a wait for a duration
+    first.get_by_label("Warten", exact=True).select_option(label="bis zu einer Uhrzeit")
+    expect(first.get_by_label("Uhrzeit (HH:MM, Zeitzone des Kunden)")).to_be_visible()
+    expect(first.get_by_label("Dauer (z. B. PT2H, P3D)")).to_be_hidden()
+    first.get_by_label("Warten", exact=True).select_option(label="eine Dauer lang")
     form.get_by_label("Dauer (z. B. PT2H, P3D)").first.fill("bald")
     step = form.locator(".journey-step").nth(1)
     step.get_by_label("Art", exact=True).select_option(label="Nachricht")

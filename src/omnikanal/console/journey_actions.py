@@ -41,7 +41,7 @@ EXAMPLE: dict[str, Any] = {
     "steps": [
         {"id": "warten", "wait": {"duration": "P1D"}},
         {"id": "danke", "task": {"queue": "hotline", "kind": "call", "content": {"text": "Begrüßen"}}},
-        {"id": "ende", "exit": {"reason": "done"}},
+        {"id": "ende", "exit": {"reason": "fertig"}},
     ],
 }
 

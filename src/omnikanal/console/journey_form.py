@@ -31,16 +31,17 @@ class Field:
     kinds: tuple[str, ...]
     widget: str = "text"
     options: tuple[str, ...] = ()
+    modes: tuple[str, ...] = ()  # a wait's fields: the wait modes that use them
 
 
 FIELDS: tuple[Field, ...] = (
     Field("wait_mode", ("wait",), "select", WAIT_MODES),
-    Field("duration", ("wait",)),
-    Field("time", ("wait",)),
-    Field("weekdays", ("wait",), "weekdays", tuple(WEEKDAYS)),
-    Field("trait", ("wait",)),
-    Field("offset", ("wait",)),
-    Field("annual", ("wait",), "check"),
+    Field("duration", ("wait",), modes=("duration",)),
+    Field("time", ("wait",), modes=("until",)),
+    Field("weekdays", ("wait",), "weekdays", tuple(WEEKDAYS), ("until",)),
+    Field("trait", ("wait",), modes=("until_trait",)),
+    Field("offset", ("wait",), modes=("until_trait",)),
+    Field("annual", ("wait",), "check", modes=("until_trait",)),
     Field("wait_for", ("wait_for",), "select", WAIT_FOR),
     Field("subject", ("wait_for",)),
     Field("timeout", ("wait_for",)),
@@ -66,8 +67,8 @@ FIELDS: tuple[Field, ...] = (
     Field("next", tuple(k for k in STEP_KINDS if k not in ("branch", "split", "exit"))),
 )
 FIELD_NAMES = tuple(f.name for f in FIELDS)
-TOP = ("name", "description", "trigger", "trigger_subject", "trigger_offset", "trigger_annual")
-TOP += ("reentry", "cooldown", "exit_event", "goal_event", "goal_within")
+TOP: tuple[str, ...] = ("name", "description", "trigger", "trigger_subject", "trigger_offset")
+TOP += ("trigger_annual", "reentry", "cooldown", "exit_event", "goal_event", "goal_within")
 
 
 class NotForm(ValueError):

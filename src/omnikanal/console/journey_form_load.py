@@ -5,6 +5,7 @@ recommendation branch ...), and the page then offers the JSON box instead."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from omnikanal.console.journey_form import MAX_STEPS, VARIANTS, JourneyForm, NotForm, Step
@@ -86,7 +87,7 @@ def _send(body: dict[str, Any]) -> dict[str, str]:
     }
 
 
-READERS = {
+READERS: dict[str, Callable[[dict[str, Any]], dict[str, str]]] = {
     "wait": _wait,
     "wait_for": _wait_for,
     "branch": _branch,

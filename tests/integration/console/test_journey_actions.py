@@ -122,8 +122,8 @@ def test_a_refused_form_names_the_step_and_field_in_the_page_language(
         )
         assert german.status_code == 400
         assert (
-            "Schritt 2, weiter mit (Kennung, sonst der folgende Schritt): Es gibt keinen Schritt mit der Kennung „fehlt“."
-            in german.text
+            "Schritt 2, weiter mit (Kennung, sonst der folgende Schritt): "
+            "Es gibt keinen Schritt mit der Kennung „fehlt“." in german.text
         )
         assert 'id="s1_next" name="s1_next" value="fehlt" size="16" aria-invalid="true"' in german.text
         assert "no step with id" not in german.text
