@@ -8,7 +8,6 @@ hub's API. SQLite only: the HTTP tests of the browser endpoints run on both engi
 
 from __future__ import annotations
 
-import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -21,7 +20,7 @@ import pytest
 from playwright.sync_api import Browser, Page
 
 from omnikanal.hub import Hub
-from tests.browser_support import ARTIFACTS, chromium, npm_install
+from tests.browser_support import ARTIFACTS, browser_fixture, npm_install, sqlite_database_fixture  # noqa: F401
 from tests.conftest import LiveServer
 from tests.console_helpers import PASSWORD
 from tests.helpers import bearer, lookup, timeline
@@ -38,18 +37,6 @@ def libraries(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for bundle in (SEGMENT_BUNDLE, RUDDER_BUNDLE):
         assert (folder / bundle).is_file(), f"the package no longer ships {bundle}"
     return folder
-
-
-@pytest.fixture
-def database_url(sqlite_template: Path, tmp_path: Path) -> str:
-    path = tmp_path / "omnikanal.db"
-    shutil.copy(sqlite_template, path)
-    return f"sqlite:///{path}"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    yield from chromium()
 
 
 START_PAGE = """<!doctype html><html lang="de"><head><meta charset="utf-8"><title>Baumarkt</title></head>

@@ -5,94 +5,38 @@ keyboard navigation). The engines are covered by the HTTP tests; these run on SQ
 from __future__ import annotations
 
 import re
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
-import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from omnikanal.hub import Hub
 from omnikanal.profiles.service import TimelineQuery
-from tests.browser_support import ARGS, ARTIFACTS, CHROMIUM
-from tests.conftest import IN_CI, LiveServer
-from tests.console_helpers import (
-    PASSWORD,
-    Shop,
-    build_shop,
-    give_phone,
-    journey_with_eva,
-    make_users,
-    ready_pickup,
-    send_task,
+from tests.browser_support import (  # noqa: F401
+    browser_fixture,
+    log_in,
+    page_fixture,
+    shop_fixture,
+    shot,
+    sqlite_database_fixture,
 )
-
-
-@pytest.fixture
-def database_url(sqlite_template: Path, tmp_path: Path) -> str:
-    """SQLite only: what a page shows does not depend on the engine (the HTTP tests run on both)."""
-    path = tmp_path / "omnikanal.db"
-    shutil.copy(sqlite_template, path)
-    return f"sqlite:///{path}"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        reason = f"Chromium not found at {CHROMIUM} (./dev test installs Debian's chromium when it can)"
-        if IN_CI:
-            pytest.fail(reason)
-        pytest.skip(reason)
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def shop(hub: Hub, http: httpx.Client) -> Shop:
-    make_users(hub)
-    return build_shop(http, hub)
-
-
-@pytest.fixture
-def page(browser: Browser, live_server: LiveServer) -> Iterator[Page]:
-    context = browser.new_context(
-        base_url=live_server.url, locale="de-DE", viewport={"width": 1280, "height": 900}
-    )
-    opened = context.new_page()
-    yield opened
-    context.close()
-
-
-def shot(page: Page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"console-{name}.png"), full_page=True)
-
-
-def log_in(page: Page, username: str) -> None:
-    page.goto("/console/login")
-    page.get_by_label("Benutzername").fill(username)
-    page.get_by_label("Passwort").fill(PASSWORD)
-    page.get_by_role("button", name="Anmelden").click()
-    expect(page.get_by_role("button", name="Abmelden")).to_be_visible()
+from tests.conftest import LiveServer
+from tests.console_helpers import PASSWORD, Shop, give_phone, journey_with_eva, ready_pickup, send_task
 
 
 def test_log_in_search_open_the_customer_undo_a_merge_and_withdraw_a_consent(page: Page, shop: Shop) -> None:
     page.goto("/console/customers")
     expect(page).to_have_url(re.compile(r"/console/login\?next="))
-    shot(page, "login")
+    shot(page, "console-login")
     log_in(page, "service")
     page.goto("/console/customers")
     page.get_by_label("Kennung oder Name").fill("Müller")
     page.get_by_role("button", name="Suchen").click()
     expect(page.get_by_role("link", name="Eva Müller")).to_be_visible()
-    shot(page, "search")
+    shot(page, "console-search")
     page.get_by_role("link", name="Eva Müller").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Eva Müller")
     expect(page.get_by_text("Produkt angesehen").first).to_be_visible()
-    shot(page, "customer")
+    shot(page, "console-customer")
 
     page.get_by_role("button", name="Widerrufen: Angebote per SMS").click()
     expect(page.get_by_role("status")).to_have_text("Erledigt.")
@@ -102,7 +46,7 @@ def test_log_in_search_open_the_customer_undo_a_merge_and_withdraw_a_consent(pag
     page.get_by_role("button", name="Zusammenführung aufheben").first.click()
     expect(page.get_by_role("status")).to_have_text("Erledigt.")
     expect(page.get_by_text("Aufgehoben").first).to_be_visible()
-    shot(page, "customer-after-unmerge")
+    shot(page, "console-customer-after-unmerge")
 
 
 def test_preview_a_segment(page: Page, shop: Shop) -> None:
@@ -117,7 +61,7 @@ def test_preview_a_segment(page: Page, shop: Shop) -> None:
     condition.fill('{"trait": {"key": "lastName", "op": "ne", "value": "Niemand"}}')
     page.get_by_role("button", name="Vorschau").click()
     expect(page.locator("#preview-result")).to_have_text("Kunden in der Vorschau: 2")
-    shot(page, "segment-preview")
+    shot(page, "console-segment-preview")
 
 
 def test_scan_a_product_in_the_store_view(page: Page, shop: Shop) -> None:
@@ -128,7 +72,7 @@ def test_scan_a_product_in_the_store_view(page: Page, shop: Shop) -> None:
     page.get_by_label("GTIN / EAN").press("Enter")
     expect(page.locator("#scan-result")).to_contain_text("Akku-Bohrschrauber 18 V")
     expect(page.locator("#scan-result")).to_contain_text("Bestand hier")
-    shot(page, "store-scan")
+    shot(page, "console-store-scan")
 
 
 def test_open_a_journey_diagram(page: Page, shop: Shop, hub: Hub) -> None:
@@ -142,7 +86,7 @@ def test_open_a_journey_diagram(page: Page, shop: Shop, hub: Hub) -> None:
     expect(diagram).to_be_visible()
     expect(diagram.locator('[data-step="pause"] .step-count')).to_have_text("1")
     expect(diagram.locator("[data-step]")).to_have_count(4)
-    shot(page, "journey")
+    shot(page, "console-journey")
 
 
 def test_the_overview_draws_its_charts_in_english(page: Page, shop: Shop) -> None:
@@ -152,7 +96,7 @@ def test_the_overview_draws_its_charts_in_english(page: Page, shop: Shop) -> Non
     # plotly.js draws an SVG into each chart container once it has loaded.
     expect(page.locator("[data-chart] .main-svg").first).to_be_visible()
     assert page.locator("[data-chart] .main-svg").count() >= 5
-    shot(page, "overview")
+    shot(page, "console-overview")
 
 
 def test_every_control_has_a_label_on_every_page(page: Page, shop: Shop) -> None:
@@ -232,11 +176,11 @@ def test_a_store_employee_hands_over_a_click_and_collect_order_on_a_phone(
         assert phone.evaluate("document.documentElement.scrollWidth") <= 390
         hand_over = phone.get_by_role("button", name="Übergeben: Eva Müller")
         assert hand_over.bounding_box()["height"] >= 44  # type: ignore[index]
-        shot(phone, "store-phone")
+        shot(phone, "console-store-phone")
         hand_over.click()
         expect(phone.get_by_role("status")).to_have_text("Die Bestellung wurde übergeben.")
         assert phone.evaluate("document.documentElement.scrollWidth") <= 390
-        shot(phone, "store-phone-handed-over")
+        shot(phone, "console-store-phone-handed-over")
     finally:
         context.close()
     assert hub.commerce.orders.get(order_id)["status"] == "picked_up"
@@ -279,7 +223,7 @@ def test_a_hotline_agent_logs_a_call_and_finishes_a_call_back_with_its_outcome(
             .map(a => a.outerHTML)"""
     )
     assert unnamed_arrows == []
-    shot(page, "hotline-call-logged")
+    shot(page, "console-hotline-call-logged")
     events = [e["event"] for e in hub.profiles.timeline(shop.eva, TimelineQuery(limit=50))["events"]]
     assert "Call Completed" in events
     assert "Task Completed" in events

@@ -1,5 +1,6 @@
-"""What the customer view calls identifier types, in German and English (merged into the
-console's texts); an unknown type shows as recorded."""
+"""What the customer view calls identifier types and the statuses of orders, reservations and
+messages, in German and English (merged into the console's texts); an unknown value shows as
+recorded."""
 
 from __future__ import annotations
 
@@ -14,6 +15,29 @@ CUSTOMER_TEXTS: dict[str, dict[str, str]] = {
         "idtype_push_endpoint": "Push-Abonnement",
         "value": "Wert",
         "event_properties": "Angaben",
+        "order_status_picked_up": "Abgeholt",
+        "order_status_shipped": "Versandt",
+        "order_status_delivered": "Zugestellt",
+        "order_status_cancelled": "Storniert",
+        "order_status_returned": "Zurückgegeben",
+        "res_status_active": "Reserviert",
+        "res_status_fulfilled": "Abgeholt",
+        "res_status_expired": "Abgelaufen",
+        "res_status_cancelled": "Storniert",
+        "fulfil_click_and_collect": "Abholung in der Filiale",
+        "fulfil_home_delivery": "Lieferung nach Hause",
+        "fulfil_ship_from_store": "Versand aus der Filiale",
+        "msg_status_queued": "Wartet auf Versand",
+        "msg_status_deferred": "Zurückgestellt",
+        "msg_status_blocked": "Nicht gesendet",
+        "msg_status_sent": "Gesendet",
+        "msg_status_delivered": "Zugestellt",
+        "msg_status_opened": "Geöffnet",
+        "msg_status_clicked": "Angeklickt",
+        "msg_status_bounced": "Unzustellbar",
+        "msg_status_complained": "Als Spam gemeldet",
+        "msg_status_failed": "Fehlgeschlagen",
+        "msg_status_unsubscribed": "Abgemeldet",
     },
     "en": {
         "idtype_email": "Email",
@@ -25,5 +49,28 @@ CUSTOMER_TEXTS: dict[str, dict[str, str]] = {
         "idtype_push_endpoint": "Push subscription",
         "value": "Value",
         "event_properties": "details",
+        "order_status_picked_up": "Picked up",
+        "order_status_shipped": "Shipped",
+        "order_status_delivered": "Delivered",
+        "order_status_cancelled": "Cancelled",
+        "order_status_returned": "Returned",
+        "res_status_active": "Reserved",
+        "res_status_fulfilled": "Picked up",
+        "res_status_expired": "Expired",
+        "res_status_cancelled": "Cancelled",
+        "fulfil_click_and_collect": "Pick-up in store",
+        "fulfil_home_delivery": "Home delivery",
+        "fulfil_ship_from_store": "Shipped from the store",
+        "msg_status_queued": "Waiting to be sent",
+        "msg_status_deferred": "Deferred",
+        "msg_status_blocked": "Not sent",
+        "msg_status_sent": "Sent",
+        "msg_status_delivered": "Delivered",
+        "msg_status_opened": "Opened",
+        "msg_status_clicked": "Clicked",
+        "msg_status_bounced": "Bounced",
+        "msg_status_complained": "Reported as spam",
+        "msg_status_failed": "Failed",
+        "msg_status_unsubscribed": "Unsubscribed",
     },
 }

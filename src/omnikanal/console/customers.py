@@ -251,19 +251,16 @@ async def file_request(ctx: CustomersPage, profile_id: str) -> Response:
 
 @router.post("/console/customers/{profile_id}/privacy/{request_id}/run")
 async def run_request(ctx: CustomersPage, profile_id: str, request_id: str) -> Response:
-    """Carry out a filed request; an erasure (privacy role only) leaves nobody to show afterwards."""
+    """Carry out a filed request. An erasure is never one click: it goes to the privacy workspace's
+    confirmation step (privacy role only), which leaves a receipt."""
     _refuse_without(ctx, Permission.PRIVACY_FILE)
     await form_of(ctx)
-    may_erase = ctx.may(Permission.PRIVACY_ERASE)
     try:
         filed = await run_in_threadpool(ctx.hub.privacy.get, request_id)
-        if filed["type"] == RequestType.ERASURE.value and not may_erase:
-            raise PageRefused(refuse_page(ctx.request, ctx.lang, 403, "forbidden"))
-        done = await run_in_threadpool(
-            ctx.hub.privacy.run, request_id, ctx.principal.actor, may_erase=may_erase
-        )
+        if filed["type"] == RequestType.ERASURE.value:
+            _refuse_without(ctx, Permission.PRIVACY_ERASE)
+            return back(f"/console/privacy/requests/{quote(request_id)}/erase")
+        await run_in_threadpool(ctx.hub.privacy.run, request_id, ctx.principal.actor, may_erase=False)
     except (NotFound, Conflict, InvalidInput) as exc:
         return _after(ctx, profile_id, exc)
-    if done["type"] == RequestType.ERASURE.value:
-        return back("/console/customers?done=1")
     return _after(ctx, profile_id)

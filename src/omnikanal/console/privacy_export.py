@@ -10,12 +10,35 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from omnikanal.consent.texts import PURPOSE_LABELS
+from omnikanal.console.customer_texts import CUSTOMER_TEXTS
 from omnikanal.console.export_labels import AREAS, CODED, FIELDS, HIDDEN, VALUES
+from omnikanal.console.export_values import EXPORT_VALUES
+from omnikanal.console.hotline_texts import EVENT_NAMES
 from omnikanal.console.workspace_texts import action_label, actor_label
 
 FORMATS: dict[str, str] = {"de": "%d.%m.%Y %H:%M", "en": "%Y-%m-%d %H:%M"}
 MAX_ROWS = 2000  # per table; an export of a very active person still renders in a browser
 MAX_DEPTH = 3
+# Fields named in words like the rest of the console: purposes, event names, identifier types.
+NAMED = frozenset(
+    {"purpose", "event", "rule", "channel_reason", "merged_by", "medium", "source", "identifier_type"}
+)
+# Fields holding what was recorded as it was recorded (ids, codes, template names): shown as such.
+RECORDED = frozenset({"id", "template", "merged_into", "sku", "value", "key", "identifier_value"})
+
+
+def recorded(key: str) -> bool:
+    return key in RECORDED or key.endswith(("_id", "_ids"))
+
+
+def _values(lang: str) -> dict[str, str]:
+    """Codes in words: the export's own, then identifier types, purposes and event names."""
+    idtypes = {
+        k.removeprefix("idtype_"): v for k, v in CUSTOMER_TEXTS[lang].items() if k.startswith("idtype_")
+    }
+    named = {**EVENT_NAMES[lang], **PURPOSE_LABELS[lang], **idtypes, **EXPORT_VALUES[lang]}
+    return {**named, **VALUES[lang]}
 
 
 @dataclass
@@ -24,6 +47,7 @@ class Table:
     columns: list[str]
     rows: list[list[list[str]]]  # a cell is one or more lines
     more: int = 0  # rows left out of the page (the JSON download has them all)
+    recorded: list[bool] = field(default_factory=list)  # per column: values as recorded
 
 
 @dataclass
@@ -38,9 +62,10 @@ class Readable:
         self.lang = lang if lang in FIELDS else "de"
         self.zone = ZoneInfo(zone)
         self.yes_no = ("ja", "nein") if self.lang == "de" else ("yes", "no")
+        self.values = _values(self.lang)
 
     def label(self, key: str) -> str:
-        return FIELDS[self.lang].get(key, key.replace("_", " "))
+        return FIELDS[self.lang].get(key) or self.values.get(key) or key.replace("_", " ")
 
     def lines(self, value: Any, depth: int = 0) -> list[str]:
         """A value as text lines: nested objects as "label: value", lists one item a line."""
@@ -74,8 +99,10 @@ class Readable:
                 return [action_label(self.lang, value)]
             if key in ("actor", "requested_by", "completed_by"):
                 return [actor_label(self.lang, value)]
-            if key in CODED:
-                return [VALUES[self.lang].get(value, value)]
+            if key in CODED or key in NAMED:
+                return [self.values.get(value, value)]
+        if key in NAMED and isinstance(value, list):
+            return [self.values.get(v, v) if isinstance(v, str) else self.scalar(v) for v in value]
         return self.lines(value, depth)
 
     def scalar(self, value: Any) -> str:
@@ -100,7 +127,8 @@ class Readable:
             [self.cell(key, item.get(key) if isinstance(item, dict) else item) for key in columns]
             for item in items[:MAX_ROWS]
         ]
-        return Table(title, [self.label(c) for c in columns], rows, max(0, len(items) - MAX_ROWS))
+        more = max(0, len(items) - MAX_ROWS)
+        return Table(title, [self.label(c) for c in columns], rows, more, [recorded(c) for c in columns])
 
     def area(self, name: str, part: Any) -> Area:
         area = Area(AREAS[self.lang].get(name, name))

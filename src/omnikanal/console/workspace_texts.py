@@ -6,6 +6,7 @@ already is an error, not a silent override."""
 
 from __future__ import annotations
 
+from omnikanal.console.journey_texts import JOURNEY_TEXTS
 from omnikanal.console.marketing_texts import MARKETING_TEXTS
 from omnikanal.console.texts import TEXTS
 
@@ -307,7 +308,7 @@ def actor_label(lang: str, actor: str | None) -> str:
 
 def _merge() -> None:
     for lang in WORKSPACE_TEXTS:
-        texts = {**WORKSPACE_TEXTS[lang], **MARKETING_TEXTS[lang]}
+        texts = {**WORKSPACE_TEXTS[lang], **MARKETING_TEXTS[lang], **JOURNEY_TEXTS[lang]}
         taken = sorted(key for key in texts if TEXTS[lang].get(key, texts[key]) != texts[key])
         if taken:
             raise RuntimeError(f"workspace texts reuse console keys: {', '.join(taken)}")

@@ -172,3 +172,27 @@ def test_consent_history_shows_the_proof_in_words(shop: Shop, officer: httpx.Cli
     whole_log = officer.get("/console/privacy/access-log").text
     assert "Einwilligungen mit Nachweis gelesen" in whole_log
     assert "Eva Müller" in whole_log
+
+
+def test_the_customer_view_names_requests_as_the_queue_does_and_sends_an_erasure_to_its_confirmation(
+    shop: Shop, officer: httpx.Client, hub: Hub
+) -> None:
+    hub.privacy.file(RequestType.EXPORT, profile_id=shop.other, origin="api", requested_by="t")
+    erasure = hub.privacy.file(RequestType.ERASURE, profile_id=shop.other, origin="api", requested_by="t")
+    page = officer.get(f"/console/customers/{shop.other}?lang=de").text
+    section = _visible_text(page.split('id="h-dsr"', 1)[1].split("</section>", 1)[0])
+    for label in ("Auskunft (Art. 15)", "Löschung (Art. 17)", "Offen"):
+        assert label in section, label
+    for raw in ("export", "erasure", "received"):
+        assert not re.search(rf"\b{raw}\b", section), raw
+    english = officer.get(f"/console/customers/{shop.other}?lang=en").text
+    assert "Access (Art. 15)" in english
+    assert "Erasure (Art. 17)" in english
+    # the erasure is a link to the confirmation step, and its old one-click form leads there too
+    assert f'href="/console/privacy/requests/{erasure["id"]}/erase"' in page
+    ran = officer.post(
+        f"/console/customers/{shop.other}/privacy/{erasure['id']}/run", data={"csrf": csrf_of(page)}
+    )
+    assert ran.status_code == 303
+    assert ran.headers["location"] == f"/console/privacy/requests/{erasure['id']}/erase"
+    assert hub.privacy.get(erasure["id"])["status"] == "received"
