@@ -61,7 +61,6 @@ LONG_FUNCTIONS: set[str] = {
     "messaging/gate.py:decide",
     "messaging/privacy.py:export",
     "messaging/push.py:parse_registration",
-    "messaging/store.py:facts",
     "messaging/wiring.py:build_messaging",
     "profiles/service.py:_unmerge",
     "segments/model.py:node",
