@@ -72,7 +72,7 @@ SHORT_DEFAULT = 32
 INTRO = """# Configuration reference
 
 Every setting is an environment variable: `OMNIKANAL_` and the setting's name in capitals, read once
-when a process starts (`src/omnikanal/settings.py`). Lists, tuples and mappings are given as JSON,
+when a process starts (`src/omnikanal/settings/`). Lists, tuples and mappings are given as JSON,
 for example `OMNIKANAL_IDENTIFIER_LIMITS='{"email": 3}'`; booleans as `true` or `false`. A value
 that does not fit its type or limits stops the process with the setting's name and the problem.
 
@@ -219,6 +219,10 @@ def code_layout(package: Path) -> str:
 def _current_settings() -> type[BaseSettings]:
     # `mkdocs serve` rebuilds in one process: read the settings module afresh, so an edited field
     # shows up on the next build. (Only ever called inside MkDocs, never in a process using them.)
+    # The fields are declared in a chain of modules (settings/core.py first): each link afresh, in
+    # the chain's order, then the package that puts them together.
+    for link in ("core", "channels", "analytics"):
+        importlib.reload(importlib.import_module(f"omnikanal.settings.{link}"))
     module = importlib.reload(importlib.import_module("omnikanal.settings"))
     settings: type[BaseSettings] = module.Settings
     return settings

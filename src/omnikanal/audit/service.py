@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select
@@ -109,3 +110,14 @@ def _entry(r: Any) -> dict[str, Any]:
         "profile_id": r.profile_id,
         "at": isoformat(r.at),
     }
+
+
+def staff_access(conn: Connection, profile_ids: Sequence[str]) -> list[Any]:
+    """Who on the staff looked at these profiles' data (actor, action, at; raw rows), oldest first."""
+    return list(
+        conn.execute(
+            select(access_log.c.actor, access_log.c.action, access_log.c.at)
+            .where(access_log.c.profile_id.in_(profile_ids))
+            .order_by(access_log.c.at)
+        )
+    )

@@ -13,16 +13,15 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select
+from sqlalchemy import Connection, func, insert, select, update
 
 from omnikanal.clock import Clock, isoformat
 from omnikanal.commerce.tables import commerce_notifications, commerce_orders, commerce_reservations
 from omnikanal.errors import Conflict, NotFound
 from omnikanal.ids import new_id
 from omnikanal.ingest.service import IngestService
+from omnikanal.profiles import access as profiles
 from omnikanal.profiles import chain
-from omnikanal.profiles import store as profile_store
-from omnikanal.profiles.identity.tables import identities
 from omnikanal.sources.model import Source
 from omnikanal.sources.service import SourceService
 
@@ -39,7 +38,7 @@ def live_profile(conn: Connection, profile_id: str, field: str = "profile_id", *
     if live is None:
         raise NotFound("profile_not_found", f"{field}: no profile {profile_id!r}", field)
     if lock:
-        profile_store.load(conn, [live], lock=True)
+        profiles.lock(conn, [live])
     return live
 
 
@@ -63,17 +62,6 @@ def orders_among(conn: Connection, profile_ids: Sequence[str], order_ids: Sequen
         ).scalars()
     )
     return [order_id for order_id in order_ids if order_id in found]
-
-
-# Built once (hot path of the scan): a user id first, else the newest anonymous id.
-_IDENTITY = (
-    select(identities.c.type, identities.c.value)
-    .where(
-        identities.c.profile_id == bindparam("profile_id"), identities.c.type.in_(("user_id", "anonymous_id"))
-    )
-    .order_by(identities.c.type.desc(), identities.c.created_at.desc())
-    .limit(1)
-)
 
 
 class Touchpoints:
@@ -119,10 +107,10 @@ class Touchpoints:
         Every profile was created by an event with one of the two, and identifiers always sit on
         live profiles, so the event lands exactly here.
         """
-        rows = conn.execute(_IDENTITY, {"profile_id": live_id}).first()
-        if rows is None:
+        found = profiles.entry_identifier(conn, live_id)
+        if found is None:
             return None
-        return ("userId" if rows.type == "user_id" else "anonymousId", rows.value)
+        return ("userId" if found[0] == "user_id" else "anonymousId", found[1])
 
     def emit(
         self,
@@ -236,3 +224,25 @@ def list_notifications(
 
 def count_notifications(conn: Connection) -> int:
     return int(conn.execute(select(func.count()).select_from(commerce_notifications)).scalar_one())
+
+
+def pending_notifications(conn: Connection, limit: int) -> list[Any]:
+    """The oldest pending notifications; on PostgreSQL locked, skipping those another worker holds."""
+    query = (
+        select(commerce_notifications)
+        .where(commerce_notifications.c.status == "pending")
+        .order_by(commerce_notifications.c.created_at, commerce_notifications.c.id)
+        .limit(limit)
+    )
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return list(conn.execute(query).all())
+
+
+def mark_notification(conn: Connection, notification_id: str, status: str) -> None:
+    """A notification was handed to messaging (queued) or could not be (failed)."""
+    conn.execute(
+        update(commerce_notifications)
+        .where(commerce_notifications.c.id == notification_id)
+        .values(status=status)
+    )

@@ -76,3 +76,13 @@ class ConsentChange:
 
 def is_restricted_purpose(purpose: str) -> bool:
     return purpose.endswith("_marketing") or purpose == "personalisation"
+
+
+@dataclass(frozen=True, slots=True)
+class ContactFacts:
+    """Everything the contact question needs about one person, read in one round trip."""
+
+    live_id: str | None
+    states: dict[str, tuple[str, Any]]  # purpose -> (status, occurred_at), newest over the merge set
+    restricted: bool
+    addresses: list[str]  # the live profile's identifiers of the asked channel's type

@@ -18,6 +18,7 @@ from omnikanal.consent.model import (
     ConsentChange,
     ConsentStatus,
     ContactDecision,
+    ContactFacts,
     Reason,
     is_restricted_purpose,
 )
@@ -27,8 +28,8 @@ from omnikanal.errors import InvalidInput, NotFound
 from omnikanal.ids import new_id
 from omnikanal.ingest.model import Rejection, TrackedEvent
 from omnikanal.ingest.service import StoredEvent
+from omnikanal.profiles import access as profiles
 from omnikanal.profiles import chain
-from omnikanal.profiles import store as profiles_store
 from omnikanal.signing import InvalidToken, Signer
 
 DOI_PURPOSE = "email_marketing"
@@ -96,7 +97,7 @@ class ConsentService:
 
     def decide_on(
         self,
-        facts: store.ContactFacts,
+        facts: ContactFacts,
         present: Callable[[set[str]], set[str]],
         profile_id: str,
         purpose: str | None,
@@ -279,7 +280,7 @@ class ConsentService:
     def _open_confirmation(self, conn: Connection, profile_id: str, record_id: str, now: datetime) -> None:
         token = self._signer.sign(TOKEN_CONFIRM, {"p": profile_id, "r": record_id}, self.config.confirm_valid)
         body = self._signer.open(TOKEN_CONFIRM, token)
-        emails = store.identifiers_of(conn, profile_id, ["email"])
+        emails = profiles.identifiers_of(conn, profile_id, ["email"])
         store.insert_confirmation(
             conn,
             {
@@ -395,7 +396,7 @@ class ConsentService:
     def preferences(self, profile_id: str) -> dict[str, Any]:
         """What the preference centre shows: status per purpose, preferred channel and language."""
         with read_tx(self._engine) as conn:
-            row = store.profile_row(conn, profile_id)
+            row = profiles.profile_row(conn, profile_id)
             current = store.states(conn, chain.merge_set(conn, profile_id))
         traits = (row.traits if row is not None else None) or {}
         return {
@@ -438,7 +439,7 @@ class ConsentService:
             records = self.record_in(
                 conn, profile_id, changes, source="preference_centre", actor=None, now=now
             )
-            profiles_store.set_traits(
+            profiles.set_traits(
                 conn,
                 profile_id,
                 {"preferredChannel": preferred_channel or None, "preferredLanguage": preferred_language},

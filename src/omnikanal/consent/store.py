@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -11,18 +10,9 @@ from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from omnikanal.consent.model import ContactFacts
 from omnikanal.consent.tables import consent_confirmations, consent_records, consent_state, restrictions
 from omnikanal.db.fast import Raw
-from omnikanal.profiles.identity.tables import identities
-from omnikanal.profiles.tables import profiles
-
-
-def profile_row(conn: Connection, profile_id: str) -> Any:
-    return conn.execute(
-        select(profiles.c.id, profiles.c.state, profiles.c.merged_into, profiles.c.traits).where(
-            profiles.c.id == profile_id
-        )
-    ).first()
 
 
 def insert_record(conn: Connection, row: dict[str, Any]) -> None:
@@ -93,15 +83,6 @@ def is_restricted(conn: Connection, profile_ids: Sequence[str]) -> bool:
     )
 
 
-def identifiers_of(
-    conn: Connection, profile_id: str, types: Sequence[str] | None = None
-) -> list[tuple[str, str]]:
-    query = select(identities.c.type, identities.c.value).where(identities.c.profile_id == profile_id)
-    if types is not None:
-        query = query.where(identities.c.type.in_(types))
-    return [(t, v) for t, v in conn.execute(query)]
-
-
 def insert_confirmation(conn: Connection, row: dict[str, Any]) -> None:
     conn.execute(insert(consent_confirmations), [row])
 
@@ -147,16 +128,6 @@ def set_restricted(
         conn.execute(
             insert(restrictions), [{"profile_id": profile_id, "request_id": request_id, "created_at": now}]
         )
-
-
-@dataclass(frozen=True, slots=True)
-class ContactFacts:
-    """Everything the contact question needs about one person, read in one round trip."""
-
-    live_id: str | None
-    states: dict[str, tuple[str, Any]]  # purpose -> (status, occurred_at), newest over the merge set
-    restricted: bool
-    addresses: list[str]  # the live profile's identifiers of the asked channel's type
 
 
 # One statement: follow merges up to the live profile, collect the profiles merged into it, and

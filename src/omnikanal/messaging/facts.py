@@ -28,8 +28,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Connection
 
-from omnikanal.consent.model import ConsentChange, ContactDecision
-from omnikanal.consent.store import ContactFacts
+from omnikanal.consent.model import ConsentChange, ContactDecision, ContactFacts
 from omnikanal.db.fast import Raw
 from omnikanal.messaging.model import ENGAGEMENT_CHANNEL, CustomerFacts, Status
 

@@ -11,14 +11,14 @@ import logging
 from functools import partial
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Connection, Engine
 
-from omnikanal.commerce.tables import commerce_notifications
+from omnikanal.commerce import touchpoints
 from omnikanal.db.engine import run_write
 from omnikanal.errors import NotFound, OmnikanalError
 from omnikanal.messaging import store as messaging_store
 from omnikanal.messaging.service import MessagingService, SendRequest
-from omnikanal.profiles.tables import profiles
+from omnikanal.profiles import access as profiles
 
 log = logging.getLogger(__name__)
 
@@ -94,11 +94,7 @@ class ConfirmationMailer:
         # the erasure removes it, or the erasure goes first and the profile is gone here: its email
         # is left out (PostgreSQL; on SQLite writers take turns anyway).
         wanted = sorted({r.profile_id for r in requests})
-        found = set(
-            conn.execute(
-                select(profiles.c.id).where(profiles.c.id.in_(wanted)).with_for_update(read=True)
-            ).scalars()
-        )
+        found = profiles.share_lock_existing(conn, wanted)
         for gone in sorted(set(wanted) - found):
             log.info("confirmation for %s: the profile is gone", gone)
         self._messaging.enqueue_many(conn, [r for r in requests if r.profile_id in found], "consent")
@@ -150,16 +146,8 @@ class CommerceNotifier:
         return run_write(self._engine, self._round)
 
     def _round(self, conn: Connection) -> int:
-        query = (
-            select(commerce_notifications)
-            .where(commerce_notifications.c.status == "pending")
-            .order_by(commerce_notifications.c.created_at, commerce_notifications.c.id)
-            .limit(self._batch)
-        )
-        if conn.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
         handled = 0
-        for row in conn.execute(query).all():
+        for row in touchpoints.pending_notifications(conn, self._batch):
             subject, text = COMMERCE_TEXTS.get(row.kind, (row.kind, "{{ data | tojson }}"))
             has_template = bool(messaging_store.template_rows(conn, name=row.kind))
             request = SendRequest(
@@ -178,10 +166,6 @@ class CommerceNotifier:
             except (NotFound, OmnikanalError) as exc:
                 log.info("commerce notification %s not sent: %s", row.id, exc)
                 status = "failed"
-            conn.execute(
-                update(commerce_notifications)
-                .where(commerce_notifications.c.id == row.id)
-                .values(status=status)
-            )
+            touchpoints.mark_notification(conn, row.id, status)
             handled += 1
         return handled

@@ -26,8 +26,8 @@ from omnikanal.ids import new_id
 from omnikanal.ingest.service import IngestService
 from omnikanal.messaging.channels.push import Subscription
 from omnikanal.messaging.tables import push_subscriptions
+from omnikanal.profiles import access as profiles
 from omnikanal.profiles import chain
-from omnikanal.profiles.identity.tables import identities
 from omnikanal.sources.model import Source
 
 _ACTIVE_SQL = """
@@ -259,9 +259,7 @@ def _profile_of(conn: Connection, wanted: list[Any]) -> str | None:
     """The live profile of the event's identifiers (user id first)."""
     ranked = sorted(wanted, key=lambda ident: 0 if ident[0] == "user_id" else 1)
     for kind, value in ranked:
-        row = conn.execute(
-            select(identities.c.profile_id).where(identities.c.type == kind, identities.c.value == value)
-        ).first()
-        if row is not None:
-            return chain.resolve_live(conn, row.profile_id)
+        owner = profiles.owner(conn, kind, value)
+        if owner is not None:
+            return chain.resolve_live(conn, owner)
     return None

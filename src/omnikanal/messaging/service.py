@@ -50,9 +50,8 @@ from omnikanal.messaging.templates import (
     mentions,
     render,
 )
+from omnikanal.profiles import access as profiles
 from omnikanal.profiles import chain
-from omnikanal.profiles.identity.tables import identities
-from omnikanal.profiles.tables import profiles
 from omnikanal.signing import Signer
 from omnikanal.sources.model import Source
 from omnikanal.sources.service import SourceService
@@ -65,10 +64,6 @@ log = logging.getLogger(__name__)
 _BY_KEYS = {
     dialect: select(messages.c.idempotency_key, messages.c.id).where(among_keys)
     for dialect, among_keys in among(messages.c.idempotency_key, "keys").items()
-}
-_PROFILE_STATES = {
-    dialect: select(profiles.c.id, profiles.c.state).where(among_ids)
-    for dialect, among_ids in among(profiles.c.id, "ids").items()
 }
 # The columns a new message and its first status are written with (driver-level, db/rows.py).
 _MESSAGE_COLUMNS = (
@@ -283,12 +278,10 @@ class MessagingService:
         template = self.get_template(template_id)
         with read_tx(self._engine) as conn:
             live = chain.resolve_live(conn, profile_id)
-            row = (
-                conn.execute(select(profiles.c.traits).where(profiles.c.id == live)).first() if live else None
-            )
-        if live is None or row is None:
+            stored = profiles.stored_traits(conn, live) if live else None
+        if live is None or stored is None:
             raise NotFound("profile_not_found", f"profile_id: no profile {profile_id!r}", "profile_id")
-        traits = store.plain_traits(row.traits)
+        traits = store.plain_traits(stored)
         preference = self.consent.preference_url(live)
         channel = template["channel"]
         unsubscribe = self.unsubscribe_url(
@@ -463,18 +456,13 @@ class MessagingService:
         """Due times of the messages asking for the customer's best hour, in their time zone."""
         wanted = sorted({r["profile_id"] for r in rows if "send_time" in r["options"]})
         traits = {
-            pid: plain_traits(stored)
-            for pid, stored in conn.execute(
-                select(profiles.c.id, profiles.c.traits).where(profiles.c.id.in_(wanted))
-            )
+            pid: plain_traits(stored) for pid, stored in profiles.stored_traits_of(conn, wanted).items()
         }
         schedule(conn, rows, traits, self.send_times, self.default_timezone, now)
 
     def _live_profiles(self, conn: Connection, profile_ids: set[str]) -> dict[str, str]:
         """Each id's live profile; the common case (it is live) in one statement for all."""
-        states = {
-            i: s for i, s in conn.execute(_PROFILE_STATES[conn.dialect.name], {"ids": sorted(profile_ids)})
-        }
+        states = profiles.states(conn, sorted(profile_ids))
         live: dict[str, str] = {}
         for profile_id in sorted(profile_ids):
             found = profile_id if states.get(profile_id) == "live" else chain.resolve_live(conn, profile_id)
@@ -883,14 +871,10 @@ def _timeline_keys(conn: Connection, wanted: set[str]) -> dict[str, tuple[str, s
     """The identifier that leads ingest to each profile: a user id, else an anonymous id, email, phone."""
     keys: dict[str, tuple[str, str]] = {}
     order = {"user_id": 0, "anonymous_id": 1, "email": 2, "phone": 3}
-    for ident in conn.execute(
-        select(identities.c.profile_id, identities.c.type, identities.c.value).where(
-            identities.c.profile_id.in_(wanted)
-        )
-    ):
-        best = keys.get(ident.profile_id)
-        if best is None or order.get(ident.type, 9) < order.get(best[0], 9):
-            keys[ident.profile_id] = (ident.type, ident.value)
+    for profile_id, kind, value in profiles.identifiers_of_many(conn, wanted):
+        best = keys.get(profile_id)
+        if best is None or order.get(kind, 9) < order.get(best[0], 9):
+            keys[profile_id] = (kind, value)
     return keys
 
 

@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select, update
+from sqlalchemy import Connection, and_, or_, select, update
 
-from omnikanal.eventlog.tables import events
+from omnikanal.eventlog import access as eventlog
 from omnikanal.messaging.model import ENGAGEMENT_CHANNEL, CustomerFacts, Status
 from omnikanal.messaging.tables import (
     message_statuses,
@@ -17,9 +17,8 @@ from omnikanal.messaging.tables import (
     push_subscriptions,
     staff_tasks,
 )
+from omnikanal.profiles import access as profiles
 from omnikanal.profiles.chain import merge_set
-from omnikanal.profiles.identity.tables import identities
-from omnikanal.profiles.tables import profiles
 
 
 def plain_traits(stored: dict[str, Any] | None) -> dict[str, Any]:
@@ -41,24 +40,17 @@ def facts(
 ) -> CustomerFacts | None:
     """What the gate needs of a live profile; with ``lock`` the profile row is locked (PostgreSQL),
     so two dispatchers cannot both let a message through under the same cap."""
-    stmt = select(profiles.c.id, profiles.c.traits, profiles.c.state).where(profiles.c.id == profile_id)
-    if lock and conn.dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
-    row = conn.execute(stmt).first()
+    row = profiles.live_row(conn, profile_id, lock=lock)
     if row is None or row.state != "live":
         return None
     traits = plain_traits(row.traits)
     addresses: dict[str, str] = {}
-    for ident in conn.execute(
-        select(identities.c.type, identities.c.value)
-        .where(identities.c.profile_id == profile_id, identities.c.type.in_(("email", "phone")))
-        .order_by(identities.c.created_at.desc())
-    ):
-        if ident.type == "email":
-            addresses.setdefault("email", ident.value)
+    for kind, value in profiles.contact_addresses(conn, profile_id):
+        if kind == "email":
+            addresses.setdefault("email", value)
         else:
-            addresses.setdefault("sms", ident.value)
-            addresses.setdefault("whatsapp", ident.value)
+            addresses.setdefault("sms", value)
+            addresses.setdefault("whatsapp", value)
     push = conn.execute(
         select(push_subscriptions.c.id)
         .where(
@@ -71,18 +63,10 @@ def facts(
     if push is not None:
         addresses["push"] = push
     used: dict[str, tuple[int, datetime | None]] = {}
-    for usage in (
-        []
-        if not engagement
-        else conn.execute(
-            select(events.c.channel, func.count(), func.max(events.c.timestamp))
-            .where(events.c.profile_id == profile_id, events.c.channel.in_(tuple(ENGAGEMENT_CHANNEL)))
-            # our own touchpoints are not the customer's engagement
-            .where(or_(events.c.event.is_(None), ~events.c.event.like("Message %")))
-            .group_by(events.c.channel)
-        )
+    for channel, count, newest in (
+        eventlog.engagement(conn, profile_id, ENGAGEMENT_CHANNEL) if engagement else []
     ):
-        used[ENGAGEMENT_CHANNEL[usage[0]]] = (int(usage[1]), _aware(usage[2]))
+        used[ENGAGEMENT_CHANNEL[channel]] = (count, _aware(newest))
     recent_stmt = select(messages.c.passed_at, messages.c.channel).where(
         messages.c.profile_id == profile_id,
         messages.c.transactional.is_(False),

@@ -11,11 +11,11 @@ from pydantic import BaseModel, Field
 
 from omnikanal.audit.service import access_entries
 from omnikanal.auth.model import Permission
-from omnikanal.consent import store as consent_store
 from omnikanal.db.engine import read_tx
 from omnikanal.pages import language, render
 from omnikanal.privacy.model import RequestType
 from omnikanal.privacy.texts import EXPORT
+from omnikanal.profiles import access as profiles
 from omnikanal.profiles import chain
 from omnikanal.web import ERROR_RESPONSES, HubDep, PrincipalDep, require
 
@@ -136,7 +136,7 @@ def access_log(
     require(principal, Permission.AUDIT_READ)
     hub.audit.flush()
     with read_tx(hub.engine) as conn:
-        held = consent_store.profile_row(conn, profile_id) is not None
+        held = profiles.profile_row(conn, profile_id) is not None
         ids = chain.merge_set(conn, hub.profiles.live_id(profile_id)) if held else [profile_id]
         entries = access_entries(conn, ids, limit, before)
     return {

@@ -10,17 +10,15 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, and_, exists, select
+from sqlalchemy import Connection, Engine
 
 from omnikanal.background import Periodic
 from omnikanal.clock import Clock, isoformat
 from omnikanal.db.engine import run_write
-from omnikanal.eventlog.keys import delete_events
-from omnikanal.eventlog.tables import events
+from omnikanal.eventlog import access as eventlog
 from omnikanal.privacy.service import PrivacyRegistry
+from omnikanal.profiles import access as profiles
 from omnikanal.profiles import chain
-from omnikanal.profiles.identity.tables import identities
-from omnikanal.profiles.tables import profiles
 
 log = logging.getLogger(__name__)
 
@@ -33,17 +31,17 @@ class RetentionRule:
     key: str  # "type:page", "event:Product Viewed", "channel:web"
     days: int
 
-    def condition(self) -> ColumnElement[bool]:
+    def expired(self, conn: Connection, cutoff: datetime, limit: int) -> list[int]:
+        """Seqs of up to ``limit`` events under this rule older than ``cutoff``."""
         kind, _, value = self.key.partition(":")
-        column = {"type": events.c.type, "event": events.c.event, "channel": events.c.channel}[kind]
-        return column == value
+        return eventlog.expired(conn, kind, value, cutoff, limit)
 
 
 def parse_rules(configured: Mapping[str, int]) -> list[RetentionRule]:
     rules = []
     for key, days in configured.items():
         kind, sep, value = key.partition(":")
-        if not sep or kind not in ("type", "event", "channel") or not value:
+        if not sep or kind not in eventlog.RETENTION_KINDS or not value:
             raise ValueError(f"retention rule {key!r}: use type:<type>, event:<name> or channel:<channel>")
         if days < 1:
             raise ValueError(f"retention rule {key!r}: days must be at least 1")
@@ -115,26 +113,13 @@ class RetentionJob:
         return report
 
     def _events_batch(self, conn: Connection, *, rule: RetentionRule, cutoff: datetime) -> int:
-        seqs = list(
-            conn.execute(
-                select(events.c.seq).where(rule.condition(), events.c.timestamp < cutoff).limit(self._batch)
-            ).scalars()
-        )
+        seqs = rule.expired(conn, cutoff, self._batch)
         if seqs:
-            delete_events(conn, events.c.seq.in_(seqs))
+            eventlog.delete_seqs(conn, seqs)
         return len(seqs)
 
     def _profiles_batch(self, conn: Connection, *, cutoff: datetime) -> int:
-        known = exists().where(
-            and_(identities.c.profile_id == profiles.c.id, identities.c.type.in_(KNOWN_PERSON_TYPES))
-        )
-        candidates = list(
-            conn.execute(
-                select(profiles.c.id)
-                .where(profiles.c.state == "live", profiles.c.last_seen < cutoff, ~known)
-                .limit(self._batch)
-            ).scalars()
-        )
+        candidates = profiles.anonymous_inactive(conn, cutoff, KNOWN_PERSON_TYPES, self._batch)
         for profile_id in candidates:
             members = chain.merge_set(conn, profile_id)
             # No suppression here: the device may come back, and that is a new visit, not a person

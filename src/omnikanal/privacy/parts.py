@@ -1,32 +1,30 @@
-"""The parts of a person's data held by the core hub and by consent, for exports and erasures."""
+"""The parts of a person's data held by the core hub and by consent, for exports and erasures.
+
+Each owner's rows are read and removed by the owner's functions (profiles/privacy.py,
+eventlog/access.py, consent/privacy.py, audit/service.py); the parts here put them in the export's
+shape and in the order an erasure must follow.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, delete, or_, select, update
+from sqlalchemy import Connection, delete, select, update
 
-from omnikanal.audit.tables import access_log
+from omnikanal.audit.service import staff_access
 from omnikanal.clock import isoformat
-from omnikanal.consent.tables import consent_confirmations, consent_records, consent_state, restrictions
-from omnikanal.eventlog.keys import delete_events
-from omnikanal.eventlog.tables import events
+from omnikanal.consent import privacy as consent_data
+from omnikanal.eventlog import access as eventlog
 from omnikanal.ingest.tables import quarantine
 from omnikanal.privacy.tables import privacy_exports, privacy_requests
-from omnikanal.profiles.identity.tables import identities, identity_conflicts, merge_blocks, merges
-from omnikanal.profiles.tables import profiles
-from omnikanal.sources.tables import sources
+from omnikanal.profiles import privacy as profile_data
 
 
 def person_values(conn: Connection, profile_ids: Sequence[str]) -> set[str]:
     """Every identifier value known for the person: identities and the ids on their events."""
-    values = set(
-        conn.execute(select(identities.c.value).where(identities.c.profile_id.in_(profile_ids))).scalars()
-    )
-    for user_id, anonymous_id in conn.execute(
-        select(events.c.user_id, events.c.anonymous_id).where(events.c.profile_id.in_(profile_ids)).distinct()
-    ):
+    values = profile_data.identifier_values(conn, profile_ids)
+    for user_id, anonymous_id in eventlog.ids_on_events(conn, profile_ids):
         values.update(v for v in (user_id, anonymous_id) if v)
     return values
 
@@ -48,65 +46,19 @@ class CoreData:
     name = "core"
 
     def export(self, conn: Connection, profile_ids: Sequence[str]) -> dict[str, Any]:
-        names = {r.id: r.name for r in conn.execute(select(sources.c.id, sources.c.name))}
-        timeline = [
-            {
-                "time": isoformat(r.timestamp),
-                "received_at": isoformat(r.received_at),
-                "channel": r.channel,
-                "source": names.get(r.source_id),
-                "type": r.type,
-                "event": r.event,
-                "payload": r.payload,
-            }
-            for r in conn.execute(
-                select(events)
-                .where(events.c.profile_id.in_(profile_ids))
-                .order_by(events.c.timestamp, events.c.seq)
-            )
-        ]
+        held = profile_data.export(conn, profile_ids)
         return {
-            "profiles": _rows(conn.execute(select(profiles).where(profiles.c.id.in_(profile_ids)))),
-            "identifiers": _rows(
-                conn.execute(
-                    select(identities.c.type, identities.c.value, identities.c.created_at).where(
-                        identities.c.profile_id.in_(profile_ids)
-                    )
-                )
-            ),
-            "events": timeline,
-            "merges": _rows(
-                conn.execute(
-                    select(merges).where(
-                        or_(merges.c.profile_id.in_(profile_ids), merges.c.merged_id.in_(profile_ids))
-                    )
-                )
-            ),
+            "profiles": _rows(held["profiles"]),
+            "identifiers": _rows(held["identifiers"]),
+            "events": eventlog.timeline(conn, profile_ids),
+            "merges": _rows(held["merges"]),
         }
 
     def erase(self, conn: Connection, profile_ids: Sequence[str]) -> int:
         values = person_values(conn, profile_ids)
         removed = 0
-        removed += delete_events(conn, events.c.profile_id.in_(profile_ids))
-        removed += conn.execute(
-            delete(identity_conflicts).where(
-                or_(
-                    identity_conflicts.c.profile_id.in_(profile_ids),
-                    identity_conflicts.c.other_profile_id.in_(profile_ids),
-                    identity_conflicts.c.identifier_value.in_(values),
-                )
-            )
-        ).rowcount
-        removed += conn.execute(
-            delete(merges).where(
-                or_(merges.c.profile_id.in_(profile_ids), merges.c.merged_id.in_(profile_ids))
-            )
-        ).rowcount
-        removed += conn.execute(
-            delete(merge_blocks).where(
-                or_(merge_blocks.c.profile_a.in_(profile_ids), merge_blocks.c.profile_b.in_(profile_ids))
-            )
-        ).rowcount
+        removed += eventlog.erase(conn, profile_ids)
+        removed += profile_data.erase_links(conn, profile_ids, values)
         # Quarantined events never reached a profile; find the person's by their identifier values.
         for value in values:
             if len(value) >= 4:  # shorter values would match unrelated payloads
@@ -114,14 +66,7 @@ class CoreData:
                 removed += conn.execute(
                     delete(quarantine).where(quarantine.c.payload.like(f"%{escaped}%", escape="\\"))
                 ).rowcount
-        removed += conn.execute(delete(identities).where(identities.c.profile_id.in_(profile_ids))).rowcount
-        # identities of other profiles may still name one of these as their origin (after unmerges)
-        conn.execute(
-            update(identities)
-            .where(identities.c.origin_profile_id.in_(profile_ids))
-            .values(origin_profile_id=identities.c.profile_id)
-        )
-        removed += conn.execute(delete(profiles).where(profiles.c.id.in_(profile_ids))).rowcount
+        removed += profile_data.erase_profiles(conn, profile_ids)
         return removed
 
 
@@ -132,24 +77,12 @@ class ConsentData:
 
     def export(self, conn: Connection, profile_ids: Sequence[str]) -> dict[str, Any]:
         return {
-            "records": _rows(
-                conn.execute(
-                    select(consent_records)
-                    .where(consent_records.c.profile_id.in_(profile_ids))
-                    .order_by(consent_records.c.occurred_at)
-                )
-            ),
-            "restricted": conn.execute(
-                select(restrictions.c.created_at).where(restrictions.c.profile_id.in_(profile_ids))
-            ).first()
-            is not None,
+            "records": _rows(consent_data.records(conn, profile_ids)),
+            "restricted": consent_data.restricted(conn, profile_ids),
         }
 
     def erase(self, conn: Connection, profile_ids: Sequence[str]) -> int:
-        removed = 0
-        for table in (consent_records, consent_state, consent_confirmations, restrictions):
-            removed += conn.execute(delete(table).where(table.c.profile_id.in_(profile_ids))).rowcount
-        return removed
+        return consent_data.erase(conn, profile_ids)
 
 
 class PrivacyData:
@@ -171,13 +104,7 @@ class PrivacyData:
                     ).where(privacy_requests.c.profile_id.in_(profile_ids))
                 )
             ),
-            "staff_access": _rows(
-                conn.execute(
-                    select(access_log.c.actor, access_log.c.action, access_log.c.at)
-                    .where(access_log.c.profile_id.in_(profile_ids))
-                    .order_by(access_log.c.at)
-                )
-            ),
+            "staff_access": _rows(staff_access(conn, profile_ids)),
         }
 
     def erase(self, conn: Connection, profile_ids: Sequence[str]) -> int:

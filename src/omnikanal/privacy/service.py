@@ -10,21 +10,20 @@ from typing import Any
 from sqlalchemy import Connection, Engine, insert, select, update
 
 from omnikanal.clock import Clock, isoformat
-from omnikanal.consent import store as consent_store
+from omnikanal.consent import access as consent
 from omnikanal.consent.suppression import SuppressionList
 from omnikanal.db.checkpoint import truncate_wal
 from omnikanal.db.engine import read_tx, run_write
 from omnikanal.errors import Conflict, Forbidden, InvalidInput, NotFound
-from omnikanal.eventlog.tables import events
+from omnikanal.eventlog import access as eventlog
 from omnikanal.ids import new_id
 from omnikanal.listeners import Listeners
 from omnikanal.privacy.model import PersonalData, RequestStatus, RequestType, one_month_later
 from omnikanal.privacy.tables import privacy_exports, privacy_requests
+from omnikanal.profiles import access as profiles
 from omnikanal.profiles import chain
-from omnikanal.profiles import store as profiles_store
 from omnikanal.profiles.identity.model import Identifier
 from omnikanal.profiles.service import ProfileChange, ProfileService
-from omnikanal.profiles.tables import profiles
 
 # Traits that are identifiers: correcting them would silently re-key the person; erasure or an
 # unmerge is the honest tool for a wrong address.
@@ -158,7 +157,7 @@ class PrivacyService:
             kind = RequestType(row.type)
             if kind is RequestType.ERASURE and not may_erase:
                 raise Forbidden("forbidden", "only the privacy role may run an erasure")
-            live = consent_store.profile_row(conn, row.profile_id) if row.profile_id else None
+            live = profiles.profile_row(conn, row.profile_id) if row.profile_id else None
             if live is None:
                 raise Conflict("person_gone", "the person is no longer held (erased already?)")
             members = chain.merge_set(conn, row.profile_id)
@@ -169,7 +168,7 @@ class PrivacyService:
                 result = self._erase(conn, members, now)
             elif kind is RequestType.RESTRICTION:
                 lift = bool((row.details or {}).get("lift"))
-                consent_store.set_restricted(conn, row.profile_id, request_id, now, on=not lift)
+                consent.set_restricted(conn, row.profile_id, request_id, now, on=not lift)
                 result = {"restricted": not lift}
             else:
                 result = self._rectify(
@@ -220,15 +219,13 @@ class PrivacyService:
     def _erase(self, conn: Connection, members: Sequence[str], now: datetime) -> dict[str, Any]:
         # Lock the person's profile rows first, so an ingest writer resolving them waits and then finds
         # them gone (PostgreSQL; SQLite runs one writer at a time anyway).
-        conn.execute(select(profiles.c.id).where(profiles.c.id.in_(members)).with_for_update())
+        profiles.lock_ids(conn, members)
         identifiers: set[Identifier] = set()
         for profile_id in members:
-            identifiers.update(consent_store.identifiers_of(conn, profile_id))
+            identifiers.update(profiles.identifiers_of(conn, profile_id))
             identifiers.add(("profile_id", profile_id))
         # ids seen on events but never kept as identities (over a limit) still identify the person
-        for user_id, anonymous_id in conn.execute(
-            select(events.c.user_id, events.c.anonymous_id).where(events.c.profile_id.in_(members)).distinct()
-        ):
+        for user_id, anonymous_id in eventlog.ids_on_events(conn, members):
             for kind, value in (("user_id", user_id), ("anonymous_id", anonymous_id)):
                 normalised = self._suppression.normalise(kind, value) if value else None
                 if normalised:
@@ -241,7 +238,7 @@ class PrivacyService:
     def _rectify(
         conn: Connection, profile_id: str, traits: dict[str, Any], actor: str, now: datetime
     ) -> dict[str, Any]:
-        previous = profiles_store.set_traits(conn, profile_id, traits, "rectification", actor, now)
+        previous = profiles.set_traits(conn, profile_id, traits, "rectification", actor, now)
         return {"traits": sorted(traits), "previous": previous}
 
     # -- downloads ------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from omnikanal.profiles.identity.tables import identities, merges
 from omnikanal.profiles.model import ProfileState, TraitRules, event_traits
 from omnikanal.profiles.tables import profiles
 from omnikanal.profiles.views import event_view, merge_view
-from omnikanal.sources.tables import sources
+from omnikanal.sources.service import source_names
 
 _IDENTIFIERS_SQL = (
     "SELECT i.type, i.value, i.source_id, s.name, i.created_at FROM identities i "
@@ -192,7 +192,7 @@ class ProfileService:
 
     @staticmethod
     def _source_names(conn: Connection) -> dict[str, str]:
-        return {r.id: r.name for r in conn.execute(select(sources.c.id, sources.c.name))}
+        return source_names(conn)
 
     def timeline(self, profile_id: str, query: TimelineQuery) -> dict[str, Any]:
         """Every event of the person across channels, newest first, one page at a time."""

@@ -6,7 +6,7 @@ import threading
 import time
 from collections.abc import Sequence
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from omnikanal.clock import Clock
 from omnikanal.db.engine import read_tx, write_tx
@@ -184,3 +184,8 @@ def _ip_policy(value: str) -> str:
             "invalid_ip_policy", f"ip_policy must be one of: {', '.join(IP_POLICIES)}", "ip_policy"
         )
     return value
+
+
+def source_names(conn: Connection) -> dict[str, str]:
+    """source id -> name, of every source, in the caller's transaction (timelines, exports)."""
+    return store.names(conn)

@@ -105,3 +105,8 @@ def all_origins(conn: Connection) -> set[str]:
     for (origins,) in rows:
         found.update(origins or ())
     return found
+
+
+def names(conn: Connection) -> dict[str, str]:
+    """source id -> name, of every source."""
+    return {r.id: r.name for r in conn.execute(select(sources.c.id, sources.c.name))}
