@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, select, text
 
 from omnikanal.clock import FixedClock
 from omnikanal.db.engine import read_tx, run_write
@@ -90,6 +90,20 @@ def worker(settings: Settings, tmp_path: Path, **extra: str) -> subprocess.Popen
     )
 
 
+def _waiting_for(engine: Any, table: str) -> int:
+    """How many sessions wait for a lock on this table (PostgreSQL)."""
+    with engine.connect() as conn:
+        return int(
+            conn.execute(
+                text(
+                    "SELECT count(DISTINCT l.pid) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+                    "WHERE c.relname = :table AND NOT l.granted"
+                ),
+                {"table": table},
+            ).scalar_one()
+        )
+
+
 def count(hub_engine: Any, table: Any) -> int:
     with read_tx(hub_engine) as conn:
         return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
@@ -122,7 +136,18 @@ def test_four_worker_processes_take_every_due_step_exactly_once(pg_url: str, tmp
     hub = build_hub(settings)
     try:
         assert count(hub.engine, journey_timers) == runs
-        workers = [worker(settings, tmp_path) for _ in range(4)]
+        # Every timer is due at once: the first worker up would take them all before the others have
+        # started (seen on a loaded machine). The table is held until all four are waiting for it.
+        with hub.engine.connect() as holder:
+            held = holder.begin()
+            holder.execute(text("LOCK TABLE journey_timers IN ACCESS EXCLUSIVE MODE"))
+            workers = [worker(settings, tmp_path) for _ in range(4)]
+            started = time.monotonic() + 120
+            while _waiting_for(hub.engine, "journey_timers") < len(workers):
+                assert time.monotonic() < started, "the workers did not all start"
+                assert all(w.poll() is None for w in workers), [w.communicate() for w in workers]
+                time.sleep(0.1)
+            held.commit()
         deadline = time.monotonic() + 240
         while count(hub.engine, journey_timers) > 0:
             assert time.monotonic() < deadline, "the workers did not fire every timer"
